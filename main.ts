@@ -1,0 +1,44 @@
+/**
+ * @module
+ * tooldrop's entry point: wires the real process (stdin, stdout, stderr, arguments, signals,
+ * exit) to the command line in src/cli.ts. The only file that touches them.
+ */
+
+import { runCli } from "./src/cli.ts";
+
+if (import.meta.main) {
+  const stop = new AbortController();
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    try {
+      Deno.addSignalListener(signal, () => stop.abort());
+    } catch {
+      // This platform has no such signal (SIGTERM on Windows).
+    }
+  }
+  const encoder = new TextEncoder();
+  const code = await runCli({
+    args: Deno.args,
+    stdin: Deno.stdin.readable,
+    stdout: Deno.stdout.writable,
+    stderr: (text) => {
+      const bytes = encoder.encode(text);
+      for (let done = 0; done < bytes.length;) {
+        done += Deno.stderr.writeSync(bytes.subarray(done));
+      }
+    },
+    env: (name) => {
+      try {
+        return Deno.env.get(name);
+      } catch {
+        return undefined; // not permitted: the same as unset
+      }
+    },
+    toolsDir: new URL("./tools/", import.meta.url),
+    manifest: Deno.build.standalone
+      ? () => import("./tools/_manifest.ts")
+      : undefined,
+    signal: stop.signal,
+    global: globalThis,
+  });
+  Deno.exit(code);
+}

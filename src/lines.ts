@@ -1,0 +1,132 @@
+/**
+ * @module
+ * Bytes to lines with `TextLineStream` semantics (split on `\n`, drop one trailing `\r`), plus a
+ * byte bound per line: an over-long line is skipped up to its newline and reported, never buffered.
+ */
+
+/** The default bound on one line, in bytes, without its terminator. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/** Marks a line that was longer than the bound; it has been (or is being) skipped. */
+export interface OverlongLine {
+  readonly overlong: true;
+  /** The bound it exceeded, in bytes. */
+  readonly maxLineBytes: number;
+}
+
+/** An item read from the stream: the text of one line, or the notice that a line was too long. */
+export type LineItem = string | OverlongLine;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/**
+ * Reads a byte stream as lines and yields them in batches, one batch per chunk that ended at
+ * least one line, so a reader does not await once per line. Blank lines are dropped. Cost is
+ * linear in the input: a long line is collected as a list of chunks and joined once.
+ *
+ * @example
+ * ```ts
+ * for await (const batch of readLineBatches(Deno.stdin.readable, { maxLineBytes: 1024 })) {
+ *   for (const item of batch) typeof item === "string" ? handle(item) : reportTooLong(item);
+ * }
+ * ```
+ */
+export async function* readLineBatches(
+  readable: ReadableStream<Uint8Array>,
+  options: { maxLineBytes?: number; signal?: AbortSignal } = {},
+): AsyncGenerator<LineItem[], void, undefined> {
+  const { signal } = options;
+  if (signal?.aborted) return;
+  const reader = readable.getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    yield* splitLines(reader, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+  } finally {
+    signal?.removeEventListener("abort", stop);
+    reader.releaseLock();
+  }
+}
+
+async function* splitLines(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  maxLineBytes: number,
+): AsyncGenerator<LineItem[], void, undefined> {
+  const overlong: OverlongLine = { overlong: true, maxLineBytes };
+  const decoder = new TextDecoder();
+  let pieces: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let skipping = false;
+
+  const finishLine = (bytes: Uint8Array, batch: LineItem[]) => {
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === CR) end--;
+    if (end > maxLineBytes) batch.push(overlong);
+    else if (end > 0) {
+      const text = decoder.decode(
+        end === bytes.length ? bytes : bytes.subarray(0, end),
+      );
+      if (!isBlank(bytes[0]!, text)) batch.push(text);
+    }
+  };
+
+  while (true) {
+    const { value: chunk, done } = await reader.read();
+    if (done) break;
+    const batch: LineItem[] = [];
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(LF, start);
+      if (newline === -1) {
+        const rest = chunk.length - start;
+        // One byte of slack: a trailing `\r` still to come off does not count against the bound.
+        if (!skipping && pendingBytes + rest > maxLineBytes + 1) {
+          batch.push(overlong);
+          skipping = true;
+          pieces = [];
+          pendingBytes = 0;
+        } else if (!skipping) {
+          pieces.push(chunk.subarray(start));
+          pendingBytes += rest;
+        }
+        break;
+      }
+      if (skipping) skipping = false;
+      else if (pendingBytes === 0) {
+        finishLine(chunk.subarray(start, newline), batch);
+      } else {
+        pieces.push(chunk.subarray(start, newline));
+        finishLine(join(pieces, pendingBytes + newline - start), batch);
+        pieces = [];
+        pendingBytes = 0;
+      }
+      start = newline + 1;
+    }
+    if (batch.length > 0) yield batch;
+  }
+  if (!skipping && pendingBytes > 0) {
+    const batch: LineItem[] = [];
+    finishLine(join(pieces, pendingBytes), batch);
+    if (batch.length > 0) yield batch;
+  }
+}
+
+function join(pieces: Uint8Array[], total: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
+
+/** True when a line holds only whitespace; checks the text only when its first byte is one. */
+function isBlank(firstByte: number, text: string): boolean {
+  return (firstByte === SPACE || firstByte === TAB || firstByte === CR) &&
+    text.trim() === "";
+}

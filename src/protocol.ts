@@ -1,0 +1,93 @@
+/**
+ * @module
+ * MCP protocol versions and the `initialize` handshake: version negotiation, the capabilities
+ * tooldrop advertises and the server's identity.
+ */
+
+import denoJson from "../deno.json" with { type: "json" };
+import { INVALID_PARAMS, JsonRpcError, type Params } from "./jsonrpc.ts";
+
+/** This build's version, from deno.json. */
+export const VERSION: string = denoJson.version;
+
+/** Versions negotiated through `initialize`, newest first. */
+export const LEGACY_VERSIONS = [
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+] as const;
+
+/** The version answered when the client asks for one we do not speak. */
+export const LATEST_LEGACY_VERSION = LEGACY_VERSIONS[0];
+
+/** Who the server says it is. */
+export interface ServerInfo {
+  name: string;
+  version: string;
+  title?: string;
+}
+
+/** The default identity: tooldrop and its version. */
+export const DEFAULT_SERVER_INFO: ServerInfo = {
+  name: "tooldrop",
+  version: VERSION,
+};
+
+/** What the client told us in `initialize`. */
+export interface ClientHello {
+  protocolVersion: string;
+  clientInfo: { name?: unknown; version?: unknown } | undefined;
+  capabilities: Record<string, unknown>;
+}
+
+/** Echoes `requested` when we speak it, else answers the latest version we do. */
+export function negotiateVersion(requested: string): string {
+  return (LEGACY_VERSIONS as readonly string[]).includes(requested)
+    ? requested
+    : LATEST_LEGACY_VERSION;
+}
+
+/** Reads `initialize` params; throws -32602 when `protocolVersion` is missing. */
+export function readHello(params: Params | undefined): ClientHello {
+  const requested = params?.protocolVersion;
+  if (typeof requested !== "string") {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "protocolVersion" must be a string`,
+    );
+  }
+  const capabilities = params?.capabilities;
+  const clientInfo = params?.clientInfo;
+  return {
+    protocolVersion: requested,
+    clientInfo: typeof clientInfo === "object" && clientInfo !== null
+      ? clientInfo as ClientHello["clientInfo"]
+      : undefined,
+    capabilities: typeof capabilities === "object" && capabilities !== null
+      ? capabilities as Record<string, unknown>
+      : {},
+  };
+}
+
+/** The `initialize` result for a negotiated version. */
+export function initializeResult(
+  version: string,
+  info: ServerInfo,
+  instructions: string | undefined,
+): Record<string, unknown> {
+  const serverInfo: Record<string, unknown> = {
+    name: info.name,
+    version: info.version,
+  };
+  if (info.title !== undefined && version >= "2025-06-18") {
+    serverInfo.title = info.title;
+  }
+  const result: Record<string, unknown> = {
+    protocolVersion: version,
+    capabilities: { tools: { listChanged: true } },
+    serverInfo,
+  };
+  if (instructions) result.instructions = instructions;
+  return result;
+}

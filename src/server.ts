@@ -1,0 +1,305 @@
+/**
+ * @module
+ * `serve()`: reads JSON-RPC lines from any byte stream, dispatches MCP methods, runs tools
+ * concurrently and writes replies through one writer, until EOF, a signal or a closed output.
+ */
+
+import { CallRunner } from "./calls.ts";
+import {
+  errorLine,
+  excerpt,
+  INTERNAL_ERROR,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  isRequestId,
+  JsonRpcError,
+  type Message,
+  METHOD_NOT_FOUND,
+  type Params,
+  parseMessage,
+  type RequestId,
+  resultLine,
+} from "./jsonrpc.ts";
+import {
+  DEFAULT_MAX_LINE_BYTES,
+  type LineItem,
+  readLineBatches,
+} from "./lines.ts";
+import { Logger } from "./log.ts";
+import {
+  DEFAULT_SERVER_INFO,
+  initializeResult,
+  negotiateVersion,
+  readHello,
+  type ServerInfo,
+} from "./protocol.ts";
+import type { CallToolResult } from "./tool.ts";
+import type { ToolSet } from "./toolset.ts";
+import { LineWriter } from "./writer.ts";
+
+/** What `serve()` needs; only the streams and the tools are required. */
+export interface ServeOptions {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  tools: ToolSet;
+  /** Name and version sent in `initialize`; default tooldrop's own. */
+  info?: ServerInfo;
+  /** Guidance for the model, sent in `initialize`. */
+  instructions?: string;
+  /** Diagnostics; default: discarded. */
+  log?: Logger;
+  /** Bytes one line may have; default 64 MiB. */
+  maxLineBytes?: number;
+  /** Tool calls running at once; default 64. */
+  maxConcurrentCalls?: number;
+  /** Calls running or waiting before reading pauses; default 16 × `maxConcurrentCalls`. */
+  maxPendingCalls?: number;
+  /** After EOF or a stop signal, how long running calls may finish before they are stopped. */
+  shutdownGraceMs?: number;
+  /** Aborting it stops serving as EOF would (SIGTERM, SIGINT). */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_MAX_CONCURRENT_CALLS = 64;
+const DEFAULT_SHUTDOWN_GRACE_MS = 500;
+/** How long the last replies may take to flush before `serve()` gives up on the reader. */
+const FLUSH_TIMEOUT_MS = 400;
+/** Characters queued for stdout above which reading pauses until they are written. */
+const WRITE_HIGH_WATER = 16 * 1024 * 1024;
+
+/**
+ * Serves MCP over a pair of byte streams until the input ends, `signal` aborts or the output
+ * closes. Resolves once replies are flushed; never rejects because of what it reads.
+ *
+ * @example
+ * ```ts
+ * await serve({ readable: Deno.stdin.readable, writable: Deno.stdout.writable, tools });
+ * ```
+ */
+export function serve(options: ServeOptions): Promise<void> {
+  return new Server(options).run();
+}
+
+class Server {
+  readonly #options: ServeOptions;
+  readonly #log: Logger;
+  readonly #writer: LineWriter;
+  readonly #calls: CallRunner;
+  readonly #stop = new AbortController();
+  readonly #maxPending: number;
+  #tools: ToolSet;
+
+  constructor(options: ServeOptions) {
+    this.#options = options;
+    this.#tools = options.tools;
+    this.#log = options.log ??
+      new Logger({ level: "emergency", write: () => {} });
+    this.#writer = new LineWriter(options.writable, (error) => {
+      this.#log.info(
+        `Stopping: the client closed its end of stdout (${errorName(error)})`,
+      );
+      this.#stop.abort();
+    });
+    const maxConcurrent = options.maxConcurrentCalls ??
+      DEFAULT_MAX_CONCURRENT_CALLS;
+    this.#maxPending = options.maxPendingCalls ?? maxConcurrent * 16;
+    this.#calls = new CallRunner({
+      maxConcurrent,
+      log: this.#log,
+      respond: (id, result) => this.#reply(id, callResultJson(result)),
+    });
+  }
+
+  async run(): Promise<void> {
+    const signal = this.#options.signal
+      ? AbortSignal.any([this.#options.signal, this.#stop.signal])
+      : this.#stop.signal;
+    const batches = readLineBatches(this.#options.readable, {
+      maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      signal,
+    });
+    const stopped = new Promise<void>((resolve) =>
+      signal.addEventListener("abort", () => resolve())
+    );
+    try {
+      for await (const batch of batches) {
+        for (const item of batch) this.#handle(item);
+        if (this.#writer.backlog > WRITE_HIGH_WATER) {
+          await this.#writer.drained();
+        }
+        while (this.#calls.size >= this.#maxPending && !signal.aborted) {
+          await Promise.race([this.#calls.nextEnd(), stopped]);
+        }
+      }
+    } catch (error) {
+      this.#log.error("Stopped reading input", error);
+    }
+    await this.#shutdown();
+  }
+
+  async #shutdown(): Promise<void> {
+    if (!this.#writer.failed && this.#calls.size > 0) {
+      const grace = this.#options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+      this.#log.debug(
+        `Input ended; ${this.#calls.size} call(s) get ${grace} ms to finish`,
+      );
+      await withTimeout(this.#calls.idle(), grace);
+    }
+    this.#calls.stopAll();
+    await this.#calls.idle(); // stopped calls settle at once: their replies are queued by now
+    await withTimeout(this.#writer.close(), FLUSH_TIMEOUT_MS);
+  }
+
+  #handle(item: LineItem): void {
+    if (typeof item !== "string") {
+      this.#fail(
+        null,
+        new JsonRpcError(
+          INVALID_REQUEST,
+          `Invalid request: line longer than ${item.maxLineBytes} bytes (--max-line-bytes); skipped`,
+        ),
+      );
+      return;
+    }
+    const message = parseMessage(item);
+    switch (message.kind) {
+      case "request":
+        return this.#request(message);
+      case "notification":
+        return this.#notification(message);
+      case "response":
+        this.#log.debug(
+          `Ignoring a response to id ${
+            String(message.id)
+          }: no request was sent`,
+        );
+        return;
+      case "invalid":
+        this.#log.debug(`${message.error.message}: ${excerpt(item)}`);
+        return this.#fail(message.id, message.error);
+    }
+  }
+
+  #request(message: Extract<Message, { kind: "request" }>): void {
+    const { id, method, params } = message;
+    try {
+      switch (method) {
+        case "tools/call":
+          return this.#callTool(id, params);
+        case "ping":
+          return this.#reply(id, "{}");
+        case "tools/list":
+          return this.#reply(id, this.#tools.listJson);
+        case "initialize":
+          return this.#initialize(id, params);
+        default:
+          throw new JsonRpcError(
+            METHOD_NOT_FOUND,
+            `Method not found: "${excerpt(method)}"`,
+          );
+      }
+    } catch (error) {
+      this.#fail(id, error);
+    }
+  }
+
+  #notification(message: Extract<Message, { kind: "notification" }>): void {
+    const { method, params } = message;
+    if (method === "notifications/cancelled") {
+      const requestId = params?.requestId;
+      if (isRequestId(requestId) && this.#calls.cancel(requestId)) {
+        this.#log.debug(
+          `Cancelled call ${String(requestId)}: ${
+            String(params?.reason ?? "")
+          }`,
+        );
+      }
+    } else if (method !== "notifications/initialized") {
+      this.#log.debug(`Ignoring notification "${excerpt(method)}"`);
+    }
+  }
+
+  #initialize(id: RequestId, params: Params | undefined): void {
+    const hello = readHello(params);
+    const version = negotiateVersion(hello.protocolVersion);
+    const client = hello.clientInfo;
+    this.#log.info(
+      `Client ${String(client?.name ?? "(unnamed)")} ${
+        String(client?.version ?? "")
+      } asked for ${excerpt(hello.protocolVersion)}; speaking ${version}`,
+    );
+    const result = initializeResult(
+      version,
+      this.#options.info ?? DEFAULT_SERVER_INFO,
+      this.#options.instructions,
+    );
+    this.#reply(id, JSON.stringify(result));
+  }
+
+  #callTool(id: RequestId, params: Params | undefined): void {
+    const name = params?.name;
+    if (typeof name !== "string") {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: "name" must be a string`,
+      );
+    }
+    const tool = this.#tools.get(name);
+    if (!tool) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: unknown tool "${excerpt(name)}"`,
+        {
+          tools: this.#tools.tools.map((t) => t.name),
+        },
+      );
+    }
+    const args = params?.arguments ?? {};
+    if (typeof args !== "object" || args === null || Array.isArray(args)) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: "arguments" must be an object`,
+      );
+    }
+    if (!this.#calls.start(id, tool, args as Record<string, unknown>)) {
+      throw new JsonRpcError(
+        INVALID_REQUEST,
+        "Invalid request: this id is already used by a call in progress",
+      );
+    }
+  }
+
+  #reply(id: RequestId, resultJson: string): void {
+    this.#writer.send(resultLine(id, resultJson));
+  }
+
+  /** The one place an error becomes a reply: JSON-RPC errors as they are, the rest -32603. */
+  #fail(id: RequestId | null, error: unknown): void {
+    if (!(error instanceof JsonRpcError)) {
+      this.#log.error("Internal error while handling a request", error);
+      error = new JsonRpcError(
+        INTERNAL_ERROR,
+        "Internal error: the server failed to handle this request",
+      );
+    }
+    this.#writer.send(errorLine(id, error as JsonRpcError));
+  }
+}
+
+function callResultJson(result: CallToolResult): string {
+  return JSON.stringify(result);
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : String(error);
+}
+
+/** Waits for `promise` at most `ms`; the timer never outlives the wait. */
+async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,183 @@
+/**
+ * @module
+ * The tool contract: `defineTool` (an identity function for type inference), `ToolError`, the
+ * context a tool runs with, and the MCP content types a tool may return.
+ */
+
+import type { z } from "zod";
+import type { LogLevel } from "./log.ts";
+
+/** Hints about a tool's behaviour; clients treat them as untrusted. */
+export interface ToolAnnotations {
+  title?: string;
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+/** Who a content block is for and how much it matters. */
+export interface ContentAnnotations {
+  audience?: Array<"user" | "assistant">;
+  priority?: number;
+  lastModified?: string;
+}
+
+interface BlockCommon {
+  annotations?: ContentAnnotations;
+  _meta?: Record<string, unknown>;
+}
+
+export interface TextContent extends BlockCommon {
+  type: "text";
+  text: string;
+}
+
+export interface ImageContent extends BlockCommon {
+  type: "image";
+  /** Base64-encoded image data. */
+  data: string;
+  mimeType: string;
+}
+
+export interface AudioContent extends BlockCommon {
+  type: "audio";
+  /** Base64-encoded audio data. */
+  data: string;
+  mimeType: string;
+}
+
+export interface ResourceLink extends BlockCommon {
+  type: "resource_link";
+  uri: string;
+  name: string;
+  title?: string;
+  description?: string;
+  mimeType?: string;
+  size?: number;
+}
+
+export interface EmbeddedResource extends BlockCommon {
+  type: "resource";
+  resource:
+    | {
+      uri: string;
+      mimeType?: string;
+      text: string;
+      _meta?: Record<string, unknown>;
+    }
+    | {
+      uri: string;
+      mimeType?: string;
+      blob: string;
+      _meta?: Record<string, unknown>;
+    };
+}
+
+/** One block of a tool result. */
+export type ContentBlock =
+  | TextContent
+  | ImageContent
+  | AudioContent
+  | ResourceLink
+  | EmbeddedResource;
+
+/** A complete `tools/call` result. */
+export interface CallToolResult {
+  content: ContentBlock[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+  _meta?: Record<string, unknown>;
+}
+
+/**
+ * What `run` may return: a string (sent as one text block), a content block, an array of them,
+ * or a whole {@link CallToolResult}. Other values are sent as JSON text.
+ */
+export type ToolReturn =
+  | string
+  | ContentBlock
+  | ContentBlock[]
+  | CallToolResult
+  | number
+  | boolean
+  | null
+  | undefined
+  | Record<string, unknown>
+  | unknown[];
+
+/** What a running tool gets besides its arguments. */
+export interface ToolContext {
+  /** Aborts on client cancellation, on the tool's timeout and at shutdown. */
+  readonly signal: AbortSignal;
+  /** The tool's name, as the client calls it. */
+  readonly toolName: string;
+  /** Writes a diagnostic to stderr (never stdout). */
+  log(level: LogLevel, message: string): void;
+}
+
+/** Any zod object schema; tools take named arguments. */
+export type InputSchema = z.ZodObject;
+
+/** What a file in tools/ exports by default. */
+export interface ToolDefinition<
+  Input extends InputSchema = z.ZodObject<Record<never, never>>,
+> {
+  /** The name the client calls; defaults to the file's name without `.ts`. */
+  name?: string;
+  /** A human-friendly name for client UIs. */
+  title?: string;
+  /** What the tool does, its limits and an example argument, written for the model. */
+  description: string;
+  /** The arguments as a zod object; omit it for a tool that takes none. */
+  input?: Input;
+  annotations?: ToolAnnotations;
+  /** Milliseconds before `ctx.signal` aborts and the call fails; default 60 000. */
+  timeoutMs?: number;
+  /** Extra fields for the tool's entry in `tools/list`, e.g. `anthropic/maxResultSizeChars`. */
+  _meta?: Record<string, unknown>;
+  /** Does the work. May be async; `args` are validated and typed from `input`. */
+  run(
+    args: z.output<Input>,
+    ctx: ToolContext,
+  ): ToolReturn | Promise<ToolReturn>;
+}
+
+/**
+ * Declares a tool. An identity function: it exists so `run`'s arguments are typed from `input`.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { defineTool } from "tooldrop";
+ *
+ * export default defineTool({
+ *   description: "Echo a string back to the caller.",
+ *   input: z.object({ text: z.string().describe("The text to send back") }),
+ *   run: ({ text }) => text,
+ * });
+ * ```
+ */
+export function defineTool<
+  Input extends InputSchema = z.ZodObject<Record<never, never>>,
+>(
+  definition: ToolDefinition<Input>,
+): ToolDefinition<Input> {
+  return definition;
+}
+
+/**
+ * An error meant for the model: the call returns `isError: true` with this message, and no
+ * stack trace is logged.
+ *
+ * @example
+ * ```ts
+ * if (!found) throw new ToolError(`No note matches "${query}"; try a shorter query`);
+ * ```
+ */
+export class ToolError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ToolError";
+  }
+}

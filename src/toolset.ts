@@ -1,0 +1,195 @@
+/**
+ * @module
+ * Checks a tool definition's shape and turns it into a `Tool` with its `tools/list` entry; a
+ * `ToolSet` holds the tools of one server by name, with the list reply prepared once.
+ */
+
+import { z } from "zod";
+import type { InputSchema, ToolDefinition } from "./tool.ts";
+
+/** Milliseconds a call may run before it is aborted, unless the tool sets `timeoutMs`. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** What the Claude API (and so Claude Code) accepts as a tool name. */
+export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A tool's entry in a `tools/list` result. */
+export interface ToolDescriptor {
+  name: string;
+  title?: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+  _meta?: Record<string, unknown>;
+}
+
+/** A checked tool, ready to serve. */
+export interface Tool {
+  readonly name: string;
+  /** Where it came from, for messages: `tools/echo.ts`. */
+  readonly source: string;
+  readonly definition: ToolDefinition<InputSchema>;
+  readonly input: InputSchema;
+  readonly timeoutMs: number;
+  readonly descriptor: ToolDescriptor;
+}
+
+const NO_ARGUMENTS = z.object({});
+const NO_ARGUMENTS_SCHEMA = {
+  type: "object",
+  properties: {},
+  additionalProperties: false,
+};
+
+/**
+ * Checks that `definition` is a tool and builds it. `defaultName` is the file's stem.
+ * Throws an `Error` whose message names `source` and says how to fix it.
+ */
+export function createTool(
+  definition: unknown,
+  defaultName: string,
+  source: string,
+): Tool {
+  const fail = (problem: string): never => {
+    throw new Error(`Cannot load tool "${source}": ${problem}`);
+  };
+  if (typeof definition !== "object" || definition === null) {
+    return fail(
+      "it has no default export; end the file with `export default defineTool({ description, input, run })`",
+    );
+  }
+  const def = definition as Record<string, unknown>;
+  if (typeof def.run !== "function") {
+    fail(
+      `the default export has no "run" function; add \`run: (args, ctx) => "result"\``,
+    );
+  }
+  if (typeof def.description !== "string" || def.description.trim() === "") {
+    fail(
+      `"description" is missing; say what the tool does, for the model to read`,
+    );
+  }
+  const name = def.name === undefined ? defaultName : def.name;
+  if (typeof name !== "string" || !TOOL_NAME_PATTERN.test(name)) {
+    fail(
+      `the name ${
+        JSON.stringify(name)
+      } is not 1 to 64 letters, digits, "_" or "-"; ${
+        def.name === undefined ? "rename the file" : 'change "name"'
+      }`,
+    );
+  }
+  if (def.input !== undefined && !isZodObject(def.input)) {
+    fail(
+      `"input" must be a zod object schema, like z.object({ text: z.string() })`,
+    );
+  }
+  const timeoutMs = def.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (
+    typeof timeoutMs !== "number" || !(timeoutMs > 0) ||
+    !Number.isFinite(timeoutMs)
+  ) {
+    fail(`"timeoutMs" must be a positive number of milliseconds`);
+  }
+  for (const field of ["annotations", "_meta"]) {
+    const value = def[field];
+    if (
+      value !== undefined &&
+      (typeof value !== "object" || value === null || Array.isArray(value))
+    ) {
+      fail(`"${field}" must be an object`);
+    }
+  }
+  if (def.title !== undefined && typeof def.title !== "string") {
+    fail(`"title" must be a string`);
+  }
+
+  const input = (def.input as InputSchema | undefined) ?? NO_ARGUMENTS;
+  const inputSchema = def.input === undefined
+    ? NO_ARGUMENTS_SCHEMA
+    : inputJsonSchema(input, fail);
+  const descriptor: ToolDescriptor = {
+    name: name as string,
+    ...(typeof def.title === "string" ? { title: def.title } : {}),
+    description: def.description as string,
+    inputSchema,
+    ...(def.annotations
+      ? { annotations: def.annotations as Record<string, unknown> }
+      : {}),
+    ...(def._meta ? { _meta: def._meta as Record<string, unknown> } : {}),
+  };
+  return {
+    name: name as string,
+    source,
+    definition: definition as ToolDefinition<InputSchema>,
+    input,
+    timeoutMs: timeoutMs as number,
+    descriptor,
+  };
+}
+
+function isZodObject(value: unknown): value is InputSchema {
+  const zod = (value as { _zod?: { def?: { type?: unknown } } } | null)?._zod;
+  return typeof (value as { safeParse?: unknown })?.safeParse === "function" &&
+    zod?.def?.type === "object";
+}
+
+/** The JSON Schema of `input` as a caller sees it: fields with defaults are optional. */
+function inputJsonSchema(input: InputSchema, fail: (problem: string) => never) {
+  let schema: Record<string, unknown>;
+  try {
+    schema = z.toJSONSchema(input, { io: "input" }) as Record<string, unknown>;
+  } catch (error) {
+    return fail(
+      `"input" cannot be described as JSON Schema (${
+        error instanceof Error ? error.message : String(error)
+      }); use JSON types such as z.string() instead`,
+    );
+  }
+  delete schema.$schema; // Gemini and some proxies reject it; 2020-12 is the default dialect.
+  for (const keyword of ["oneOf", "anyOf", "allOf"]) {
+    if (keyword in schema) {
+      fail(
+        `"input" has a top-level "${keyword}", which the Claude API rejects; use one z.object with optional fields`,
+      );
+    }
+  }
+  return schema;
+}
+
+/** The tools of one server, by name, with the `tools/list` result serialized once. */
+export class ToolSet {
+  readonly #byName = new Map<string, Tool>();
+  readonly #tools: readonly Tool[];
+  #listJson: string | undefined;
+
+  /** Throws when two tools share a name, naming both files. */
+  constructor(tools: readonly Tool[]) {
+    for (const tool of tools) {
+      const other = this.#byName.get(tool.name);
+      if (other) {
+        throw new Error(
+          `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${other.source}"; rename one of them or set "name"`,
+        );
+      }
+      this.#byName.set(tool.name, tool);
+    }
+    this.#tools = tools;
+  }
+
+  get(name: string): Tool | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** The tools in their stable order (by file name). */
+  get tools(): readonly Tool[] {
+    return this.#tools;
+  }
+
+  /** The `tools/list` result as JSON text, built on first use. */
+  get listJson(): string {
+    return this.#listJson ??= JSON.stringify({
+      tools: this.#tools.map((t) => t.descriptor),
+    });
+  }
+}

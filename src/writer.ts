@@ -1,0 +1,91 @@
+/**
+ * @module
+ * The single writer of protocol lines: one write at a time, lines that are ready together
+ * coalesced into one write, a backlog the reader can wait on, and a failed write (the client
+ * closed stdout) reported once instead of thrown.
+ */
+
+/** Serializes lines onto a byte stream; every line ends with `\n`. */
+export class LineWriter {
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #encoder = new TextEncoder();
+  readonly #onError: (error: unknown) => void;
+  #queue: string[] = [];
+  #queuedChars = 0;
+  #inFlightChars = 0;
+  #pumping = false;
+  #failed = false;
+  #idle: Array<() => void> = [];
+
+  /** `onError` is called once, with the error of the first failed write. */
+  constructor(
+    writable: WritableStream<Uint8Array>,
+    onError: (error: unknown) => void,
+  ) {
+    this.#writer = writable.getWriter();
+    this.#onError = onError;
+  }
+
+  /** Queues one line (without its newline). Lines after a failed write are dropped. */
+  send(line: string): void {
+    if (this.#failed) return;
+    this.#queue.push(line);
+    this.#queuedChars += line.length;
+    if (!this.#pumping) {
+      this.#pumping = true;
+      queueMicrotask(() => this.#pump());
+    }
+  }
+
+  /** Characters queued or being written: what the reader compares against its high-water mark. */
+  get backlog(): number {
+    return this.#queuedChars + this.#inFlightChars;
+  }
+
+  /** True after a write failed: the other end is gone. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** Resolves when everything queued so far has been written (or writing has failed). */
+  drained(): Promise<void> {
+    if (!this.#pumping) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Writes what is queued, then closes the stream; never throws. */
+  async close(): Promise<void> {
+    await this.drained();
+    if (this.#failed) return;
+    try {
+      await this.#writer.close();
+    } catch {
+      // The reader went away; nothing is left to flush.
+    }
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#failed) {
+      const lines = this.#queue;
+      this.#queue = [];
+      this.#inFlightChars = this.#queuedChars;
+      this.#queuedChars = 0;
+      const text = lines.length === 1
+        ? `${lines[0]}\n`
+        : `${lines.join("\n")}\n`;
+      try {
+        await this.#writer.write(this.#encoder.encode(text));
+      } catch (error) {
+        this.#failed = true;
+        this.#queue = [];
+        this.#queuedChars = 0;
+        this.#onError(error);
+      }
+      this.#inFlightChars = 0;
+    }
+    this.#pumping = false;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const resolve of idle) resolve();
+  }
+}

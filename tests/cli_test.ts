@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { formatArgs, redirectConsole } from "../src/console.ts";
+import { type Io, parseArgs, runCli } from "../src/cli.ts";
+import { Logger } from "../src/log.ts";
+import { VERSION } from "../src/protocol.ts";
+import { Collector } from "./wire.ts";
+
+function fakeIo(args: string[], env: Record<string, string> = {}) {
+  const out = new Collector();
+  const errors: string[] = [];
+  const io: Io = {
+    args,
+    stdin: ReadableStream.from<Uint8Array>([]),
+    stdout: out.writable,
+    stderr: (text) => void errors.push(text),
+    env: (name) => env[name],
+    toolsDir: new URL("../tools/", import.meta.url),
+    signal: new AbortController().signal,
+  };
+  return { io, out, errors };
+}
+
+Deno.test("parseArgs reads the command and options, in either --flag value or --flag=value form", () => {
+  assert.deepEqual(parseArgs([]), {
+    command: "serve",
+    maxLineBytes: 64 * 1024 * 1024,
+    logLevel: undefined,
+    check: false,
+    toolsDir: undefined,
+  });
+  const parsed = parseArgs([
+    "serve",
+    "--log-level=debug",
+    "--max-line-bytes",
+    "1024",
+    "--tools",
+    "x",
+  ]);
+  assert.equal(parsed.logLevel, "debug");
+  assert.equal(parsed.maxLineBytes, 1024);
+  assert.equal(parsed.toolsDir, "x");
+  assert.equal(parseArgs(["manifest", "--check"]).check, true);
+});
+
+Deno.test("parseArgs rejects what it does not know, saying what is wrong", () => {
+  assert.throws(() => parseArgs(["--nope"]), /Unknown option "--nope"/);
+  assert.throws(
+    () => parseArgs(["frobnicate"]),
+    /Unknown command "frobnicate"/,
+  );
+  assert.throws(
+    () => parseArgs(["--log-level", "loud"]),
+    /Unknown log level "loud"; use one of debug/,
+  );
+  assert.throws(
+    () => parseArgs(["--max-line-bytes", "-1"]),
+    /positive whole number/,
+  );
+  assert.throws(() => parseArgs(["--max-line-bytes"]), /needs a value/);
+});
+
+Deno.test("--version and --help print to stdout and exit 0", async () => {
+  const version = fakeIo(["--version"]);
+  assert.equal(await runCli(version.io), 0);
+  assert.equal(version.out.text, `tooldrop ${VERSION}\n`);
+  const help = fakeIo(["--help"]);
+  assert.equal(await runCli(help.io), 0);
+  assert.match(help.out.text, /Usage:\n {2}tooldrop \[serve\] \[options\]/);
+});
+
+Deno.test("a bad command line exits 2 with the problem and a pointer to --help on stderr", async () => {
+  const { io, out, errors } = fakeIo(["--bogus"]);
+  assert.equal(await runCli(io), 2);
+  assert.equal(out.text, "");
+  assert.equal(
+    errors.join(""),
+    'Unknown option "--bogus"\nRun "tooldrop --help" to see the commands and options.\n',
+  );
+});
+
+Deno.test("serve answers on stdout, logs on stderr, and TOOLDROP_LOG sets the level", async () => {
+  const { io, out, errors } = fakeIo([], { TOOLDROP_LOG: "debug" });
+  io.stdin = ReadableStream.from([
+    new TextEncoder().encode(`{"jsonrpc":"2.0","id":1,"method":"ping"}\n`),
+  ]);
+  assert.equal(await runCli(io), 0);
+  assert.equal(out.text, `{"jsonrpc":"2.0","id":1,"result":{}}\n`);
+  assert.match(
+    errors.join(""),
+    /info {4}tooldrop .* serving 2 tool\(s\) on stdio: echo, get_cwd/,
+  );
+  assert.match(errors.join(""), /debug {3}Stopped/);
+});
+
+Deno.test("serve refuses to start when a tool file is broken, naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/broken.ts`, "export default 42;");
+    const { io, errors } = fakeIo(["--tools", dir]);
+    assert.equal(await runCli(io), 1);
+    const text = errors.join("");
+    assert.match(
+      text,
+      /Cannot load tool "tools\/broken.ts": it has no default export/,
+    );
+    assert.match(text, /Not starting: fix the tool file\(s\) above/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("manifest --check passes for the committed manifest", async () => {
+  const { io, errors } = fakeIo(["manifest", "--check"]);
+  assert.equal(await runCli(io), 0);
+  assert.equal(errors.join(""), "tools/_manifest.ts is up to date\n");
+});
+
+Deno.test("every console method goes to the logger, none to stdout", () => {
+  const lines: string[] = [];
+  const log = new Logger({
+    level: "debug",
+    write: (t) => lines.push(t),
+    now: () => new Date(0),
+  });
+  const target = {} as Console;
+  redirectConsole(target, log);
+  target.log("log %s=%d", "a", 1);
+  target.info({ b: 2 });
+  target.debug("dbg");
+  target.warn("careful");
+  target.error(new Error("bad").message);
+  target.dir({ c: 3 });
+  target.table([{ d: 4 }]);
+  target.count();
+  target.count();
+  target.time("t");
+  target.timeEnd("t");
+  target.group("g");
+  target.log("inside");
+  target.groupEnd();
+  target.assert(false, "nope");
+  target.trace("here");
+  const text = lines.join("");
+  for (
+    const expected of [
+      "info    log a=1",
+      "info    { b: 2 }",
+      "debug   dbg",
+      "warning careful",
+      "error   bad",
+      "info    { c: 3 }",
+      "info    [ { d: 4 } ]",
+      "info    default: 2",
+      "info    t: ",
+      "info    g\n",
+      "info      inside",
+      "error   Assertion failed nope",
+      "debug   here\nError: Trace",
+    ]
+  ) {
+    assert.ok(
+      text.includes(`1970-01-01T00:00:00.000Z ${expected}`),
+      `missing "${expected}" in:\n${text}`,
+    );
+  }
+});
+
+Deno.test("formatArgs follows console.log's format specifiers", () => {
+  assert.equal(
+    formatArgs(["%s is %d years, %i, %f%%", "Ada", 36.5, 2.9, 1.5]),
+    "Ada is 36.5 years, 2, 1.5%",
+  );
+  assert.equal(formatArgs(["%j %o", { a: 1 }, [1]]), '{"a":1} [ 1 ]');
+  assert.equal(formatArgs(["%c styled", "color: red"]), " styled");
+  assert.equal(formatArgs(["no args %s"]), "no args %s");
+  assert.equal(formatArgs(["a", 1, null, undefined]), "a 1 null undefined");
+});

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { VERSION } from "../src/protocol.ts";
+import { exchange, toolSet } from "./wire.ts";
+import { z } from "zod";
+import { defineTool } from "../src/tool.ts";
+
+function initialize(version: unknown, id: number | string = 1): string {
+  return `${
+    JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      method: "initialize",
+      params: {
+        protocolVersion: version,
+        capabilities: {},
+        clientInfo: { name: "test", version: "1" },
+      },
+    })
+  }\n`;
+}
+
+const initResult = (id: number, version: string) =>
+  `{"jsonrpc":"2.0","id":${id},"result":{"protocolVersion":"${version}","capabilities":{"tools":{"listChanged":true}},"serverInfo":{"name":"tooldrop","version":"${VERSION}"}}}`;
+
+Deno.test("initialize echoes every supported protocol version", async () => {
+  const versions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+  const out = await exchange(versions.map((v, i) => initialize(v, i + 1)));
+  assert.deepEqual(out, versions.map((v, i) => initResult(i + 1, v)));
+});
+
+Deno.test("initialize answers the latest version for one it does not speak", async () => {
+  assert.deepEqual(
+    await exchange([initialize("2099-01-01"), initialize("2026-07-28", 2)]),
+    [
+      initResult(1, "2025-11-25"),
+      initResult(2, "2025-11-25"),
+    ],
+  );
+});
+
+Deno.test("initialize without a protocolVersion gets -32602", async () => {
+  assert.deepEqual(
+    await exchange([
+      `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n`,
+    ]),
+    [
+      `{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Invalid params: \\"protocolVersion\\" must be a string"}}`,
+    ],
+  );
+});
+
+Deno.test("initialize sends instructions and a custom server name when given", async () => {
+  const out = await exchange([initialize("2025-06-18")], {
+    info: { name: "notes", version: "2.0.0", title: "Notes" },
+    instructions: "Search notes before answering.",
+  });
+  assert.deepEqual(out, [
+    `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{"listChanged":true}},"serverInfo":{"name":"notes","version":"2.0.0","title":"Notes"},"instructions":"Search notes before answering."}}`,
+  ]);
+});
+
+Deno.test("ping, tools/list and tools/call are served before initialize", async () => {
+  const tools = toolSet({
+    echo: defineTool({
+      description: "Echo",
+      input: z.object({ text: z.string() }),
+      run: (a) => a.text,
+    }),
+  });
+  const out = await exchange(
+    [
+      `{"jsonrpc":"2.0","id":1,"method":"ping"}\n`,
+      `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}\n`,
+    ],
+    { tools },
+  );
+  assert.deepEqual(out, [
+    `{"jsonrpc":"2.0","id":1,"result":{}}`,
+    `{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"hi"}]}}`,
+  ]);
+});
+
+Deno.test("ping answers {} after initialize too, and a second initialize is answered", async () => {
+  const out = await exchange([
+    initialize("2025-11-25"),
+    `{"jsonrpc":"2.0","method":"notifications/initialized"}\n`,
+    `{"jsonrpc":"2.0","id":2,"method":"ping"}\n`,
+    initialize("2025-06-18", 3),
+  ]);
+  assert.deepEqual(out, [
+    initResult(1, "2025-11-25"),
+    `{"jsonrpc":"2.0","id":2,"result":{}}`,
+    initResult(3, "2025-06-18"),
+  ]);
+});

@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { type LineItem, readLineBatches } from "../src/lines.ts";
+
+const encoder = new TextEncoder();
+
+async function batches(
+  chunks: Array<string | Uint8Array>,
+  maxLineBytes?: number,
+): Promise<LineItem[][]> {
+  const out: LineItem[][] = [];
+  const readable = ReadableStream.from(
+    chunks.map((c) => typeof c === "string" ? encoder.encode(c) : c),
+  );
+  for await (
+    const batch of readLineBatches(
+      readable,
+      maxLineBytes ? { maxLineBytes } : {},
+    )
+  ) {
+    out.push(batch);
+  }
+  return out;
+}
+
+async function lines(
+  chunks: Array<string | Uint8Array>,
+  maxLineBytes?: number,
+) {
+  return (await batches(chunks, maxLineBytes)).flat().map((item) =>
+    typeof item === "string" ? item : `<overlong ${item.maxLineBytes}>`
+  );
+}
+
+Deno.test("lines split on \\n and drop exactly one trailing \\r", async () => {
+  assert.deepEqual(await lines(["a\nb\r\nc\r\r\n"]), ["a", "b", "c\r"]);
+});
+
+Deno.test("lines: a bare \\r is not a line break", async () => {
+  assert.deepEqual(await lines(["a\rb\n"]), ["a\rb"]);
+});
+
+Deno.test("lines skip empty and whitespace-only lines", async () => {
+  assert.deepEqual(await lines(["\n\r\n  \n\t\r\nx\n\n"]), ["x"]);
+});
+
+Deno.test("lines join a message split across chunks, even inside a UTF-8 character", async () => {
+  const bytes = encoder.encode('{"text":"é✓😀"}\n');
+  const chunks = Array.from(bytes, (b) => new Uint8Array([b]));
+  assert.deepEqual(await lines(chunks), ['{"text":"é✓😀"}']);
+});
+
+Deno.test("lines yield all the lines of one chunk as one batch", async () => {
+  assert.deepEqual(await batches(["a\nb\nc\n", "d\n"]), [["a", "b", "c"], [
+    "d",
+  ]]);
+});
+
+Deno.test("lines yield a last line that has no newline at EOF", async () => {
+  assert.deepEqual(await lines(["a\nb"]), ["a", "b"]);
+  assert.deepEqual(await lines(["a\n", "b", "c\r"]), ["a", "bc"]);
+});
+
+Deno.test("lines accept a line of exactly the bound and reject one byte more", async () => {
+  const max = 8;
+  assert.deepEqual(await lines(["12345678\n", "123456789\n", "ok\n"], max), [
+    "12345678",
+    "<overlong 8>",
+    "ok",
+  ]);
+});
+
+Deno.test("lines do not count the \\r of CRLF against the bound", async () => {
+  assert.deepEqual(await lines(["12345678\r\n"], 8), ["12345678"]);
+  assert.deepEqual(await lines(["1234", "5678", "\r", "\n"], 8), ["12345678"]);
+  assert.deepEqual(await lines(["1234", "5678", "9", "\n"], 8), [
+    "<overlong 8>",
+  ]);
+});
+
+Deno.test("lines skip an over-long line across chunks and resynchronize after its newline", async () => {
+  const out = await batches(["0123", "4567", "89ab", "cdef", "\nnext\n"], 6);
+  assert.deepEqual(
+    out.flat().map((i) => typeof i === "string" ? i : "<overlong>"),
+    [
+      "<overlong>",
+      "next",
+    ],
+  );
+});
+
+Deno.test("lines report an over-long line once, even when it never ends", async () => {
+  assert.deepEqual(await lines(["0123456789", "0123456789", "0123"], 4), [
+    "<overlong 4>",
+  ]);
+});
+
+Deno.test("lines count bytes, not characters, against the bound", async () => {
+  // "éé" is 4 bytes in UTF-8.
+  assert.deepEqual(await lines(["éé\n", "ééé\n"], 4), ["éé", "<overlong 4>"]);
+});
+
+Deno.test("lines stop reading when the signal aborts", async () => {
+  const controller = new AbortController();
+  const readable = new ReadableStream<Uint8Array>({
+    start: (c) => c.enqueue(encoder.encode("a\n")), // and never closes
+  });
+  const seen: LineItem[] = [];
+  for await (
+    const batch of readLineBatches(readable, { signal: controller.signal })
+  ) {
+    seen.push(...batch);
+    controller.abort();
+  }
+  assert.deepEqual(seen, ["a"]);
+});
+
+Deno.test("lines cost grows linearly: a 50 MiB line takes well under 25× a 10 MiB line", async () => {
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  const time = async (mib: number) => {
+    const count = mib * 16;
+    let best = Infinity;
+    for (let round = 0; round < 3; round++) {
+      const chunks = Array.from({ length: count }, () => chunk);
+      const start = performance.now();
+      const out = await lines([...chunks, "\n"], 64 * 1024 * 1024);
+      best = Math.min(best, performance.now() - start);
+      assert.equal(out[0]!.length, mib * 1024 * 1024);
+    }
+    return best;
+  };
+  const small = await time(10);
+  const large = await time(50);
+  // Linear is 5×; re-concatenating the buffer per chunk would be about 25×.
+  assert.ok(large < small * 12, `50 MiB took ${large} ms, 10 MiB ${small} ms`);
+});

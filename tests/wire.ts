@@ -1,0 +1,161 @@
+/**
+ * @module
+ * Test harness: drives `serve()` over in-memory streams. `exchange()` feeds whole input and
+ * returns every output line; `Session` sends lines one at a time and awaits replies in order.
+ */
+
+import { Logger } from "../src/log.ts";
+import { serve, type ServeOptions } from "../src/server.ts";
+import type { InputSchema, ToolDefinition } from "../src/tool.ts";
+import { createTool, ToolSet } from "../src/toolset.ts";
+
+const encoder = new TextEncoder();
+
+/** A tool set from definitions keyed by name, as if each were a file in tools/. */
+export function toolSet(
+  definitions: Record<string, ToolDefinition<InputSchema>>,
+): ToolSet {
+  return new ToolSet(
+    Object.entries(definitions).map(([name, def]) =>
+      createTool(def, name, `tools/${name}.ts`)
+    ),
+  );
+}
+
+/** A logger that keeps its lines for assertions. */
+export function memoryLog(
+  level: Logger["level"] = "debug",
+): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const log = new Logger({ level, write: (text) => lines.push(text) });
+  return { log, lines };
+}
+
+/** Collects written bytes as text; `line(n)` waits for the n-th complete line. */
+export class Collector {
+  readonly writable: WritableStream<Uint8Array>;
+  #text = "";
+  #decoder = new TextDecoder();
+  #waiters: Array<() => void> = [];
+
+  constructor(sink?: { write?: (chunk: Uint8Array) => void | Promise<void> }) {
+    this.writable = new WritableStream({
+      write: async (chunk) => {
+        await sink?.write?.(chunk);
+        this.#text += this.#decoder.decode(chunk, { stream: true });
+        const waiters = this.#waiters;
+        this.#waiters = [];
+        for (const wake of waiters) wake();
+      },
+    });
+  }
+
+  /** Everything written so far. */
+  get text(): string {
+    return this.#text;
+  }
+
+  /** The complete lines written so far. */
+  get lines(): string[] {
+    const parts = this.#text.split("\n");
+    parts.pop();
+    return parts;
+  }
+
+  /** Resolves with line `index` (0-based) once it is complete. */
+  async line(index: number): Promise<string> {
+    while (this.lines.length <= index) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+    return this.lines[index]!;
+  }
+}
+
+type Extra = Omit<ServeOptions, "readable" | "writable" | "tools"> & {
+  tools?: ToolSet;
+};
+
+/** Serves `input` (lines or raw chunks) to EOF and returns every output line. */
+export async function exchange(
+  input: Array<string | Uint8Array> | string,
+  options: Extra = {},
+): Promise<string[]> {
+  const chunks = typeof input === "string" ? [input] : input;
+  const out = new Collector();
+  await serve({
+    tools: toolSet({}),
+    ...options,
+    readable: ReadableStream.from(
+      chunks.map((c) => typeof c === "string" ? encoder.encode(c) : c),
+    ),
+    writable: out.writable,
+  });
+  return out.lines;
+}
+
+/** Lines of JSON, each followed by `\n`. */
+export function jsonLines(...messages: unknown[]): string {
+  return messages.map((m) =>
+    `${typeof m === "string" ? m : JSON.stringify(m)}\n`
+  ).join("");
+}
+
+/** An interactive session: send lines, await replies, end the input, await the end. */
+export class Session {
+  readonly out = new Collector();
+  readonly done: Promise<void>;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #read = 0;
+
+  constructor(options: Extra = {}, writable?: WritableStream<Uint8Array>) {
+    const readable = new ReadableStream<Uint8Array>({
+      start: (controller) => void (this.#controller = controller),
+    });
+    this.done = serve({
+      tools: toolSet({}),
+      ...options,
+      readable,
+      writable: writable ?? this.out.writable,
+    });
+  }
+
+  /** Sends one message (an object is JSON-encoded) followed by a newline. */
+  send(message: unknown): void {
+    this.raw(
+      `${typeof message === "string" ? message : JSON.stringify(message)}\n`,
+    );
+  }
+
+  /** Sends raw text or bytes, as they are. */
+  raw(chunk: string | Uint8Array): void {
+    this.#controller.enqueue(
+      typeof chunk === "string" ? encoder.encode(chunk) : chunk,
+    );
+  }
+
+  /** The next reply line not yet read. */
+  next(): Promise<string> {
+    return this.out.line(this.#read++);
+  }
+
+  /** The next reply, parsed. */
+  async nextJson(): Promise<Record<string, unknown>> {
+    return JSON.parse(await this.next());
+  }
+
+  /** Ends the input (EOF) and waits for `serve()` to return. */
+  async end(): Promise<void> {
+    this.#controller.close();
+    await this.done;
+  }
+}
+
+/** A promise with its resolve function outside, for tools that wait on the test. */
+export function deferred<T = void>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+} {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => resolve = r);
+  return { promise, resolve };
+}
