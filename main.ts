@@ -16,10 +16,16 @@ if (import.meta.main) {
     }
   }
   const encoder = new TextEncoder();
+  const stdout = Deno.stdout.writable;
+  // From here on a tool that writes to Deno.stdout lands on stderr; only `stdout` reaches fd 1.
+  Object.defineProperty(Deno, "stdout", {
+    value: Deno.stderr,
+    configurable: true,
+  });
   const code = await runCli({
     args: Deno.args,
     stdin: Deno.stdin.readable,
-    stdout: Deno.stdout.writable,
+    stdout,
     stderr: (text) => {
       const bytes = encoder.encode(text);
       for (let done = 0; done < bytes.length;) {

@@ -23,6 +23,8 @@ export interface CallRunnerOptions {
   /** Receives each call's one result. Never called for a call the client cancelled. */
   respond: (id: RequestId, result: CallToolResult) => void;
   log: Logger;
+  /** Runs once, just before the first tool runs. */
+  beforeFirstCall?: (() => void) | undefined;
 }
 
 /** One call in flight. */
@@ -104,8 +106,11 @@ export class CallRunner {
   #running = 0;
   #ended: Array<() => void> = [];
 
+  #beforeFirstCall: (() => void) | undefined;
+
   constructor(options: CallRunnerOptions) {
     this.#options = options;
+    this.#beforeFirstCall = options.beforeFirstCall;
   }
 
   /** Calls running or waiting. */
@@ -161,6 +166,10 @@ export class CallRunner {
   }
 
   #run(call: Call): void {
+    if (this.#beforeFirstCall) {
+      this.#beforeFirstCall();
+      this.#beforeFirstCall = undefined;
+    }
     this.#running++;
     call.started = true;
     if (this.#options.log.enabled("debug")) call.startedAt = performance.now();

@@ -4,6 +4,7 @@
  * the process's real streams, which main.ts hands in, so every command can be tested in-process.
  */
 
+import process from "node:process";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { redirectConsole } from "./console.ts";
@@ -188,7 +189,9 @@ async function runServe(io: Io, options: CliOptions): Promise<number> {
       }`,
     );
   }
-  if (io.global) protectProcess(io.global, log);
+  const guardNodeStdout = io.global
+    ? protectProcess(io.global, log)
+    : undefined;
   const tools = await loadTools(io, log);
   if (!tools) return 1;
   log.info(
@@ -203,6 +206,7 @@ async function runServe(io: Io, options: CliOptions): Promise<number> {
     log,
     maxLineBytes: options.maxLineBytes,
     signal: io.signal,
+    ...(guardNodeStdout ? { beforeFirstCall: guardNodeStdout } : {}),
   });
   log.debug("Stopped");
   return 0;
@@ -234,8 +238,15 @@ async function loadTools(io: Io, log: Logger): Promise<ToolSet | undefined> {
   }
 }
 
-/** Keeps tools from writing to stdout or crashing the process with an uncaught error. */
-function protectProcess(global: NonNullable<Io["global"]>, log: Logger): void {
+/**
+ * Keeps tools from writing to stdout or crashing the process with an uncaught error. Returns
+ * the step that also points Node's `process.stdout` at stderr: touching `process` boots Node
+ * compatibility (about 10 ms), so it runs before the first tool call instead of at start-up.
+ */
+function protectProcess(
+  global: NonNullable<Io["global"]>,
+  log: Logger,
+): () => void {
   redirectConsole(global.console, log);
   global.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
@@ -248,6 +259,12 @@ function protectProcess(global: NonNullable<Io["global"]>, log: Logger): void {
     event.preventDefault();
     log.error("An uncaught exception (the server keeps running)", event.error);
   });
+  return () => {
+    Object.defineProperty(process, "stdout", {
+      get: () => process.stderr,
+      configurable: true,
+    });
+  };
 }
 
 async function runManifest(io: Io, check: boolean): Promise<number> {

@@ -58,6 +58,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Aborting it stops serving as EOF would (SIGTERM, SIGINT). */
   signal?: AbortSignal;
+  /** Runs once, just before the first tool runs (main.ts guards Node's stdout here). */
+  beforeFirstCall?: () => void;
 }
 
 const DEFAULT_MAX_CONCURRENT_CALLS = 64;
@@ -106,6 +108,7 @@ class Server {
     this.#calls = new CallRunner({
       maxConcurrent,
       log: this.#log,
+      beforeFirstCall: options.beforeFirstCall,
       respond: (id, result) => this.#reply(id, callResultJson(result)),
     });
   }
