@@ -1,0 +1,86 @@
+/**
+ * End-to-end on the compiled binary: `deno task compile` builds dist/tooldrop, and the official
+ * SDK client uses it from another folder. Where Deno cannot download the runtime it compiles
+ * into (no internet), this prints one SKIP line; any other compile failure fails the test.
+ */
+
+import assert from "node:assert/strict";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { ROOT, tempDir } from "./spawn.ts";
+
+const BINARY = `${ROOT}/dist/tooldrop${
+  Deno.build.os === "windows" ? ".exe" : ""
+}`;
+
+async function compile(): Promise<
+  { ok: true } | { ok: false; offline: boolean; output: string }
+> {
+  const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "compile"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(stdout) +
+    new TextDecoder().decode(stderr);
+  if (success) return { ok: true };
+  const offline =
+    /dl\.deno\.land|error sending request|dns error|could not download/i.test(
+      output,
+    );
+  return { ok: false, offline, output };
+}
+
+const built = await compile();
+if (!built.ok && built.offline) {
+  // deno-lint-ignore no-console
+  console.log(
+    "SKIP compiled binary tests: deno compile could not download the Deno runtime (offline)",
+  );
+}
+
+Deno.test("deno task compile builds dist/tooldrop, or fails only for want of the runtime download", () => {
+  if (!built.ok) {
+    assert.ok(built.offline, `deno task compile failed:\n${built.output}`);
+  }
+});
+
+Deno.test({
+  name:
+    "the compiled binary serves its tools to the SDK client from any folder",
+  ignore: !built.ok,
+  fn: async () => {
+    await using elsewhere = await tempDir({});
+    const client = new Client({
+      name: "tooldrop-binary-e2e",
+      version: "1.0.0",
+    });
+    await client.connect(
+      new StdioClientTransport({
+        command: BINARY,
+        cwd: elsewhere.path,
+        stderr: "pipe",
+      }),
+    );
+    try {
+      const { tools } = await client.listTools();
+      assert.deepEqual(tools.map((t: { name: string }) => t.name), [
+        "echo",
+        "get_cwd",
+      ]);
+      const echo = await client.callTool({
+        name: "echo",
+        arguments: { text: "from the binary ✓" },
+      });
+      assert.deepEqual(echo.content, [{
+        type: "text",
+        text: "from the binary ✓",
+      }]);
+      const cwd = await client.callTool({ name: "get_cwd", arguments: {} });
+      assert.deepEqual(cwd.content, [{ type: "text", text: elsewhere.path }]);
+    } finally {
+      await client.close();
+    }
+  },
+});

@@ -1,0 +1,150 @@
+/**
+ * End-to-end: the server as a real process — what reaches stdout, EOF, signals and a closed pipe.
+ */
+
+import assert from "node:assert/strict";
+import { ROOT, ServerProcess, START_FLAGS, tempDir } from "./spawn.ts";
+
+const call = (id: number, name: string) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name, arguments: {} },
+});
+
+const SLEEPER = `
+import { defineTool } from "tooldrop";
+export default defineTool({
+  description: "Sleeps 30 s and ignores cancellation.",
+  timeoutMs: 120_000,
+  run: () => new Promise((resolve) => setTimeout(() => resolve("woke"), 30_000)),
+});
+`;
+
+Deno.test("stdout carries only protocol lines while tools print, reject and throw", async () => {
+  await using tools = await tempDir({
+    "noisy.ts": `
+      import process from "node:process";
+      import { defineTool } from "tooldrop";
+      console.log("printed while importing");
+      export default defineTool({
+        description: "Misbehaves in every way it can.",
+        run: () => {
+          console.log("log"); console.info("info"); console.table([{ a: 1 }]); console.dir({ b: 2 });
+          console.count(); console.time("t"); console.timeEnd("t"); console.debug("debug");
+          Deno.stdout.writeSync(new TextEncoder().encode("raw Deno.stdout write\\n"));
+          process.stdout.write("raw process.stdout write\\n");
+          Promise.reject(new Error("nobody handles this"));
+          setTimeout(() => { throw new Error("thrown from a timer"); }, 0);
+          return "done";
+        },
+      });
+    `,
+  });
+  const server = new ServerProcess([
+    ...START_FLAGS,
+    `${ROOT}/main.ts`,
+    "--tools",
+    tools.path,
+  ]);
+  await server.send(call(1, "noisy"));
+  assert.deepEqual(await server.reply(1), {
+    jsonrpc: "2.0",
+    id: 1,
+    result: { content: [{ type: "text", text: "done" }] },
+  });
+  await server.stderr.waitFor(/thrown from a timer/);
+  await server.send({ jsonrpc: "2.0", id: 2, method: "ping" });
+  await server.reply(2);
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+  for (const line of server.stdout.lines) {
+    assert.doesNotThrow(() => JSON.parse(line), line);
+  }
+  assert.equal(server.stdout.lines.length, 2);
+  for (
+    const text of [
+      "printed while importing",
+      "raw Deno.stdout write",
+      "raw process.stdout write",
+      "nobody handles this",
+      "the server keeps running",
+    ]
+  ) {
+    assert.ok(
+      server.stderr.text.includes(text),
+      `stderr lacks "${text}":\n${server.stderr.text}`,
+    );
+  }
+});
+
+Deno.test("at stdin EOF the server stops a call that would take 30 s, replies, and exits 0", async () => {
+  await using tools = await tempDir({ "sleep.ts": SLEEPER });
+  const server = new ServerProcess([
+    ...START_FLAGS,
+    `${ROOT}/main.ts`,
+    "--tools",
+    tools.path,
+  ]);
+  await server.send(call(1, "sleep"));
+  await server.send({ jsonrpc: "2.0", id: 2, method: "ping" });
+  await server.reply(2);
+  await server.closeStdin();
+  const { code, ms } = await server.exit();
+  assert.equal(code, 0);
+  assert.deepEqual(await server.reply(1), {
+    jsonrpc: "2.0",
+    id: 1,
+    result: {
+      content: [{
+        type: "text",
+        text: 'Tool "sleep" was stopped: the server is shutting down',
+      }],
+      isError: true,
+    },
+  });
+  // deno-lint-ignore no-console -- a figure for the reader of the test log, not an assertion
+  console.log(
+    `exited ${ms.toFixed(0)} ms after EOF with a 30 s call in flight`,
+  );
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`on ${signal} the server stops in-flight calls, replies, and exits 0`, async () => {
+    await using tools = await tempDir({ "sleep.ts": SLEEPER });
+    const server = new ServerProcess([
+      ...START_FLAGS,
+      `${ROOT}/main.ts`,
+      "--tools",
+      tools.path,
+    ]);
+    await server.send(call(1, "sleep"));
+    await server.send({ jsonrpc: "2.0", id: 2, method: "ping" });
+    await server.reply(2);
+    server.child.kill(signal);
+    const { code } = await server.exit();
+    assert.equal(code, 0);
+    assert.match(
+      JSON.stringify(await server.reply(1)),
+      /the server is shutting down/,
+    );
+  });
+}
+
+Deno.test("when the client closes the server's stdout (EPIPE) it exits 0 without a stack trace", async () => {
+  const server = new ServerProcess([...START_FLAGS, `${ROOT}/main.ts`]);
+  await server.send({ jsonrpc: "2.0", id: 1, method: "ping" });
+  await server.reply(1);
+  await server.stdout.cancel(); // the reading end of the server's stdout goes away
+  for (let id = 2; id < 50; id++) {
+    try {
+      await server.send({ jsonrpc: "2.0", id, method: "ping" });
+    } catch {
+      break; // the server is gone and stdin is closed: that is the point
+    }
+  }
+  const { code } = await server.exit();
+  assert.equal(code, 0);
+  assert.doesNotMatch(server.stderr.text, /Uncaught|error:|\n\s+at /);
+  assert.match(server.stderr.text, /the client closed its end of stdout/);
+});

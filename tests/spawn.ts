@@ -1,0 +1,156 @@
+/**
+ * @module
+ * Helpers for end-to-end tests: temporary tool folders, and the server as a real child process
+ * whose stdout lines and stderr text can be awaited without sleeping.
+ */
+
+import { fileURLToPath } from "node:url";
+
+/** The project root (where deno.json and main.ts are). */
+export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
+  /[\\/]$/,
+  "",
+);
+
+/** Permissions `deno task start` grants, for tests that run main.ts directly. */
+export const START_FLAGS = [
+  "run",
+  "--no-prompt",
+  "--allow-read",
+  "--allow-env=TOOLDROP_LOG",
+];
+
+/** Creates a temporary folder with `files`; returns its path and a function that removes it. */
+export async function tempDir(
+  files: Record<string, string>,
+): Promise<{ path: string; [Symbol.asyncDispose]: () => Promise<void> }> {
+  const path = await Deno.realPath(
+    await Deno.makeTempDir({ prefix: "tooldrop-e2e-" }),
+  );
+  for (const [name, text] of Object.entries(files)) {
+    const file = `${path}/${name}`;
+    await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(file, text);
+  }
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  };
+}
+
+/** Text that arrives on a stream, with a way to wait for a pattern to appear in it. */
+class TextTap {
+  text = "";
+  #waiters: Array<() => void> = [];
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly done: Promise<void>;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    const reader = this.#reader = stream.getReader();
+    const decoder = new TextDecoder();
+    this.done = (async () => {
+      try {
+        while (true) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          this.text += decoder.decode(value, { stream: true });
+          for (const wake of this.#waiters.splice(0)) wake();
+        }
+      } catch {
+        // cancelled by the test
+      }
+      for (const wake of this.#waiters.splice(0)) wake();
+    })();
+  }
+
+  /** Stops reading: the other end sees its pipe closed (EPIPE). */
+  async cancel(): Promise<void> {
+    await this.#reader.cancel();
+  }
+
+  /** Resolves when `pattern` has appeared; rejects if the stream ends first. */
+  async waitFor(pattern: RegExp): Promise<void> {
+    let ended = false;
+    this.done.then(() => ended = true);
+    while (!pattern.test(this.text)) {
+      if (ended) {
+        throw new Error(
+          `Stream ended without ${pattern}; it said:\n${this.text}`,
+        );
+      }
+      await Promise.race([
+        new Promise<void>((r) => this.#waiters.push(r)),
+        this.done,
+      ]);
+    }
+  }
+
+  /** The complete lines so far. */
+  get lines(): string[] {
+    return this.text.split("\n").slice(0, -1);
+  }
+}
+
+/** A server child process with piped stdio. */
+export class ServerProcess {
+  readonly child: Deno.ChildProcess;
+  readonly stdout: TextTap;
+  readonly stderr: TextTap;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+
+  constructor(args: string[], options: { cwd?: string } = {}) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: options.cwd ?? ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.stdout = new TextTap(this.child.stdout);
+    this.stderr = new TextTap(this.child.stderr);
+    this.#stdin = this.child.stdin.getWriter();
+  }
+
+  /** Writes one JSON message and a newline to the server's stdin. */
+  async send(message: unknown): Promise<void> {
+    await this.#stdin.write(
+      new TextEncoder().encode(`${JSON.stringify(message)}\n`),
+    );
+  }
+
+  /** Resolves with the reply line for request `id`. */
+  async reply(id: number | string): Promise<Record<string, unknown>> {
+    const pattern = new RegExp(
+      `^\\{"jsonrpc":"2.0","id":${JSON.stringify(id)},`,
+      "m",
+    );
+    await this.stdout.waitFor(pattern);
+    return JSON.parse(this.stdout.lines.find((line) => pattern.test(line))!);
+  }
+
+  /** Closes stdin (EOF). */
+  async closeStdin(): Promise<void> {
+    await this.#stdin.close();
+  }
+
+  /** Waits for the exit; fails after `limitMs`, killing the process, so a hang cannot stall CI. */
+  async exit(limitMs = 15_000): Promise<{ code: number; ms: number }> {
+    const start = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<"hung">((resolve) =>
+      timer = setTimeout(() => resolve("hung"), limitMs)
+    );
+    const status = await Promise.race([this.child.status, limit]);
+    clearTimeout(timer);
+    if (status === "hung") {
+      this.child.kill("SIGKILL");
+      await this.child.status;
+      await Promise.all([this.stdout.done, this.stderr.done]);
+      throw new Error(
+        `The server did not exit within ${limitMs} ms; stderr:\n${this.stderr.text}`,
+      );
+    }
+    await Promise.all([this.stdout.done, this.stderr.done]);
+    return { code: status.code, ms: performance.now() - start };
+  }
+}
