@@ -6,96 +6,22 @@
  */
 
 import { checkArguments } from "./args.ts";
+import { Call, type CallChannel } from "./context.ts";
+import type { RequestScope } from "./era.ts";
 import { excerpt, idKey, type RequestId } from "./jsonrpc.ts";
-import type { Logger, LogLevel } from "./log.ts";
 import { errorResult, toCallToolResult } from "./result.ts";
-import type { CallToolResult, ToolContext } from "./tool.ts";
+import type { CallToolResult } from "./tool.ts";
 import { ToolError } from "./tool.ts";
 import type { Tool } from "./toolset.ts";
 
-/** Why a call stopped before its tool returned. */
-type EndReason = "cancelled" | "timeout" | "shutdown";
-
 /** Options for a {@link CallRunner}. */
-export interface CallRunnerOptions {
+export interface CallRunnerOptions extends CallChannel {
   /** Calls running at once; later ones wait their turn. */
   maxConcurrent: number;
   /** Receives each call's one result. Never called for a call the client cancelled. */
-  respond: (id: RequestId, result: CallToolResult) => void;
-  log: Logger;
+  respond: (id: RequestId, result: CallToolResult, scope: RequestScope) => void;
   /** Runs once, just before the first tool runs. */
   beforeFirstCall?: (() => void) | undefined;
-}
-
-/** One call in flight. */
-class Call {
-  readonly context: ToolContext;
-  started = false;
-  done = false;
-  ended: EndReason | undefined;
-  startedAt = 0;
-  #controller: AbortController | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(
-    readonly id: RequestId,
-    readonly key: string | number | bigint,
-    readonly tool: Tool,
-    readonly args: Record<string, unknown>,
-    log: Logger,
-  ) {
-    this.context = new CallContext(this, log);
-  }
-
-  /** Created on first use: most calls to synchronous tools never need one. */
-  get signal(): AbortSignal {
-    return (this.#controller ??= new AbortController()).signal;
-  }
-
-  armTimeout(): void {
-    this.#timer = setTimeout(() => this.abort("timeout"), this.tool.timeoutMs);
-  }
-
-  abort(reason: EndReason): void {
-    this.ended ??= reason;
-    const message = reason === "timeout"
-      ? `Tool "${this.tool.name}" timed out after ${this.tool.timeoutMs} ms`
-      : reason === "cancelled"
-      ? "The client cancelled the call"
-      : "The server is shutting down";
-    (this.#controller ??= new AbortController()).abort(
-      new DOMException(
-        message,
-        reason === "timeout" ? "TimeoutError" : "AbortError",
-      ),
-    );
-  }
-
-  disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-  }
-}
-
-class CallContext implements ToolContext {
-  readonly #call: Call;
-  readonly #log: Logger;
-
-  constructor(call: Call, log: Logger) {
-    this.#call = call;
-    this.#log = log;
-  }
-
-  get signal(): AbortSignal {
-    return this.#call.signal;
-  }
-
-  get toolName(): string {
-    return this.#call.tool.name;
-  }
-
-  log(level: LogLevel, message: string): void {
-    this.#log.log(level, `[${this.#call.tool.name}] ${message}`);
-  }
 }
 
 /** Runs tool calls; see the module documentation. */
@@ -104,8 +30,8 @@ export class CallRunner {
   readonly #waiting: Call[] = [];
   readonly #options: CallRunnerOptions;
   #running = 0;
+  #seq = 0;
   #ended: Array<() => void> = [];
-
   #beforeFirstCall: (() => void) | undefined;
 
   constructor(options: CallRunnerOptions) {
@@ -122,10 +48,23 @@ export class CallRunner {
    * Starts (or queues) a call whose arguments are an object. Returns false, doing nothing, when
    * a call with the same id is still in flight.
    */
-  start(id: RequestId, tool: Tool, args: Record<string, unknown>): boolean {
+  start(
+    id: RequestId,
+    tool: Tool,
+    args: Record<string, unknown>,
+    scope: RequestScope,
+  ): boolean {
     const key = idKey(id);
     if (this.#inFlight.has(key)) return false;
-    const call = new Call(id, key, tool, args, this.#options.log);
+    const call = new Call(
+      id,
+      key,
+      this.#seq++,
+      tool,
+      args,
+      scope,
+      this.#options,
+    );
     this.#inFlight.set(key, call);
     if (this.#running < this.#options.maxConcurrent) this.#run(call);
     else this.#waiting.push(call);
@@ -173,12 +112,11 @@ export class CallRunner {
     this.#running++;
     call.started = true;
     if (this.#options.log.enabled("debug")) call.startedAt = performance.now();
-    const { tool } = call;
     let value: unknown;
     try {
-      const check = checkArguments(tool.name, tool.input, call.args);
+      const check = checkArguments(call.tool, call.args);
       if (!check.ok) return this.#finish(call, errorResult(check.message));
-      value = tool.definition.run(check.value, call.context);
+      value = call.tool.definition.run(check.value, call.context);
     } catch (error) {
       return this.#finish(call, this.#failure(call, error));
     }
@@ -193,8 +131,13 @@ export class CallRunner {
   #complete(call: Call, value: unknown): void {
     let result: CallToolResult;
     try {
-      result = toCallToolResult(value);
+      result = toCallToolResult(value, call.tool.output);
     } catch (error) {
+      this.#options.log.warn(
+        `Tool "${call.tool.name}" returned an invalid result: ${
+          (error as Error).message
+        }`,
+      );
       result = this.#failure(call, error);
     }
     this.#finish(call, result);
@@ -207,17 +150,16 @@ export class CallRunner {
     call.disarm();
     this.#inFlight.delete(call.key);
     if (call.started) this.#running--;
-    const { log } = this.#options;
     if (call.startedAt > 0) {
       const outcome = call.ended ?? (result?.isError ? "error" : "ok");
-      log.debug(
+      this.#options.log.debug(
         `call "${call.tool.name}" ${outcome} in ${
           (performance.now() - call.startedAt).toFixed(1)
         } ms`,
       );
     }
     if (result && call.ended !== "cancelled") {
-      this.#options.respond(call.id, result);
+      this.#options.respond(call.id, result, call.scope);
     }
     while (
       this.#running < this.#options.maxConcurrent && this.#waiting.length > 0

@@ -17,7 +17,7 @@ import {
   type ToolManifest,
   writeManifest,
 } from "./manifest.ts";
-import { VERSION } from "./protocol.ts";
+import { DEFAULT_SERVER_INFO, VERSION } from "./protocol.ts";
 import { serve } from "./server.ts";
 import { ToolSet } from "./toolset.ts";
 
@@ -51,6 +51,8 @@ export interface CliOptions {
   check: boolean;
   /** A tools folder given with --tools, instead of the one next to main.ts. */
   toolsDir: string | undefined;
+  /** The name clients register the server under (--name); default "tooldrop". */
+  name: string | undefined;
 }
 
 const USAGE =
@@ -68,6 +70,8 @@ Options:
   } (default info; or TOOLDROP_LOG)
   --max-line-bytes <n>      longest message accepted, in bytes (default ${DEFAULT_MAX_LINE_BYTES})
   --tools <dir>             serve the tools in <dir> instead of the tools/ next to main.ts
+  --name <name>             the name clients know this server by (default tooldrop): sent as
+                            serverInfo.name and used to check tool names fit mcp__<name>__<tool>
 
 Logs go to stderr; stdout carries only protocol messages.
 `;
@@ -80,6 +84,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
     logLevel: undefined,
     check: false,
     toolsDir: undefined,
+    name: undefined,
   };
   let commandSeen = false;
   for (let i = 0; i < args.length; i++) {
@@ -127,6 +132,16 @@ export function parseArgs(args: readonly string[]): CliOptions {
       case "--tools":
         options.toolsDir = value();
         break;
+      case "--name": {
+        const name = value();
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+          throw new Error(
+            `The server name "${name}" must be 1 to 64 letters, digits, "_" or "-"`,
+          );
+        }
+        options.name = name;
+        break;
+      }
       case "serve":
       case "manifest":
         if (commandSeen) throw new Error(`Unexpected argument "${arg}"`);
@@ -192,7 +207,11 @@ async function runServe(io: Io, options: CliOptions): Promise<number> {
   const guardNodeStdout = io.global
     ? protectProcess(io.global, log)
     : undefined;
-  const tools = await loadTools(io, log);
+  const info = {
+    ...DEFAULT_SERVER_INFO,
+    name: options.name ?? DEFAULT_SERVER_INFO.name,
+  };
+  const tools = await loadTools(io, log, info.name);
   if (!tools) return 1;
   log.info(
     `tooldrop ${VERSION} serving ${tools.tools.length} tool(s) on stdio: ${
@@ -203,6 +222,7 @@ async function runServe(io: Io, options: CliOptions): Promise<number> {
     readable: io.stdin,
     writable: io.stdout,
     tools,
+    info,
     log,
     maxLineBytes: options.maxLineBytes,
     signal: io.signal,
@@ -213,16 +233,21 @@ async function runServe(io: Io, options: CliOptions): Promise<number> {
 }
 
 /** Loads the tools (from the manifest in a compiled binary); logs each broken file. */
-async function loadTools(io: Io, log: Logger): Promise<ToolSet | undefined> {
+async function loadTools(
+  io: Io,
+  log: Logger,
+  serverName: string,
+): Promise<ToolSet | undefined> {
   let result: LoadResult;
   try {
     result = io.manifest
-      ? checkModules((await io.manifest()).toolModules)
-      : await loadToolDir(io.toolsDir);
+      ? checkModules((await io.manifest()).toolModules, { serverName })
+      : await loadToolDir(io.toolsDir, { serverName });
   } catch (error) {
     log.error(`Cannot read the tools folder ${io.toolsDir.pathname}`, error);
     return undefined;
   }
+  for (const message of result.warnings) log.warn(message);
   for (const message of result.errors) log.error(message);
   if (result.errors.length > 0) {
     log.error(

@@ -4,6 +4,8 @@
  * from the generated manifest in a compiled binary) and checking each one.
  */
 
+import { lintTool } from "./lint.ts";
+import { DEFAULT_SERVER_INFO } from "./protocol.ts";
 import { createTool, type Tool } from "./toolset.ts";
 
 const TOOL_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
@@ -37,17 +39,27 @@ export async function findToolFiles(dir: URL): Promise<string[]> {
   return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** What loading a folder found: the good tools, and one message per broken file. */
+/** What loading found: the good tools, one error per broken file, and lint warnings. */
 export interface LoadResult {
   tools: Tool[];
   errors: string[];
+  warnings: string[];
 }
 
-/** Imports and checks every tool file in `dir`; `label` prefixes file names in messages. */
+/** How tool files are named in messages and which server name the lint assumes. */
+export interface LoadOptions {
+  /** Prefixes file names in messages; default "tools/". */
+  label?: string;
+  /** The name clients register the server under; default "tooldrop". */
+  serverName?: string;
+}
+
+/** Imports, checks and lints every tool file in `dir`. */
 export async function loadToolDir(
   dir: URL,
-  label = "tools/",
+  options: LoadOptions = {},
 ): Promise<LoadResult> {
+  const label = options.label ?? "tools/";
   const files = await findToolFiles(dir);
   const modules = await Promise.all(files.map(async (file) => {
     try {
@@ -67,33 +79,55 @@ export async function loadToolDir(
         ]
         : [m.file, m.module]
     ),
-    label,
+    options,
   );
 }
 
 /**
- * Checks imported tool modules, given as `[fileName, moduleNamespace]` pairs (what the manifest
- * exports). A pair whose module is an `Error` reports that error.
+ * Checks and lints imported tool modules, given as `[fileName, moduleNamespace]` pairs (what the
+ * manifest exports). A pair whose module is an `Error` reports that error. Two tools with one
+ * name are an error naming both files.
  */
 export function checkModules(
   modules: ReadonlyArray<readonly [string, unknown]>,
-  label = "tools/",
+  options: LoadOptions = {},
 ): LoadResult {
+  const label = options.label ?? "tools/";
+  const serverName = options.serverName ?? DEFAULT_SERVER_INFO.name;
   const tools: Tool[] = [];
   const errors: string[] = [];
+  const warnings: string[] = [];
+  const byName = new Map<string, Tool>();
   for (const [file, module] of modules) {
     if (module instanceof Error) {
       errors.push(module.message);
       continue;
     }
+    let tool: Tool;
     try {
       const definition = (module as { default?: unknown } | null)?.default;
-      tools.push(createTool(definition, toolStem(file), `${label}${file}`));
+      tool = createTool(definition, toolStem(file), `${label}${file}`);
     } catch (error) {
       errors.push(error instanceof Error ? error.message : String(error));
+      continue;
     }
+    const other = byName.get(tool.name);
+    if (other) {
+      errors.push(
+        `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${other.source}"; rename one of them or set "name"`,
+      );
+      continue;
+    }
+    const lint = lintTool(tool, serverName);
+    warnings.push(...lint.warnings);
+    if (lint.errors.length > 0) {
+      errors.push(...lint.errors);
+      continue;
+    }
+    byName.set(tool.name, tool);
+    tools.push(tool);
   }
-  return { tools, errors };
+  return { tools, errors, warnings };
 }
 
 function importProblem(error: unknown): string {

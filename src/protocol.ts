@@ -34,6 +34,12 @@ export const DEFAULT_SERVER_INFO: ServerInfo = {
   version: VERSION,
 };
 
+/** What tooldrop advertises, in `initialize` and `server/discover` alike. */
+export const SERVER_CAPABILITIES = {
+  tools: { listChanged: true },
+  logging: {},
+} as const;
+
 /** What the client told us in `initialize`. */
 export interface ClientHello {
   protocolVersion: string;
@@ -85,7 +91,7 @@ export function initializeResult(
   }
   const result: Record<string, unknown> = {
     protocolVersion: version,
-    capabilities: { tools: { listChanged: true } },
+    capabilities: SERVER_CAPABILITIES,
     serverInfo,
   };
   if (instructions) result.instructions = instructions;

@@ -4,7 +4,8 @@
  * results the model sees. A malformed content block becomes a clear error, never a bad reply.
  */
 
-import type { CallToolResult, ContentBlock } from "./tool.ts";
+import { describeIssues } from "./args.ts";
+import type { CallToolResult, ContentBlock, OutputSchema } from "./tool.ts";
 import { ToolError } from "./tool.ts";
 
 const BLOCK_TYPES = new Set([
@@ -33,9 +34,15 @@ export function errorResult(message: string): CallToolResult {
  * - an object with a `content` array is taken as a whole result;
  * - anything else (numbers, plain objects, other arrays) is sent as JSON text.
  *
- * Throws `ToolError` when a content block is malformed.
+ * With an `output` schema the value (or a whole result's `structuredContent`) must match it; it
+ * is sent as `structuredContent` with its JSON as text for clients that read only text.
+ * Throws `ToolError` when a content block is malformed or the output does not match.
  */
-export function toCallToolResult(value: unknown): CallToolResult {
+export function toCallToolResult(
+  value: unknown,
+  output?: OutputSchema,
+): CallToolResult {
+  if (output) return toStructuredResult(value, output);
   if (typeof value === "string") {
     return { content: [{ type: "text", text: value }] };
   }
@@ -52,6 +59,30 @@ export function toCallToolResult(value: unknown): CallToolResult {
     if (Array.isArray(record.content)) return checkWholeResult(record);
   }
   return textResult(toJsonText(value));
+}
+
+function toStructuredResult(
+  value: unknown,
+  output: OutputSchema,
+): CallToolResult {
+  const whole = isPlainObject(value) && Array.isArray(value.content)
+    ? checkWholeResult(value)
+    : undefined;
+  if (whole?.isError) return whole;
+  const parsed = output.safeParse(whole ? whole.structuredContent : value);
+  if (!parsed.success) {
+    throw new ToolError(
+      `Tool returned a result that does not match its output schema: ${
+        describeIssues(parsed.error.issues)
+      }`,
+    );
+  }
+  const structuredContent = parsed.data as Record<string, unknown>;
+  if (whole) return { ...whole, structuredContent };
+  return {
+    content: [{ type: "text", text: toJsonText(structuredContent) }],
+    structuredContent,
+  };
 }
 
 function looksLikeBlock(value: unknown): boolean {

@@ -1,10 +1,17 @@
 /**
  * @module
- * `serve()`: reads JSON-RPC lines from any byte stream, dispatches MCP methods, runs tools
- * concurrently and writes replies through one writer, until EOF, a signal or a closed output.
+ * `serve()`: reads JSON-RPC lines from any byte stream, serves MCP in both eras (2026-07-28
+ * requests by their `_meta`, older ones after `initialize`), runs tools concurrently and writes
+ * through one writer, until EOF, a stop signal or a closed output.
  */
 
 import { CallRunner } from "./calls.ts";
+import {
+  completeResult,
+  discoverResult,
+  readScope,
+  type RequestScope,
+} from "./era.ts";
 import {
   errorLine,
   excerpt,
@@ -25,7 +32,8 @@ import {
   type LineItem,
   readLineBatches,
 } from "./lines.ts";
-import { Logger } from "./log.ts";
+import { Subscriptions } from "./listen.ts";
+import { isLogLevel, Logger } from "./log.ts";
 import {
   DEFAULT_SERVER_INFO,
   initializeResult,
@@ -33,6 +41,7 @@ import {
   readHello,
   type ServerInfo,
 } from "./protocol.ts";
+import { Session } from "./session.ts";
 import type { CallToolResult } from "./tool.ts";
 import type { ToolSet } from "./toolset.ts";
 import { LineWriter } from "./writer.ts";
@@ -42,10 +51,14 @@ export interface ServeOptions {
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
   tools: ToolSet;
-  /** Name and version sent in `initialize`; default tooldrop's own. */
+  /** New tool sets (the dev loop): each replaces the tools and tells the client. */
+  toolUpdates?: AsyncIterable<ToolSet>;
+  /** Name and version the server reports; default tooldrop's own. */
   info?: ServerInfo;
-  /** Guidance for the model, sent in `initialize`. */
+  /** Guidance for the model, sent in `initialize` and `server/discover`. */
   instructions?: string;
+  /** How long 2026-era clients may cache the tool list; default 0 with `toolUpdates`, else 1 h. */
+  listTtlMs?: number;
   /** Diagnostics; default: discarded. */
   log?: Logger;
   /** Bytes one line may have; default 64 MiB. */
@@ -64,10 +77,13 @@ export interface ServeOptions {
 
 const DEFAULT_MAX_CONCURRENT_CALLS = 64;
 const DEFAULT_SHUTDOWN_GRACE_MS = 500;
+const STATIC_LIST_TTL_MS = 3_600_000;
 /** How long the last replies may take to flush before `serve()` gives up on the reader. */
 const FLUSH_TIMEOUT_MS = 400;
 /** Characters queued for stdout above which reading pauses until they are written. */
 const WRITE_HIGH_WATER = 16 * 1024 * 1024;
+const LIST_CHANGED =
+  `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`;
 
 /**
  * Serves MCP over a pair of byte streams until the input ends, `signal` aborts or the output
@@ -85,15 +101,23 @@ export function serve(options: ServeOptions): Promise<void> {
 class Server {
   readonly #options: ServeOptions;
   readonly #log: Logger;
+  readonly #info: ServerInfo;
   readonly #writer: LineWriter;
+  readonly #session: Session;
+  readonly #subscriptions: Subscriptions;
   readonly #calls: CallRunner;
   readonly #stop = new AbortController();
   readonly #maxPending: number;
+  readonly #listTtlMs: number;
   #tools: ToolSet;
+  #modernListJson: string | undefined;
 
   constructor(options: ServeOptions) {
     this.#options = options;
     this.#tools = options.tools;
+    this.#info = options.info ?? DEFAULT_SERVER_INFO;
+    this.#listTtlMs = options.listTtlMs ??
+      (options.toolUpdates ? 0 : STATIC_LIST_TTL_MS);
     this.#log = options.log ??
       new Logger({ level: "emergency", write: () => {} });
     this.#writer = new LineWriter(options.writable, (error) => {
@@ -102,6 +126,9 @@ class Server {
       );
       this.#stop.abort();
     });
+    const send = (line: string) => this.#writer.send(line);
+    this.#session = new Session(send);
+    this.#subscriptions = new Subscriptions(send);
     const maxConcurrent = options.maxConcurrentCalls ??
       DEFAULT_MAX_CONCURRENT_CALLS;
     this.#maxPending = options.maxPendingCalls ?? maxConcurrent * 16;
@@ -109,7 +136,12 @@ class Server {
       maxConcurrent,
       log: this.#log,
       beforeFirstCall: options.beforeFirstCall,
-      respond: (id, result) => this.#reply(id, callResultJson(result)),
+      respond: (id, result, scope) => this.#replyResult(id, result, scope),
+      notify: (line, key) => this.#writer.send(line, key),
+      clientLogLevel: (scope) =>
+        scope.modern ? scope.logLevel : this.#session.logLevel,
+      roots: (scope, signal) =>
+        scope.modern ? Promise.resolve(undefined) : this.#session.roots(signal),
     });
   }
 
@@ -117,6 +149,9 @@ class Server {
     const signal = this.#options.signal
       ? AbortSignal.any([this.#options.signal, this.#stop.signal])
       : this.#stop.signal;
+    if (this.#options.toolUpdates) {
+      void this.#followUpdates(this.#options.toolUpdates, signal);
+    }
     const batches = readLineBatches(this.#options.readable, {
       maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
       signal,
@@ -150,7 +185,25 @@ class Server {
     }
     this.#calls.stopAll();
     await this.#calls.idle(); // stopped calls settle at once: their replies are queued by now
+    this.#subscriptions.closeAll(this.#info);
     await withTimeout(this.#writer.close(), FLUSH_TIMEOUT_MS);
+  }
+
+  async #followUpdates(
+    updates: AsyncIterable<ToolSet>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    try {
+      for await (const tools of updates) {
+        if (signal.aborted) return;
+        this.#tools = tools;
+        this.#modernListJson = undefined;
+        if (this.#session.hello) this.#writer.send(LIST_CHANGED);
+        this.#subscriptions.toolsChanged();
+      }
+    } catch (error) {
+      this.#log.error("Tool updates stopped", error);
+    }
   }
 
   #handle(item: LineItem): void {
@@ -171,11 +224,19 @@ class Server {
       case "notification":
         return this.#notification(message);
       case "response":
-        this.#log.debug(
-          `Ignoring a response to id ${
-            String(message.id)
-          }: no request was sent`,
-        );
+        if (
+          !this.#session.handleResponse(
+            message.id,
+            message.result,
+            message.error,
+          )
+        ) {
+          this.#log.debug(
+            `Ignoring a response to id ${
+              idText(message.id)
+            }: no request is waiting`,
+          );
+        }
         return;
       case "invalid":
         this.#log.debug(`${message.error.message}: ${excerpt(item)}`);
@@ -186,15 +247,31 @@ class Server {
   #request(message: Extract<Message, { kind: "request" }>): void {
     const { id, method, params } = message;
     try {
+      const scope = readScope(params, this.#session.plainScope);
       switch (method) {
         case "tools/call":
-          return this.#callTool(id, params);
-        case "ping":
-          return this.#reply(id, "{}");
+          return this.#callTool(id, params, scope);
         case "tools/list":
-          return this.#reply(id, this.#tools.listJson);
+          return this.#listTools(id, params, scope);
+        case "ping":
+          return this.#replyResult(id, {}, scope);
         case "initialize":
           return this.#initialize(id, params);
+        case "server/discover":
+          return this.#replyJson(
+            id,
+            JSON.stringify(
+              discoverResult(
+                this.#info,
+                this.#options.instructions,
+                this.#listTtlMs,
+              ),
+            ),
+          );
+        case "logging/setLevel":
+          return this.#setLevel(id, params, scope);
+        case "subscriptions/listen":
+          return this.#subscriptions.open(id, params);
         default:
           throw new JsonRpcError(
             METHOD_NOT_FOUND,
@@ -210,13 +287,18 @@ class Server {
     const { method, params } = message;
     if (method === "notifications/cancelled") {
       const requestId = params?.requestId;
-      if (isRequestId(requestId) && this.#calls.cancel(requestId)) {
+      if (!isRequestId(requestId)) return;
+      if (
+        this.#calls.cancel(requestId) || this.#subscriptions.cancel(requestId)
+      ) {
         this.#log.debug(
-          `Cancelled call ${String(requestId)}: ${
-            String(params?.reason ?? "")
+          `Cancelled ${idText(requestId)}: ${
+            String(params?.reason ?? "no reason")
           }`,
         );
       }
+    } else if (method === "notifications/roots/list_changed") {
+      this.#session.rootsChanged();
     } else if (method !== "notifications/initialized") {
       this.#log.debug(`Ignoring notification "${excerpt(method)}"`);
     }
@@ -231,15 +313,56 @@ class Server {
         String(client?.version ?? "")
       } asked for ${excerpt(hello.protocolVersion)}; speaking ${version}`,
     );
+    this.#session.initialized(hello, version);
     const result = initializeResult(
       version,
-      this.#options.info ?? DEFAULT_SERVER_INFO,
+      this.#info,
       this.#options.instructions,
     );
-    this.#reply(id, JSON.stringify(result));
+    this.#replyJson(id, JSON.stringify(result));
   }
 
-  #callTool(id: RequestId, params: Params | undefined): void {
+  #listTools(
+    id: RequestId,
+    params: Params | undefined,
+    scope: RequestScope,
+  ): void {
+    if (params?.cursor !== undefined) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        "Invalid params: unknown cursor (tools/list returns every tool on one page)",
+      );
+    }
+    if (!scope.modern) return this.#replyJson(id, this.#tools.listJson);
+    this.#modernListJson ??= JSON.stringify(completeResult({
+      tools: this.#tools.tools.map((t) => t.descriptor),
+      ttlMs: this.#listTtlMs,
+      cacheScope: "public",
+    }, this.#info));
+    this.#replyJson(id, this.#modernListJson);
+  }
+
+  #setLevel(
+    id: RequestId,
+    params: Params | undefined,
+    scope: RequestScope,
+  ): void {
+    const level = params?.level;
+    if (!isLogLevel(level)) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: unknown log level ${JSON.stringify(level)}`,
+      );
+    }
+    this.#session.logLevel = level;
+    this.#replyResult(id, {}, scope);
+  }
+
+  #callTool(
+    id: RequestId,
+    params: Params | undefined,
+    scope: RequestScope,
+  ): void {
     const name = params?.name;
     if (typeof name !== "string") {
       throw new JsonRpcError(
@@ -264,7 +387,7 @@ class Server {
         `Invalid params: "arguments" must be an object`,
       );
     }
-    if (!this.#calls.start(id, tool, args as Record<string, unknown>)) {
+    if (!this.#calls.start(id, tool, args as Record<string, unknown>, scope)) {
       throw new JsonRpcError(
         INVALID_REQUEST,
         "Invalid request: this id is already used by a call in progress",
@@ -272,7 +395,19 @@ class Server {
     }
   }
 
-  #reply(id: RequestId, resultJson: string): void {
+  /** A result object, marked complete and signed for a 2026-era request. */
+  #replyResult(
+    id: RequestId,
+    result: CallToolResult | Record<string, unknown>,
+    scope: RequestScope,
+  ): void {
+    const body = scope.modern
+      ? completeResult(result as Record<string, unknown>, this.#info)
+      : result;
+    this.#replyJson(id, JSON.stringify(body));
+  }
+
+  #replyJson(id: RequestId, resultJson: string): void {
     this.#writer.send(resultLine(id, resultJson));
   }
 
@@ -289,8 +424,8 @@ class Server {
   }
 }
 
-function callResultJson(result: CallToolResult): string {
-  return JSON.stringify(result);
+function idText(id: RequestId): string {
+  return typeof id === "object" ? id.rawJSON : JSON.stringify(id);
 }
 
 function errorName(error: unknown): string {

@@ -103,8 +103,15 @@ export type ToolReturn =
   | boolean
   | null
   | undefined
+  | void
   | Record<string, unknown>
   | unknown[];
+
+/** A directory or file the client considers in scope, as a `file://` URI. */
+export interface Root {
+  uri: string;
+  name?: string;
+}
 
 /** What a running tool gets besides its arguments. */
 export interface ToolContext {
@@ -112,16 +119,56 @@ export interface ToolContext {
   readonly signal: AbortSignal;
   /** The tool's name, as the client calls it. */
   readonly toolName: string;
-  /** Writes a diagnostic to stderr (never stdout). */
+  /**
+   * Writes a diagnostic to stderr, and to the client as `notifications/message` when it asked
+   * for log messages at this level (legacy: `logging/setLevel`; 2026-07-28: the request's
+   * `_meta` log level).
+   */
   log(level: LogLevel, message: string): void;
+  /**
+   * Reports progress when the client asked for it (a `progressToken`); otherwise does nothing.
+   * `done` must grow with every call; updates that do not grow it are dropped.
+   *
+   * @example
+   * ```ts
+   * for (const [i, file] of files.entries()) {
+   *   await index(file);
+   *   ctx.progress(i + 1, files.length, file);
+   * }
+   * ```
+   */
+  progress(done: number, total?: number, message?: string): void;
+  /**
+   * The client's roots (its project folders) when it shares them; `undefined` when it cannot
+   * (no `roots` capability, or a 2026-07-28 request that carried none). Lets file tools stay
+   * inside the user's project.
+   */
+  roots(): Promise<Root[] | undefined>;
 }
 
 /** Any zod object schema; tools take named arguments. */
 export type InputSchema = z.ZodObject;
 
+/** A zod object schema for a tool's structured result. */
+export type OutputSchema = z.ZodObject;
+
+/** What `run` may return: with an `output` schema, the structured value (or a whole result). */
+export type RunReturn<Output extends OutputSchema | undefined> =
+  [Output] extends [OutputSchema] ? z.input<Output> | CallToolResult
+    : ToolReturn;
+
+/** An icon a client may show next to the tool. */
+export interface Icon {
+  src: string;
+  mimeType?: string;
+  sizes?: string[];
+  theme?: "light" | "dark";
+}
+
 /** What a file in tools/ exports by default. */
 export interface ToolDefinition<
   Input extends InputSchema = z.ZodObject<Record<never, never>>,
+  Output extends OutputSchema | undefined = undefined,
 > {
   /** The name the client calls; defaults to the file's name without `.ts`. */
   name?: string;
@@ -131,7 +178,13 @@ export interface ToolDefinition<
   description: string;
   /** The arguments as a zod object; omit it for a tool that takes none. */
   input?: Input;
+  /**
+   * The structured result as a zod object. `run` then returns that value; it is validated and
+   * sent as `structuredContent`, with its JSON as a text block for clients that read only text.
+   */
+  output?: Output;
   annotations?: ToolAnnotations;
+  icons?: Icon[];
   /** Milliseconds before `ctx.signal` aborts and the call fails; default 60 000. */
   timeoutMs?: number;
   /** Extra fields for the tool's entry in `tools/list`, e.g. `anthropic/maxResultSizeChars`. */
@@ -140,11 +193,18 @@ export interface ToolDefinition<
   run(
     args: z.output<Input>,
     ctx: ToolContext,
-  ): ToolReturn | Promise<ToolReturn>;
+  ): RunReturn<Output> | Promise<RunReturn<Output>>;
 }
 
+/** A tool definition of any input and output, as the server holds it. */
+export type AnyToolDefinition = ToolDefinition<
+  InputSchema,
+  OutputSchema | undefined
+>;
+
 /**
- * Declares a tool. An identity function: it exists so `run`'s arguments are typed from `input`.
+ * Declares a tool. An identity function: it exists so `run`'s arguments are typed from `input`
+ * (and its result from `output`).
  *
  * @example
  * ```ts
@@ -160,9 +220,8 @@ export interface ToolDefinition<
  */
 export function defineTool<
   Input extends InputSchema = z.ZodObject<Record<never, never>>,
->(
-  definition: ToolDefinition<Input>,
-): ToolDefinition<Input> {
+  Output extends OutputSchema | undefined = undefined,
+>(definition: ToolDefinition<Input, Output>): ToolDefinition<Input, Output> {
   return definition;
 }
 

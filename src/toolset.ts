@@ -5,7 +5,7 @@
  */
 
 import { z } from "zod";
-import type { InputSchema, ToolDefinition } from "./tool.ts";
+import type { AnyToolDefinition, InputSchema, OutputSchema } from "./tool.ts";
 
 /** Milliseconds a call may run before it is aborted, unless the tool sets `timeoutMs`. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -19,7 +19,9 @@ export interface ToolDescriptor {
   title?: string;
   description: string;
   inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
   annotations?: Record<string, unknown>;
+  icons?: unknown[];
   _meta?: Record<string, unknown>;
 }
 
@@ -28,8 +30,10 @@ export interface Tool {
   readonly name: string;
   /** Where it came from, for messages: `tools/echo.ts`. */
   readonly source: string;
-  readonly definition: ToolDefinition<InputSchema>;
+  readonly definition: AnyToolDefinition;
   readonly input: InputSchema;
+  /** The structured result's schema, when the tool declares one. */
+  readonly output: OutputSchema | undefined;
   readonly timeoutMs: number;
   readonly descriptor: ToolDescriptor;
 }
@@ -84,6 +88,14 @@ export function createTool(
       `"input" must be a zod object schema, like z.object({ text: z.string() })`,
     );
   }
+  if (def.output !== undefined && !isZodObject(def.output)) {
+    fail(
+      `"output" must be a zod object schema, like z.object({ count: z.number() })`,
+    );
+  }
+  if (def.icons !== undefined && !Array.isArray(def.icons)) {
+    fail(`"icons" must be an array of { src, mimeType?, sizes? }`);
+  }
   const timeoutMs = def.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (
     typeof timeoutMs !== "number" || !(timeoutMs > 0) ||
@@ -105,24 +117,28 @@ export function createTool(
   }
 
   const input = (def.input as InputSchema | undefined) ?? NO_ARGUMENTS;
+  const output = def.output as OutputSchema | undefined;
   const inputSchema = def.input === undefined
     ? NO_ARGUMENTS_SCHEMA
-    : inputJsonSchema(input, fail);
+    : jsonSchema(input, "input", fail);
   const descriptor: ToolDescriptor = {
     name: name as string,
     ...(typeof def.title === "string" ? { title: def.title } : {}),
     description: def.description as string,
     inputSchema,
+    ...(output ? { outputSchema: jsonSchema(output, "output", fail) } : {}),
     ...(def.annotations
       ? { annotations: def.annotations as Record<string, unknown> }
       : {}),
+    ...(def.icons ? { icons: def.icons as unknown[] } : {}),
     ...(def._meta ? { _meta: def._meta as Record<string, unknown> } : {}),
   };
   return {
     name: name as string,
     source,
-    definition: definition as ToolDefinition<InputSchema>,
+    definition: definition as AnyToolDefinition,
     input,
+    output,
     timeoutMs: timeoutMs as number,
     descriptor,
   };
@@ -134,27 +150,34 @@ function isZodObject(value: unknown): value is InputSchema {
     zod?.def?.type === "object";
 }
 
-/** The JSON Schema of `input` as a caller sees it: fields with defaults are optional. */
-function inputJsonSchema(input: InputSchema, fail: (problem: string) => never) {
-  let schema: Record<string, unknown>;
+/**
+ * The JSON Schema of `input` as a caller sees it (fields with defaults are optional), or of
+ * `output` as the tool produces it.
+ */
+function jsonSchema(
+  schema: InputSchema,
+  field: "input" | "output",
+  fail: (problem: string) => never,
+): Record<string, unknown> {
+  let json: Record<string, unknown>;
   try {
-    schema = z.toJSONSchema(input, { io: "input" }) as Record<string, unknown>;
+    json = z.toJSONSchema(schema, { io: field }) as Record<string, unknown>;
   } catch (error) {
     return fail(
-      `"input" cannot be described as JSON Schema (${
+      `"${field}" cannot be described as JSON Schema (${
         error instanceof Error ? error.message : String(error)
       }); use JSON types such as z.string() instead`,
     );
   }
-  delete schema.$schema; // Gemini and some proxies reject it; 2020-12 is the default dialect.
+  delete json.$schema; // Gemini and some proxies reject it; 2020-12 is the default dialect.
   for (const keyword of ["oneOf", "anyOf", "allOf"]) {
-    if (keyword in schema) {
+    if (field === "input" && keyword in json) {
       fail(
         `"input" has a top-level "${keyword}", which the Claude API rejects; use one z.object with optional fields`,
       );
     }
   }
-  return schema;
+  return json;
 }
 
 /** The tools of one server, by name, with the `tools/list` result serialized once. */

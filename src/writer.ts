@@ -11,6 +11,8 @@ export class LineWriter {
   readonly #encoder = new TextEncoder();
   readonly #onError: (error: unknown) => void;
   #queue: string[] = [];
+  /** Where a keyed line sits in `#queue`, while it waits there. */
+  #keyed = new Map<string, number>();
   #queuedChars = 0;
   #inFlightChars = 0;
   #pumping = false;
@@ -26,9 +28,22 @@ export class LineWriter {
     this.#onError = onError;
   }
 
-  /** Queues one line (without its newline). Lines after a failed write are dropped. */
-  send(line: string): void {
+  /**
+   * Queues one line (without its newline). A line with a `key` replaces a queued line with the
+   * same key in its place, so a burst of updates (progress) shrinks to the latest one when the
+   * reader is slower than the updates. Lines after a failed write are dropped.
+   */
+  send(line: string, key?: string): void {
     if (this.#failed) return;
+    if (key !== undefined) {
+      const at = this.#keyed.get(key);
+      if (at !== undefined) {
+        this.#queuedChars += line.length - this.#queue[at]!.length;
+        this.#queue[at] = line;
+        return;
+      }
+      this.#keyed.set(key, this.#queue.length);
+    }
     this.#queue.push(line);
     this.#queuedChars += line.length;
     if (!this.#pumping) {
@@ -68,6 +83,7 @@ export class LineWriter {
     while (this.#queue.length > 0 && !this.#failed) {
       const lines = this.#queue;
       this.#queue = [];
+      if (this.#keyed.size > 0) this.#keyed.clear();
       this.#inFlightChars = this.#queuedChars;
       this.#queuedChars = 0;
       const text = lines.length === 1

@@ -27,6 +27,7 @@ Deno.test("parseArgs reads the command and options, in either --flag value or --
     logLevel: undefined,
     check: false,
     toolsDir: undefined,
+    name: undefined,
   });
   const parsed = parseArgs([
     "serve",
@@ -39,6 +40,7 @@ Deno.test("parseArgs reads the command and options, in either --flag value or --
   assert.equal(parsed.logLevel, "debug");
   assert.equal(parsed.maxLineBytes, 1024);
   assert.equal(parsed.toolsDir, "x");
+  assert.equal(parseArgs(["--name", "notes"]).name, "notes");
   assert.equal(parseArgs(["manifest", "--check"]).check, true);
 });
 
@@ -57,6 +59,10 @@ Deno.test("parseArgs rejects what it does not know, saying what is wrong", () =>
     /positive whole number/,
   );
   assert.throws(() => parseArgs(["--max-line-bytes"]), /needs a value/);
+  assert.throws(
+    () => parseArgs(["--name", "my notes"]),
+    /The server name "my notes" must be 1 to 64/,
+  );
 });
 
 Deno.test("--version and --help print to stdout and exit 0", async () => {

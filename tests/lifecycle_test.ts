@@ -20,7 +20,7 @@ function initialize(version: unknown, id: number | string = 1): string {
 }
 
 const initResult = (id: number, version: string) =>
-  `{"jsonrpc":"2.0","id":${id},"result":{"protocolVersion":"${version}","capabilities":{"tools":{"listChanged":true}},"serverInfo":{"name":"tooldrop","version":"${VERSION}"}}}`;
+  `{"jsonrpc":"2.0","id":${id},"result":{"protocolVersion":"${version}","capabilities":{"tools":{"listChanged":true},"logging":{}},"serverInfo":{"name":"tooldrop","version":"${VERSION}"}}}`;
 
 Deno.test("initialize echoes every supported protocol version", async () => {
   const versions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
@@ -55,7 +55,7 @@ Deno.test("initialize sends instructions and a custom server name when given", a
     instructions: "Search notes before answering.",
   });
   assert.deepEqual(out, [
-    `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{"listChanged":true}},"serverInfo":{"name":"notes","version":"2.0.0","title":"Notes"},"instructions":"Search notes before answering."}}`,
+    `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{"listChanged":true},"logging":{}},"serverInfo":{"name":"notes","version":"2.0.0","title":"Notes"},"instructions":"Search notes before answering."}}`,
   ]);
 });
 

@@ -114,13 +114,12 @@ Deno.test("lines stop reading when the signal aborts", async () => {
   assert.deepEqual(seen, ["a"]);
 });
 
-Deno.test("lines cost grows linearly: a 50 MiB line takes well under 25× a 10 MiB line", async () => {
+Deno.test("lines cost grows linearly: a 50 MiB line takes well under 100× a 5 MiB one", async () => {
   const chunk = new Uint8Array(64 * 1024).fill(0x61);
   const time = async (mib: number) => {
-    const count = mib * 16;
     let best = Infinity;
     for (let round = 0; round < 3; round++) {
-      const chunks = Array.from({ length: count }, () => chunk);
+      const chunks = Array.from({ length: mib * 16 }, () => chunk);
       const start = performance.now();
       const out = await lines([...chunks, "\n"], 64 * 1024 * 1024);
       best = Math.min(best, performance.now() - start);
@@ -128,8 +127,9 @@ Deno.test("lines cost grows linearly: a 50 MiB line takes well under 25× a 10 M
     }
     return best;
   };
-  const small = await time(10);
+  const small = await time(5);
   const large = await time(50);
-  // Linear is 5×; re-concatenating the buffer per chunk would be about 25×.
-  assert.ok(large < small * 12, `50 MiB took ${large} ms, 10 MiB ${small} ms`);
+  // Linear is 10×; re-concatenating the buffer per chunk is about 100×. Memory effects (GC,
+  // page faults) push the linear case up to ~15× on a loaded machine, hence the wide margin.
+  assert.ok(large < small * 40, `50 MiB took ${large} ms, 5 MiB ${small} ms`);
 });

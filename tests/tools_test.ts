@@ -92,7 +92,7 @@ Deno.test("tools/call validates arguments and names each bad field in an isError
   const out = await exchange(
     jsonLines(
       call(1, "add", { a: 1, b: 2 }),
-      call(2, "add", { a: "1", tags: [3] }),
+      call(2, "add", { a: "one", tags: [3] }),
       call(3, "add"),
     ),
     { tools },

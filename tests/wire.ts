@@ -6,14 +6,14 @@
 
 import { Logger } from "../src/log.ts";
 import { serve, type ServeOptions } from "../src/server.ts";
-import type { InputSchema, ToolDefinition } from "../src/tool.ts";
+import type { AnyToolDefinition } from "../src/tool.ts";
 import { createTool, ToolSet } from "../src/toolset.ts";
 
 const encoder = new TextEncoder();
 
 /** A tool set from definitions keyed by name, as if each were a file in tools/. */
 export function toolSet(
-  definitions: Record<string, ToolDefinition<InputSchema>>,
+  definitions: Record<string, AnyToolDefinition>,
 ): ToolSet {
   return new ToolSet(
     Object.entries(definitions).map(([name, def]) =>

@@ -1,0 +1,151 @@
+/**
+ * @module
+ * The two eras of MCP on one connection: a request that carries its protocol version in `_meta`
+ * is served statelessly (2026-07-28); any other relies on the `initialize` handshake (2024-11-05
+ * to 2025-11-25). Reads a request's `_meta` and shapes the results of the modern era.
+ */
+
+import { INVALID_PARAMS, JsonRpcError, type Params } from "./jsonrpc.ts";
+import { isLogLevel, type LogLevel } from "./log.ts";
+import {
+  LEGACY_VERSIONS,
+  SERVER_CAPABILITIES,
+  type ServerInfo,
+} from "./protocol.ts";
+
+/** Versions served per request, without `initialize`. */
+export const MODERN_VERSIONS = ["2026-07-28"] as const;
+
+/** Every version tooldrop speaks, newest first. */
+export const SUPPORTED_VERSIONS: readonly string[] = [
+  ...MODERN_VERSIONS,
+  ...LEGACY_VERSIONS,
+];
+
+/** The error for a `_meta` protocol version the server does not speak. */
+export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+
+const VERSION_KEY = "io.modelcontextprotocol/protocolVersion";
+const CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities";
+const LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel";
+/** Where a modern result names the server. */
+export const SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo";
+
+/** How one request is to be served. */
+export interface RequestScope {
+  /** True for a 2026-07-28 request (version in `_meta`), false for the legacy era. */
+  readonly modern: boolean;
+  /** The protocol version the request is served under. */
+  readonly version: string;
+  /** Where progress notifications go, when the client asked for them. */
+  readonly progressToken: string | number | undefined;
+  /** Modern only: the least severe log level the request wants as notifications. */
+  readonly logLevel: LogLevel | undefined;
+  /** Modern only: the capabilities the client declared on this request. */
+  readonly clientCapabilities: Record<string, unknown> | undefined;
+}
+
+/** The scope of a legacy request without `_meta`, for a negotiated version. */
+export function legacyScope(version: string): RequestScope {
+  return {
+    modern: false,
+    version,
+    progressToken: undefined,
+    logLevel: undefined,
+    clientCapabilities: undefined,
+  };
+}
+
+/**
+ * Reads a request's `_meta`. `plain` is returned as it is for a legacy request without one, so
+ * the common case allocates nothing. Throws -32022 for a modern version we do not speak and
+ * -32602 for a malformed field.
+ */
+export function readScope(
+  params: Params | undefined,
+  plain: RequestScope,
+): RequestScope {
+  const meta = params?._meta;
+  if (meta === undefined) return plain;
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "_meta" must be an object`,
+    );
+  }
+  const m = meta as Record<string, unknown>;
+  const token =
+    typeof m.progressToken === "string" || typeof m.progressToken === "number"
+      ? m.progressToken
+      : undefined;
+  const requested = m[VERSION_KEY];
+  if (requested === undefined) {
+    return token === undefined ? plain : { ...plain, progressToken: token };
+  }
+  if (typeof requested !== "string") {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "_meta.${VERSION_KEY}" must be a string`,
+    );
+  }
+  if (!(MODERN_VERSIONS as readonly string[]).includes(requested)) {
+    throw new JsonRpcError(
+      UNSUPPORTED_PROTOCOL_VERSION,
+      "Unsupported protocol version",
+      {
+        supported: SUPPORTED_VERSIONS,
+        requested,
+      },
+    );
+  }
+  const level = m[LOG_LEVEL_KEY];
+  if (level !== undefined && !isLogLevel(level)) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: unknown log level ${JSON.stringify(level)}`,
+    );
+  }
+  const capabilities = m[CAPABILITIES_KEY];
+  return {
+    modern: true,
+    version: requested,
+    progressToken: token,
+    logLevel: level,
+    clientCapabilities: isObject(capabilities) ? capabilities : {},
+  };
+}
+
+/** A modern result: marked complete and signed with the server's identity. */
+export function completeResult(
+  result: Record<string, unknown>,
+  info: ServerInfo,
+): Record<string, unknown> {
+  const meta = isObject(result._meta) ? result._meta : undefined;
+  return {
+    ...result,
+    resultType: "complete",
+    _meta: { ...meta, [SERVER_INFO_KEY]: info },
+  };
+}
+
+/** The `server/discover` result. */
+export function discoverResult(
+  info: ServerInfo,
+  instructions: string | undefined,
+  ttlMs: number,
+): Record<string, unknown> {
+  return completeResult(
+    {
+      supportedVersions: SUPPORTED_VERSIONS,
+      capabilities: SERVER_CAPABILITIES,
+      ...(instructions ? { instructions } : {}),
+      ttlMs,
+      cacheScope: "public",
+    },
+    info,
+  );
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,107 @@
+/**
+ * @module
+ * Start-up lint for tools: what clients reject outright (errors that stop the server) and what
+ * makes a tool harder for the model to use (warnings on stderr). Each message names the file.
+ */
+
+import type { Tool } from "./toolset.ts";
+
+/** Claude Code cuts tool descriptions (and server instructions) at 2 KB. */
+export const MAX_DESCRIPTION_BYTES = 2048;
+
+/** The Claude API's limit on a tool name, prefix `mcp__<server>__` included. */
+export const MAX_QUALIFIED_NAME = 64;
+
+/** What is wrong with a tool: errors stop the server, warnings are logged. */
+export interface LintReport {
+  errors: string[];
+  warnings: string[];
+}
+
+/** Lints one tool, served under `serverName` (the name clients register the server as). */
+export function lintTool(tool: Tool, serverName: string): LintReport {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const where = `tool "${tool.source}"`;
+  const qualified = `mcp__${serverName}__${tool.name}`;
+  if (qualified.length > MAX_QUALIFIED_NAME) {
+    errors.push(
+      `Cannot load ${where}: Claude Code calls it "${qualified}", ${qualified.length} characters, over the API's limit of ${MAX_QUALIFIED_NAME}; shorten the tool's name to at most ${
+        MAX_QUALIFIED_NAME - qualified.length + tool.name.length
+      } characters (or the server's)`,
+    );
+  }
+  const descriptionBytes =
+    new TextEncoder().encode(tool.descriptor.description).length;
+  if (descriptionBytes > MAX_DESCRIPTION_BYTES) {
+    warnings.push(
+      `In ${where}: the description is ${descriptionBytes} bytes; Claude Code cuts it at ${MAX_DESCRIPTION_BYTES}, so keep what matters first or shorten it`,
+    );
+  }
+  for (const field of ["inputSchema", "outputSchema"] as const) {
+    const schema = tool.descriptor[field];
+    if (!schema) continue;
+    const refs = collectRefs(schema);
+    const unresolved = refs.filter((ref) =>
+      resolvePointer(schema, ref) === undefined
+    );
+    if (unresolved.length > 0) {
+      errors.push(
+        `Cannot load ${where}: its ${field} has a "$ref" that points nowhere (${
+          unresolved.map((r) => JSON.stringify(r)).join(", ")
+        }); define the schema inline instead of by reference`,
+      );
+    } else if (refs.length > 0) {
+      warnings.push(
+        `In ${where}: its ${field} uses "$ref", which some clients cannot resolve (Gemini CLI, Copilot); prefer plain nested z.object schemas over z.lazy or registered ones`,
+      );
+    }
+  }
+  const properties = tool.descriptor.inputSchema.properties;
+  if (typeof properties === "object" && properties !== null) {
+    const bare = Object.entries(
+      properties as Record<string, Record<string, unknown>>,
+    )
+      .filter(([, schema]) => typeof schema?.description !== "string")
+      .map(([name]) => JSON.stringify(name));
+    if (bare.length > 0) {
+      warnings.push(
+        `In ${where}: ${bare.join(", ")} ${
+          bare.length > 1 ? "have" : "has"
+        } no description; add .describe("…") so the model knows what to pass`,
+      );
+    }
+  }
+  return { errors, warnings };
+}
+
+/** Every `$ref` string anywhere in a schema. */
+function collectRefs(schema: unknown, out: string[] = [], depth = 0): string[] {
+  if (depth > 64 || typeof schema !== "object" || schema === null) return out;
+  if (Array.isArray(schema)) {
+    for (const item of schema) collectRefs(item, out, depth + 1);
+    return out;
+  }
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "$ref" && typeof value === "string") out.push(value);
+    else collectRefs(value, out, depth + 1);
+  }
+  return out;
+}
+
+/** Resolves a local JSON pointer (`#`, `#/$defs/x`) inside `root`; undefined when it cannot. */
+function resolvePointer(root: unknown, ref: string): unknown {
+  if (!ref.startsWith("#")) return undefined;
+  let node: unknown = root;
+  for (const raw of ref.slice(1).split("/").slice(1)) {
+    const part = decodeURIComponent(raw).replaceAll("~1", "/").replaceAll(
+      "~0",
+      "~",
+    );
+    if (typeof node !== "object" || node === null || !(part in node)) {
+      return undefined;
+    }
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}

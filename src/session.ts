@@ -1,0 +1,129 @@
+/**
+ * @module
+ * The legacy (`initialize`) session of a connection: the negotiated version, what the client
+ * can do, the log level it set, and the requests the server sends it (`roots/list`), whose
+ * responses come back on stdin and are matched by id.
+ */
+
+import { type ClientHello, LATEST_LEGACY_VERSION } from "./protocol.ts";
+import { legacyScope, type RequestScope } from "./era.ts";
+import { excerpt, idKey, type RequestId } from "./jsonrpc.ts";
+import type { LogLevel } from "./log.ts";
+import { type Root, ToolError } from "./tool.ts";
+
+/** How long the client gets to answer a request from the server. */
+export const CLIENT_REQUEST_TIMEOUT_MS = 10_000;
+
+interface Pending {
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+/** State of the legacy session; see the module documentation. */
+export class Session {
+  /** Set once `initialize` has been answered. */
+  hello: ClientHello | undefined;
+  /** The scope of legacy requests without `_meta`, for the negotiated (or latest) version. */
+  plainScope: RequestScope = legacyScope(LATEST_LEGACY_VERSION);
+  /** Set by `logging/setLevel`: send tool logs at this level and above as notifications. */
+  logLevel: LogLevel | undefined;
+  readonly #send: (line: string) => void;
+  readonly #pending = new Map<string | number | bigint, Pending>();
+  #nextId = 1;
+  #roots: Promise<Root[] | undefined> | undefined;
+
+  constructor(send: (line: string) => void) {
+    this.#send = send;
+  }
+
+  /** Records a successful `initialize`. */
+  initialized(hello: ClientHello, version: string): void {
+    this.hello = hello;
+    this.plainScope = legacyScope(version);
+    this.#roots = undefined;
+  }
+
+  /** The client's roots, asked once and cached while it promises to tell us of changes. */
+  roots(signal: AbortSignal): Promise<Root[] | undefined> {
+    const capability = this.hello?.capabilities.roots;
+    if (typeof capability !== "object" || capability === null) {
+      return Promise.resolve(undefined);
+    }
+    const cacheable =
+      (capability as { listChanged?: unknown }).listChanged === true;
+    if (cacheable && this.#roots) return this.#roots;
+    const roots = this.request("roots/list", {}, signal).then(readRoots);
+    if (cacheable) {
+      this.#roots = roots;
+      roots.catch(() => this.#roots = undefined);
+    }
+    return roots;
+  }
+
+  /** `notifications/roots/list_changed`: the next `roots()` asks again. */
+  rootsChanged(): void {
+    this.#roots = undefined;
+  }
+
+  /** Sends a request to the client; rejects with a `ToolError` on error, timeout or abort. */
+  request(
+    method: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const id = `tooldrop-${this.#nextId++}`;
+    return new Promise((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        this.#pending.delete(id);
+      };
+      const onAbort = () => {
+        finish();
+        reject(signal.reason);
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(
+          new ToolError(
+            `The client did not answer "${method}" within ${CLIENT_REQUEST_TIMEOUT_MS} ms`,
+          ),
+        );
+      }, CLIENT_REQUEST_TIMEOUT_MS);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#pending.set(id, {
+        resolve: (result) => (finish(), resolve(result)),
+        reject: (error) => (finish(), reject(error)),
+      });
+      this.#send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+    });
+  }
+
+  /** Routes a response from the client; false when no request of ours has that id. */
+  handleResponse(id: RequestId, result: unknown, error: unknown): boolean {
+    const pending = this.#pending.get(idKey(id));
+    if (!pending) return false;
+    if (error !== undefined) {
+      const message = (error as { message?: unknown } | null)?.message;
+      pending.reject(
+        new ToolError(
+          `The client refused: ${
+            excerpt(String(message ?? "no reason given"), 200)
+          }`,
+        ),
+      );
+    } else pending.resolve(result);
+    return true;
+  }
+}
+
+function readRoots(result: unknown): Root[] {
+  const roots = (result as { roots?: unknown } | null)?.roots;
+  if (!Array.isArray(roots)) {
+    throw new ToolError(`The client's roots/list result has no "roots" array`);
+  }
+  return roots.filter((r): r is Root => typeof r?.uri === "string").map((r) =>
+    typeof r.name === "string" ? { uri: r.uri, name: r.name } : { uri: r.uri }
+  );
+}
