@@ -4,22 +4,11 @@
  * the process's real streams, which main.ts hands in, so every command can be tested in-process.
  */
 
-import process from "node:process";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { redirectConsole } from "./console.ts";
-import { checkModules, type LoadResult, loadToolDir } from "./discover.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./lines.ts";
-import { isLogLevel, LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
-import {
-  checkManifest,
-  MANIFEST_FILE,
-  type ToolManifest,
-  writeManifest,
-} from "./manifest.ts";
-import { DEFAULT_SERVER_INFO, VERSION } from "./protocol.ts";
-import { serve } from "./server.ts";
-import { ToolSet } from "./toolset.ts";
+import { isLogLevel, LOG_LEVELS, type LogLevel } from "./log.ts";
+import type { ToolManifest } from "./manifest.ts";
+import { VERSION } from "./protocol.ts";
+import { runServe } from "./start.ts";
 
 /** The process as the CLI sees it; main.ts wires the real one. */
 export interface Io {
@@ -60,7 +49,7 @@ const USAGE =
 
 Usage:
   tooldrop [serve] [options]    serve MCP over stdin/stdout (what an AI client runs)
-  tooldrop manifest [--check]   regenerate tools/${MANIFEST_FILE} for \`deno compile\`
+  tooldrop manifest [--check]   regenerate tools/_manifest.ts for \`deno compile\`
                                 (--check: exit 1 when it is out of date, write nothing)
   tooldrop --help | --version
 
@@ -171,6 +160,11 @@ export async function runCli(io: Io): Promise<number> {
     return 2;
   }
   if (options.toolsDir !== undefined) {
+    // Loaded only here: node:path and node:url cost milliseconds of start-up.
+    const [{ resolve }, { pathToFileURL }] = await Promise.all([
+      import("node:path"),
+      import("node:url"),
+    ]);
     io = {
       ...io,
       toolsDir: pathToFileURL(`${resolve(options.toolsDir)}/`),
@@ -191,108 +185,11 @@ export async function runCli(io: Io): Promise<number> {
   }
 }
 
-async function runServe(io: Io, options: CliOptions): Promise<number> {
-  const envLevel = io.env("TOOLDROP_LOG");
-  const log = new Logger({
-    level: options.logLevel ?? (isLogLevel(envLevel) ? envLevel : "info"),
-    write: io.stderr,
-  });
-  if (envLevel !== undefined && !isLogLevel(envLevel) && !options.logLevel) {
-    log.warn(
-      `Ignoring TOOLDROP_LOG="${envLevel}": use one of ${
-        LOG_LEVELS.join(", ")
-      }`,
-    );
-  }
-  const guardNodeStdout = io.global
-    ? protectProcess(io.global, log)
-    : undefined;
-  const info = {
-    ...DEFAULT_SERVER_INFO,
-    name: options.name ?? DEFAULT_SERVER_INFO.name,
-  };
-  const tools = await loadTools(io, log, info.name);
-  if (!tools) return 1;
-  log.info(
-    `tooldrop ${VERSION} serving ${tools.tools.length} tool(s) on stdio: ${
-      tools.tools.map((t) => t.name).join(", ") || "(none)"
-    }`,
-  );
-  await serve({
-    readable: io.stdin,
-    writable: io.stdout,
-    tools,
-    info,
-    log,
-    maxLineBytes: options.maxLineBytes,
-    signal: io.signal,
-    ...(guardNodeStdout ? { beforeFirstCall: guardNodeStdout } : {}),
-  });
-  log.debug("Stopped");
-  return 0;
-}
-
-/** Loads the tools (from the manifest in a compiled binary); logs each broken file. */
-async function loadTools(
-  io: Io,
-  log: Logger,
-  serverName: string,
-): Promise<ToolSet | undefined> {
-  let result: LoadResult;
-  try {
-    result = io.manifest
-      ? checkModules((await io.manifest()).toolModules, { serverName })
-      : await loadToolDir(io.toolsDir, { serverName });
-  } catch (error) {
-    log.error(`Cannot read the tools folder ${io.toolsDir.pathname}`, error);
-    return undefined;
-  }
-  for (const message of result.warnings) log.warn(message);
-  for (const message of result.errors) log.error(message);
-  if (result.errors.length > 0) {
-    log.error(
-      `Not starting: fix the tool file(s) above, or move them out of tools/`,
-    );
-    return undefined;
-  }
-  try {
-    return new ToolSet(result.tools);
-  } catch (error) {
-    log.error((error as Error).message);
-    return undefined;
-  }
-}
-
-/**
- * Keeps tools from writing to stdout or crashing the process with an uncaught error. Returns
- * the step that also points Node's `process.stdout` at stderr: touching `process` boots Node
- * compatibility (about 10 ms), so it runs before the first tool call instead of at start-up.
- */
-function protectProcess(
-  global: NonNullable<Io["global"]>,
-  log: Logger,
-): () => void {
-  redirectConsole(global.console, log);
-  global.addEventListener("unhandledrejection", (event) => {
-    event.preventDefault();
-    log.error(
-      "A promise rejected and nothing handled it (the server keeps running)",
-      event.reason,
-    );
-  });
-  global.addEventListener("error", (event) => {
-    event.preventDefault();
-    log.error("An uncaught exception (the server keeps running)", event.error);
-  });
-  return () => {
-    Object.defineProperty(process, "stdout", {
-      get: () => process.stderr,
-      configurable: true,
-    });
-  };
-}
-
 async function runManifest(io: Io, check: boolean): Promise<number> {
+  // Loaded only for this command: it pulls in tool discovery, which serving loads lazily.
+  const { checkManifest, MANIFEST_FILE, writeManifest } = await import(
+    "./manifest.ts"
+  );
   const path = `tools/${MANIFEST_FILE}`;
   if (check) {
     const { current } = await checkManifest(io.toolsDir);

@@ -15,6 +15,7 @@ import {
 import {
   errorLine,
   excerpt,
+  idKey,
   INTERNAL_ERROR,
   INVALID_PARAMS,
   INVALID_REQUEST,
@@ -50,7 +51,13 @@ import { LineWriter } from "./writer.ts";
 export interface ServeOptions {
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
-  tools: ToolSet;
+  /**
+   * The tools; or a promise of them; or a loader, called once the first input has been answered
+   * and flushed (or at EOF), so that loading does not hold up the handshake. Until they arrive,
+   * `initialize`, `ping` and `server/discover` are answered and tool requests wait in order; if
+   * loading fails, those get -32603 and serving stops.
+   */
+  tools: ToolSet | PromiseLike<ToolSet> | (() => PromiseLike<ToolSet>);
   /** New tool sets (the dev loop): each replaces the tools and tells the client. */
   toolUpdates?: AsyncIterable<ToolSet>;
   /** Name and version the server reports; default tooldrop's own. */
@@ -84,6 +91,10 @@ const FLUSH_TIMEOUT_MS = 400;
 const WRITE_HIGH_WATER = 16 * 1024 * 1024;
 const LIST_CHANGED =
   `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`;
+/** Requests that need the tools, held while they load. */
+const TOOL_METHODS = new Set(["tools/call", "tools/list"]);
+/** At EOF, how long tools still loading may take before held requests are refused. */
+const LOAD_TIMEOUT_AT_SHUTDOWN_MS = 5_000;
 
 /**
  * Serves MCP over a pair of byte streams until the input ends, `signal` aborts or the output
@@ -109,12 +120,36 @@ class Server {
   readonly #stop = new AbortController();
   readonly #maxPending: number;
   readonly #listTtlMs: number;
-  #tools: ToolSet;
+  #unavailable = "the server has no tools";
+  /** Undefined until the tools are loaded. */
+  #tools: ToolSet | undefined;
+  /** Tool requests that arrived before the tools were loaded, in order. */
+  #held: Array<Extract<Message, { kind: "request" }>> | undefined;
+  #loaded: Promise<void>;
+  /** Starts a deferred load; undefined once started (or when there is nothing to load). */
+  #startLoading: (() => void) | undefined;
   #modernListJson: string | undefined;
 
   constructor(options: ServeOptions) {
     this.#options = options;
-    this.#tools = options.tools;
+    const { tools } = options;
+    if (typeof tools === "function" || isThenable(tools)) {
+      this.#held = [];
+      let begin = () => {};
+      const started = typeof tools === "function"
+        ? new Promise<void>((resolve) => begin = resolve)
+        : Promise.resolve();
+      this.#startLoading = () => {
+        this.#startLoading = undefined;
+        begin();
+      };
+      this.#loaded = started
+        .then(() => typeof tools === "function" ? tools() : tools)
+        .then((set) => this.#setTools(set), (error) => this.#loadFailed(error));
+    } else {
+      this.#tools = tools;
+      this.#loaded = Promise.resolve();
+    }
     this.#info = options.info ?? DEFAULT_SERVER_INFO;
     this.#listTtlMs = options.listTtlMs ??
       (options.toolUpdates ? 0 : STATIC_LIST_TTL_MS);
@@ -149,8 +184,10 @@ class Server {
     const signal = this.#options.signal
       ? AbortSignal.any([this.#options.signal, this.#stop.signal])
       : this.#stop.signal;
-    if (this.#options.toolUpdates) {
-      void this.#followUpdates(this.#options.toolUpdates, signal);
+    const updates = this.#options.toolUpdates;
+    // After the first set: a late initial load must not replace a newer set.
+    if (updates) {
+      void this.#loaded.then(() => this.#followUpdates(updates, signal));
     }
     const batches = readLineBatches(this.#options.readable, {
       maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
@@ -162,11 +199,18 @@ class Server {
     try {
       for await (const batch of batches) {
         for (const item of batch) this.#handle(item);
+        if (this.#startLoading) {
+          // The first answers are out (or on their way): now the tools may take the thread.
+          void this.#writer.drained().then(() => this.#startLoading?.());
+        }
         if (this.#writer.backlog > WRITE_HIGH_WATER) {
           await this.#writer.drained();
         }
-        while (this.#calls.size >= this.#maxPending && !signal.aborted) {
-          await Promise.race([this.#calls.nextEnd(), stopped]);
+        while (
+          this.#calls.size + (this.#held?.length ?? 0) >= this.#maxPending &&
+          !signal.aborted
+        ) {
+          await Promise.race([this.#calls.nextEnd(), this.#loaded, stopped]);
         }
       }
     } catch (error) {
@@ -176,6 +220,11 @@ class Server {
   }
 
   async #shutdown(): Promise<void> {
+    if (this.#held?.length) {
+      this.#startLoading?.(); // requests are waiting for tools that were never loaded
+      await withTimeout(this.#loaded, LOAD_TIMEOUT_AT_SHUTDOWN_MS);
+      this.#releaseHeld("the server shut down before its tools loaded");
+    }
     if (!this.#writer.failed && this.#calls.size > 0) {
       const grace = this.#options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
       this.#log.debug(
@@ -186,7 +235,11 @@ class Server {
     this.#calls.stopAll();
     await this.#calls.idle(); // stopped calls settle at once: their replies are queued by now
     this.#subscriptions.closeAll(this.#info);
-    await withTimeout(this.#writer.close(), FLUSH_TIMEOUT_MS);
+    // A timer only when something is queued: the first setTimeout costs ~4 ms (Node timers).
+    if (this.#writer.backlog > 0) {
+      await withTimeout(this.#writer.drained(), FLUSH_TIMEOUT_MS);
+    }
+    void this.#writer.close(); // the process may exit now: everything is written
   }
 
   async #followUpdates(
@@ -196,13 +249,39 @@ class Server {
     try {
       for await (const tools of updates) {
         if (signal.aborted) return;
-        this.#tools = tools;
-        this.#modernListJson = undefined;
+        this.#setTools(tools);
         if (this.#session.hello) this.#writer.send(LIST_CHANGED);
         this.#subscriptions.toolsChanged();
       }
     } catch (error) {
       this.#log.error("Tool updates stopped", error);
+    }
+  }
+
+  #setTools(tools: ToolSet): void {
+    this.#tools = tools;
+    this.#modernListJson = undefined;
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) { for (const request of held) this.#request(request); }
+  }
+
+  #loadFailed(error: unknown): void {
+    this.#log.debug(`Tools failed to load: ${errorName(error)}`);
+    this.#releaseHeld("the server's tools failed to load (see its log)");
+    this.#stop.abort();
+  }
+
+  /** Answers every held request with -32603 saying why; later ones get the same. */
+  #releaseHeld(why: string): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    this.#unavailable = why;
+    for (const { id } of held) {
+      this.#fail(
+        id,
+        new JsonRpcError(INTERNAL_ERROR, `Internal error: ${why}`),
+      );
     }
   }
 
@@ -220,6 +299,9 @@ class Server {
     const message = parseMessage(item);
     switch (message.kind) {
       case "request":
+        if (this.#held && TOOL_METHODS.has(message.method)) {
+          return void this.#held.push(message);
+        }
         return this.#request(message);
       case "notification":
         return this.#notification(message);
@@ -289,7 +371,8 @@ class Server {
       const requestId = params?.requestId;
       if (!isRequestId(requestId)) return;
       if (
-        this.#calls.cancel(requestId) || this.#subscriptions.cancel(requestId)
+        this.#dropHeld(requestId) || this.#calls.cancel(requestId) ||
+        this.#subscriptions.cancel(requestId)
       ) {
         this.#log.debug(
           `Cancelled ${idText(requestId)}: ${
@@ -302,6 +385,26 @@ class Server {
     } else if (method !== "notifications/initialized") {
       this.#log.debug(`Ignoring notification "${excerpt(method)}"`);
     }
+  }
+
+  /** Forgets a held request the client cancelled; it gets no reply. */
+  #dropHeld(id: RequestId): boolean {
+    const at =
+      this.#held?.findIndex((request) => idKey(request.id) === idKey(id)) ?? -1;
+    if (at < 0) return false;
+    this.#held!.splice(at, 1);
+    return true;
+  }
+
+  /** The loaded tools; throws -32603 when they never will be. */
+  #loadedTools(): ToolSet {
+    if (!this.#tools) {
+      throw new JsonRpcError(
+        INTERNAL_ERROR,
+        `Internal error: ${this.#unavailable}`,
+      );
+    }
+    return this.#tools;
   }
 
   #initialize(id: RequestId, params: Params | undefined): void {
@@ -333,9 +436,10 @@ class Server {
         "Invalid params: unknown cursor (tools/list returns every tool on one page)",
       );
     }
-    if (!scope.modern) return this.#replyJson(id, this.#tools.listJson);
+    const tools = this.#loadedTools();
+    if (!scope.modern) return this.#replyJson(id, tools.listJson);
     this.#modernListJson ??= JSON.stringify(completeResult({
-      tools: this.#tools.tools.map((t) => t.descriptor),
+      tools: tools.tools.map((t) => t.descriptor),
       ttlMs: this.#listTtlMs,
       cacheScope: "public",
     }, this.#info));
@@ -370,14 +474,13 @@ class Server {
         `Invalid params: "name" must be a string`,
       );
     }
-    const tool = this.#tools.get(name);
+    const tools = this.#loadedTools();
+    const tool = tools.get(name);
     if (!tool) {
       throw new JsonRpcError(
         INVALID_PARAMS,
         `Invalid params: unknown tool "${excerpt(name)}"`,
-        {
-          tools: this.#tools.tools.map((t) => t.name),
-        },
+        { tools: tools.tools.map((t) => t.name) },
       );
     }
     const args = params?.arguments ?? {};
@@ -422,6 +525,10 @@ class Server {
     }
     this.#writer.send(errorLine(id, error as JsonRpcError));
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<ToolSet> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 function idText(id: RequestId): string {

@@ -68,7 +68,7 @@ export class LineWriter {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** Writes what is queued, then closes the stream; never throws. */
+  /** Closes the stream once what is queued has been written; never throws. */
   async close(): Promise<void> {
     await this.drained();
     if (this.#failed) return;

@@ -98,18 +98,27 @@ Deno.test("serve answers on stdout, logs on stderr, and TOOLDROP_LOG sets the le
   assert.match(errors.join(""), /debug {3}Stopped/);
 });
 
-Deno.test("serve refuses to start when a tool file is broken, naming it", async () => {
+Deno.test("serve with a broken tool file answers tool requests -32603, names the file, exits 1", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/broken.ts`, "export default 42;");
-    const { io, errors } = fakeIo(["--tools", dir]);
+    const { io, out, errors } = fakeIo(["--tools", dir]);
+    io.stdin = ReadableStream.from([
+      new TextEncoder().encode(
+        `{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n`,
+      ),
+    ]);
     assert.equal(await runCli(io), 1);
+    assert.equal(
+      out.text,
+      `{"jsonrpc":"2.0","id":1,"result":{}}\n{"jsonrpc":"2.0","id":2,"error":{"code":-32603,"message":"Internal error: the server's tools failed to load (see its log)"}}\n`,
+    );
     const text = errors.join("");
     assert.match(
       text,
       /Cannot load tool "tools\/broken.ts": it has no default export/,
     );
-    assert.match(text, /Not starting: fix the tool file\(s\) above/);
+    assert.match(text, /Not serving: fix the tool file\(s\) above/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

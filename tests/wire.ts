@@ -72,7 +72,7 @@ export class Collector {
 }
 
 type Extra = Omit<ServeOptions, "readable" | "writable" | "tools"> & {
-  tools?: ToolSet;
+  tools?: ServeOptions["tools"];
 };
 
 /** Serves `input` (lines or raw chunks) to EOF and returns every output line. */
