@@ -87,8 +87,12 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 500;
 const STATIC_LIST_TTL_MS = 3_600_000;
 /** How long the last replies may take to flush before `serve()` gives up on the reader. */
 const FLUSH_TIMEOUT_MS = 400;
-/** Characters queued for stdout above which reading pauses until they are written. */
-const WRITE_HIGH_WATER = 16 * 1024 * 1024;
+/**
+ * Characters queued for stdout above which reading pauses until they are written. Small, so a
+ * client that sends faster than it reads cannot make the server hold much: replies wait in the
+ * pipe, requests in the client.
+ */
+const WRITE_HIGH_WATER = 1024 * 1024;
 const LIST_CHANGED =
   `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`;
 /** Requests that need the tools, held while they load. */

@@ -133,3 +133,29 @@ Deno.test("lines cost grows linearly: a 50 MiB line takes well under 100× a 5 M
   // page faults) push the linear case up to ~15× on a loaded machine, hence the wide margin.
   assert.ok(large < small * 40, `50 MiB took ${large} ms, 5 MiB ${small} ms`);
 });
+
+Deno.test("lines read a byte stream (like stdin) into one reused buffer without mixing up lines", async () => {
+  const text =
+    Array.from({ length: 3000 }, (_, i) => `line ${i} ${"x".repeat(i % 97)}`)
+      .join("\n") +
+    "\n" + "y".repeat(200_000) + "\nlast\n";
+  const bytes = encoder.encode(text);
+  let at = 0;
+  const readable = new ReadableStream({
+    type: "bytes",
+    pull: (controller: ReadableByteStreamController) => {
+      if (at >= bytes.length) {
+        controller.close();
+        return controller.byobRequest?.respond(0); // the spec's way to end a pending BYOB read
+      }
+      const size = 1 + (at * 7919) % 50_000; // odd sizes, so lines straddle reads
+      controller.enqueue(bytes.slice(at, at + size));
+      at += size;
+    },
+  });
+  const out: string[] = [];
+  for await (const batch of readLineBatches(readable)) {
+    for (const item of batch) if (typeof item === "string") out.push(item);
+  }
+  assert.deepEqual(out, text.split("\n").slice(0, -1));
+});

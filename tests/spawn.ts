@@ -5,6 +5,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import denoJson from "../deno.json" with { type: "json" };
 
 /** The project root (where deno.json and main.ts are). */
 export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
@@ -12,13 +13,9 @@ export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
   "",
 );
 
-/** Permissions `deno task start` grants, for tests that run main.ts directly. */
-export const START_FLAGS = [
-  "run",
-  "--no-prompt",
-  "--allow-read",
-  "--allow-env=TOOLDROP_LOG",
-];
+/** `deno task start` as arguments to deno, without the script: run it with `${ROOT}/main.ts`. */
+export const START_FLAGS: readonly string[] = denoJson.tasks.start.split(" ")
+  .slice(1, -1);
 
 /** Creates a temporary folder with `files`; returns its path and a function that removes it. */
 export async function tempDir(

@@ -1,0 +1,300 @@
+/**
+ * @module
+ * Turns benchmark rounds into medians, per-round ratios (tooldrop ÷ SDK, tooldrop ÷ floor),
+ * verdicts on the targets, and a Markdown table.
+ */
+
+import type { SessionResult } from "./measure.ts";
+
+type Failure = { error: string };
+type Maybe<T> = T | Failure;
+
+/** What one round measured, by server name. */
+export type Round = Record<string, {
+  cold: Array<Maybe<{ initializeMs: number; toolsListMs: number }>>;
+  session: Maybe<SessionResult>;
+  echoes: Record<string, Maybe<number>>;
+}>;
+
+interface Metric {
+  key: string;
+  label: string;
+  unit: string;
+  higherIsBetter: boolean;
+  pick: (server: Round[string]) => number | string;
+}
+
+const failed = (value: unknown): value is Failure =>
+  typeof value === "object" && value !== null && "error" in value;
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? sorted[mid]!
+    : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const fromSession = (key: keyof SessionResult) => (server: Round[string]) =>
+  failed(server.session)
+    ? `failed: ${server.session.error}`
+    : server.session[key];
+
+const fromCold =
+  (key: "initializeMs" | "toolsListMs") => (server: Round[string]) => {
+    const ok = server.cold.filter((c) => !failed(c)) as Array<
+      Record<typeof key, number>
+    >;
+    const bad = server.cold.find(failed);
+    return ok.length > 0
+      ? median(ok.map((c) => c[key]))
+      : `failed: ${bad?.error}`;
+  };
+
+const fromEcho = (mib: string) => (server: Round[string]) => {
+  const value = server.echoes[mib];
+  return failed(value) ? `failed: ${value.error}` : value ?? "not run";
+};
+
+export const METRICS: Metric[] = [
+  {
+    key: "coldInitialize",
+    label: "cold start: spawn → initialize reply",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromCold("initializeMs"),
+  },
+  {
+    key: "coldToolsList",
+    label: "cold start: spawn → tools/list reply",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromCold("toolsListMs"),
+  },
+  {
+    key: "sequentialP50",
+    label: "sequential echo p50",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromSession("sequentialP50Ms"),
+  },
+  {
+    key: "sequentialP99",
+    label: "sequential echo p99",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromSession("sequentialP99Ms"),
+  },
+  {
+    key: "pipelined",
+    label: "pipelined echo throughput",
+    unit: "calls/s",
+    higherIsBetter: true,
+    pick: fromSession("pipelinedPerSecond"),
+  },
+  {
+    key: "echo1",
+    label: "1 MiB echo",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromEcho("1"),
+  },
+  {
+    key: "echo10",
+    label: "10 MiB echo",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromEcho("10"),
+  },
+  {
+    key: "echo50",
+    label: "50 MiB echo",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromEcho("50"),
+  },
+  {
+    key: "peakRss",
+    label: "peak RSS (process tree)",
+    unit: "MiB",
+    higherIsBetter: false,
+    pick: fromSession("peakRssMiB"),
+  },
+  {
+    key: "exit",
+    label: "exit after stdin EOF",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromSession("exitAfterEofMs"),
+  },
+];
+
+/** A target from the issue, checked on the median of per-round ratios. */
+interface Target {
+  metric: string;
+  against: "SDK" | "floor" | "self";
+  text: string;
+  ok: (ratio: number) => boolean;
+}
+
+export const TARGETS: Target[] = [
+  { metric: "pipelined", against: "SDK", text: "≥ 4× SDK", ok: (r) => r >= 4 },
+  {
+    metric: "pipelined",
+    against: "floor",
+    text: "≥ 0.5× floor",
+    ok: (r) => r >= 0.5,
+  },
+  { metric: "sequentialP99", against: "SDK", text: "≤ SDK", ok: (r) => r <= 1 },
+  {
+    metric: "coldInitialize",
+    against: "floor",
+    text: "≤ 1.5× floor",
+    ok: (r) => r <= 1.5,
+  },
+  {
+    metric: "coldInitialize",
+    against: "SDK",
+    text: "≤ 0.25× SDK",
+    ok: (r) => r <= 0.25,
+  },
+  {
+    metric: "peakRss",
+    against: "SDK",
+    text: "≤ 0.6× SDK",
+    ok: (r) => r <= 0.6,
+  },
+  { metric: "echo10", against: "floor", text: "≤ 2× floor", ok: (r) => r <= 2 },
+  { metric: "echo50", against: "floor", text: "≤ 2× floor", ok: (r) => r <= 2 },
+  {
+    metric: "echo50",
+    against: "self",
+    text: "< 6× its 10 MiB echo",
+    ok: (r) => r < 6,
+  },
+];
+
+/** Medians per server, median ratios per tooldrop variant, and target verdicts. */
+export interface Summary {
+  servers: string[];
+  values: Record<string, Record<string, number | string>>;
+  ratios: Record<string, Record<string, Record<string, number | null>>>;
+  targets: Array<
+    {
+      server: string;
+      metric: string;
+      target: string;
+      ratio: number | null;
+      met: boolean;
+    }
+  >;
+}
+
+/** Summarizes rounds; tooldrop variants are the servers whose name starts with "tooldrop". */
+export function summarize(rounds: Round[], servers: string[]): Summary {
+  const values: Summary["values"] = {};
+  const ratios: Summary["ratios"] = {};
+  for (const metric of METRICS) {
+    values[metric.key] = {};
+    for (const server of servers) {
+      const picks = rounds.map((round) => metric.pick(round[server]!));
+      const numbers = picks.filter((p): p is number => typeof p === "number");
+      values[metric.key]![server] = numbers.length > 0
+        ? median(numbers)
+        : String(picks[0]);
+    }
+  }
+  const variants = servers.filter((s) => s.startsWith("tooldrop"));
+  for (const variant of variants) {
+    ratios[variant] = {};
+    for (const metric of METRICS) {
+      const per = (other: string | null) => {
+        const list = rounds.map((round) => {
+          const mine = metric.pick(round[variant]!);
+          const theirs = other === null
+            ? fromEcho("10")(round[variant]!)
+            : metric.pick(round[other]!);
+          return typeof mine === "number" && typeof theirs === "number"
+            ? mine / theirs
+            : null;
+        }).filter((r): r is number => r !== null);
+        return list.length > 0 ? median(list) : null;
+      };
+      ratios[variant]![metric.key] = {
+        SDK: per("SDK"),
+        floor: per("floor"),
+        ...(metric.key === "echo50" ? { self: per(null) } : {}),
+      };
+    }
+  }
+  const targets = variants.flatMap((server) =>
+    TARGETS.map((t) => {
+      const ratio = ratios[server]![t.metric]![t.against] ?? null;
+      return {
+        server,
+        metric: t.metric,
+        target: t.text,
+        ratio,
+        met: ratio !== null && t.ok(ratio),
+      };
+    })
+  );
+  return { servers, values, ratios, targets };
+}
+
+function format(value: number | string | undefined, unit: string): string {
+  if (typeof value !== "number") {
+    return value?.startsWith("failed") ? "fails" : "–";
+  }
+  const digits = unit === "calls/s" || value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${
+    value.toLocaleString("en-US", {
+      maximumFractionDigits: digits,
+      minimumFractionDigits: digits,
+    })
+  }`;
+}
+
+const ratioText = (
+  r: number | null | undefined,
+) => (r === null || r === undefined ? "–" : `${r.toFixed(2)}×`);
+
+/** The Markdown table: medians, ratios for the main tooldrop row, and target verdicts. */
+export function table(summary: Summary): string {
+  const main = summary.servers[0]!;
+  const lines = [
+    `| metric | ${
+      summary.servers.join(" | ")
+    } | ${main} ÷ SDK | ${main} ÷ floor | target |`,
+    `| --- | ${
+      summary.servers.map(() => "---:").join(" | ")
+    } | ---: | ---: | --- |`,
+  ];
+  for (const metric of METRICS) {
+    const row = summary.values[metric.key]!;
+    const ratio = summary.ratios[main]![metric.key]!;
+    const targets = summary.targets.filter((t) =>
+      t.server === main && t.metric === metric.key
+    )
+      .map((t) =>
+        `${t.met ? "✅" : "❌"} ${t.target}${
+          t.metric === "echo50" && t.target.startsWith("<")
+            ? ` (${ratioText(t.ratio)})`
+            : ""
+        }`
+      )
+      .join("; ");
+    lines.push(
+      `| ${metric.label} (${metric.unit}) | ${
+        summary.servers.map((s) => format(row[s], metric.unit)).join(" | ")
+      } | ${ratioText(ratio.SDK)} | ${ratioText(ratio.floor)} | ${targets} |`,
+    );
+  }
+  const failures = Object.entries(summary.values).flatMap(([key, row]) =>
+    Object.entries(row).filter(([, v]) => typeof v === "string").map((
+      [server, v],
+    ) => `- ${server}, ${key}: ${v}`)
+  );
+  if (failures.length > 0) lines.push("", "Failures:", ...failures);
+  return lines.join("\n");
+}
