@@ -165,6 +165,7 @@ async function main(): Promise<void> {
   const file = `${ROOT}/bench/results/${result.date.slice(0, 10)}${
     quick ? "-quick" : ""
   }.json`;
+  await Deno.mkdir(`${ROOT}/bench/results`, { recursive: true });
   await Deno.writeTextFile(file, `${JSON.stringify(result, null, 2)}\n`);
   print(`\nRaw results: ${file.replace(`${ROOT}/`, "")}`);
 }

@@ -152,6 +152,8 @@ export async function bigEcho(spec: ServerSpec, mib: number): Promise<number> {
     await server.write(
       `{"jsonrpc":"2.0","method":"notifications/initialized"}\n`,
     );
+    // Loaded tools first, so the figure is the echo and not the lazy tool load.
+    checkResult(await server.call("list", "tools/list", {}, TIMEOUT_MS));
     const text = bigText(mib * 1024 * 1024);
     const line = new TextEncoder().encode(
       `${

@@ -20,8 +20,6 @@ export interface CallRunnerOptions extends CallChannel {
   maxConcurrent: number;
   /** Receives each call's one result. Never called for a call the client cancelled. */
   respond: (id: RequestId, result: CallToolResult, scope: RequestScope) => void;
-  /** Runs once, just before the first tool runs. */
-  beforeFirstCall?: (() => void) | undefined;
 }
 
 /** Runs tool calls; see the module documentation. */
@@ -32,11 +30,9 @@ export class CallRunner {
   #running = 0;
   #seq = 0;
   #ended: Array<() => void> = [];
-  #beforeFirstCall: (() => void) | undefined;
 
   constructor(options: CallRunnerOptions) {
     this.#options = options;
-    this.#beforeFirstCall = options.beforeFirstCall;
   }
 
   /** Calls running or waiting. */
@@ -105,10 +101,6 @@ export class CallRunner {
   }
 
   #run(call: Call): void {
-    if (this.#beforeFirstCall) {
-      this.#beforeFirstCall();
-      this.#beforeFirstCall = undefined;
-    }
     this.#running++;
     call.started = true;
     if (this.#options.log.enabled("debug")) call.startedAt = performance.now();

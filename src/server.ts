@@ -78,8 +78,6 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Aborting it stops serving as EOF would (SIGTERM, SIGINT). */
   signal?: AbortSignal;
-  /** Runs once, just before the first tool runs (main.ts guards Node's stdout here). */
-  beforeFirstCall?: () => void;
 }
 
 const DEFAULT_MAX_CONCURRENT_CALLS = 64;
@@ -174,7 +172,6 @@ class Server {
     this.#calls = new CallRunner({
       maxConcurrent,
       log: this.#log,
-      beforeFirstCall: options.beforeFirstCall,
       respond: (id, result, scope) => this.#replyResult(id, result, scope),
       notify: (line, key) => this.#writer.send(line, key),
       clientLogLevel: (scope) =>

@@ -37,6 +37,8 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
   const load = async () => {
     const tools = await (loading = loadInBackground(io, log, info.name));
     if (!tools) throw new Error("the tools did not load");
+    // Before any tool runs, and off the handshake's path: it boots Node compatibility (~10 ms).
+    guardNodeStdout?.();
     return tools;
   };
   await serve({
@@ -47,7 +49,6 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     log,
     maxLineBytes: options.maxLineBytes,
     signal: io.signal,
-    ...(guardNodeStdout ? { beforeFirstCall: guardNodeStdout } : {}),
   });
   log.debug("Stopped");
   return loading && !(await loading) ? 1 : 0;
@@ -79,7 +80,7 @@ async function loadInBackground(
 /**
  * Keeps tools from writing to stdout or crashing the process with an uncaught error. Returns
  * the step that also points Node's `process.stdout` at stderr: touching `process` boots Node
- * compatibility (about 10 ms), so it runs before the first tool call instead of at start-up.
+ * compatibility (about 10 ms), so it runs once the tools are loaded instead of at start-up.
  */
 function protectProcess(
   global: NonNullable<Io["global"]>,
