@@ -40,6 +40,9 @@ if (import.meta.main) {
       }
     },
     toolsDir: new URL("./tools/", import.meta.url),
+    cwd: () => Deno.cwd(),
+    stdinIsTerminal: Deno.stdin.isTerminal(),
+    entry: Deno.build.standalone ? undefined : new URL(import.meta.url),
     manifest: Deno.build.standalone
       ? () => import("./tools/_manifest.ts")
       : undefined,

@@ -21,6 +21,14 @@ export interface Io {
   env: (name: string) => string | undefined;
   /** The tools/ folder next to main.ts. */
   toolsDir: URL;
+  /** True when stdin is a terminal: a person started the server by hand. */
+  stdinIsTerminal?: boolean | undefined;
+  /** The working directory; default ".". */
+  cwd?: (() => string) | undefined;
+  /** The operating system (for where clients keep their configuration); default this one. */
+  os?: typeof Deno.build.os | undefined;
+  /** main.ts, when running from source (commands that build or supervise need it). */
+  entry?: URL | undefined;
   /** In a compiled binary: loads the generated manifest instead of scanning `toolsDir`. */
   manifest?: (() => Promise<ToolManifest>) | undefined;
   /** Aborts on SIGTERM or SIGINT. */
@@ -32,9 +40,29 @@ export interface Io {
   };
 }
 
+const COMMANDS = [
+  "serve",
+  "dev",
+  "list",
+  "call",
+  "new",
+  "install",
+  "doctor",
+  "compile",
+  "manifest",
+  "help",
+  "version",
+] as const;
+
+/** What the command line asks for. */
+export type Command = typeof COMMANDS[number];
+
+/** Commands that take arguments besides options. */
+const TAKES_ARGUMENTS: readonly Command[] = ["call", "new"];
+
 /** Parsed command line. */
 export interface CliOptions {
-  command: "serve" | "manifest" | "help" | "version";
+  command: Command;
   maxLineBytes: number;
   logLevel: LogLevel | undefined;
   check: boolean;
@@ -42,27 +70,55 @@ export interface CliOptions {
   toolsDir: string | undefined;
   /** The name clients register the server under (--name); default "tooldrop". */
   name: string | undefined;
+  /** Arguments after the command (call: tool and JSON; new: name). */
+  positionals: string[];
+  /** list, call: print JSON. */
+  json: boolean;
+  /** install, doctor: which client's configuration. */
+  client: string | undefined;
+  /** install, doctor: project or user configuration. */
+  scope: string | undefined;
+  /** install: replace a different entry of the same name. */
+  force: boolean;
+  /** compile: platforms to build for besides this one (`all` for every one). */
+  targets: string[];
+  /** serve: reload tools as their files change. */
+  watch: boolean;
+  /** serve: run as the server `dev` supervises (exit with RESTART_EXIT_CODE to be restarted). */
+  devChild: boolean;
 }
 
 const USAGE =
   `tooldrop ${VERSION}: an MCP server whose tools are the files in tools/
 
-Usage:
-  tooldrop [serve] [options]    serve MCP over stdin/stdout (what an AI client runs)
-  tooldrop manifest [--check]   regenerate tools/_manifest.ts for \`deno compile\`
-                                (--check: exit 1 when it is out of date, write nothing)
-  tooldrop --help | --version
+Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
+  serve [--watch]             serve MCP over stdin/stdout: what an AI client runs (the default)
+                              --watch: reload tool files as they change
+  dev                         serve, reload tools on save, restart on server code changes
+  list [--json]               the tools and their arguments (--json: the tools/list result)
+  call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
+  new <name>                  write tools/<name>.ts and its test, tools/<name>_test.ts
+  install [--client C] [--scope project|user] [--name N] [--force]
+                              register this server in a client's configuration; C is one of
+                              claude-code (default), vscode, cursor, claude-desktop, cline
+  doctor [--client C] [--scope S] [--name N]
+                              start the registered server as the client would, and check it
+  compile [--target T]...     build dist/tooldrop with the permissions the tools declare
+                              (T: all, or a platform such as aarch64-apple-darwin)
+  manifest [--check]          regenerate tools/_manifest.ts (--check: exit 1 when stale)
+  help, version
 
 Options:
   --log-level <level>       ${
     LOG_LEVELS.join(", ")
   } (default info; or TOOLDROP_LOG)
   --max-line-bytes <n>      longest message accepted, in bytes (default ${DEFAULT_MAX_LINE_BYTES})
-  --tools <dir>             serve the tools in <dir> instead of the tools/ next to main.ts
+  --tools <dir>             use the tools in <dir> instead of the tools/ next to main.ts
   --name <name>             the name clients know this server by (default tooldrop): sent as
-                            serverInfo.name and used to check tool names fit mcp__<name>__<tool>
+                            serverInfo.name, checked against mcp__<name>__<tool>, and the
+                            entry's name for install and doctor
 
-Logs go to stderr; stdout carries only protocol messages.
+Logs go to stderr; stdout carries only protocol messages (and command output).
 `;
 
 /** Parses arguments; throws an `Error` that says what is wrong. */
@@ -74,6 +130,14 @@ export function parseArgs(args: readonly string[]): CliOptions {
     check: false,
     toolsDir: undefined,
     name: undefined,
+    watch: false,
+    devChild: false,
+    positionals: [],
+    json: false,
+    client: undefined,
+    scope: undefined,
+    force: false,
+    targets: [],
   };
   let commandSeen = false;
   for (let i = 0; i < args.length; i++) {
@@ -118,6 +182,12 @@ export function parseArgs(args: readonly string[]): CliOptions {
       case "--check":
         options.check = true;
         break;
+      case "--watch":
+        options.watch = true;
+        break;
+      case "--dev-child":
+        options.watch = options.devChild = true;
+        break;
       case "--tools":
         options.toolsDir = value();
         break;
@@ -131,16 +201,37 @@ export function parseArgs(args: readonly string[]): CliOptions {
         options.name = name;
         break;
       }
-      case "serve":
-      case "manifest":
-        if (commandSeen) throw new Error(`Unexpected argument "${arg}"`);
-        options.command = flag;
-        commandSeen = true;
+      case "--json":
+        options.json = true;
+        break;
+      case "--force":
+        options.force = true;
+        break;
+      case "--client":
+        options.client = value();
+        break;
+      case "--scope":
+        options.scope = value();
+        break;
+      case "--target":
+        options.targets.push(value());
         break;
       default:
-        throw new Error(
-          `Unknown ${arg.startsWith("-") ? "option" : "command"} "${arg}"`,
-        );
+        if (arg.startsWith("-") && arg !== "-") {
+          throw new Error(`Unknown option "${arg}"`);
+        }
+        if (!commandSeen && (COMMANDS as readonly string[]).includes(arg)) {
+          options.command = arg as Command;
+          commandSeen = true;
+        } else if (commandSeen && TAKES_ARGUMENTS.includes(options.command)) {
+          options.positionals.push(arg);
+        } else {
+          throw new Error(
+            commandSeen
+              ? `Unexpected argument "${arg}"`
+              : `Unknown command "${arg}"`,
+          );
+        }
     }
   }
   return options;
@@ -182,6 +273,34 @@ export async function runCli(io: Io): Promise<number> {
       return await runManifest(io, options.check);
     case "serve":
       return await runServe(io, options);
+    case "list":
+    case "call":
+    case "new": {
+      // Loaded only for these commands, like every command but serve: start-up stays small.
+      const commands = await import("./commands.ts");
+      const run = options.command === "list"
+        ? commands.runList
+        : options.command === "call"
+        ? commands.runCall
+        : commands.runNew;
+      return await run(io, options);
+    }
+    case "install": {
+      const { runInstall } = await import("./install.ts");
+      return await runInstall(io, options);
+    }
+    case "doctor": {
+      const { runDoctor } = await import("./doctor.ts");
+      return await runDoctor(io, options);
+    }
+    case "compile": {
+      const { runCompile } = await import("./compile.ts");
+      return await runCompile(io, options);
+    }
+    case "dev": {
+      const { runDev } = await import("./dev.ts");
+      return await runDev(io, options);
+    }
   }
 }
 
@@ -205,7 +324,8 @@ async function runManifest(io: Io, check: boolean): Promise<number> {
   return 0;
 }
 
-async function print(io: Io, text: string): Promise<void> {
+/** Writes `text` to stdout. */
+export async function print(io: Io, text: string): Promise<void> {
   const writer = io.stdout.getWriter();
   try {
     await writer.write(new TextEncoder().encode(text));

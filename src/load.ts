@@ -4,10 +4,20 @@
  * scanning the tools folder; logs lint warnings and every broken file, and refuses a broken set.
  */
 
-import { checkModules, type LoadResult, loadToolDir } from "./discover.ts";
+import {
+  checkModules,
+  findToolFiles,
+  type LoadResult,
+  loadToolDir,
+} from "./discover.ts";
 import type { Logger } from "./log.ts";
 import type { ToolManifest } from "./manifest.ts";
-import { ToolSet } from "./toolset.ts";
+import {
+  missingPermissions,
+  permissionsProblem,
+  type ToolPermissions,
+} from "./permissions.ts";
+import { type Tool, ToolSet } from "./toolset.ts";
 
 /** Where the tools come from and how to report on them. */
 export interface LoadToolsOptions {
@@ -30,10 +40,18 @@ export async function loadTools(
       ? checkModules((await options.manifest()).toolModules, { serverName })
       : await loadToolDir(options.toolsDir, { serverName });
   } catch (error) {
-    log.error(
-      `Cannot read the tools folder ${options.toolsDir.pathname}`,
-      error,
-    );
+    if (error instanceof Deno.errors.NotCapable) {
+      log.error(
+        `Cannot read the tools folder ${options.toolsDir.pathname}: this process may not read it; run it with --allow-read=.,${
+          decodeURIComponent(options.toolsDir.pathname)
+        } (\`tooldrop install\` registers the server that way)`,
+      );
+    } else {
+      log.error(
+        `Cannot read the tools folder ${options.toolsDir.pathname}`,
+        error,
+      );
+    }
     return undefined;
   }
   for (const message of result.warnings) log.warn(message);
@@ -44,5 +62,48 @@ export async function loadTools(
     );
     return undefined;
   }
+  warnMissingPermissions(result.tools, log);
   return new ToolSet(result.tools);
+}
+
+/** Logs each tool whose declared permissions this process was not granted; returns them. */
+export function warnMissingPermissions(
+  tools: readonly Tool[],
+  log: Logger,
+): Tool[] {
+  const lacking: Tool[] = [];
+  for (const tool of tools) {
+    if (!tool.permissions) continue;
+    const missing = missingPermissions(tool.permissions);
+    if (missing.length === 0) continue;
+    lacking.push(tool);
+    log.warn(
+      `Tool "${tool.name}" (${tool.source}) needs ${
+        missing.join(" ")
+      }, which this process was not granted, so its calls may fail; \`deno task dev\`, \`deno task compile\` and \`tooldrop install\` grant what tools declare`,
+    );
+  }
+  return lacking;
+}
+
+/** What every tool file declares in `permissions`; files that fail to import are skipped. */
+export async function declaredPermissions(
+  dir: URL,
+): Promise<ToolPermissions[]> {
+  const found: ToolPermissions[] = [];
+  const stamp = Date.now();
+  for (const file of await findToolFiles(dir).catch(() => [])) {
+    try {
+      const module = await import(
+        `${new URL(file, dir).href}?permissions=${stamp}`
+      );
+      const permissions = module?.default?.permissions;
+      if (permissions !== undefined && !permissionsProblem(permissions)) {
+        found.push(permissions as ToolPermissions);
+      }
+    } catch {
+      // The server reports the broken file when it loads it.
+    }
+  }
+  return found;
 }

@@ -21,6 +21,8 @@ export type {
   ToolReturn,
 } from "./tool.ts";
 export type { LogLevel } from "./log.ts";
+export type { PermissionKind, ToolPermissions } from "./permissions.ts";
 export { serve, type ServeOptions } from "./server.ts";
+export { callTool, type InvokeOptions, type Progress } from "./invoke.ts";
 export { type Tool, ToolSet } from "./toolset.ts";
 export { checkModules, loadToolDir } from "./discover.ts";

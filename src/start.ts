@@ -33,9 +33,26 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     ...DEFAULT_SERVER_INFO,
     name: options.name ?? DEFAULT_SERVER_INFO.name,
   };
+  let preloaded: ToolSet | undefined;
+  if (io.stdinIsTerminal && !options.watch) {
+    // A person ran it by hand: say what it is rather than wait in silence. The tools load now,
+    // to name them; start-up time does not matter to a person reading.
+    const { loadTools } = await import("./load.ts");
+    preloaded = await loadTools({
+      toolsDir: io.toolsDir,
+      manifest: io.manifest,
+      serverName: info.name,
+      log,
+    });
+    io.stderr(banner(io, preloaded?.tools.map((t) => t.name)));
+  }
+  if (options.watch) return await serveWatching(io, options, log, info);
   let loading: Promise<ToolSet | undefined> | undefined;
   const load = async () => {
-    const tools = await (loading = loadInBackground(io, log, info.name));
+    const tools =
+      await (loading = preloaded
+        ? Promise.resolve(preloaded)
+        : loadInBackground(io, log, info.name));
     if (!tools) throw new Error("the tools did not load");
     // Before any tool runs, and off the handshake's path: it boots Node compatibility (~10 ms).
     guardNodeStdout?.();
@@ -52,6 +69,103 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
   });
   log.debug("Stopped");
   return loading && !(await loading) ? 1 : 0;
+}
+
+/**
+ * Serves while watching the tools folder (`serve --watch`, and the server `deno task dev` runs):
+ * broken files are reported and left out instead of stopping the server, and every change is
+ * sent to clients as `notifications/tools/list_changed`. Under `dev` (`--dev-child`) the
+ * process ends with RESTART_EXIT_CODE when helper code changes or a tool needs permissions it
+ * lacks, and the supervisor starts it again.
+ */
+async function serveWatching(
+  io: Io,
+  options: CliOptions,
+  log: Logger,
+  info: typeof DEFAULT_SERVER_INFO,
+): Promise<number> {
+  const [{ RESTART_EXIT_CODE, ToolReloader }, { warnMissingPermissions }] =
+    await Promise.all([import("./reload.ts"), import("./load.ts")]);
+  const stop = new AbortController();
+  let code = 0;
+  const restart = (why: string) => {
+    if (stop.signal.aborted) return;
+    log.info(`${why}: restarting the server`);
+    code = RESTART_EXIT_CODE;
+    stop.abort();
+  };
+  const reloader = new ToolReloader({
+    dir: io.toolsDir,
+    serverName: info.name,
+    log,
+    onOtherChange: (paths) => {
+      const changed = paths.map((p) => `tools/${p}`).join(", ");
+      if (options.devChild) restart(`${changed} changed`);
+      else {
+        log.warn(
+          `${changed} changed; tools see the new code after a restart (\`deno task dev\` restarts by itself)`,
+        );
+      }
+    },
+  });
+  const checked = (tools: ToolSet): boolean => {
+    const lacking = warnMissingPermissions(tools.tools, log);
+    if (lacking.length > 0 && options.devChild) {
+      restart(`${lacking[0]!.source} needs more permissions`);
+      return false;
+    }
+    return true;
+  };
+  const signal = AbortSignal.any([io.signal, stop.signal]);
+  const updates = reloader.watch(signal);
+  await serve({
+    readable: io.stdin,
+    writable: io.stdout,
+    tools: async () => {
+      const tools = await reloader.load();
+      log.info(
+        `tooldrop ${VERSION} serving ${tools.tools.length} tool(s) on stdio, watching ${
+          decodeURIComponent(io.toolsDir.pathname)
+        } for changes`,
+      );
+      checked(tools);
+      return tools;
+    },
+    toolUpdates: (async function* () {
+      for await (const tools of updates) if (checked(tools)) yield tools;
+    })(),
+    info,
+    log,
+    maxLineBytes: options.maxLineBytes,
+    signal,
+  });
+  stop.abort(); // stops the watcher when input ended first
+  log.debug("Stopped");
+  return code;
+}
+
+/** What a person who started the server in a terminal reads. */
+function banner(io: Io, tools: string[] | undefined): string {
+  const cli = io.entry ? "deno task tooldrop" : "tooldrop";
+  const register = io.entry
+    ? `  ${cli} install [--client claude-code|vscode|cursor|claude-desktop|cline]`
+    : `  put this file's path in the client's configuration, e.g. .mcp.json:
+  {"mcpServers": {"tooldrop": {"command": ${
+      JSON.stringify(Deno.execPath())
+    }}}}`;
+  return `
+tooldrop ${VERSION}: an MCP server with ${
+    tools
+      ? `${tools.length} tool(s): ${tools.join(", ") || "none"}`
+      : "tools that did not load (see above)"
+  }
+It speaks MCP (JSON-RPC, one message per line) on stdin and stdout, for an AI client to start;
+there is nothing to type here. Register it with a client:
+${register}
+Try a tool from the shell:  ${cli} call echo '{"text": "hi"}'
+Waiting for messages on stdin; Ctrl+D or Ctrl+C ends it.
+
+`;
 }
 
 /** Loads the tools off the start-up path; undefined (with the reasons logged) when they fail. */

@@ -6,6 +6,7 @@
 
 import type { z } from "zod";
 import type { LogLevel } from "./log.ts";
+import type { ToolPermissions } from "./permissions.ts";
 
 /** Hints about a tool's behaviour; clients treat them as untrusted. */
 export interface ToolAnnotations {
@@ -187,6 +188,12 @@ export interface ToolDefinition<
   icons?: Icon[];
   /** Milliseconds before `ctx.signal` aborts and the call fails; default 60 000. */
   timeoutMs?: number;
+  /**
+   * Deno permissions the tool needs beyond reading the working directory, e.g.
+   * `{ net: ["api.example.com"] }`. `deno task compile`, `dev` and `install` grant the union of
+   * every tool's; a server that lacks one says so at start-up.
+   */
+  permissions?: ToolPermissions;
   /** Extra fields for the tool's entry in `tools/list`, e.g. `anthropic/maxResultSizeChars`. */
   _meta?: Record<string, unknown>;
   /** Does the work. May be async; `args` are validated and typed from `input`. */

@@ -6,6 +6,7 @@
 
 import { z } from "zod";
 import type { AnyToolDefinition, InputSchema, OutputSchema } from "./tool.ts";
+import { permissionsProblem, type ToolPermissions } from "./permissions.ts";
 
 /** Milliseconds a call may run before it is aborted, unless the tool sets `timeoutMs`. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -35,6 +36,8 @@ export interface Tool {
   /** The structured result's schema, when the tool declares one. */
   readonly output: OutputSchema | undefined;
   readonly timeoutMs: number;
+  /** The Deno permissions it declares beyond the base set. */
+  readonly permissions: ToolPermissions | undefined;
   readonly descriptor: ToolDescriptor;
 }
 
@@ -112,6 +115,10 @@ export function createTool(
       fail(`"${field}" must be an object`);
     }
   }
+  if (def.permissions !== undefined) {
+    const problem = permissionsProblem(def.permissions);
+    if (problem) fail(problem);
+  }
   if (def.title !== undefined && typeof def.title !== "string") {
     fail(`"title" must be a string`);
   }
@@ -140,6 +147,7 @@ export function createTool(
     input,
     output,
     timeoutMs: timeoutMs as number,
+    permissions: def.permissions as ToolPermissions | undefined,
     descriptor,
   };
 }

@@ -28,6 +28,14 @@ Deno.test("parseArgs reads the command and options, in either --flag value or --
     check: false,
     toolsDir: undefined,
     name: undefined,
+    watch: false,
+    devChild: false,
+    positionals: [],
+    json: false,
+    client: undefined,
+    scope: undefined,
+    force: false,
+    targets: [],
   });
   const parsed = parseArgs([
     "serve",
@@ -71,7 +79,8 @@ Deno.test("--version and --help print to stdout and exit 0", async () => {
   assert.equal(version.out.text, `tooldrop ${VERSION}\n`);
   const help = fakeIo(["--help"]);
   assert.equal(await runCli(help.io), 0);
-  assert.match(help.out.text, /Usage:\n {2}tooldrop \[serve\] \[options\]/);
+  assert.match(help.out.text, /^ {2}serve \[--watch\] /m);
+  assert.match(help.out.text, /^ {2}install \[--client C\]/m);
 });
 
 Deno.test("a bad command line exits 2 with the problem and a pointer to --help on stderr", async () => {

@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ROOT, ServerProcess, START_FLAGS, tempDir } from "./spawn.ts";
+import { ROOT, serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 
 const call = (id: number, name: string) => ({
   jsonrpc: "2.0",
@@ -42,10 +42,7 @@ Deno.test("stdout carries only protocol lines while tools print, reject and thro
     `,
   });
   const server = new ServerProcess([
-    ...START_FLAGS,
-    `${ROOT}/main.ts`,
-    "--tools",
-    tools.path,
+    ...serverArgs(tools.path),
   ]);
   await server.send(call(1, "noisy"));
   assert.deepEqual(await server.reply(1), {
@@ -81,10 +78,7 @@ Deno.test("stdout carries only protocol lines while tools print, reject and thro
 Deno.test("at stdin EOF the server stops a call that would take 30 s, replies, and exits 0", async () => {
   await using tools = await tempDir({ "sleep.ts": SLEEPER });
   const server = new ServerProcess([
-    ...START_FLAGS,
-    `${ROOT}/main.ts`,
-    "--tools",
-    tools.path,
+    ...serverArgs(tools.path),
   ]);
   await server.send(call(1, "sleep"));
   await server.send({ jsonrpc: "2.0", id: 2, method: "ping" });
@@ -113,10 +107,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`on ${signal} the server stops in-flight calls, replies, and exits 0`, async () => {
     await using tools = await tempDir({ "sleep.ts": SLEEPER });
     const server = new ServerProcess([
-      ...START_FLAGS,
-      `${ROOT}/main.ts`,
-      "--tools",
-      tools.path,
+      ...serverArgs(tools.path),
     ]);
     await server.send(call(1, "sleep"));
     await server.send({ jsonrpc: "2.0", id: 2, method: "ping" });
@@ -132,7 +123,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 }
 
 Deno.test("when the client closes the server's stdout (EPIPE) it exits 0 without a stack trace", async () => {
-  const server = new ServerProcess([...START_FLAGS, `${ROOT}/main.ts`]);
+  const server = new ServerProcess(serverArgs());
   await server.send({ jsonrpc: "2.0", id: 1, method: "ping" });
   await server.reply(1);
   await server.stdout.cancel(); // the reading end of the server's stdout goes away

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { ROOT, tempDir } from "./spawn.ts";
+import { ROOT, serverArgs, tempDir } from "./spawn.ts";
 
 interface Connected {
   client: Client;
@@ -109,7 +109,7 @@ Deno.test("cancelling through the SDK client aborts the tool's signal and the se
     `,
     "echo.ts": await Deno.readTextFile(`${ROOT}/tools/echo.ts`),
   });
-  await using server = await connect(["task", "start", "--tools", tools.path]);
+  await using server = await connect(serverArgs(tools.path));
   const controller = new AbortController();
   const call = server.client.callTool(
     { name: "wait", arguments: {} },
@@ -186,7 +186,12 @@ Deno.test("started from another folder, the server finds tools/ next to main.ts 
     "tools/decoy.ts": "export default 1;",
   });
   await using server = await connect(
-    ["run", "--no-prompt", "--allow-read", `${ROOT}/main.ts`],
+    [
+      "run",
+      "--no-prompt",
+      `--allow-read=.,${ROOT}/tools`,
+      `${ROOT}/main.ts`,
+    ],
     elsewhere.path,
   );
   const { tools } = await server.client.listTools();

@@ -10,7 +10,7 @@ import {
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { tempDir } from "./spawn.ts";
+import { serverArgs, tempDir } from "./spawn.ts";
 
 const TOOLS = {
   "count.ts": `
@@ -65,7 +65,7 @@ Deno.test("the SDK client gets progress, log messages, structured output, coerce
   await client.connect(
     new StdioClientTransport({
       command: Deno.execPath(),
-      args: ["task", "start", "--tools", tools.path],
+      args: serverArgs(tools.path),
       env: Deno.env.toObject(),
       stderr: "pipe",
     }),

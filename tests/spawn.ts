@@ -17,6 +17,23 @@ export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
 export const START_FLAGS: readonly string[] = denoJson.tasks.start.split(" ")
   .slice(1, -1);
 
+/**
+ * Arguments to deno that run the server as `deno task start` does, with read access widened to
+ * `toolsPath` (a temporary tools folder, passed as --tools) the way `tooldrop install` widens it.
+ */
+export function serverArgs(toolsPath?: string): string[] {
+  const flags = START_FLAGS.map((flag) =>
+    flag.startsWith("--allow-read=") && toolsPath
+      ? `${flag},${toolsPath}`
+      : flag
+  );
+  return [
+    ...flags,
+    `${ROOT}/main.ts`,
+    ...(toolsPath ? ["--tools", toolsPath] : []),
+  ];
+}
+
 /** Creates a temporary folder with `files`; returns its path and a function that removes it. */
 export async function tempDir(
   files: Record<string, string>,

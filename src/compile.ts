@@ -1,0 +1,122 @@
+/**
+ * @module
+ * `deno task compile`: renews the tools manifest, checks every tool (a broken one stops the
+ * build), and runs `deno compile` with the least permissions the tools need — the base set plus
+ * the union of what each declares — baked into dist/tooldrop (and, on request, binaries for
+ * other platforms).
+ */
+
+import { fileURLToPath } from "node:url";
+import type { CliOptions, Io } from "./cli.ts";
+import { loadTools } from "./load.ts";
+import { Logger } from "./log.ts";
+import { MANIFEST_FILE, writeManifest } from "./manifest.ts";
+import { serverFlags } from "./permissions.ts";
+import { DEFAULT_SERVER_INFO } from "./protocol.ts";
+
+/** The platforms `deno compile --target` builds for. */
+export const TARGETS = [
+  "x86_64-unknown-linux-gnu",
+  "aarch64-unknown-linux-gnu",
+  "x86_64-apple-darwin",
+  "aarch64-apple-darwin",
+  "x86_64-pc-windows-msvc",
+] as const;
+
+/** What `deno compile` prints when it cannot fetch the runtime it builds on. */
+const DOWNLOAD_FAILED =
+  /dl\.deno\.land|error sending request|dns error|failed to lookup address|Setting up base binary/i;
+
+/** Builds the binaries; resolves to the exit code. */
+export async function runCompile(
+  io: Io,
+  options: CliOptions,
+): Promise<number> {
+  const log = new Logger({
+    level: options.logLevel ?? "info",
+    write: io.stderr,
+  });
+  if (!io.entry) {
+    log.error(
+      "`compile` builds from source: run `deno task compile` in the project",
+    );
+    return 2;
+  }
+  const targets = options.targets.includes("all")
+    ? [...TARGETS]
+    : options.targets;
+  const unknown = targets.filter((t) =>
+    !(TARGETS as readonly string[]).includes(t)
+  );
+  if (unknown.length > 0) {
+    log.error(
+      `Unknown --target ${unknown.join(", ")}; use all or one of ${
+        TARGETS.join(", ")
+      }`,
+    );
+    return 2;
+  }
+  if (await writeManifest(io.toolsDir)) {
+    log.info(`Wrote tools/${MANIFEST_FILE}`);
+  }
+  const tools = await loadTools({
+    toolsDir: io.toolsDir,
+    serverName: options.name ?? DEFAULT_SERVER_INFO.name,
+    log,
+  });
+  if (!tools) {
+    log.error(
+      "Not compiling: a binary with a broken tool would refuse to start",
+    );
+    return 1;
+  }
+  const flags = serverFlags(tools.tools);
+  const root = fileURLToPath(new URL(".", io.entry));
+  io.stderr(
+    `Compiling ${tools.tools.length} tool(s) (${
+      tools.tools.map((t) => t.name).join(", ") || "none"
+    }) with: ${flags.join(" ")}\n`,
+  );
+  const windows = (t: string | undefined) =>
+    t === undefined ? Deno.build.os === "windows" : t.includes("windows");
+  for (const target of targets.length > 0 ? targets : [undefined]) {
+    const output = `dist/tooldrop${target ? `-${target}` : ""}${
+      windows(target) ? ".exe" : ""
+    }`;
+    const args = [
+      "compile",
+      ...flags,
+      ...(target ? ["--target", target] : []),
+      "--output",
+      `${root}${output}`,
+      fileURLToPath(io.entry),
+    ];
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "piped",
+    }).output();
+    const errors = new TextDecoder().decode(stderr);
+    if (code === 0) {
+      io.stderr(errors);
+      io.stderr(`Built ${output}\n`);
+      continue;
+    }
+    if (DOWNLOAD_FAILED.test(errors)) {
+      io.stderr(
+        `Could not build ${output}: \`deno compile\` downloads the Deno runtime for ${
+          target ?? "this platform"
+        } from dl.deno.land, and it could not be reached from this machine.\n`,
+      );
+    } else {
+      io.stderr(errors);
+      io.stderr(
+        `Could not build ${output}: \`deno compile\` failed (above).\n`,
+      );
+    }
+    return 1;
+  }
+  return 0;
+}

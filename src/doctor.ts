@@ -1,0 +1,323 @@
+/**
+ * @module
+ * `doctor`: reads the server entry `install` wrote into a client's configuration, starts it the
+ * way the client would, and checks that it answers `initialize` and `tools/list` with nothing
+ * but protocol on stdout, that its tool names fit the client's limit, and that it exits when
+ * its input ends. Says what is wrong, and what to do, when it does not.
+ */
+
+import type { CliOptions, Io } from "./cli.ts";
+import {
+  type ConfigTarget,
+  configTarget,
+  projectDir,
+  readConfig,
+} from "./install.ts";
+import { readLineBatches } from "./lines.ts";
+import { LATEST_LEGACY_VERSION } from "./protocol.ts";
+
+/** Milliseconds the server gets to answer each request (clients wait about 30 s at most). */
+const ANSWER_TIMEOUT_MS = 15_000;
+/** Milliseconds it gets to exit after its input ends. */
+const EXIT_TIMEOUT_MS = 3_000;
+
+interface Entry {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** Checks the configured server; resolves to 0 when it is healthy, 1 when not. */
+export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
+  if (!io.entry) {
+    io.stderr(
+      "This binary may not start programs (it runs with least privilege): run `deno task tooldrop doctor` in the project's source folder\n",
+    );
+    return 2;
+  }
+  let target: ConfigTarget;
+  try {
+    target = configTarget(io, options);
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n`);
+    return 2;
+  }
+  const say = (ok: boolean, text: string) =>
+    io.stderr(`${ok ? "ok  " : "FAIL"}  ${text}\n`);
+  const install = `tooldrop install${
+    options.client ? ` --client ${target.client}` : ""
+  }${options.scope ? ` --scope ${target.scope}` : ""}${
+    options.name ? ` --name ${target.name}` : ""
+  }`;
+
+  let entry: Entry;
+  try {
+    entry = await readEntry(target);
+  } catch (error) {
+    say(false, `${(error as Error).message}; \`${install}\` adds it`);
+    return 1;
+  }
+  say(true, `${target.path} registers "${target.name}" for ${target.label}`);
+
+  const problem = await commandProblem(entry.command);
+  if (problem) {
+    say(false, `${problem}; \`${install} --force\` registers it again`);
+    return 1;
+  }
+  const report = await probe(entry, {
+    cwd: target.scope === "project" ? projectDir(io) : undefined,
+  });
+  for (const check of report.checks) say(check.ok, check.text);
+  const healthy = report.checks.every((c) => c.ok);
+  if (!healthy && report.stderr.trim()) {
+    io.stderr(
+      `Its log (stderr), last lines:\n${
+        report.stderr.trimEnd().split("\n").slice(-15).map((l) => `  ${l}`)
+          .join("\n")
+      }\n`,
+    );
+  }
+  const names = report.tools ?? [];
+  const long = names.filter((t) => `mcp__${target.name}__${t}`.length > 64);
+  if (long.length > 0) {
+    say(
+      false,
+      `tool name(s) ${
+        long.join(", ")
+      } are too long as mcp__${target.name}__<tool> (64 characters at most): shorten them or the server name`,
+    );
+    return 1;
+  }
+  io.stderr(
+    healthy
+      ? `"${target.name}" is ready for ${target.label}.\n`
+      : `"${target.name}" would not work in ${target.label}: see above.\n`,
+  );
+  return healthy ? 0 : 1;
+}
+
+async function readEntry(target: ConfigTarget): Promise<Entry> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(target.path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(`${target.path} does not exist`);
+    }
+    throw error;
+  }
+  const { servers } = readConfig(text, target);
+  const entry = servers?.[target.name] as Record<string, unknown> | undefined;
+  if (entry === undefined) {
+    throw new Error(`${target.path} has no server named "${target.name}"`);
+  }
+  const { command, args = [], env = {} } = entry;
+  if (typeof command !== "string" || command === "") {
+    throw new Error(
+      `the "${target.name}" entry in ${target.path} has no "command"`,
+    );
+  }
+  if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) {
+    throw new Error(
+      `"args" of "${target.name}" in ${target.path} is not a list of strings`,
+    );
+  }
+  return { command, args, env: env as Record<string, string> };
+}
+
+/** Why the command cannot run, or undefined when it looks runnable. */
+async function commandProblem(command: string): Promise<string | undefined> {
+  if (!/[\\/]/.test(command)) return undefined; // found on PATH when it runs
+  try {
+    const info = await Deno.stat(command);
+    if (!info.isFile) return `${command} is not a file`;
+    if (Deno.build.os !== "windows" && ((info.mode ?? 0o111) & 0o111) === 0) {
+      return `${command} is not executable`;
+    }
+    return undefined;
+  } catch {
+    return `${command} does not exist (moved, or built somewhere else?)`;
+  }
+}
+
+interface Report {
+  checks: Array<{ ok: boolean; text: string }>;
+  tools: string[] | undefined;
+  stderr: string;
+}
+
+/** Starts the server as a client would and talks to it. */
+async function probe(
+  entry: Entry,
+  options: { cwd: string | undefined },
+): Promise<Report> {
+  const checks: Report["checks"] = [];
+  let process: Deno.ChildProcess;
+  const started = performance.now();
+  try {
+    process = new Deno.Command(entry.command, {
+      args: entry.args,
+      env: entry.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    checks.push({
+      ok: false,
+      text: `${entry.command} could not be started: ${
+        (error as Error).message
+      }`,
+    });
+    return { checks, tools: undefined, stderr: "" };
+  }
+  let stderr = "";
+  const stderrDone = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of process.stderr) {
+      stderr += decoder.decode(chunk, { stream: true });
+    }
+  })();
+  const lines = readLineBatches(process.stdout, {
+    maxLineBytes: Number.MAX_SAFE_INTEGER,
+  })[Symbol.asyncIterator]();
+  const queued: string[] = [];
+  const stdin = process.stdin.getWriter();
+  const encoder = new TextEncoder();
+  const send = (message: unknown) =>
+    stdin.write(encoder.encode(`${JSON.stringify(message)}\n`)).catch(() => {});
+  /** The reply to `id`, or why there is none. */
+  const reply = async (id: number): Promise<
+    {
+      result?: Record<string, unknown>;
+      error?: { message: string };
+      problem?: string;
+    }
+  > => {
+    const deadline = performance.now() + ANSWER_TIMEOUT_MS;
+    while (true) {
+      for (let line; (line = queued.shift()) !== undefined;) {
+        let message;
+        try {
+          message = JSON.parse(line);
+        } catch {
+          return {
+            problem:
+              `it wrote something that is not protocol to stdout, which breaks clients: ${
+                JSON.stringify(line.slice(0, 120))
+              } (log to stderr instead)`,
+          };
+        }
+        if (message?.id === id) return message;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const next = await Promise.race([
+        lines.next(),
+        new Promise<"timeout">((resolve) => {
+          timer = setTimeout(
+            () => resolve("timeout"),
+            Math.max(0, deadline - performance.now()),
+          );
+        }),
+      ]);
+      clearTimeout(timer);
+      if (next === "timeout") {
+        return { problem: `no answer within ${ANSWER_TIMEOUT_MS / 1000} s` };
+      }
+      if (next.done) return { problem: "it exited without answering" };
+      for (const item of next.value) {
+        if (typeof item === "string") queued.push(item);
+      }
+    }
+  };
+
+  let tools: string[] | undefined;
+  let stopping: Promise<string> | undefined;
+  try {
+    await send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: LATEST_LEGACY_VERSION,
+        capabilities: {},
+        clientInfo: { name: "tooldrop-doctor", version: "1" },
+      },
+    });
+    const init = await reply(1);
+    const info = init.result?.serverInfo as
+      | { name?: string; version?: string }
+      | undefined;
+    if (!init.result) {
+      checks.push({
+        ok: false,
+        text: `it did not answer initialize: ${
+          init.problem ?? init.error?.message
+        }`,
+      });
+      return { checks, tools, stderr: await stop() };
+    }
+    checks.push({
+      ok: true,
+      text: `it answers initialize in ${
+        Math.round(performance.now() - started)
+      } ms: ${info?.name ?? "?"} ${
+        info?.version ?? ""
+      }, protocol ${init.result.protocolVersion}`,
+    });
+    await send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    await send({ jsonrpc: "2.0", id: 2, method: "tools/list", params: {} });
+    const list = await reply(2);
+    const listed = list.result?.tools as Array<{ name: string }> | undefined;
+    if (!listed) {
+      checks.push({
+        ok: false,
+        text: `tools/list failed: ${list.problem ?? list.error?.message}`,
+      });
+    } else {
+      tools = listed.map((t) => t.name);
+      checks.push({
+        ok: true,
+        text: `it lists ${tools.length} tool(s): ${
+          tools.join(", ") || "(none)"
+        }`,
+      });
+    }
+  } finally {
+    stderr = await stop();
+  }
+  return { checks, tools, stderr };
+
+  /** Ends input and checks the server exits by itself, as clients expect (once). */
+  function stop(): Promise<string> {
+    return stopping ??= stopOnce();
+  }
+
+  async function stopOnce(): Promise<string> {
+    await stdin.close().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const exited = await Promise.race([
+      process.status.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), EXIT_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!exited) {
+      process.kill("SIGKILL");
+      await process.status;
+      checks.push({
+        ok: false,
+        text: `it kept running ${
+          EXIT_TIMEOUT_MS / 1000
+        } s after its input ended (clients leave such processes behind)`,
+      });
+    } else if (checks.every((c) => c.ok)) {
+      checks.push({ ok: true, text: "it exits when its input ends" });
+    }
+    await lines.return?.();
+    await stderrDone.catch(() => {});
+    return stderr;
+  }
+}

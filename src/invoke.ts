@@ -1,0 +1,120 @@
+/**
+ * @module
+ * Calls one tool outside a client — from the shell (`tooldrop call`) or from a tool's own test
+ * (`callTool`) — through the same server a client talks to, so validation, coercion, timeouts
+ * and result shaping are exactly what the client would get.
+ */
+
+import { readLineBatches } from "./lines.ts";
+import { Logger } from "./log.ts";
+import { serve } from "./server.ts";
+import type {
+  CallToolResult,
+  InputSchema,
+  OutputSchema,
+  ToolDefinition,
+} from "./tool.ts";
+import { createTool, ToolSet } from "./toolset.ts";
+
+/** One progress update of a call. */
+export interface Progress {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+/** How to run the call. */
+export interface InvokeOptions {
+  /** Diagnostics of the server and the tool; default: warnings and errors to stderr. */
+  log?: Logger;
+  /** Receives the tool's progress updates. */
+  onProgress?: (progress: Progress) => void;
+  /** Aborting it cancels the call, which then resolves with its cancelled result. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Calls tool `name` of `tools` with `args`; resolves to its result. Rejects with the server's
+ * message when the call itself is refused (an unknown tool, arguments that are not an object).
+ */
+export async function invokeTool(
+  tools: ToolSet,
+  name: string,
+  args: unknown,
+  options: InvokeOptions = {},
+): Promise<CallToolResult> {
+  const input = new TransformStream<Uint8Array, Uint8Array>();
+  const output = new TransformStream<Uint8Array, Uint8Array>();
+  const served = serve({
+    readable: input.readable,
+    writable: output.writable,
+    tools,
+    log: options.log ?? stderrLogger(),
+  });
+  const writer = input.writable.getWriter();
+  const request = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: { name, arguments: args, _meta: { progressToken: 1 } },
+  };
+  await writer.write(new TextEncoder().encode(`${JSON.stringify(request)}\n`));
+  const cancel = () => void writer.close().catch(() => {});
+  options.signal?.addEventListener("abort", cancel, { once: true });
+  try {
+    for await (const batch of readLineBatches(output.readable)) {
+      for (const line of batch) {
+        if (typeof line !== "string") continue;
+        const message = JSON.parse(line);
+        if (message.method === "notifications/progress") {
+          const { progressToken: _, ...progress } = message.params;
+          options.onProgress?.(progress);
+        } else if (message.id === 1) {
+          if (message.error) throw new Error(message.error.message);
+          return message.result as CallToolResult;
+        }
+      }
+    }
+    throw new Error("the server stopped without answering");
+  } finally {
+    options.signal?.removeEventListener("abort", cancel);
+    cancel();
+    await served;
+  }
+}
+
+/**
+ * Calls a tool definition as a client would — arguments validated and coerced, the result
+ * shaped — for a tool's tests.
+ *
+ * @example
+ * ```ts
+ * import tool from "./greet.ts";
+ * const result = await callTool(tool, { name: "Ada" });
+ * assert.deepEqual(result.content, [{ type: "text", text: "Hello, Ada!" }]);
+ * ```
+ */
+export function callTool<
+  Input extends InputSchema,
+  Output extends OutputSchema | undefined,
+>(
+  definition: ToolDefinition<Input, Output>,
+  args: Record<string, unknown> = {},
+  options: InvokeOptions = {},
+): Promise<CallToolResult> {
+  const tool = createTool(definition, "tool", "the tool under test");
+  return invokeTool(new ToolSet([tool]), tool.name, args, options);
+}
+
+function stderrLogger(): Logger {
+  const encoder = new TextEncoder();
+  return new Logger({
+    level: "warning",
+    write: (text) => {
+      const bytes = encoder.encode(text);
+      for (let done = 0; done < bytes.length;) {
+        done += Deno.stderr.writeSync(bytes.subarray(done));
+      }
+    },
+  });
+}

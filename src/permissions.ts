@@ -1,0 +1,164 @@
+/**
+ * @module
+ * Least-privilege Deno permissions: the base set every tooldrop server runs with (read the
+ * working directory tree, the one environment variable it reads) plus what its tools declare,
+ * as the flags `deno run` and `deno compile` take.
+ */
+
+/** The Deno permissions a tool may ask for, beyond the base set. */
+export const PERMISSION_KINDS = [
+  "read",
+  "write",
+  "net",
+  "env",
+  "run",
+  "sys",
+  "ffi",
+] as const;
+
+/** One kind of permission. */
+export type PermissionKind = typeof PERMISSION_KINDS[number];
+
+/**
+ * Extra Deno permissions a tool needs: `true` for all of a kind, or the paths, hosts, variable
+ * names or commands it is limited to (as `--allow-<kind>=<list>` takes them).
+ *
+ * @example
+ * ```ts
+ * permissions: { net: ["api.github.com"], env: ["GITHUB_TOKEN"] }
+ * ```
+ */
+export type ToolPermissions = { [K in PermissionKind]?: true | string[] };
+
+/** Every server may read its working directory tree and its log-level variable; nothing else. */
+export const BASE_PERMISSIONS: ToolPermissions = {
+  read: ["."],
+  env: ["TOOLDROP_LOG"],
+};
+
+/** Flags every server runs with besides permissions (see the benchmark notes in the README). */
+export const RUNTIME_FLAGS = [
+  "--no-prompt",
+  "--v8-flags=--max-semi-space-size=1",
+] as const;
+
+/** Checks a tool's `permissions` field; returns what is wrong, or undefined when it is fine. */
+export function permissionsProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return `"permissions" must be an object like { net: ["api.example.com"] }`;
+  }
+  for (const [kind, grant] of Object.entries(value)) {
+    if (!(PERMISSION_KINDS as readonly string[]).includes(kind)) {
+      return `"permissions" has an unknown kind "${kind}"; use ${
+        PERMISSION_KINDS.join(", ")
+      }`;
+    }
+    if (grant === true) continue;
+    if (
+      !Array.isArray(grant) ||
+      !grant.every((item) =>
+        typeof item === "string" && item !== "" && !item.includes(",")
+      )
+    ) {
+      return `"permissions.${kind}" must be true or a list of names without commas, like ["example.com"]`;
+    }
+  }
+  return undefined;
+}
+
+/** The union of permission sets: `true` wins over lists; lists are merged and sorted. */
+export function unionPermissions(
+  sets: Iterable<ToolPermissions | undefined>,
+): ToolPermissions {
+  const union: ToolPermissions = {};
+  for (const set of sets) {
+    if (!set) continue;
+    for (const kind of PERMISSION_KINDS) {
+      const grant = set[kind];
+      const held = union[kind];
+      if (grant === undefined || held === true) continue;
+      if (grant === true) {
+        union[kind] = true;
+        continue;
+      }
+      union[kind] = [...new Set([...(held ?? []), ...grant])].sort();
+    }
+  }
+  return union;
+}
+
+/** The `--allow-*` flags for a permission set, in a fixed order. */
+export function permissionFlags(permissions: ToolPermissions): string[] {
+  const flags: string[] = [];
+  for (const kind of PERMISSION_KINDS) {
+    const grant = permissions[kind];
+    if (grant === true) flags.push(`--allow-${kind}`);
+    else if (grant && grant.length > 0) {
+      flags.push(`--allow-${kind}=${grant.join(",")}`);
+    }
+  }
+  return flags;
+}
+
+/** The flags a server with these tools runs or is compiled with: base set plus their union. */
+export function serverFlags(
+  tools: Iterable<{ readonly permissions: ToolPermissions | undefined }>,
+): string[] {
+  const union = unionPermissions([
+    BASE_PERMISSIONS,
+    ...[...tools].map((tool) => tool.permissions),
+  ]);
+  return [...RUNTIME_FLAGS, ...permissionFlags(union)];
+}
+
+/**
+ * The flags of `permissions` this process was not granted (Deno.permissions.querySync), e.g.
+ * `--allow-net=api.example.com`; empty when it has them all.
+ */
+export function missingPermissions(permissions: ToolPermissions): string[] {
+  const missing: ToolPermissions = {};
+  for (const kind of PERMISSION_KINDS) {
+    const grant = permissions[kind];
+    if (grant === undefined) continue;
+    if (grant === true) {
+      if (!granted({ name: kind } as Deno.PermissionDescriptor)) {
+        missing[kind] = true;
+      }
+      continue;
+    }
+    const lacking = grant.filter((item) => !granted(descriptor(kind, item)));
+    if (lacking.length > 0) missing[kind] = lacking;
+  }
+  return permissionFlags(missing);
+}
+
+function descriptor(
+  kind: PermissionKind,
+  item: string,
+): Deno.PermissionDescriptor {
+  switch (kind) {
+    case "read":
+    case "write":
+    case "ffi":
+      return { name: kind, path: item };
+    case "net":
+      return { name: kind, host: item };
+    case "env":
+      return { name: kind, variable: item };
+    case "run":
+      return { name: kind, command: item };
+    case "sys":
+      return {
+        name: kind,
+        kind: item as NonNullable<Deno.SysPermissionDescriptor["kind"]>,
+      };
+  }
+}
+
+function granted(descriptor: Deno.PermissionDescriptor): boolean {
+  try {
+    return Deno.permissions.querySync(descriptor).state === "granted";
+  } catch {
+    return false; // a malformed host or path: not something this process holds
+  }
+}

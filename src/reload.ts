@@ -1,0 +1,246 @@
+/**
+ * @module
+ * Hot reload for development: watches the tools folder and re-imports a tool file when it is
+ * added or changed (a new module URL each time, so the module cache hands back the new code),
+ * drops it when deleted, and keeps the previous version serving when the new one is broken.
+ * Changes to other code in the folder (a tool's helpers) are reported to the caller, which
+ * restarts the process under `deno task dev`: a module's own imports cannot be re-imported.
+ */
+
+import { fileURLToPath } from "node:url";
+import { checkModules, findToolFiles, isToolFile } from "./discover.ts";
+import type { Logger } from "./log.ts";
+import { MANIFEST_FILE } from "./manifest.ts";
+import { type Tool, ToolSet } from "./toolset.ts";
+
+/**
+ * The exit code of a server under `deno task dev` that wants to be started again: helper code
+ * changed, or a tool needs permissions the process was not granted.
+ */
+export const RESTART_EXIT_CODE = 75;
+
+/** Milliseconds to let a burst of file events settle (editors write, rename and touch). */
+const SETTLE_MS = 30;
+
+const CODE_FILE = /\.(?:[mc]?[jt]sx?|json)$/;
+
+/** What the reloader needs to know. */
+export interface ReloaderOptions {
+  dir: URL;
+  /** The name clients register the server under (the lint checks tool names against it). */
+  serverName: string;
+  log: Logger;
+  /** Prefixes file names in messages; default "tools/". */
+  label?: string;
+  /**
+   * Called with the paths (relative to the folder) of changed code that is not a tool file,
+   * such as a helper module the tools import.
+   */
+  onOtherChange?: (paths: string[]) => void;
+}
+
+/** Holds the last good version of every tool file and reloads them as they change. */
+export class ToolReloader {
+  readonly #options: ReloaderOptions;
+  readonly #label: string;
+  /** File name → its last good tool. */
+  readonly #tools = new Map<string, Tool>();
+  #version = 0;
+
+  constructor(options: ReloaderOptions) {
+    this.#options = options;
+    this.#label = options.label ?? "tools/";
+  }
+
+  /** The tools now serving, by file name order. */
+  get tools(): ToolSet {
+    const files = [...this.#tools.keys()].sort((a, b) =>
+      a < b ? -1 : a > b ? 1 : 0
+    );
+    return new ToolSet(files.map((file) => this.#tools.get(file)!));
+  }
+
+  /** Loads every tool file; broken ones are logged and left out, the rest serve. */
+  async load(): Promise<ToolSet> {
+    await this.reload(await findToolFiles(this.#options.dir));
+    return this.tools;
+  }
+
+  /**
+   * Reloads the given files (names relative to the folder); returns true when the tool set
+   * changed. A file that no longer exists is dropped; one that fails to import or check is
+   * logged and its previous version kept.
+   */
+  async reload(files: Iterable<string>): Promise<boolean> {
+    const { dir, log, serverName } = this.#options;
+    const names = [...new Set(files)].filter(isToolFile).sort();
+    const version = ++this.#version;
+    const imported = await Promise.all(names.map(async (file) => {
+      const url = new URL(file, dir);
+      try {
+        await Deno.stat(url);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return { file, gone: true };
+        return { file, error };
+      }
+      try {
+        // A fresh URL per reload: the module cache would hand back the old code otherwise.
+        return { file, module: await import(`${url.href}?v=${version}`) };
+      } catch (error) {
+        return { file, error };
+      }
+    }));
+    let changed = false;
+    for (const entry of imported) {
+      const { file } = entry;
+      const previous = this.#tools.get(file);
+      const keeping = previous
+        ? "; the previous version keeps serving"
+        : "; it is not served until it loads";
+      if ("gone" in entry) {
+        if (this.#tools.delete(file)) {
+          changed = true;
+          log.info(`Removed tool "${previous!.name}" (${this.#label}${file})`);
+        }
+        continue;
+      }
+      if ("error" in entry) {
+        log.error(
+          `Cannot load tool "${this.#label}${file}": it failed to import: ${
+            firstLine(entry.error)
+          }${keeping}`,
+        );
+        continue;
+      }
+      const result = checkModules([[file, entry.module]], {
+        label: this.#label,
+        serverName,
+      });
+      for (const message of result.warnings) log.warn(message);
+      const tool = result.tools[0];
+      if (!tool) {
+        for (const message of result.errors) log.error(`${message}${keeping}`);
+        continue;
+      }
+      const clash = [...this.#tools].find(([other, t]) =>
+        other !== file && t.name === tool.name
+      );
+      if (clash) {
+        log.error(
+          `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${
+            clash[1].source
+          }"; rename one of them or set "name"${keeping}`,
+        );
+        continue;
+      }
+      this.#tools.set(file, tool);
+      changed = true;
+      log.info(
+        `${
+          previous ? "Reloaded" : "Loaded"
+        } tool "${tool.name}" (${tool.source})`,
+      );
+    }
+    return changed;
+  }
+
+  /**
+   * Watches the folder until `signal` aborts, yielding the new tool set after each change that
+   * altered it. Other code changes go to `onOtherChange`.
+   */
+  watch(signal: AbortSignal): AsyncIterable<ToolSet> {
+    // Watching starts now, before the first load finishes, so no change in between is missed.
+    const root = fileURLToPath(this.#options.dir).replaceAll("\\", "/")
+      .replace(/\/?$/, "/");
+    const watcher = Deno.watchFs(root, { recursive: true });
+    signal.addEventListener("abort", () => closeQuietly(watcher), {
+      once: true,
+    });
+    return this.#follow(root, watcher, signal);
+  }
+
+  async *#follow(
+    root: string,
+    watcher: Deno.FsWatcher,
+    signal: AbortSignal,
+  ): AsyncGenerator<ToolSet> {
+    const pending = new Set<string>();
+    let wake: (() => void) | undefined;
+    let closed = false;
+    const pump = (async () => {
+      try {
+        for await (const event of watcher) {
+          for (const raw of event.paths) {
+            const path = raw.replaceAll("\\", "/");
+            if (path.startsWith(root)) pending.add(path.slice(root.length));
+          }
+          wake?.();
+        }
+      } catch (error) {
+        if (!signal.aborted) {
+          this.#options.log.error("Stopped watching the tools folder", error);
+        }
+      } finally {
+        closed = true;
+        wake?.();
+      }
+    })();
+    try {
+      while (!closed) {
+        if (pending.size === 0) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
+        }
+        await settle(signal);
+        const paths = [...pending];
+        pending.clear();
+        const tools = paths.filter((path) =>
+          !path.includes("/") && isToolFile(path)
+        );
+        const others = paths.filter((path) => isOtherCode(path));
+        if (others.length > 0) this.#options.onOtherChange?.(others.sort());
+        if (tools.length > 0 && await this.reload(tools) && !signal.aborted) {
+          yield this.tools;
+        }
+      }
+    } finally {
+      closeQuietly(watcher);
+      await pump;
+    }
+  }
+}
+
+/** Code a tool may import that is not itself a tool: helpers, not tests or the manifest. */
+function isOtherCode(path: string): boolean {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  if (path === MANIFEST_FILE || name.startsWith(".")) return false;
+  if (!CODE_FILE.test(name)) return false;
+  if (/[._]test\.[mc]?[jt]sx?$/.test(name)) return false;
+  return path.includes("/") || !isToolFile(name);
+}
+
+function settle(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, SETTLE_MS);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n", 1)[0] ?? text;
+}
+
+function closeQuietly(watcher: Deno.FsWatcher): void {
+  try {
+    watcher.close();
+  } catch {
+    // already closed
+  }
+}
