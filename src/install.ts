@@ -8,11 +8,10 @@
  */
 
 import {
-  applyEdits,
-  type FormattingOptions,
-  modify,
+  findNodeAtLocation,
   parse,
   type ParseError,
+  parseTree,
   printParseErrorCode,
 } from "jsonc-parser";
 import { dirname, join } from "node:path";
@@ -268,12 +267,7 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
     );
     return 1;
   }
-  const edited = applyEdits(
-    config.text,
-    modify(config.text, [target.key, target.name], entry, {
-      formattingOptions: formatting(config.text),
-    }),
-  );
+  const edited = setEntry(config.text, [target.key, target.name], entry);
   await Deno.mkdir(dirname(target.path), { recursive: true });
   await Deno.writeTextFile(target.path, edited);
   io.stderr(
@@ -333,14 +327,71 @@ export function readConfig(text: string, target: ConfigTarget): ConfigFile {
   return { text, servers: servers as Record<string, unknown> | undefined };
 }
 
-/** The indentation and line ends the file already uses (two spaces for a new file). */
-function formatting(text: string): FormattingOptions {
+/**
+ * Sets `path` (two keys deep) to `value`, touching only the text that must change: a new
+ * property goes on its own line after the last one (after any comment ending that line), in
+ * the indentation the file uses; an existing value is replaced where it stands.
+ */
+export function setEntry(
+  text: string,
+  path: [string, string],
+  value: unknown,
+): string {
+  const root = parseTree(text)!;
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
-  const indent = /^([ \t]+)\S/m.exec(text)?.[1];
-  if (indent?.startsWith("\t")) {
-    return { insertSpaces: false, tabSize: 1, eol };
+  const unit = /^([ \t]+)\S/m.exec(text)?.[1] ?? "  ";
+  const lineIndent = (offset: number) => {
+    const start = text.lastIndexOf("\n", offset - 1) + 1;
+    return /^[ \t]*/.exec(text.slice(start))![0];
+  };
+  const json = (v: unknown, indent: string) =>
+    JSON.stringify(v, null, unit).replaceAll("\n", `${eol}${indent}`);
+  const existing = findNodeAtLocation(root, path);
+  if (existing) {
+    const before = text.slice(
+      existing.offset,
+      existing.offset + existing.length,
+    );
+    const replacement = before.includes("\n")
+      ? json(value, lineIndent(existing.offset))
+      : JSON.stringify(value); // it was on one line: keep it there
+    return text.slice(0, existing.offset) + replacement +
+      text.slice(existing.offset + existing.length);
   }
-  return { insertSpaces: true, tabSize: indent?.length ?? 2, eol };
+  const servers = findNodeAtLocation(root, [path[0]]);
+  const [object, key, inserted] = servers?.type === "object"
+    ? [servers, path[1], value]
+    : [root, path[0], { [path[1]]: value }];
+  const children = object.children ?? [];
+  const close = object.offset + object.length - 1; // the "}"
+  const last = children.at(-1);
+  if (!last) {
+    const outer = lineIndent(object.offset);
+    const indent = outer + unit;
+    return `${text.slice(0, object.offset + 1)}${eol}${indent}${
+      JSON.stringify(key)
+    }: ${json(inserted, indent)}${eol}${outer}${text.slice(close)}`;
+  }
+  const end = last.offset + last.length;
+  const between = text.slice(end, close);
+  const comma = /^\s*,/.test(between.replace(/\/\*[^]*?\*\/|\/\/[^\n]*/g, ""));
+  const newline = between.indexOf("\n");
+  if (newline < 0) {
+    // All on one line: stay on it.
+    return `${text.slice(0, end)}, ${JSON.stringify(key)}: ${
+      JSON.stringify(inserted)
+    }${text.slice(end)}`;
+  }
+  const indent = lineIndent(last.offset);
+  const at = end + newline - (text[end + newline - 1] === "\r" ? 1 : 0);
+  const property = `${eol}${indent}${JSON.stringify(key)}: ${
+    json(inserted, indent)
+  }${comma ? "," : ""}`;
+  return comma
+    ? text.slice(0, at) + property + text.slice(at)
+    : `${text.slice(0, end)},${text.slice(end, at)}${property}${
+      text.slice(at)
+    }`;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -43,6 +43,12 @@ if (!built.ok && built.offline) {
 Deno.test("deno task compile builds dist/tooldrop, or fails only for want of the runtime download", () => {
   if (!built.ok) {
     assert.ok(built.offline, `deno task compile failed:\n${built.output}`);
+    // The task ends with one sentence that says why, not Deno's backtrace.
+    assert.match(
+      built.output.trimEnd().split("\n").at(-1)!,
+      /^Could not build dist\/tooldrop: `deno compile` downloads the Deno runtime for this platform from dl\.deno\.land, and it could not be reached from this machine\.$/,
+    );
+    assert.doesNotMatch(built.output, /Stack backtrace/);
   }
 });
 

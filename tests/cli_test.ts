@@ -1,24 +1,9 @@
 import assert from "node:assert/strict";
 import { formatArgs, redirectConsole } from "../src/console.ts";
-import { type Io, parseArgs, runCli } from "../src/cli.ts";
+import { parseArgs, runCli } from "../src/cli.ts";
 import { Logger } from "../src/log.ts";
 import { VERSION } from "../src/protocol.ts";
-import { Collector } from "./wire.ts";
-
-function fakeIo(args: string[], env: Record<string, string> = {}) {
-  const out = new Collector();
-  const errors: string[] = [];
-  const io: Io = {
-    args,
-    stdin: ReadableStream.from<Uint8Array>([]),
-    stdout: out.writable,
-    stderr: (text) => void errors.push(text),
-    env: (name) => env[name],
-    toolsDir: new URL("../tools/", import.meta.url),
-    signal: new AbortController().signal,
-  };
-  return { io, out, errors };
-}
+import { fakeIo } from "./wire.ts";
 
 Deno.test("parseArgs reads the command and options, in either --flag value or --flag=value form", () => {
   assert.deepEqual(parseArgs([]), {

@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ROOT, serverArgs, ServerProcess, tempDir } from "./spawn.ts";
+import { serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 
 const call = (id: number, name: string) => ({
   jsonrpc: "2.0",

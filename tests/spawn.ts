@@ -83,19 +83,34 @@ class TextTap {
   }
 
   /** Resolves when `pattern` has appeared; rejects if the stream ends first. */
-  async waitFor(pattern: RegExp): Promise<void> {
+  async waitFor(pattern: RegExp, limitMs = 20_000): Promise<void> {
     let ended = false;
     this.done.then(() => ended = true);
-    while (!pattern.test(this.text)) {
-      if (ended) {
-        throw new Error(
-          `Stream ended without ${pattern}; it said:\n${this.text}`,
-        );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let late = false;
+    const limit = new Promise<void>((resolve) =>
+      timer = setTimeout(() => {
+        late = true;
+        resolve();
+      }, limitMs)
+    );
+    try {
+      while (!pattern.test(this.text)) {
+        if (ended || late) {
+          throw new Error(
+            `${
+              ended ? "Stream ended" : `Waited ${limitMs} ms`
+            } without ${pattern}; it said:\n${this.text}`,
+          );
+        }
+        await Promise.race([
+          new Promise<void>((r) => this.#waiters.push(r)),
+          this.done,
+          limit,
+        ]);
       }
-      await Promise.race([
-        new Promise<void>((r) => this.#waiters.push(r)),
-        this.done,
-      ]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -4,6 +4,7 @@
  * returns every output line; `Session` sends lines one at a time and awaits replies in order.
  */
 
+import type { Io } from "../src/cli.ts";
 import { Logger } from "../src/log.ts";
 import { serve, type ServeOptions } from "../src/server.ts";
 import type { AnyToolDefinition } from "../src/tool.ts";
@@ -158,4 +159,28 @@ export function deferred<T = void>(): {
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => resolve = r);
   return { promise, resolve };
+}
+
+/**
+ * The process as the CLI sees it, in memory: no input, stdout collected, stderr lines kept,
+ * `env` as the environment; `extra` overrides any part (entry, cwd, stdin…).
+ */
+export function fakeIo(
+  args: string[],
+  env: Record<string, string> = {},
+  extra: Partial<Io> = {},
+) {
+  const out = new Collector();
+  const errors: string[] = [];
+  const io: Io = {
+    args,
+    stdin: ReadableStream.from<Uint8Array>([]),
+    stdout: out.writable,
+    stderr: (text) => void errors.push(text),
+    env: (name) => env[name],
+    toolsDir: new URL("../tools/", import.meta.url),
+    signal: new AbortController().signal,
+    ...extra,
+  };
+  return { io, out, errors };
 }

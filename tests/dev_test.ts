@@ -1,0 +1,132 @@
+/**
+ * `deno task dev` end to end, on a copy of the project: tools reload in place, server code
+ * changes restart the server without the client losing its session, a broken server is
+ * reported to requests until it is fixed, and the manifest follows the tools folder.
+ */
+
+import assert from "node:assert/strict";
+import denoJson from "../deno.json" with { type: "json" };
+import { ROOT, ServerProcess, tempDir } from "./spawn.ts";
+
+const SLOW = `
+import { z } from "zod";
+import { defineTool } from "tooldrop";
+export default defineTool({
+  description: "Waits a long time.",
+  input: z.object({}),
+  run: (_args, ctx) => new Promise((resolve) => {
+    const timer = setTimeout(() => resolve("late"), 30_000);
+    ctx.signal.addEventListener("abort", () => clearTimeout(timer));
+  }),
+});
+`;
+
+async function copyProject(): Promise<
+  { path: string; [Symbol.asyncDispose]: () => Promise<void> }
+> {
+  const files: Record<string, string> = { "tools/slow.ts": SLOW };
+  for (const folder of ["src", "tools"]) {
+    for await (const entry of Deno.readDir(`${ROOT}/${folder}`)) {
+      if (entry.isFile) {
+        files[`${folder}/${entry.name}`] = await Deno.readTextFile(
+          `${ROOT}/${folder}/${entry.name}`,
+        );
+      }
+    }
+  }
+  for (const file of ["main.ts", "deno.json", "deno.lock"]) {
+    files[file] = await Deno.readTextFile(`${ROOT}/${file}`);
+  }
+  return await tempDir(files);
+}
+
+Deno.test("dev: tools reload in place; server code restarts it and the session survives", async () => {
+  await using project = await copyProject();
+  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
+  const server = new ServerProcess(
+    devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
+    { cwd: project.path },
+  );
+  await server.send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "dev-test", version: "1" },
+    },
+  });
+  assert.equal(
+    ((await server.reply(1)).result as { protocolVersion: string })
+      .protocolVersion,
+    "2025-06-18",
+  );
+  await server.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+  await server.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+  await server.reply(2);
+
+  // A call in flight when server code changes is answered, and the client is told to re-list.
+  await server.send({
+    jsonrpc: "2.0",
+    id: 3,
+    method: "tools/call",
+    params: { name: "slow", arguments: {} },
+  });
+  await server.stderr.waitFor(/serving 3 tool\(s\)/);
+  await Deno.writeTextFile(
+    `${project.path}/src/protocol.ts`,
+    "\n// edited\n",
+    { append: true },
+  );
+  const slow = (await server.reply(3)).result as { isError: boolean };
+  assert.equal(slow.isError, true);
+  await server.stderr.waitFor(
+    /src\/protocol.ts changed; restarting the server/,
+  );
+  await server.stdout.waitFor(/notifications\/tools\/list_changed/);
+  await server.send({
+    jsonrpc: "2.0",
+    id: 4,
+    method: "tools/call",
+    params: { name: "echo", arguments: { text: "still here" } },
+  });
+  assert.deepEqual((await server.reply(4)).result, {
+    content: [{ type: "text", text: "still here" }],
+  });
+  // The replayed handshake is not passed on: the client sees one initialize reply.
+  assert.equal(
+    server.stdout.lines.filter((l) => l.includes('"protocolVersion"')).length,
+    1,
+  );
+
+  // A new tool file is served without a restart, and the manifest follows the folder.
+  await Deno.writeTextFile(
+    `${project.path}/tools/greet.ts`,
+    (await Deno.readTextFile(`${ROOT}/tools/echo.ts`)).replace(
+      "Echo",
+      "Greet",
+    ),
+  );
+  await server.stderr.waitFor(/Loaded tool "greet"/);
+  await server.stderr.waitFor(/dev: updated tools\/_manifest.ts/);
+  assert.match(
+    await Deno.readTextFile(`${project.path}/tools/_manifest.ts`),
+    /"greet.ts"/,
+  );
+
+  // Server code that does not even load: requests get an error that says so, until fixed.
+  const good = await Deno.readTextFile(`${project.path}/src/protocol.ts`);
+  await Deno.writeTextFile(`${project.path}/src/protocol.ts`, `${good}\n}}}`);
+  await server.stderr.waitFor(/the server exited \(code 1\)/);
+  await server.send({ jsonrpc: "2.0", id: 5, method: "ping" });
+  const down = (await server.reply(5)).error as { message: string };
+  assert.match(down.message, /the server is not running/);
+  await Deno.writeTextFile(`${project.path}/src/protocol.ts`, good);
+  await server.stderr.waitFor(/(?:dev: serving[^]*){4}/);
+  await server.send({ jsonrpc: "2.0", id: 6, method: "ping" });
+  assert.deepEqual((await server.reply(6)).result, {});
+
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+});

@@ -1,0 +1,206 @@
+/** install and doctor, in-process, against config files in temporary project and home folders. */
+
+import assert from "node:assert/strict";
+import { runCli } from "../src/cli.ts";
+import { fakeIo } from "./wire.ts";
+import { ROOT, tempDir } from "./spawn.ts";
+
+const ENTRY = new URL("../main.ts", import.meta.url);
+
+async function folders() {
+  const dir = await tempDir({ "project/.keep": "", "home/.keep": "" });
+  const env = { HOME: `${dir.path}/home`, INIT_CWD: `${dir.path}/project` };
+  const run = async (args: string[]) => {
+    const { io, errors } = fakeIo(args, env, { entry: ENTRY, os: "linux" });
+    const code = await runCli(io);
+    return { code, text: errors.join("") };
+  };
+  return { dir, env, run, project: env.INIT_CWD, home: env.HOME };
+}
+
+Deno.test("install writes each client's file in its place and shape", async () => {
+  const { dir, run, project, home } = await folders();
+  await using _ = dir;
+  const cases = [
+    ["claude-code", "project", `${project}/.mcp.json`, "mcpServers", "stdio"],
+    ["claude-code", "user", `${home}/.claude.json`, "mcpServers", "stdio"],
+    ["vscode", "project", `${project}/.vscode/mcp.json`, "servers", "stdio"],
+    [
+      "vscode",
+      "user",
+      `${home}/.config/Code/User/mcp.json`,
+      "servers",
+      "stdio",
+    ],
+    [
+      "cursor",
+      "project",
+      `${project}/.cursor/mcp.json`,
+      "mcpServers",
+      undefined,
+    ],
+    ["cursor", "user", `${home}/.cursor/mcp.json`, "mcpServers", undefined],
+    [
+      "claude-desktop",
+      "user",
+      `${home}/.config/Claude/claude_desktop_config.json`,
+      "mcpServers",
+      undefined,
+    ],
+    [
+      "cline",
+      "user",
+      `${home}/.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json`,
+      "mcpServers",
+      undefined,
+    ],
+  ] as const;
+  for (const [client, scope, path, key, type] of cases) {
+    const { code, text } = await run([
+      "install",
+      "--client",
+      client,
+      "--scope",
+      scope,
+    ]);
+    assert.equal(code, 0, text);
+    const entry = JSON.parse(await Deno.readTextFile(path))[key].tooldrop;
+    assert.equal(entry.type, type, client);
+    assert.equal(entry.command, Deno.execPath());
+    assert.deepEqual(entry.args.slice(-3), [
+      `${ROOT}/main.ts`,
+      "serve",
+      "--watch",
+    ]);
+    assert.ok(
+      entry.args.includes(`--allow-read=.,${ROOT}/tools`),
+      entry.args.join(" "),
+    );
+    assert.ok(
+      !entry.args.some((a: string) => /^--allow-(all|write|net|run)/.test(a)),
+    );
+  }
+  const refused = await run([
+    "install",
+    "--client",
+    "cline",
+    "--scope",
+    "project",
+  ]);
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.text,
+    /Cline has no project configuration; use --scope user/,
+  );
+  const unknown = await run(["install", "--client", "emacs"]);
+  assert.equal(unknown.code, 2);
+  assert.match(
+    unknown.text,
+    /Unknown --client "emacs"; use one of claude-code, vscode/,
+  );
+});
+
+Deno.test("install keeps comments, formatting and other servers; is idempotent; refuses a different entry without --force", async () => {
+  const { dir, run, project } = await folders();
+  await using _ = dir;
+  const path = `${project}/.mcp.json`;
+  const original = `{
+    // servers for this repository
+    "mcpServers": {
+        "notes": { "command": "notes-server", "args": ["--fast"] }, // keep
+    },
+}
+`;
+  await Deno.writeTextFile(path, original);
+  assert.equal((await run(["install"])).code, 0);
+  const once = await Deno.readTextFile(path);
+  assert.match(once, /\/\/ servers for this repository/);
+  assert.match(
+    once,
+    /"notes": \{ "command": "notes-server", "args": \["--fast"\] \}, \/\/ keep/,
+  );
+  assert.match(once, /\/\/ keep\n {8}"tooldrop": \{\n {12}"type": "stdio",/);
+  assert.match(once, /\n {12}\]\n {8}\},\n {4}\},\n\}\n$/); // trailing commas kept
+
+  const again = await run(["install"]);
+  assert.equal(again.code, 0);
+  assert.match(again.text, /already registered .* nothing to change/);
+  assert.equal(await Deno.readTextFile(path), once);
+
+  const clash = await run(["install", "--name", "notes"]);
+  assert.equal(clash.code, 1);
+  assert.match(
+    clash.text,
+    /already has a different server named "notes":\n {2}\{"command":"notes-server","args":\["--fast"\]\}\nUse --force/,
+  );
+  assert.equal(await Deno.readTextFile(path), once);
+
+  const forced = await run(["install", "--name", "notes", "--force"]);
+  assert.equal(forced.code, 0, forced.text);
+  const config = await Deno.readTextFile(path);
+  assert.match(
+    config,
+    /"notes": \{"type":"stdio",.*"--name","notes"\]\}, \/\/ keep\n/,
+  );
+  assert.match(config, /\n {8}"tooldrop": \{\n {12}"type": "stdio",/);
+
+  await Deno.writeTextFile(path, '{ "mcpServers": { "a": 1 ');
+  const broken = await run(["install"]);
+  assert.equal(broken.code, 1);
+  assert.match(
+    broken.text,
+    /\.mcp\.json is not valid JSON \(.* on line 1\); fix it/,
+  );
+});
+
+Deno.test("doctor starts the registered server like the client and confirms it answers and exits", async () => {
+  const { dir, run } = await folders();
+  await using _ = dir;
+  const missing = await run(["doctor"]);
+  assert.equal(missing.code, 1);
+  assert.match(
+    missing.text,
+    /FAIL {2}.*\.mcp\.json does not exist; `tooldrop install` adds it/,
+  );
+
+  assert.equal((await run(["install"])).code, 0);
+  const healthy = await run(["doctor"]);
+  assert.equal(healthy.code, 0, healthy.text);
+  assert.match(
+    healthy.text,
+    /ok {4}it answers initialize in \d+ ms: tooldrop \S+, protocol 2025-11-25/,
+  );
+  assert.match(healthy.text, /ok {4}it lists 2 tool\(s\): echo, get_cwd/);
+  assert.match(healthy.text, /ok {4}it exits when its input ends/);
+  assert.match(healthy.text, /"tooldrop" is ready for Claude Code\.\n$/);
+});
+
+Deno.test("doctor names a server that writes non-protocol text to stdout, or one that cannot start", async () => {
+  const { dir, run, project } = await folders();
+  await using _ = dir;
+  await Deno.writeTextFile(
+    `${project}/noisy.ts`,
+    `console.log("Server starting...");\nfor await (const _ of Deno.stdin.readable) break;\n`,
+  );
+  await Deno.writeTextFile(
+    `${project}/.mcp.json`,
+    JSON.stringify({
+      mcpServers: {
+        noisy: {
+          command: Deno.execPath(),
+          args: ["run", `${project}/noisy.ts`],
+        },
+        gone: { command: `${project}/no-such-binary`, args: [] },
+      },
+    }),
+  );
+  const noisy = await run(["doctor", "--name", "noisy"]);
+  assert.equal(noisy.code, 1);
+  assert.match(
+    noisy.text,
+    /FAIL {2}it did not answer initialize: it wrote something that is not protocol to stdout, which breaks clients: "Server starting\.\.\."/,
+  );
+  const gone = await run(["doctor", "--name", "gone"]);
+  assert.equal(gone.code, 1);
+  assert.match(gone.text, /no-such-binary does not exist/);
+});
