@@ -9,9 +9,9 @@
 import type { CliOptions, Io } from "./cli.ts";
 import {
   type ConfigTarget,
-  configTarget,
   projectDir,
   readConfig,
+  reportedTarget,
 } from "./install.ts";
 import { readLineBatches } from "./lines.ts";
 import { LATEST_LEGACY_VERSION } from "./protocol.ts";
@@ -35,13 +35,8 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     );
     return 2;
   }
-  let target: ConfigTarget;
-  try {
-    target = configTarget(io, options);
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\n`);
-    return 2;
-  }
+  const target = reportedTarget(io, options);
+  if (!target) return 2;
   const say = (ok: boolean, text: string) =>
     io.stderr(`${ok ? "ok  " : "FAIL"}  ${text}\n`);
   const install = `tooldrop install${

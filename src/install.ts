@@ -147,6 +147,19 @@ export function configTarget(io: Io, options: CliOptions): ConfigTarget {
   };
 }
 
+/** The config target, or undefined after saying on stderr what is wrong with the options. */
+export function reportedTarget(
+  io: Io,
+  options: CliOptions,
+): ConfigTarget | undefined {
+  try {
+    return configTarget(io, options);
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n`);
+    return undefined;
+  }
+}
+
 /** Where `--scope project` writes: the folder the command was started in. */
 export function projectDir(io: Io): string {
   // `deno task` runs in the project's folder and keeps the caller's in INIT_CWD.
@@ -229,13 +242,8 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
     );
     return 2;
   }
-  let target: ConfigTarget;
-  try {
-    target = configTarget(io, options);
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\n`);
-    return 2;
-  }
+  const target = reportedTarget(io, options);
+  if (!target) return 2;
   const { command, args, how } = await serverCommand(io, options);
   const entry = CLIENTS[target.client].entry(command, args);
   let text: string;

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { ROOT, ServerProcess, tempDir } from "./spawn.ts";
+import { initializeRequest } from "./wire.ts";
 
 const SLOW = `
 import { z } from "zod";
@@ -47,16 +48,7 @@ Deno.test("dev: tools reload in place; server code restarts it and the session s
     devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
     { cwd: project.path },
   );
-  await server.send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "dev-test", version: "1" },
-    },
-  });
+  await server.send(initializeRequest(1, "2025-06-18"));
   assert.equal(
     ((await server.reply(1)).result as { protocolVersion: string })
       .protocolVersion,

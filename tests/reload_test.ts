@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { ToolReloader } from "../src/reload.ts";
-import { memoryLog } from "./wire.ts";
+import { initializeRequest, memoryLog } from "./wire.ts";
 import { serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 
 const tool = (reply: string, name = "") => `
@@ -119,16 +119,7 @@ Deno.test("watch yields the new tool set when a file is added, and reports helpe
 Deno.test("serve --watch: a new, changed and deleted tool reaches the client with list_changed, same process", async () => {
   await using dir = await tempDir({ "a.ts": tool("first") });
   const server = new ServerProcess([...serverArgs(dir.path), "--watch"]);
-  await server.send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-11-25",
-      capabilities: {},
-      clientInfo: { name: "t", version: "1" },
-    },
-  });
+  await server.send(initializeRequest(1));
   await server.reply(1);
   await server.send({ jsonrpc: "2.0", method: "notifications/initialized" });
   await server.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });

@@ -184,3 +184,21 @@ export function fakeIo(
   };
   return { io, out, errors };
 }
+
+/** A legacy `initialize` request, as a client's first message. */
+export function initializeRequest(
+  id: number | string,
+  protocolVersion = "2025-11-25",
+  clientName = "test",
+) {
+  return {
+    jsonrpc: "2.0",
+    id,
+    method: "initialize",
+    params: {
+      protocolVersion,
+      capabilities: {},
+      clientInfo: { name: clientName, version: "1" },
+    },
+  };
+}
