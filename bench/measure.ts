@@ -59,13 +59,7 @@ export async function session(
   const server = new RpcProcess(spec.command, spec.cwd);
   let exited = false;
   try {
-    checkResult(
-      await server.call("init", "initialize", INITIALIZE, TIMEOUT_MS),
-    );
-    await server.write(
-      `{"jsonrpc":"2.0","method":"notifications/initialized"}\n`,
-    );
-    checkResult(await server.call("list", "tools/list", {}, TIMEOUT_MS));
+    await openSession(server);
     let id = 0;
     const echo = async () => {
       const n = id++;
@@ -142,18 +136,20 @@ async function pipelined(
   return count / seconds;
 }
 
+/** Handshake and a first tools/list, so the tools are loaded before anything is timed. */
+async function openSession(server: RpcProcess): Promise<void> {
+  checkResult(await server.call("init", "initialize", INITIALIZE, TIMEOUT_MS));
+  await server.write(
+    `{"jsonrpc":"2.0","method":"notifications/initialized"}\n`,
+  );
+  checkResult(await server.call("list", "tools/list", {}, TIMEOUT_MS));
+}
+
 /** Echoes a text of `mib` MiB through a fresh server; ms from the first byte sent to the reply. */
 export async function bigEcho(spec: ServerSpec, mib: number): Promise<number> {
   const server = new RpcProcess(spec.command, spec.cwd);
   try {
-    checkResult(
-      await server.call("init", "initialize", INITIALIZE, TIMEOUT_MS),
-    );
-    await server.write(
-      `{"jsonrpc":"2.0","method":"notifications/initialized"}\n`,
-    );
-    // Loaded tools first, so the figure is the echo and not the lazy tool load.
-    checkResult(await server.call("list", "tools/list", {}, TIMEOUT_MS));
+    await openSession(server); // tools loaded: the figure is the echo, not the lazy load
     const text = bigText(mib * 1024 * 1024);
     const line = new TextEncoder().encode(
       `${
