@@ -16,7 +16,8 @@ if (import.meta.main) {
     }
   }
   const encoder = new TextEncoder();
-  const stdout = Deno.stdout.writable;
+  // Read and written directly: the web streams would add milliseconds of start-up.
+  const stdout = Deno.stdout;
   // From here on a tool that writes to Deno.stdout lands on stderr; only `stdout` reaches fd 1.
   Object.defineProperty(Deno, "stdout", {
     value: Deno.stderr,
@@ -24,7 +25,7 @@ if (import.meta.main) {
   });
   const code = await runCli({
     args: Deno.args,
-    stdin: Deno.stdin.readable,
+    stdin: Deno.stdin,
     stdout,
     stderr: (text) => {
       const bytes = encoder.encode(text);

@@ -4,17 +4,18 @@
  * the process's real streams, which main.ts hands in, so every command can be tested in-process.
  */
 
-import { DEFAULT_MAX_LINE_BYTES } from "./lines.ts";
+import { type ByteSource, DEFAULT_MAX_LINE_BYTES } from "./lines.ts";
 import { isLogLevel, LOG_LEVELS, type LogLevel } from "./log.ts";
 import type { ToolManifest } from "./manifest.ts";
 import { VERSION } from "./protocol.ts";
 import { runServe } from "./start.ts";
+import { type ByteSink, writeTo } from "./writer.ts";
 
 /** The process as the CLI sees it; main.ts wires the real one. */
 export interface Io {
   args: readonly string[];
-  stdin: ReadableStream<Uint8Array>;
-  stdout: WritableStream<Uint8Array>;
+  stdin: ByteSource;
+  stdout: ByteSink;
   /** Writes text to stderr, synchronously. */
   stderr: (text: string) => void;
   /** Reads an environment variable; undefined when unset or not permitted. */
@@ -326,10 +327,5 @@ async function runManifest(io: Io, check: boolean): Promise<number> {
 
 /** Writes `text` to stdout. */
 export async function print(io: Io, text: string): Promise<void> {
-  const writer = io.stdout.getWriter();
-  try {
-    await writer.write(new TextEncoder().encode(text));
-  } finally {
-    writer.releaseLock();
-  }
+  await writeTo(io.stdout, new TextEncoder().encode(text));
 }

@@ -110,6 +110,8 @@ class Supervisor {
   /** Why no child is running, once one failed; requests are answered with it. */
   #down: string | undefined;
   #restarting: Promise<void> = Promise.resolve();
+  /** Ends reading the client's input (its stdout went away). */
+  readonly #inputEnded = new AbortController();
 
   constructor(io: Io, options: CliOptions, log: Logger, entry: URL) {
     this.#io = io;
@@ -130,7 +132,7 @@ class Supervisor {
       for await (
         const batch of readLineBatches(this.#io.stdin, {
           maxLineBytes: this.#options.maxLineBytes,
-          signal: this.#io.signal,
+          signal: AbortSignal.any([this.#io.signal, this.#inputEnded.signal]),
         })
       ) {
         for (const item of batch) {
@@ -162,7 +164,7 @@ class Supervisor {
   #stop(): void {
     // stdout is gone: the client left. Ending input ends everything else.
     this.#stopped = true;
-    void this.#io.stdin.cancel().catch(() => {});
+    this.#inputEnded.abort();
   }
 
   /** Tracks one client line and passes it to the child. */

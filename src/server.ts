@@ -1,6 +1,6 @@
 /**
  * @module
- * `serve()`: reads JSON-RPC lines from any byte stream, serves MCP in both eras (2026-07-28
+ * `serve()`: reads JSON-RPC lines from stdin or any byte stream, serves MCP in both eras (2026-07-28
  * requests by their `_meta`, older ones after `initialize`), runs tools concurrently and writes
  * through one writer, until EOF, a stop signal or a closed output.
  */
@@ -29,6 +29,7 @@ import {
   resultLine,
 } from "./jsonrpc.ts";
 import {
+  type ByteSource,
   DEFAULT_MAX_LINE_BYTES,
   type LineItem,
   readLineBatches,
@@ -45,12 +46,14 @@ import {
 import { Session } from "./session.ts";
 import type { CallToolResult } from "./tool.ts";
 import type { ToolSet } from "./toolset.ts";
-import { LineWriter } from "./writer.ts";
+import { type ByteSink, LineWriter } from "./writer.ts";
 
-/** What `serve()` needs; only the streams and the tools are required. */
+/** What `serve()` needs; only input, output and the tools are required. */
 export interface ServeOptions {
-  readable: ReadableStream<Uint8Array>;
-  writable: WritableStream<Uint8Array>;
+  /** Where requests come from: `Deno.stdin`, or any byte stream. */
+  readable: ByteSource;
+  /** Where replies go: `Deno.stdout`, or any byte stream. */
+  writable: ByteSink;
   /**
    * The tools; or a promise of them; or a loader, called once the first input has been answered
    * and flushed (or at EOF), so that loading does not hold up the handshake. Until they arrive,
@@ -104,7 +107,7 @@ const LOAD_TIMEOUT_AT_SHUTDOWN_MS = 5_000;
  *
  * @example
  * ```ts
- * await serve({ readable: Deno.stdin.readable, writable: Deno.stdout.writable, tools });
+ * await serve({ readable: Deno.stdin, writable: Deno.stdout, tools });
  * ```
  */
 export function serve(options: ServeOptions): Promise<void> {

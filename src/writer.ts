@@ -5,9 +5,51 @@
  * closed stdout) reported once instead of thrown.
  */
 
-/** Serializes lines onto a byte stream; every line ends with `\n`. */
+/**
+ * Where lines are written: a byte stream, or a writer such as `Deno.stdout`, written without the
+ * stream machinery (loading it costs milliseconds of start-up).
+ */
+export type ByteSink = WritableStream<Uint8Array> | ByteWriter;
+
+/** Writes some of the bytes it is given, as `Deno.stdout` does, and says how many. */
+export interface ByteWriter {
+  write(bytes: Uint8Array): Promise<number>;
+  close?(): void;
+}
+
+/** Writes all of `bytes` to `writer`, however many calls that takes. */
+export async function writeAll(
+  writer: ByteWriter,
+  bytes: Uint8Array,
+): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    done += await writer.write(done === 0 ? bytes : bytes.subarray(done));
+  }
+}
+
+/** Writes `bytes` to a sink of either kind, and resolves once they are written. */
+export async function writeTo(
+  sink: ByteSink,
+  bytes: Uint8Array,
+): Promise<void> {
+  if (!isStream(sink)) return await writeAll(sink, bytes);
+  const writer = sink.getWriter();
+  try {
+    await writer.write(bytes);
+  } finally {
+    writer.releaseLock();
+  }
+}
+
+/** True for a stream; told apart without touching the `WritableStream` global, which loads it. */
+function isStream(sink: ByteSink): sink is WritableStream<Uint8Array> {
+  return typeof (sink as WritableStream).getWriter === "function";
+}
+
+/** Serializes lines onto a byte sink; every line ends with `\n`. */
 export class LineWriter {
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #write: (bytes: Uint8Array) => Promise<void>;
+  readonly #close: () => Promise<void> | void;
   readonly #encoder = new TextEncoder();
   readonly #onError: (error: unknown) => void;
   #queue: string[] = [];
@@ -20,11 +62,15 @@ export class LineWriter {
   #idle: Array<() => void> = [];
 
   /** `onError` is called once, with the error of the first failed write. */
-  constructor(
-    writable: WritableStream<Uint8Array>,
-    onError: (error: unknown) => void,
-  ) {
-    this.#writer = writable.getWriter();
+  constructor(sink: ByteSink, onError: (error: unknown) => void) {
+    if (isStream(sink)) {
+      const writer = sink.getWriter();
+      this.#write = (bytes) => writer.write(bytes);
+      this.#close = () => writer.close();
+    } else {
+      this.#write = (bytes) => writeAll(sink, bytes);
+      this.#close = () => sink.close?.();
+    }
     this.#onError = onError;
   }
 
@@ -73,7 +119,7 @@ export class LineWriter {
     await this.drained();
     if (this.#failed) return;
     try {
-      await this.#writer.close();
+      await this.#close();
     } catch {
       // The reader went away; nothing is left to flush.
     }
@@ -90,7 +136,7 @@ export class LineWriter {
         ? `${lines[0]}\n`
         : `${lines.join("\n")}\n`;
       try {
-        await this.#writer.write(this.#encoder.encode(text));
+        await this.#write(this.#encoder.encode(text));
       } catch (error) {
         this.#failed = true;
         this.#queue = [];
