@@ -213,7 +213,12 @@ export function idJson(id: RequestId | null): string {
 
 /** A success reply line, `result` given as JSON text. */
 export function resultLine(id: RequestId, resultJson: string): string {
-  return `{"jsonrpc":"2.0","id":${idJson(id)},"result":${resultJson}}`;
+  return `${resultHead(id)}${resultJson}}`;
+}
+
+/** A result reply line up to its result: the result's JSON and `}` complete it. */
+export function resultHead(id: RequestId): string {
+  return `{"jsonrpc":"2.0","id":${idJson(id)},"result":`;
 }
 
 /** An error reply line. */

@@ -5,6 +5,7 @@
  * through one writer, until EOF, a stop signal or a closed output.
  */
 
+import { jsonLine } from "./big_json.ts";
 import { CallRunner } from "./calls.ts";
 import {
   completeResult,
@@ -26,6 +27,7 @@ import {
   type Params,
   parseMessage,
   type RequestId,
+  resultHead,
   resultLine,
 } from "./jsonrpc.ts";
 import {
@@ -511,7 +513,8 @@ class Server {
     const body = scope.modern
       ? completeResult(result as Record<string, unknown>, this.#info)
       : result;
-    this.#replyJson(id, JSON.stringify(body));
+    // A big text or image is escaped as it is written, never copied into one reply string.
+    this.#writer.send(jsonLine(resultHead(id), body, "}"));
   }
 
   #replyJson(id: RequestId, resultJson: string): void {

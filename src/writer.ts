@@ -1,9 +1,12 @@
 /**
  * @module
  * The single writer of protocol lines: one write at a time, lines that are ready together
- * coalesced into one write, a backlog the reader can wait on, and a failed write (the client
- * closed stdout) reported once instead of thrown.
+ * coalesced into one write through one reused buffer (big strings escaped into it piece by
+ * piece), a backlog the reader can wait on, and a failed write (the client closed stdout)
+ * reported once instead of thrown.
  */
+
+import { escapePieces, type JsonParts } from "./big_json.ts";
 
 /**
  * Where lines are written: a byte stream, or a writer such as `Deno.stdout`, written without the
@@ -46,13 +49,19 @@ function isStream(sink: ByteSink): sink is WritableStream<Uint8Array> {
   return typeof (sink as WritableStream).getWriter === "function";
 }
 
+/** Bytes encoded before a write: a multiple of 3 (see `#put`), and a few pipefuls. */
+const WRITE_BUFFER_BYTES = 192 * 1024;
+
 /** Serializes lines onto a byte sink; every line ends with `\n`. */
 export class LineWriter {
   readonly #write: (bytes: Uint8Array) => Promise<void>;
   readonly #close: () => Promise<void> | void;
   readonly #encoder = new TextEncoder();
   readonly #onError: (error: unknown) => void;
-  #queue: string[] = [];
+  /** Bytes waiting to be written; reused, since every write is awaited before the next fill. */
+  readonly #buffer = new Uint8Array(WRITE_BUFFER_BYTES);
+  #used = 0;
+  #queue: Array<string | JsonParts> = [];
   /** Where a keyed line sits in `#queue`, while it waits there. */
   #keyed = new Map<string, number>();
   #queuedChars = 0;
@@ -65,7 +74,7 @@ export class LineWriter {
   constructor(sink: ByteSink, onError: (error: unknown) => void) {
     if (isStream(sink)) {
       const writer = sink.getWriter();
-      this.#write = (bytes) => writer.write(bytes);
+      this.#write = (bytes) => writer.write(bytes.slice()); // a stream may keep what it gets
       this.#close = () => writer.close();
     } else {
       this.#write = (bytes) => writeAll(sink, bytes);
@@ -79,19 +88,20 @@ export class LineWriter {
    * same key in its place, so a burst of updates (progress) shrinks to the latest one when the
    * reader is slower than the updates. Lines after a failed write are dropped.
    */
-  send(line: string, key?: string): void {
+  send(line: string | JsonParts, key?: string): void {
     if (this.#failed) return;
-    if (key !== undefined) {
+    const chars = typeof line === "string" ? line.length : line.chars;
+    if (key !== undefined && typeof line === "string") {
       const at = this.#keyed.get(key);
       if (at !== undefined) {
-        this.#queuedChars += line.length - this.#queue[at]!.length;
+        this.#queuedChars += chars - (this.#queue[at] as string).length;
         this.#queue[at] = line;
         return;
       }
       this.#keyed.set(key, this.#queue.length);
     }
     this.#queue.push(line);
-    this.#queuedChars += line.length;
+    this.#queuedChars += chars;
     if (!this.#pumping) {
       this.#pumping = true;
       queueMicrotask(() => this.#pump());
@@ -132,22 +142,77 @@ export class LineWriter {
       if (this.#keyed.size > 0) this.#keyed.clear();
       this.#inFlightChars = this.#queuedChars;
       this.#queuedChars = 0;
-      const text = lines.length === 1
-        ? `${lines[0]}\n`
-        : `${lines.join("\n")}\n`;
       try {
-        await this.#write(this.#encoder.encode(text));
+        await this.#writeLines(lines);
       } catch (error) {
         this.#failed = true;
         this.#queue = [];
         this.#queuedChars = 0;
         this.#onError(error);
       }
+      this.#used = 0;
       this.#inFlightChars = 0;
     }
     this.#pumping = false;
     const idle = this.#idle;
     this.#idle = [];
     for (const resolve of idle) resolve();
+  }
+
+  /** Encodes lines into the buffer, writing it out whenever it fills, and at the end. */
+  async #writeLines(lines: ReadonlyArray<string | JsonParts>): Promise<void> {
+    let texts: string[] = []; // plain lines in a row, joined for one encoding
+    const putTexts = async () => {
+      if (texts.length === 1) await this.#put(texts[0]!);
+      else if (texts.length > 1) await this.#put(texts.join("\n"));
+      if (texts.length > 0) await this.#put("\n");
+      texts = [];
+    };
+    for (const line of lines) {
+      if (typeof line === "string") {
+        texts.push(line);
+        continue;
+      }
+      await putTexts();
+      for (const part of line.parts) {
+        if (typeof part === "string") await this.#put(part);
+        else for (const piece of escapePieces(part.big)) await this.#put(piece);
+      }
+      await this.#put("\n");
+    }
+    await putTexts();
+    if (this.#used > 0) await this.#flush();
+  }
+
+  /** Encodes `text` into the buffer, writing the buffer out first, or in turns, when full. */
+  async #put(text: string): Promise<void> {
+    // A UTF-16 unit takes at most 3 bytes of UTF-8: this many always fit in an empty buffer.
+    const room = WRITE_BUFFER_BYTES / 3;
+    if (this.#used > 0 && text.length * 3 > WRITE_BUFFER_BYTES - this.#used) {
+      await this.#flush();
+    }
+    let start = 0;
+    while (text.length - start > room) {
+      let end = start + room;
+      const last = text.charCodeAt(end - 1);
+      if (last >= 0xd800 && last < 0xdc00) end--; // keep a surrogate pair together
+      this.#encode(text.slice(start, end));
+      await this.#flush();
+      start = end;
+    }
+    this.#encode(start === 0 ? text : text.slice(start));
+  }
+
+  #encode(text: string): void {
+    const target = this.#used === 0
+      ? this.#buffer
+      : this.#buffer.subarray(this.#used);
+    this.#used += this.#encoder.encodeInto(text, target).written;
+  }
+
+  async #flush(): Promise<void> {
+    const bytes = this.#buffer.subarray(0, this.#used);
+    this.#used = 0;
+    await this.#write(bytes);
   }
 }

@@ -159,3 +159,54 @@ Deno.test("lines read a byte stream (like stdin) into one reused buffer without 
   }
   assert.deepEqual(out, text.split("\n").slice(0, -1));
 });
+
+/** A reader like `Deno.stdin`: fills the buffer it is given with up to `size(at)` bytes. */
+function byteReader(bytes: Uint8Array, size: (at: number) => number) {
+  let at = 0;
+  return {
+    read(buffer: Uint8Array): Promise<number | null> {
+      if (at >= bytes.length) return Promise.resolve(null);
+      const count = Math.min(size(at), buffer.length, bytes.length - at);
+      buffer.set(bytes.subarray(at, at + count));
+      at += count;
+      return Promise.resolve(count);
+    },
+  };
+}
+
+Deno.test("lines read a reader (Deno.stdin's read) into one reused buffer without mixing up lines", async () => {
+  const text =
+    Array.from({ length: 3000 }, (_, i) => `lïne ${i} ${"x".repeat(i % 97)}`)
+      .join("\n") +
+    "\n" + "y".repeat(200_000) + "\nlast";
+  const reader = byteReader(
+    encoder.encode(text),
+    (at) => 1 + (at * 7919) % 70_000,
+  );
+  const out: string[] = [];
+  for await (const batch of readLineBatches(reader)) {
+    for (const item of batch) if (typeof item === "string") out.push(item);
+  }
+  assert.deepEqual(out, text.split("\n"));
+});
+
+Deno.test("lines from a reader end when the signal aborts, though a read is still waiting", async () => {
+  const controller = new AbortController();
+  let reads = 0;
+  const reader = {
+    read(buffer: Uint8Array): Promise<number | null> {
+      if (reads++ > 0) return new Promise(() => {}); // stdin with nothing more to say
+      buffer.set(encoder.encode("a\n"));
+      return Promise.resolve(2);
+    },
+  };
+  const seen: LineItem[] = [];
+  for await (
+    const batch of readLineBatches(reader, { signal: controller.signal })
+  ) {
+    seen.push(...batch);
+    setTimeout(() => controller.abort(), 10);
+  }
+  assert.deepEqual(seen, ["a"]);
+  assert.equal(reads, 2);
+});

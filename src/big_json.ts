@@ -1,0 +1,106 @@
+/**
+ * @module
+ * JSON text for replies that hold big strings (a file's text, an image's base64): the strings
+ * stay out of the text and are escaped piece by piece as they are written, so a 50 MiB reply is
+ * never built, copied and encoded whole. The bytes written are exactly `JSON.stringify`'s.
+ */
+
+/** Strings longer than this (in UTF-16 units) are escaped while written. */
+export const BIG_STRING_CHARS = 1024 * 1024;
+
+/** A string value to write as `JSON.stringify(value)` would, a piece at a time. */
+export interface BigString {
+  readonly big: string;
+}
+
+/** JSON text in parts: text as it is, and big strings to escape when written. */
+export interface JsonParts {
+  readonly parts: ReadonlyArray<string | BigString>;
+  /** Characters in all, about: for the writer's backlog. */
+  readonly chars: number;
+}
+
+/** How deep the search for big strings goes; deeper ones are stringified with the rest. */
+const MAX_DEPTH = 32;
+
+/**
+ * `JSON.stringify(value)` wrapped in `before` and `after`: a string, or parts when the value
+ * holds a big string (found in plain objects and arrays).
+ *
+ * @example
+ * ```ts
+ * const line = jsonLine('{"result":', { text: "a".repeat(2 ** 21) }, "}");
+ * typeof line === "string" ? line.length : line.parts.length; // 3 parts: text, big, text
+ * ```
+ */
+export function jsonLine(
+  before: string,
+  value: unknown,
+  after: string,
+): string | JsonParts {
+  if (!holdsBigString(value, 0)) {
+    return `${before}${JSON.stringify(value)}${after}`;
+  }
+  const bigs: string[] = [];
+  const mark = `\u0000big-string-${crypto.randomUUID()}:`;
+  const json = JSON.stringify(
+    value,
+    (_key, field) =>
+      typeof field === "string" && field.length > BIG_STRING_CHARS
+        ? `${mark}${bigs.push(field) - 1}`
+        : field,
+  );
+  const quotedMark = `"${JSON.stringify(mark).slice(1, -1)}`;
+  const parts: Array<string | BigString> = [];
+  let text = before;
+  let chars = before.length + after.length;
+  let from = 0;
+  for (let at = json.indexOf(quotedMark); at !== -1;) {
+    const end = json.indexOf('"', at + quotedMark.length);
+    const big = bigs[Number(json.slice(at + quotedMark.length, end))]!;
+    parts.push(text + json.slice(from, at), { big });
+    chars += at - from + big.length + 2;
+    text = "";
+    from = end + 1;
+    at = json.indexOf(quotedMark, from);
+  }
+  parts.push(text + json.slice(from) + after);
+  return { parts, chars: chars + json.length - from };
+}
+
+function holdsBigString(value: unknown, depth: number): boolean {
+  if (typeof value === "string") return value.length > BIG_STRING_CHARS;
+  if (typeof value !== "object" || value === null || depth > MAX_DEPTH) {
+    return false;
+  }
+  if (Array.isArray(value)) {
+    return value.some((item) => holdsBigString(item, depth + 1));
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    if (holdsBigString((value as Record<string, unknown>)[key], depth + 1)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Units escaped at a time: JSON.stringify of a piece is small and short-lived. */
+const PIECE_CHARS = 16 * 1024;
+
+/**
+ * Calls `write` with the JSON text of `value` (quotes included), one piece at a time. A piece
+ * never ends between the two halves of a surrogate pair, so the text equals
+ * `JSON.stringify(value)`.
+ */
+export function* escapePieces(value: string): Generator<string> {
+  yield '"';
+  for (let start = 0; start < value.length;) {
+    let end = Math.min(value.length, start + PIECE_CHARS);
+    const last = value.charCodeAt(end - 1);
+    if (end < value.length && last >= 0xd800 && last < 0xdc00) end--;
+    yield JSON.stringify(value.slice(start, end)).slice(1, -1);
+    start = end;
+  }
+  yield '"';
+}

@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { BIG_STRING_CHARS, jsonLine } from "../src/big_json.ts";
+import { LineWriter } from "../src/writer.ts";
+
+const decoder = new TextDecoder();
+
+/** A writer like `Deno.stdout`: takes at most `most` bytes a call, and records them. */
+function byteWriter(most: number) {
+  const chunks: Uint8Array[] = [];
+  return {
+    chunks,
+    write(bytes: Uint8Array): Promise<number> {
+      const count = Math.min(most, bytes.length);
+      chunks.push(bytes.slice(0, count));
+      return Promise.resolve(count);
+    },
+    text: () => chunks.map((c) => decoder.decode(c, { stream: true })).join(""),
+  };
+}
+
+/** A big string with everything JSON escapes, and a surrogate pair across every 16 Ki boundary. */
+function awkwardText(chars: number): string {
+  const unit = 'quote " backslash \\ tab \t nl \n nul \u0000 é 中 😀 ';
+  let text = unit.repeat(Math.ceil(chars / unit.length)).slice(0, chars);
+  for (let at = 16 * 1024 - 1; at + 1 < text.length; at += 16 * 1024) {
+    text = `${text.slice(0, at)}😀${text.slice(at + 2)}`;
+  }
+  return `${text}\ud800 lone surrogate`;
+}
+
+Deno.test("jsonLine writes exactly JSON.stringify's text, big strings included", async () => {
+  const big = awkwardText(BIG_STRING_CHARS + 12_345);
+  const values: unknown[] = [
+    { content: [{ type: "text", text: big }] },
+    { content: [{ type: "text", text: big }, { type: "image", data: big }] },
+    [big, "small", { nested: { deeper: [big] } }],
+    { text: "\u0000big-string-not-a-marker:0", same: big },
+    { text: "all small", n: 1 },
+  ];
+  for (const value of values) {
+    const line = jsonLine('{"id":1,"result":', value, "}");
+    const writer = byteWriter(50_000);
+    const lines = new LineWriter(writer, (error) => {
+      throw error;
+    });
+    lines.send(line);
+    lines.send("after");
+    await lines.drained();
+    assert.equal(
+      writer.text(),
+      `{"id":1,"result":${JSON.stringify(value)}}\nafter\n`,
+    );
+    assert.equal(typeof line === "string", value === values.at(-1));
+  }
+});
+
+Deno.test("the writer coalesces lines ready together into one write", async () => {
+  const writer = byteWriter(1 << 20);
+  const lines = new LineWriter(writer, (error) => {
+    throw error;
+  });
+  for (let i = 0; i < 100; i++) lines.send(`{"id":${i}}`);
+  await lines.drained();
+  assert.equal(writer.chunks.length, 1);
+  assert.equal(
+    writer.text(),
+    Array.from({ length: 100 }, (_, i) => `{"id":${i}}\n`).join(""),
+  );
+});
+
+Deno.test("the writer splits a long plain line between surrogate pairs, never inside one", async () => {
+  // JSON text: no lone surrogates (JSON.stringify escapes them), so it survives UTF-8 intact.
+  const text = awkwardText(3 * 64 * 1024 + 7).replace("\ud800", "");
+  const writer = byteWriter(4096);
+  const lines = new LineWriter(writer, (error) => {
+    throw error;
+  });
+  lines.send(text);
+  await lines.drained();
+  assert.equal(writer.text(), `${text}\n`);
+  assert.ok(!writer.text().includes("\ufffd\ufffd"), "a pair was split");
+});
+
+Deno.test("the writer hands a stream its own copy of every write", async () => {
+  const received: Uint8Array[] = [];
+  const lines = new LineWriter(
+    new WritableStream({ write: (chunk) => void received.push(chunk) }),
+    (error) => {
+      throw error;
+    },
+  );
+  lines.send("first");
+  await lines.drained();
+  lines.send("second");
+  await lines.drained();
+  assert.deepEqual(received.map((r) => decoder.decode(r)), [
+    "first\n",
+    "second\n",
+  ]);
+});
+
+Deno.test("the writer reports a failed write once and drops later lines", async () => {
+  const errors: unknown[] = [];
+  const lines = new LineWriter({
+    write: () => Promise.reject(new Deno.errors.BrokenPipe("gone")),
+  }, (error) => errors.push(error));
+  lines.send("one");
+  await lines.drained();
+  lines.send("two");
+  await lines.drained();
+  assert.equal(errors.length, 1);
+  assert.ok(lines.failed);
+});
