@@ -400,7 +400,8 @@ class Supervisor {
     const declared = await declaredPermissions(this.#io.toolsDir);
     const union = unionPermissions([
       BASE_PERMISSIONS,
-      { read: [this.#toolsPath.replace(/\/$/, "")] },
+      // src/: its modules are imported when first needed, which takes read access.
+      { read: [this.#toolsPath.replace(/\/$/, ""), `${this.#root}src`] },
       ...declared,
     ]);
     return [...RUNTIME_FLAGS, ...permissionFlags(union)];

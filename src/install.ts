@@ -206,7 +206,8 @@ export async function serverCommand(
   const tools = fileURLToPath(io.toolsDir).replace(/[\\/]$/, "");
   const union = unionPermissions([
     BASE_PERMISSIONS,
-    { read: [tools] },
+    // src/: commands and tool loading are imported when first needed, which takes read access.
+    { read: [tools, join(root, "src")] },
     ...await declaredPermissions(io.toolsDir),
   ]);
   const config = join(root, "deno.json");

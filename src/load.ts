@@ -43,7 +43,10 @@ export async function loadTools(
     if (error instanceof Deno.errors.NotCapable) {
       log.error(
         `Cannot read the tools folder ${options.toolsDir.pathname}: this process may not read it; run it with --allow-read=.,${
-          decodeURIComponent(options.toolsDir.pathname)
+          decodeURIComponent(new URL(".", import.meta.url).pathname)
+            .replace(/\/$/, "")
+        },${
+          decodeURIComponent(options.toolsDir.pathname).replace(/\/$/, "")
         } (\`tooldrop install\` registers the server that way)`,
       );
     } else {

@@ -174,8 +174,25 @@ async function loadInBackground(
   log: Logger,
   serverName: string,
 ): Promise<ToolSet | undefined> {
-  const { loadTools } = await import("./load.ts");
-  const tools = await loadTools({
+  let loader: typeof import("./load.ts");
+  try {
+    loader = await import("./load.ts");
+  } catch (error) {
+    // Read access to src/ is missing: its modules load when first needed (deno.json's unstable
+    // "lazy-dynamic-imports"), which Deno checks like any other read.
+    const src = decodeURIComponent(new URL(".", import.meta.url).pathname);
+    const tools = decodeURIComponent(io.toolsDir.pathname);
+    log.error(
+      `Cannot load tooldrop's own code from ${src}: this process may not read it; run it with --allow-read=.,${
+        src.replace(/\/$/, "")
+      },${
+        tools.replace(/\/$/, "")
+      } (\`tooldrop install\` registers the server that way)`,
+      error,
+    );
+    return undefined;
+  }
+  const tools = await loader.loadTools({
     toolsDir: io.toolsDir,
     manifest: io.manifest,
     serverName,

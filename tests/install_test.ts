@@ -73,7 +73,7 @@ Deno.test("install writes each client's file in its place and shape", async () =
       "--watch",
     ]);
     assert.ok(
-      entry.args.includes(`--allow-read=.,${ROOT}/tools`),
+      entry.args.includes(`--allow-read=.,${ROOT}/src,${ROOT}/tools`),
       entry.args.join(" "),
     );
     assert.ok(

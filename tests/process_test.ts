@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { serverArgs, ServerProcess, tempDir } from "./spawn.ts";
+import { ROOT, serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 
 const call = (id: number, name: string) => ({
   jsonrpc: "2.0",
@@ -138,4 +138,37 @@ Deno.test("when the client closes the server's stdout (EPIPE) it exits 0 without
   assert.equal(code, 0);
   assert.doesNotMatch(server.stderr.text, /Uncaught|error:|\n\s+at /);
   assert.match(server.stderr.text, /the client closed its end of stdout/);
+});
+
+Deno.test("without read access to src/, the server answers initialize, names the flag to add and refuses tool requests", async () => {
+  await using elsewhere = await tempDir({});
+  const server = new ServerProcess([
+    "run",
+    "--no-prompt",
+    `--allow-read=.,${ROOT}/tools`, // src/ left out: its modules load when first needed
+    `${ROOT}/main.ts`,
+  ], { cwd: elsewhere.path });
+  await server.send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "test", version: "1" },
+    },
+  });
+  assert.ok("result" in await server.reply(1));
+  await server.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+  const refused = await server.reply(2) as { error?: { code: number } };
+  assert.equal(refused.error?.code, -32603);
+  await server.closeStdin();
+  await server.exit();
+  assert.ok(
+    server.stderr.text.includes(
+      `--allow-read=.,${ROOT}/src,${ROOT}/tools (\`tooldrop install\``,
+    ),
+    server.stderr.text,
+  );
+  assert.ok(!server.stderr.text.includes("nothing handled it"));
 });

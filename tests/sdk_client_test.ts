@@ -189,7 +189,7 @@ Deno.test("started from another folder, the server finds tools/ next to main.ts 
     [
       "run",
       "--no-prompt",
-      `--allow-read=.,${ROOT}/tools`,
+      `--allow-read=.,${ROOT}/src,${ROOT}/tools`, // as `tooldrop install` grants
       `${ROOT}/main.ts`,
     ],
     elsewhere.path,
