@@ -8,7 +8,6 @@
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const writer = Deno.stdout.writable.getWriter();
 const INIT = {
   protocolVersion: "2025-06-18",
   capabilities: { tools: {} },
@@ -34,14 +33,15 @@ function reply(line: string): string | undefined {
   return JSON.stringify({ jsonrpc: "2.0", id: message.id, result });
 }
 
-// Read into one reused buffer (a BYOB reader), as tooldrop does: it saves memory, not work.
-const reader = Deno.stdin.readable.getReader({ mode: "byob" });
-let buffer = new ArrayBuffer(65536);
+// Read into one reused buffer and write with Deno.stdin/stdout's own read and write, as tooldrop
+// does: the web streams would add start-up time and a promise or two per chunk.
+const buffer = new Uint8Array(65536);
 let pieces: Uint8Array[] = [];
+let writing = Promise.resolve();
 while (true) {
-  const { value: chunk, done } = await reader.read(new Uint8Array(buffer));
-  if (done || !chunk) break;
-  buffer = chunk.buffer as ArrayBuffer;
+  const count = await Deno.stdin.read(buffer);
+  if (count === null) break;
+  const chunk = buffer.subarray(0, count);
   let start = 0;
   let newline: number;
   const out: string[] = [];
@@ -55,11 +55,17 @@ while (true) {
   }
   if (start < chunk.length) pieces.push(chunk.slice(start)); // a copy: the buffer is reused
   if (out.length > 0) {
-    await writer.ready;
-    void writer.write(encoder.encode(`${out.join("\n")}\n`));
+    await writing; // one write at a time; it runs on while the next chunk is read
+    writing = writeAll(encoder.encode(`${out.join("\n")}\n`));
   }
 }
-await writer.close();
+await writing;
+
+async function writeAll(bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    done += await Deno.stdout.write(bytes.subarray(done));
+  }
+}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
