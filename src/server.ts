@@ -417,11 +417,6 @@ class Server {
     const hello = readHello(params);
     const version = negotiateVersion(hello.protocolVersion);
     const client = hello.clientInfo;
-    this.#log.info(
-      `Client ${String(client?.name ?? "(unnamed)")} ${
-        String(client?.version ?? "")
-      } asked for ${excerpt(hello.protocolVersion)}; speaking ${version}`,
-    );
     this.#session.initialized(hello, version);
     const result = initializeResult(
       version,
@@ -429,6 +424,15 @@ class Server {
       this.#options.instructions,
     );
     this.#replyJson(id, JSON.stringify(result));
+    // Logged once the reply's write has begun (the writer's turn is queued first): the client
+    // is waiting for the reply, and nobody for the log line.
+    queueMicrotask(() =>
+      this.#log.info(
+        `Client ${String(client?.name ?? "(unnamed)")} ${
+          String(client?.version ?? "")
+        } asked for ${excerpt(hello.protocolVersion)}; speaking ${version}`,
+      )
+    );
   }
 
   #listTools(
