@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { ROOT, serverArgs, ServerProcess, tempDir } from "./spawn.ts";
+import { initializeRequest } from "./wire.ts";
 
 const call = (id: number, name: string) => ({
   jsonrpc: "2.0",
@@ -148,18 +149,13 @@ Deno.test("without read access to src/, the server answers initialize, names the
     `--allow-read=.,${ROOT}/tools`, // src/ left out: its modules load when first needed
     `${ROOT}/main.ts`,
   ], { cwd: elsewhere.path });
-  await server.send({
+  // Together: serving stops once the tools fail to load, so a later request would go unread.
+  await server.send(initializeRequest(1), {
     jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "test", version: "1" },
-    },
+    id: 2,
+    method: "tools/list",
   });
   assert.ok("result" in await server.reply(1));
-  await server.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
   const refused = await server.reply(2) as { error?: { code: number } };
   assert.equal(refused.error?.code, -32603);
   await server.closeStdin();

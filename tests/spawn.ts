@@ -140,10 +140,12 @@ export class ServerProcess {
     this.#stdin = this.child.stdin.getWriter();
   }
 
-  /** Writes one JSON message and a newline to the server's stdin. */
-  async send(message: unknown): Promise<void> {
+  /** Writes JSON messages, a line each, to the server's stdin in one write (they arrive together). */
+  async send(...messages: unknown[]): Promise<void> {
     await this.#stdin.write(
-      new TextEncoder().encode(`${JSON.stringify(message)}\n`),
+      new TextEncoder().encode(
+        messages.map((message) => `${JSON.stringify(message)}\n`).join(""),
+      ),
     );
   }
 
