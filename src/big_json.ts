@@ -89,18 +89,25 @@ function holdsBigString(value: unknown, depth: number): boolean {
 const PIECE_CHARS = 16 * 1024;
 
 /**
- * Calls `write` with the JSON text of `value` (quotes included), one piece at a time. A piece
- * never ends between the two halves of a surrogate pair, so the text equals
- * `JSON.stringify(value)`.
+ * Yields the JSON text of `value` (quotes included) one piece at a time; joined, the pieces
+ * equal `JSON.stringify(value)`.
  */
 export function* escapePieces(value: string): Generator<string> {
   yield '"';
   for (let start = 0; start < value.length;) {
-    let end = Math.min(value.length, start + PIECE_CHARS);
-    const last = value.charCodeAt(end - 1);
-    if (end < value.length && last >= 0xd800 && last < 0xdc00) end--;
+    const end = pieceEnd(value, start, PIECE_CHARS);
     yield JSON.stringify(value.slice(start, end)).slice(1, -1);
     start = end;
   }
   yield '"';
+}
+
+/**
+ * Where a piece of `text` of about `size` units from `start` ends: never between the two halves
+ * of a surrogate pair, so each piece encodes (or escapes) as its part of the whole would.
+ */
+export function pieceEnd(text: string, start: number, size: number): number {
+  const end = Math.min(text.length, start + size);
+  const last = text.charCodeAt(end - 1);
+  return end < text.length && last >= 0xd800 && last < 0xdc00 ? end - 1 : end;
 }

@@ -6,7 +6,7 @@
  * reported once instead of thrown.
  */
 
-import { escapePieces, type JsonParts } from "./big_json.ts";
+import { escapePieces, type JsonParts, pieceEnd } from "./big_json.ts";
 
 /**
  * Where lines are written: a byte stream, or a writer such as `Deno.stdout`, written without the
@@ -193,9 +193,7 @@ export class LineWriter {
     }
     let start = 0;
     while (text.length - start > room) {
-      let end = start + room;
-      const last = text.charCodeAt(end - 1);
-      if (last >= 0xd800 && last < 0xdc00) end--; // keep a surrogate pair together
+      const end = pieceEnd(text, start, room);
       this.#encode(text.slice(start, end));
       await this.#flush();
       start = end;
