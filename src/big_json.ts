@@ -74,7 +74,10 @@ function holdsBigString(value: unknown, depth: number): boolean {
     return false;
   }
   if (Array.isArray(value)) {
-    return value.some((item) => holdsBigString(item, depth + 1));
+    for (let i = 0; i < value.length; i++) {
+      if (holdsBigString(value[i], depth + 1)) return true;
+    }
+    return false;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return false;
   for (const key in value) {

@@ -51,6 +51,7 @@ function isStream(sink: ByteSink): sink is WritableStream<Uint8Array> {
 
 /** Bytes encoded before a write: a multiple of 3 (see `#put`), and a few pipefuls. */
 const WRITE_BUFFER_BYTES = 192 * 1024;
+const LF = 10;
 
 /** Serializes lines onto a byte sink; every line ends with `\n`. */
 export class LineWriter {
@@ -159,29 +160,51 @@ export class LineWriter {
     for (const resolve of idle) resolve();
   }
 
-  /** Encodes lines into the buffer, writing it out whenever it fills, and at the end. */
+  /**
+   * Encodes lines into the buffer, writing it out whenever it fills, and at the end. Plain lines
+   * that fit are encoded without an await (the common case, kept small for the JIT); a line too
+   * long for the buffer, or with big strings, goes out in turns.
+   */
   async #writeLines(lines: ReadonlyArray<string | JsonParts>): Promise<void> {
-    let texts: string[] = []; // plain lines in a row, joined for one encoding
-    const putTexts = async () => {
-      if (texts.length === 1) await this.#put(texts[0]!);
-      else if (texts.length > 1) await this.#put(texts.join("\n"));
-      if (texts.length > 0) await this.#put("\n");
-      texts = [];
-    };
-    for (const line of lines) {
-      if (typeof line === "string") {
-        texts.push(line);
-        continue;
-      }
-      await putTexts();
+    for (let at = 0; at < lines.length;) {
+      at = this.#fill(lines, at);
+      if (at < lines.length && this.#used === 0) {
+        await this.#writeLong(lines[at++]!);
+      } else await this.#flush();
+    }
+  }
+
+  /**
+   * Encodes the plain lines from `at` on that fit in the buffer's free room, joined for one
+   * encoding; returns the index of the first line left.
+   */
+  #fill(lines: ReadonlyArray<string | JsonParts>, at: number): number {
+    let room = (WRITE_BUFFER_BYTES - this.#used) / 3 - 1; // UTF-16 units that surely fit
+    let end = at;
+    for (; end < lines.length; end++) {
+      const line = lines[end]!;
+      if (typeof line !== "string" || line.length + 1 > room) break;
+      room -= line.length + 1;
+    }
+    if (end === at) return at;
+    this.#encode(
+      end === at + 1 ? lines[at] as string : lines.slice(at, end).join("\n"),
+    );
+    this.#buffer[this.#used++] = LF;
+    return end;
+  }
+
+  /** A line that does not fit in the buffer at once, written in turns. */
+  async #writeLong(line: string | JsonParts): Promise<void> {
+    if (typeof line === "string") await this.#put(line);
+    else {
       for (const part of line.parts) {
         if (typeof part === "string") await this.#put(part);
         else for (const piece of escapePieces(part.big)) await this.#put(piece);
       }
-      await this.#put("\n");
     }
-    await putTexts();
-    if (this.#used > 0) await this.#flush();
+    await this.#put("\n");
+    await this.#flush();
   }
 
   /** Encodes `text` into the buffer, writing the buffer out first, or in turns, when full. */
