@@ -36,11 +36,8 @@ export const BASE_PERMISSIONS: ToolPermissions = {
   env: ["TOOLDROP_LOG"],
 };
 
-/** Flags every server runs with besides permissions (see the benchmark notes in the README). */
-export const RUNTIME_FLAGS = [
-  "--no-prompt",
-  "--v8-flags=--max-semi-space-size=1",
-] as const;
+/** Flags every server runs with besides permissions. */
+export const RUNTIME_FLAGS = ["--no-prompt"] as const;
 
 /** Checks a tool's `permissions` field; returns what is wrong, or undefined when it is fine. */
 export function permissionsProblem(value: unknown): string | undefined {
