@@ -36,8 +36,8 @@ export interface ByteReader {
 /**
  * Reads bytes as lines and yields them in batches, one batch per chunk that ended at least one
  * line, so a reader does not await once per line. Blank lines are dropped. Cost is linear in
- * the input: a long line is collected as a list of chunks and joined once. Aborting `signal`
- * ends the lines as the end of input would.
+ * the input: a long line is copied once, as it arrives, into memory reserved for it. Aborting
+ * `signal` ends the lines as the end of input would.
  *
  * @example
  * ```ts
@@ -69,8 +69,6 @@ const READ_BUFFER_BYTES = 64 * 1024;
 interface Source {
   /** The next chunk, or null at the end. */
   read(): Promise<Uint8Array | null>;
-  /** True when a chunk's memory is reused by the next read, so kept bytes must be copied. */
-  reuses: boolean;
   /** Ends the input: a pending read resolves to null. */
   stop(): void;
   /** Lets go of the input once reading is over. */
@@ -92,7 +90,6 @@ function readerSource(reader: ByteReader): Source {
   let stopped = false;
   let wake: (() => void) | undefined;
   return {
-    reuses: true,
     read: () =>
       new Promise<Uint8Array | null>((resolve, reject) => {
         if (stopped) return resolve(null);
@@ -130,7 +127,6 @@ function streamSource(readable: ReadableStream<Uint8Array>): Source {
     const plain = reader as ReadableStreamDefaultReader<Uint8Array>;
     return {
       ...control,
-      reuses: false,
       read: async () => {
         const { value, done } = await plain.read();
         return done ? null : value;
@@ -140,7 +136,6 @@ function streamSource(readable: ReadableStream<Uint8Array>): Source {
   let buffer = new ArrayBuffer(READ_BUFFER_BYTES);
   return {
     ...control,
-    reuses: true,
     read: async () => {
       const { value, done } = await byob.read(new Uint8Array(buffer));
       if (done || !value) return null;
@@ -154,76 +149,127 @@ async function* splitLines(
   source: Source,
   maxLineBytes: number,
 ): AsyncGenerator<LineItem[], void, undefined> {
-  const overlong: OverlongLine = { overlong: true, maxLineBytes };
-  const decoder = new TextDecoder();
-  let pieces: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let skipping = false;
-
-  const finishLine = (bytes: Uint8Array, batch: LineItem[]) => {
-    let end = bytes.length;
-    if (end > 0 && bytes[end - 1] === CR) end--;
-    if (end > maxLineBytes) batch.push(overlong);
-    else if (end > 0) {
-      const text = decoder.decode(
-        end === bytes.length ? bytes : bytes.subarray(0, end),
-      );
-      if (!isBlank(bytes[0]!, text)) batch.push(text);
-    }
-  };
-
+  const splitter = new LineSplitter(maxLineBytes);
   while (true) {
     const chunk = await source.read();
     if (chunk === null) break;
+    const batch = splitter.push(chunk);
+    if (batch.length > 0) yield batch;
+  }
+  const last = splitter.end();
+  if (last.length > 0) yield last;
+}
+
+/**
+ * Address space reserved for one long line: lines past it are reported as too long (V8 cannot
+ * hold a string of ~512 Mi characters or more anyway).
+ */
+const LONG_LINE_RESERVE = 1024 * 1024 * 1024;
+
+/**
+ * Splits chunks into lines, synchronously; a line that spans chunks is copied, as it arrives,
+ * into one resizable buffer whose memory is reserved up front, so it is never moved or joined.
+ */
+class LineSplitter {
+  readonly #overlong: OverlongLine;
+  /** Bytes a line may have with its `\r`: one byte of slack, so `\r` does not count. */
+  readonly #limit: number;
+  readonly #decoder = new TextDecoder();
+  /** The start of a line that continues in the next chunk. */
+  #long: LongLine | undefined;
+  /** True while the rest of an over-long line is skipped up to its newline. */
+  #skipping = false;
+
+  constructor(maxLineBytes: number) {
+    this.#overlong = { overlong: true, maxLineBytes };
+    this.#limit = Math.min(maxLineBytes + 1, LONG_LINE_RESERVE);
+  }
+
+  /** The lines that `chunk` ends; it may be reused once this returns. */
+  push(chunk: Uint8Array): LineItem[] {
     const batch: LineItem[] = [];
     let start = 0;
     while (start < chunk.length) {
       const newline = chunk.indexOf(LF, start);
       if (newline === -1) {
-        const rest = chunk.length - start;
-        // One byte of slack: a trailing `\r` still to come off does not count against the bound.
-        if (!skipping && pendingBytes + rest > maxLineBytes + 1) {
-          batch.push(overlong);
-          skipping = true;
-          pieces = [];
-          pendingBytes = 0;
-        } else if (!skipping) {
-          pieces.push(
-            source.reuses ? chunk.slice(start) : chunk.subarray(start),
-          );
-          pendingBytes += rest;
-        }
+        this.#keep(chunk.subarray(start), batch);
         break;
       }
-      if (skipping) skipping = false;
-      else if (pendingBytes === 0) {
-        finishLine(chunk.subarray(start, newline), batch);
-      } else {
-        pieces.push(chunk.subarray(start, newline));
-        finishLine(join(pieces, pendingBytes + newline - start), batch);
-        pieces = [];
-        pendingBytes = 0;
-      }
+      if (this.#skipping) this.#skipping = false;
+      else if (this.#long === undefined) {
+        this.#finish(chunk.subarray(start, newline), batch);
+      } else if (this.#keep(chunk.subarray(start, newline), batch)) {
+        const long = this.#long;
+        this.#long = undefined;
+        this.#finish(long.bytes(), batch);
+      } else this.#skipping = false; // the newline ends the skipped line
       start = newline + 1;
     }
-    if (batch.length > 0) yield batch;
+    return batch;
   }
-  if (!skipping && pendingBytes > 0) {
+
+  /** The last line, when the input ended without a newline. */
+  end(): LineItem[] {
     const batch: LineItem[] = [];
-    finishLine(join(pieces, pendingBytes), batch);
-    if (batch.length > 0) yield batch;
+    if (this.#long !== undefined) this.#finish(this.#long.bytes(), batch);
+    this.#long = undefined;
+    return batch;
+  }
+
+  /** Adds bytes to the line that spans chunks; false (reported) when it gets too long. */
+  #keep(bytes: Uint8Array, batch: LineItem[]): boolean {
+    if (this.#skipping) return false;
+    const held = this.#long?.length ?? 0;
+    if (held + bytes.length > this.#limit) {
+      batch.push(this.#overlong);
+      this.#skipping = true;
+      this.#long = undefined;
+      return false;
+    }
+    (this.#long ??= new LongLine(this.#limit)).append(bytes);
+    return true;
+  }
+
+  #finish(bytes: Uint8Array, batch: LineItem[]): void {
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === CR) end--;
+    if (end >= this.#limit) return void batch.push(this.#overlong);
+    if (end === 0) return;
+    let text: string;
+    try {
+      text = this.#decoder.decode(
+        end === bytes.length ? bytes : bytes.subarray(0, end),
+      );
+    } catch {
+      return void batch.push(this.#overlong); // longer than a string may be
+    }
+    if (!isBlank(bytes[0]!, text)) batch.push(text);
   }
 }
 
-function join(pieces: Uint8Array[], total: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
+/** Bytes of one line collected across chunks, in memory reserved once and committed as used. */
+class LongLine {
+  readonly #buffer: ArrayBuffer;
+  readonly #view: Uint8Array;
+
+  constructor(limit: number) {
+    this.#buffer = new ArrayBuffer(0, { maxByteLength: limit });
+    this.#view = new Uint8Array(this.#buffer); // length-tracking: grows with the buffer
   }
-  return out;
+
+  get length(): number {
+    return this.#buffer.byteLength;
+  }
+
+  append(bytes: Uint8Array): void {
+    const at = this.#buffer.byteLength;
+    this.#buffer.resize(at + bytes.length);
+    this.#view.set(bytes, at);
+  }
+
+  bytes(): Uint8Array {
+    return this.#view;
+  }
 }
 
 /** True when a line holds only whitespace; checks the text only when its first byte is one. */

@@ -77,6 +77,21 @@ Deno.test("lines do not count the \\r of CRLF against the bound", async () => {
   ]);
 });
 
+Deno.test("lines hold the bound when a line's last piece arrives with its newline", async () => {
+  assert.deepEqual(await lines(["1234", "56789\nok\n"], 8), [
+    "<overlong 8>",
+    "ok",
+  ]);
+  assert.deepEqual(await lines(["1234", "5678\r\nok\n"], 8), [
+    "12345678",
+    "ok",
+  ]);
+  assert.deepEqual(await lines(["12", "34", "56", "78\n", "12", "3\n"], 8), [
+    "12345678",
+    "123",
+  ]);
+});
+
 Deno.test("lines skip an over-long line across chunks and resynchronize after its newline", async () => {
   const out = await batches(["0123", "4567", "89ab", "cdef", "\nnext\n"], 6);
   assert.deepEqual(
