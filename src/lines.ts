@@ -175,8 +175,8 @@ class LineSplitter {
   /** Bytes a line may have with its `\r`: one byte of slack, so `\r` does not count. */
   readonly #limit: number;
   readonly #decoder = new TextDecoder();
-  /** The start of a line that continues in the next chunk. */
-  #long: LongLine | undefined;
+  /** The start of a line that continues in the next chunk; created once, when first needed. */
+  #held: HeldBytes | undefined;
   /** True while the rest of an over-long line is skipped up to its newline. */
   #skipping = false;
 
@@ -196,12 +196,11 @@ class LineSplitter {
         break;
       }
       if (this.#skipping) this.#skipping = false;
-      else if (this.#long === undefined) {
+      else if (!this.#held?.length) {
         this.#finish(chunk.subarray(start, newline), batch);
       } else if (this.#keep(chunk.subarray(start, newline), batch)) {
-        const long = this.#long;
-        this.#long = undefined;
-        this.#finish(long.bytes(), batch);
+        this.#finish(this.#held.bytes(), batch);
+        this.#held.clear();
       } else this.#skipping = false; // the newline ends the skipped line
       start = newline + 1;
     }
@@ -211,22 +210,22 @@ class LineSplitter {
   /** The last line, when the input ended without a newline. */
   end(): LineItem[] {
     const batch: LineItem[] = [];
-    if (this.#long !== undefined) this.#finish(this.#long.bytes(), batch);
-    this.#long = undefined;
+    if (this.#held?.length) this.#finish(this.#held.bytes(), batch);
+    this.#held?.clear();
     return batch;
   }
 
   /** Adds bytes to the line that spans chunks; false (reported) when it gets too long. */
   #keep(bytes: Uint8Array, batch: LineItem[]): boolean {
     if (this.#skipping) return false;
-    const held = this.#long?.length ?? 0;
-    if (held + bytes.length > this.#limit) {
+    const held = this.#held ??= new HeldBytes(this.#limit);
+    if (held.length + bytes.length > this.#limit) {
       batch.push(this.#overlong);
       this.#skipping = true;
-      this.#long = undefined;
+      held.clear();
       return false;
     }
-    (this.#long ??= new LongLine(this.#limit)).append(bytes);
+    held.append(bytes);
     return true;
   }
 
@@ -247,10 +246,17 @@ class LineSplitter {
   }
 }
 
-/** Bytes of one line collected across chunks, in memory reserved once and committed as used. */
-class LongLine {
+/** Memory kept committed between lines; above it, clearing gives the memory back. */
+const KEEP_HELD_BYTES = 1024 * 1024;
+
+/**
+ * Bytes of one line collected across chunks, in a resizable buffer: its address space is
+ * reserved once, pages are committed as it grows, and it is never moved or copied.
+ */
+class HeldBytes {
   readonly #buffer: ArrayBuffer;
   readonly #view: Uint8Array;
+  #length = 0;
 
   constructor(limit: number) {
     this.#buffer = new ArrayBuffer(0, { maxByteLength: limit });
@@ -258,17 +264,29 @@ class LongLine {
   }
 
   get length(): number {
-    return this.#buffer.byteLength;
+    return this.#length;
   }
 
   append(bytes: Uint8Array): void {
-    const at = this.#buffer.byteLength;
-    this.#buffer.resize(at + bytes.length);
-    this.#view.set(bytes, at);
+    const end = this.#length + bytes.length;
+    const size = this.#buffer.byteLength;
+    if (end > size) {
+      // Doubling commits address space, not memory: pages are only used once written.
+      this.#buffer.resize(
+        Math.min(this.#buffer.maxByteLength, Math.max(end, size * 2, 65536)),
+      );
+    }
+    this.#view.set(bytes, this.#length);
+    this.#length = end;
   }
 
   bytes(): Uint8Array {
-    return this.#view;
+    return this.#view.subarray(0, this.#length);
+  }
+
+  clear(): void {
+    this.#length = 0;
+    if (this.#buffer.byteLength > KEEP_HELD_BYTES) this.#buffer.resize(0);
   }
 }
 
