@@ -68,6 +68,30 @@ Deno.test("the writer coalesces lines ready together into one write", async () =
   );
 });
 
+Deno.test("the writer keeps order across short lines, long lines and big strings", async () => {
+  const long = "x".repeat(100_000); // more than one buffer's worth at 3 bytes a unit
+  const wide = "中".repeat(30_000); // 90,000 bytes: fills the buffer's room in few lines
+  const big = jsonLine('{"id":"big","result":', {
+    text: awkwardText(BIG_STRING_CHARS + 1),
+  }, "}");
+  assert.notEqual(typeof big, "string");
+  const writer = byteWriter(1 << 20);
+  const lines = new LineWriter(writer, (error) => {
+    throw error;
+  });
+  const sent = ["a", long, "b", wide, wide, wide, "c", big, "d", long];
+  for (const line of sent) lines.send(line);
+  await lines.drained();
+  const expected = sent.map((line) =>
+    typeof line === "string"
+      ? line
+      : `{"id":"big","result":${
+        JSON.stringify({ text: awkwardText(BIG_STRING_CHARS + 1) })
+      }}`
+  );
+  assert.deepEqual(writer.text().split("\n"), [...expected, ""]);
+});
+
 Deno.test("the writer splits a long plain line between surrogate pairs, never inside one", async () => {
   // JSON text: no lone surrogates (JSON.stringify escapes them), so it survives UTF-8 intact.
   const text = awkwardText(3 * 64 * 1024 + 7).replace("\ud800", "");
