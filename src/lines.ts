@@ -174,7 +174,8 @@ class LineSplitter {
   readonly #overlong: OverlongLine;
   /** Bytes a line may have with its `\r`: one byte of slack, so `\r` does not count. */
   readonly #limit: number;
-  readonly #decoder = new TextDecoder();
+  /** Byte order marks are dropped per line (see `addLine`), not only at the start. */
+  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   /** The start of a line that continues in the next chunk; created once, when first needed. */
   #held: HeldBytes | undefined;
   /** True while the rest of an over-long line is skipped up to its newline. */
@@ -189,21 +190,35 @@ class LineSplitter {
   push(chunk: Uint8Array): LineItem[] {
     const batch: LineItem[] = [];
     let start = 0;
-    while (start < chunk.length) {
-      const newline = chunk.indexOf(LF, start);
+    if (this.#skipping || this.#held?.length) {
+      // First the end of the line that began in an earlier chunk.
+      const newline = chunk.indexOf(LF);
       if (newline === -1) {
-        this.#keep(chunk.subarray(start), batch);
-        break;
+        this.#keep(chunk, batch);
+        return batch;
       }
       if (this.#skipping) this.#skipping = false;
-      else if (!this.#held?.length) {
-        this.#finish(chunk.subarray(start, newline), batch);
-      } else if (this.#keep(chunk.subarray(start, newline), batch)) {
-        this.#finish(this.#held.bytes(), batch);
-        this.#held.clear();
+      else if (this.#keep(chunk.subarray(0, newline), batch)) {
+        this.#finish(this.#held!.bytes(), batch);
+        this.#held!.clear();
       } else this.#skipping = false; // the newline ends the skipped line
       start = newline + 1;
     }
+    const last = chunk.lastIndexOf(LF);
+    if (last >= start) {
+      if (last - start < this.#limit) {
+        // No line here can be too long: decode them all at once, then split the text.
+        this.#splitText(this.#decode(chunk.subarray(start, last)), batch);
+      } else {
+        while (start <= last) {
+          const newline = chunk.indexOf(LF, start);
+          this.#finish(chunk.subarray(start, newline), batch);
+          start = newline + 1;
+        }
+      }
+      start = last + 1;
+    }
+    if (start < chunk.length) this.#keep(chunk.subarray(start), batch);
     return batch;
   }
 
@@ -229,6 +244,7 @@ class LineSplitter {
     return true;
   }
 
+  /** One line's bytes, without its `\n`. */
   #finish(bytes: Uint8Array, batch: LineItem[]): void {
     let end = bytes.length;
     if (end > 0 && bytes[end - 1] === CR) end--;
@@ -236,14 +252,50 @@ class LineSplitter {
     if (end === 0) return;
     let text: string;
     try {
-      text = this.#decoder.decode(
+      text = this.#decode(
         end === bytes.length ? bytes : bytes.subarray(0, end),
       );
     } catch {
       return void batch.push(this.#overlong); // longer than a string may be
     }
-    if (!isBlank(bytes[0]!, text)) batch.push(text);
+    addLine(text, 0, text.length, batch);
   }
+
+  /** Lines of decoded text that holds no `\n` after its last line. */
+  #splitText(text: string, batch: LineItem[]): void {
+    for (let from = 0; from <= text.length;) {
+      let to = text.indexOf("\n", from);
+      if (to === -1) to = text.length;
+      addLine(text, from, text.charCodeAt(to - 1) === CR ? to - 1 : to, batch);
+      from = to + 1;
+    }
+  }
+
+  #decode(bytes: Uint8Array): string {
+    return this.#decoder.decode(bytes);
+  }
+}
+
+const BOM = 0xfeff;
+
+/**
+ * Adds `text` from `from` to `to` as a line, unless it is blank. A byte order mark at the start
+ * of a line is dropped: it is never part of a JSON message.
+ */
+function addLine(
+  text: string,
+  from: number,
+  to: number,
+  batch: LineItem[],
+): void {
+  if (text.charCodeAt(from) === BOM) from++;
+  if (to <= from) return;
+  const first = text.charCodeAt(from);
+  const line = from === 0 && to === text.length ? text : text.slice(from, to);
+  if (
+    (first === SPACE || first === TAB || first === CR) && line.trim() === ""
+  ) return;
+  batch.push(line);
 }
 
 /** Memory kept committed between lines; above it, clearing gives the memory back. */
@@ -288,10 +340,4 @@ class HeldBytes {
     this.#length = 0;
     if (this.#buffer.byteLength > KEEP_HELD_BYTES) this.#buffer.resize(0);
   }
-}
-
-/** True when a line holds only whitespace; checks the text only when its first byte is one. */
-function isBlank(firstByte: number, text: string): boolean {
-  return (firstByte === SPACE || firstByte === TAB || firstByte === CR) &&
-    text.trim() === "";
 }

@@ -43,6 +43,50 @@ Deno.test("lines skip empty and whitespace-only lines", async () => {
   assert.deepEqual(await lines(["\n\r\n  \n\t\r\nx\n\n"]), ["x"]);
 });
 
+Deno.test("lines drop a byte order mark at the start of any line, and only there", async () => {
+  const bom = "\ufeff";
+  assert.deepEqual(
+    await lines([`${bom}a\n${bom}b\nc${bom}\n`, `${bom}`, "d\n"]),
+    [
+      "a",
+      "b",
+      `c${bom}`,
+      "d",
+    ],
+  );
+  assert.deepEqual(await lines([`${bom}\n${bom}  \nx\n`]), ["x"]);
+});
+
+Deno.test("lines decode bad UTF-8 line by line: a cut character stays in its line", async () => {
+  const bytes = new Uint8Array([
+    0x61,
+    0xe2,
+    0x9c,
+    0x0a,
+    0x62,
+    0x0d,
+    0x0a,
+    0xff,
+    0x0a,
+  ]);
+  assert.deepEqual(await lines([bytes]), ["a\ufffd", "b", "\ufffd"]);
+  assert.deepEqual(await lines(Array.from(bytes, (b) => new Uint8Array([b]))), [
+    "a\ufffd",
+    "b",
+    "\ufffd",
+  ]);
+});
+
+Deno.test("lines split one chunk with many lines, some over the bound", async () => {
+  assert.deepEqual(await lines(["ab\r\ncd\n123456789\n\n  \nok\nrest"], 8), [
+    "ab",
+    "cd",
+    "<overlong 8>",
+    "ok",
+    "rest",
+  ]);
+});
+
 Deno.test("lines join a message split across chunks, even inside a UTF-8 character", async () => {
   const bytes = encoder.encode('{"text":"é✓😀"}\n');
   const chunks = Array.from(bytes, (b) => new Uint8Array([b]));
