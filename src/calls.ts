@@ -35,7 +35,7 @@ export class CallRunner {
     this.#options = options;
   }
 
-  /** Calls running or waiting. */
+  /** Calls running or waiting (a call to a synchronous tool is over before anyone can ask). */
   get size(): number {
     return this.#inFlight.size;
   }
@@ -61,10 +61,21 @@ export class CallRunner {
       scope,
       this.#options,
     );
-    this.#inFlight.set(key, call);
     if (this.#running < this.#options.maxConcurrent) this.#run(call);
-    else this.#waiting.push(call);
+    else {
+      this.#track(call);
+      this.#waiting.push(call);
+    }
     return true;
+  }
+
+  /**
+   * Makes a call findable by id (to cancel it, and to refuse its id to another call). A call
+   * that finishes before it yields the thread is never tracked: nothing can reach it meanwhile.
+   */
+  #track(call: Call): void {
+    call.tracked = true;
+    this.#inFlight.set(call.key, call);
   }
 
   /** Cancels the call with this id, if it is in flight: its signal aborts and it gets no reply. */
@@ -113,6 +124,7 @@ export class CallRunner {
       return this.#finish(call, this.#failure(call, error));
     }
     if (!isThenable(value)) return this.#complete(call, value);
+    this.#track(call);
     call.armTimeout();
     untilAborted(value, call.signal).then(
       (result) => this.#complete(call, result),
@@ -140,7 +152,7 @@ export class CallRunner {
     if (call.done) return;
     call.done = true;
     call.disarm();
-    this.#inFlight.delete(call.key);
+    if (call.tracked) this.#inFlight.delete(call.key);
     if (call.started) this.#running--;
     if (call.startedAt > 0) {
       const outcome = call.ended ?? (result?.isError ? "error" : "ok");

@@ -31,6 +31,8 @@ export interface CallChannel {
 export class Call {
   readonly context: ToolContext;
   started = false;
+  /** True once the runner keeps it by id (see `CallRunner`). */
+  tracked = false;
   done = false;
   ended: EndReason | undefined;
   startedAt = 0;
