@@ -36,8 +36,16 @@ export const BASE_PERMISSIONS: ToolPermissions = {
   env: ["TOOLDROP_LOG"],
 };
 
-/** Flags every server runs with besides permissions. */
-export const RUNTIME_FLAGS = ["--no-prompt"] as const;
+/**
+ * Flags every server runs with besides permissions. V8 starts the old generation small and
+ * collects it again and again as a fresh server warms up (its compiled code, the tools'
+ * modules); starting it at 64 MiB spares those collections: +14% pipelined throughput in 14
+ * interleaved rounds, peak RSS +1 MiB (see the README's Speed section).
+ */
+export const RUNTIME_FLAGS = [
+  "--no-prompt",
+  "--v8-flags=--initial-old-space-size=64",
+] as const;
 
 /** Checks a tool's `permissions` field; returns what is wrong, or undefined when it is fine. */
 export function permissionsProblem(value: unknown): string | undefined {
