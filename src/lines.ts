@@ -208,7 +208,10 @@ class LineSplitter {
     if (last >= start) {
       if (last - start < this.#limit) {
         // No line here can be too long: decode them all at once, then split the text.
-        this.#splitText(this.#decode(chunk.subarray(start, last)), batch);
+        this.#splitText(
+          this.#decoder.decode(chunk.subarray(start, last)),
+          batch,
+        );
       } else {
         while (start <= last) {
           const newline = chunk.indexOf(LF, start);
@@ -252,7 +255,7 @@ class LineSplitter {
     if (end === 0) return;
     let text: string;
     try {
-      text = this.#decode(
+      text = this.#decoder.decode(
         end === bytes.length ? bytes : bytes.subarray(0, end),
       );
     } catch {
@@ -269,10 +272,6 @@ class LineSplitter {
       addLine(text, from, text.charCodeAt(to - 1) === CR ? to - 1 : to, batch);
       from = to + 1;
     }
-  }
-
-  #decode(bytes: Uint8Array): string {
-    return this.#decoder.decode(bytes);
   }
 }
 
