@@ -8,7 +8,8 @@
 import { checkArguments } from "./args.ts";
 import { Call, type CallChannel } from "./context.ts";
 import type { RequestScope } from "./era.ts";
-import { excerpt, idKey, type RequestId } from "./jsonrpc.ts";
+import { describeError, textOf } from "./describe.ts";
+import { idKey, type RequestId } from "./jsonrpc.ts";
 import { errorResult, toCallToolResult } from "./result.ts";
 import type { CallToolResult } from "./tool.ts";
 import { ToolError } from "./tool.ts";
@@ -18,8 +19,20 @@ import type { Tool } from "./toolset.ts";
 export interface CallRunnerOptions extends CallChannel {
   /** Calls running at once; later ones wait their turn. */
   maxConcurrent: number;
-  /** Receives each call's one result. Never called for a call the client cancelled. */
+  /**
+   * Receives each call's one result. Never called for a call the client cancelled. May throw
+   * when the result cannot be sent as JSON (a BigInt, a throwing `toJSON` or getter); the call
+   * is then answered with an error result instead.
+   */
   respond: (id: RequestId, result: CallToolResult, scope: RequestScope) => void;
+  /**
+   * False while replies are waiting to be written beyond the output's high-water mark: calls
+   * then wait their turn instead of starting, so a client that does not read cannot make the
+   * server hold more than `maxConcurrent` results.
+   */
+  mayStart: () => boolean;
+  /** Resolves once the output has caught up (when `mayStart` said no). */
+  outputDrained: () => Promise<void>;
 }
 
 /** Runs tool calls; see the module documentation. */
@@ -30,6 +43,7 @@ export class CallRunner {
   #running = 0;
   #seq = 0;
   #ended: Array<() => void> = [];
+  #waitingForOutput = false;
 
   constructor(options: CallRunnerOptions) {
     this.#options = options;
@@ -61,8 +75,9 @@ export class CallRunner {
       scope,
       this.#options,
     );
-    if (this.#running < this.#options.maxConcurrent) this.#run(call);
-    else {
+    if (this.#running < this.#options.maxConcurrent && this.#mayStart()) {
+      this.#run(call);
+    } else {
       this.#track(call);
       this.#waiting.push(call);
     }
@@ -78,10 +93,14 @@ export class CallRunner {
     this.#inFlight.set(call.key, call);
   }
 
-  /** Cancels the call with this id, if it is in flight: its signal aborts and it gets no reply. */
+  /**
+   * Cancels the call with this id, if it is in flight: its signal aborts and it gets no reply.
+   * The id is free again at once: the client may reuse it in its very next line.
+   */
   cancel(id: RequestId): boolean {
     const call = this.#inFlight.get(idKey(id));
     if (!call) return false;
+    this.#inFlight.delete(call.key);
     if (call.started) call.abort("cancelled");
     else {
       call.ended = "cancelled";
@@ -111,22 +130,39 @@ export class CallRunner {
     while (this.#inFlight.size > 0) await this.nextEnd();
   }
 
+  /** Whether the output has room for another call's result. */
+  #mayStart(): boolean {
+    if (this.#options.mayStart()) return true;
+    if (!this.#waitingForOutput) {
+      this.#waitingForOutput = true;
+      void this.#options.outputDrained().then(() => {
+        this.#waitingForOutput = false;
+        this.#startWaiting();
+      });
+    }
+    return false;
+  }
+
   #run(call: Call): void {
     this.#running++;
     call.started = true;
     if (this.#options.log.enabled("debug")) call.startedAt = performance.now();
     let value: unknown;
+    let pending: boolean;
     try {
       const check = checkArguments(call.tool, call.args);
       if (!check.ok) return this.#finish(call, errorResult(check.message));
       value = call.tool.definition.run(check.value, call.context);
+      pending = isThenable(value); // a `then` getter may throw too
     } catch (error) {
       return this.#finish(call, this.#failure(call, error));
     }
-    if (!isThenable(value)) return this.#complete(call, value);
+    if (!pending) return this.#complete(call, value);
     this.#track(call);
     call.armTimeout();
-    untilAborted(value, call.signal).then(
+    // Resolving a promise with the thenable calls its `then` in a later job, where anything it
+    // throws becomes a rejection: nothing the tool returned can throw into the runner.
+    untilAborted(new Promise((resolve) => resolve(value)), call.signal).then(
       (result) => this.#complete(call, result),
       (error) => this.#finish(call, this.#failure(call, error)),
     );
@@ -139,7 +175,7 @@ export class CallRunner {
     } catch (error) {
       this.#options.log.warn(
         `Tool "${call.tool.name}" returned an invalid result: ${
-          (error as Error).message
+          describeError(error)
         }`,
       );
       result = this.#failure(call, error);
@@ -147,12 +183,16 @@ export class CallRunner {
     this.#finish(call, result);
   }
 
-  /** Ends a call once; `result` is sent unless the client cancelled it (then it may be null). */
+  /**
+   * Ends a call once; `result` is sent unless the client cancelled it (then it may be null).
+   * Never throws, so the call's slot is always given back.
+   */
   #finish(call: Call, result: CallToolResult | null): void {
     if (call.done) return;
     call.done = true;
     call.disarm();
-    if (call.tracked) this.#inFlight.delete(call.key);
+    // A cancelled call's id may already belong to a newer call.
+    if (this.#inFlight.get(call.key) === call) this.#inFlight.delete(call.key);
     if (call.started) this.#running--;
     if (call.startedAt > 0) {
       const outcome = call.ended ?? (result?.isError ? "error" : "ok");
@@ -162,15 +202,8 @@ export class CallRunner {
         } ms`,
       );
     }
-    if (result && call.ended !== "cancelled") {
-      this.#options.respond(call.id, result, call.scope);
-    }
-    while (
-      this.#running < this.#options.maxConcurrent && this.#waiting.length > 0
-    ) {
-      const next = this.#waiting.shift()!;
-      if (!next.done) this.#run(next);
-    }
+    if (result && call.ended !== "cancelled") this.#respond(call, result);
+    this.#startWaiting();
     if (this.#ended.length > 0) {
       const waiters = this.#ended;
       this.#ended = [];
@@ -178,10 +211,51 @@ export class CallRunner {
     }
   }
 
-  /** The result the model sees when a call failed; unexpected errors go to the log with stacks. */
+  /** Starts waiting calls while there are free slots and room in the output. */
+  #startWaiting(): void {
+    while (
+      this.#running < this.#options.maxConcurrent && this.#waiting.length > 0 &&
+      this.#mayStart()
+    ) {
+      const next = this.#waiting.shift()!;
+      if (!next.done) this.#run(next);
+    }
+  }
+
+  /** Sends a call's result; one that cannot be sent as JSON becomes an error result. */
+  #respond(call: Call, result: CallToolResult): void {
+    try {
+      this.#options.respond(call.id, result, call.scope);
+    } catch (error) {
+      const why =
+        `Tool "${call.tool.name}" returned a result that cannot be sent as JSON: ${
+          describeError(error)
+        }`;
+      this.#options.log.warn(why);
+      this.#options.respond(call.id, errorResult(why), call.scope);
+    }
+  }
+
+  /**
+   * The result the model sees when a call failed; unexpected errors go to the log with stacks.
+   * Total: whatever was thrown (a Proxy, an object whose getters or `toString` throw) is
+   * described without letting a second exception escape.
+   */
   #failure(call: Call, error: unknown): CallToolResult {
+    try {
+      return this.#describeFailure(call, error);
+    } catch {
+      return errorResult(`Tool "${call.tool.name}" failed`);
+    }
+  }
+
+  #describeFailure(call: Call, error: unknown): CallToolResult {
     const name = call.tool.name;
     const { log } = this.#options;
+    if (call.ended === "cancelled") {
+      log.debug(`Tool "${name}" stopped: the client cancelled the call`);
+      return errorResult(`Tool "${name}" was cancelled`); // never sent
+    }
     if (call.ended === "timeout") {
       log.warn(`Tool "${name}" timed out after ${call.tool.timeoutMs} ms`);
       return errorResult(
@@ -193,21 +267,22 @@ export class CallRunner {
         `Tool "${name}" was stopped: the server is shutting down`,
       );
     }
-    if (error instanceof ToolError) return errorResult(error.message);
+    if (error instanceof ToolError) {
+      const { message } = error;
+      return errorResult(
+        typeof message === "string" ? message : describeError(message),
+      );
+    }
     if (
       error instanceof Deno.errors.NotCapable ||
       error instanceof Deno.errors.PermissionDenied
     ) {
-      log.warn(`Tool "${name}" was denied a permission: ${error.message}`);
-      return errorResult(
-        `Tool "${name}" is not allowed to do this: ${error.message}`,
-      );
+      const detail = textOf(error.message, 500);
+      log.warn(`Tool "${name}" was denied a permission: ${detail}`);
+      return errorResult(`Tool "${name}" is not allowed to do this: ${detail}`);
     }
     log.error(`Tool "${name}" threw`, error);
-    const detail = error instanceof Error
-      ? `${error.name}: ${error.message}`
-      : String(error);
-    return errorResult(`Tool "${name}" failed: ${excerpt(detail, 500)}`);
+    return errorResult(`Tool "${name}" failed: ${describeError(error)}`);
   }
 }
 

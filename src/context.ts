@@ -5,11 +5,15 @@
  * Nothing reaches the client for a call once it has ended.
  */
 
+import { textOf } from "./describe.ts";
 import type { RequestScope } from "./era.ts";
 import { notificationLine, type RequestId } from "./jsonrpc.ts";
 import { isLogLevel, levelRank, type Logger, type LogLevel } from "./log.ts";
 import type { Root, ToolContext } from "./tool.ts";
 import type { Tool } from "./toolset.ts";
+
+/** Characters of one log message kept; the rest is cut. */
+const MAX_LOG_CHARS = 64 * 1024;
 
 /** Why a call stopped before its tool returned. */
 export type EndReason = "cancelled" | "timeout" | "shutdown";
@@ -19,6 +23,8 @@ export interface CallChannel {
   log: Logger;
   /** Queues a notification; a `key` lets a newer one replace it while it waits. */
   notify: (line: string, key?: string) => void;
+  /** Queues a log notification, which may be dropped when too many wait (see `LineWriter`). */
+  notifyLog: (line: string) => void;
   /** The least severe level the client wants tool logs at, if any. */
   clientLogLevel: (scope: RequestScope) => LogLevel | undefined;
   roots: (
@@ -105,13 +111,13 @@ class CallContext implements ToolContext {
 
   log(level: LogLevel, message: string): void {
     const lvl = isLogLevel(level) ? level : "info";
-    const text = String(message);
-    const { log, clientLogLevel, notify } = this.#channel;
+    const text = textOf(message, MAX_LOG_CHARS);
+    const { log, clientLogLevel, notifyLog } = this.#channel;
     log.log(lvl, `[${this.toolName}] ${text}`);
     if (!this.#call.live) return;
     const threshold = clientLogLevel(this.#call.scope);
     if (threshold !== undefined && levelRank(lvl) >= levelRank(threshold)) {
-      notify(
+      notifyLog(
         notificationLine("notifications/message", {
           level: lvl,
           logger: this.toolName,

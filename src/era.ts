@@ -5,7 +5,13 @@
  * to 2025-11-25). Reads a request's `_meta` and shapes the results of the modern era.
  */
 
-import { INVALID_PARAMS, JsonRpcError, type Params } from "./jsonrpc.ts";
+import {
+  INVALID_PARAMS,
+  isRequestId,
+  JsonRpcError,
+  type Params,
+  type RequestId,
+} from "./jsonrpc.ts";
 import { isLogLevel, type LogLevel } from "./log.ts";
 import {
   LEGACY_VERSIONS,
@@ -37,8 +43,8 @@ export interface RequestScope {
   readonly modern: boolean;
   /** The protocol version the request is served under. */
   readonly version: string;
-  /** Where progress notifications go, when the client asked for them. */
-  readonly progressToken: string | number | undefined;
+  /** Where progress notifications go, when the client asked for them (as it came in). */
+  readonly progressToken: RequestId | undefined;
   /** Modern only: the least severe log level the request wants as notifications. */
   readonly logLevel: LogLevel | undefined;
   /** Modern only: the capabilities the client declared on this request. */
@@ -74,10 +80,7 @@ export function readScope(
     );
   }
   const m = meta as Record<string, unknown>;
-  const token =
-    typeof m.progressToken === "string" || typeof m.progressToken === "number"
-      ? m.progressToken
-      : undefined;
+  const token = isRequestId(m.progressToken) ? m.progressToken : undefined;
   const requested = m[VERSION_KEY];
   if (requested === undefined) {
     return token === undefined ? plain : { ...plain, progressToken: token };
@@ -92,10 +95,8 @@ export function readScope(
     throw new JsonRpcError(
       UNSUPPORTED_PROTOCOL_VERSION,
       "Unsupported protocol version",
-      {
-        supported: SUPPORTED_VERSIONS,
-        requested,
-      },
+      // Only what a request's _meta may name: older versions need `initialize` first.
+      { supported: MODERN_VERSIONS, requested },
     );
   }
   const level = m[LOG_LEVEL_KEY];

@@ -48,15 +48,6 @@ export class JsonRpcError extends Error {
 
 /** JSON.parse source text access (ES2025+), which TypeScript's lib does not describe yet. */
 interface JsonWithSource {
-  parse(
-    text: string,
-    reviver: (
-      this: Record<string, unknown>,
-      key: string,
-      value: unknown,
-      context?: { source?: string },
-    ) => unknown,
-  ): unknown;
   rawJSON(text: string): RawJson;
   isRawJSON(value: unknown): boolean;
 }
@@ -93,7 +84,7 @@ export function parseMessage(line: string): Message {
   }
   const message = value as Record<string, unknown>;
   return classify(
-    hasUnsafeInteger(message) ? reparseKeepingRawIntegers(line) : message,
+    hasUnsafeInteger(message) ? keepRawIntegers(line, message) : message,
   );
 }
 
@@ -157,9 +148,14 @@ function isRawJson(value: unknown): value is RawJson {
     SOURCE_JSON.isRawJSON(value);
 }
 
-/** A key under which ids compare equal exactly when they are the same id on the wire. */
+/** A key under which ids compare equal exactly when they are the same number or string. */
 export function idKey(id: RequestId): string | number | bigint {
-  return typeof id === "object" ? BigInt(id.rawJSON) : id;
+  if (typeof id !== "object") return id;
+  try {
+    return BigInt(id.rawJSON); // "9007199254740993"
+  } catch {
+    return BigInt(Number(id.rawJSON)); // "1e20": an integer, written with an exponent
+  }
 }
 
 function isUnsafeInteger(value: unknown): boolean {
@@ -167,37 +163,83 @@ function isUnsafeInteger(value: unknown): boolean {
     !Number.isSafeInteger(value);
 }
 
+/** Where a number's source text matters: the id, a cancelled request's id, a progress token. */
+const RAW_PATHS = ["id", "params.requestId", "params._meta.progressToken"];
+
 function hasUnsafeInteger(message: Record<string, unknown>): boolean {
   const params = message.params as Record<string, unknown> | undefined;
-  return isUnsafeInteger(message.id) ||
-    (typeof params === "object" && params !== null &&
-      isUnsafeInteger(params.requestId));
+  if (isUnsafeInteger(message.id)) return true;
+  if (typeof params !== "object" || params === null) return false;
+  const meta = params._meta as Record<string, unknown> | undefined;
+  return isUnsafeInteger(params.requestId) ||
+    (typeof meta === "object" && meta !== null &&
+      isUnsafeInteger(meta.progressToken));
 }
 
 /**
- * Re-reads a line whose id (or cancelled `requestId`) is an integer beyond 2^53 and keeps its
- * source text, so the reply echoes it digit for digit. Only such rare lines pay for the reviver.
+ * Puts back the source text of an id, a cancelled `requestId` or a `progressToken` that is an
+ * integer beyond 2^53, so the reply echoes it digit for digit. Only such rare lines pay for it.
  */
-function reparseKeepingRawIntegers(line: string): Record<string, unknown> {
-  const found: Array<[Record<string, unknown>, string, string]> = [];
-  const root = SOURCE_JSON.parse(
-    line,
-    function (key, value, context) {
-      if (
-        (key === "id" || key === "requestId") && isUnsafeInteger(value) &&
-        context?.source
-      ) {
-        found.push([this, key, context.source]);
-      }
-      return value;
-    },
-  ) as Record<string, unknown>;
-  for (const [holder, key, source] of found) {
-    if (holder === root || holder === root.params) {
-      holder[key] = SOURCE_JSON.rawJSON(source);
+function keepRawIntegers(
+  line: string,
+  message: Record<string, unknown>,
+): Record<string, unknown> {
+  for (const [path, source] of numberSources(line)) {
+    const keys = path.split(".");
+    const last = keys.pop()!;
+    let holder: unknown = message;
+    for (const key of keys) holder = (holder as Record<string, unknown>)[key];
+    const target = holder as Record<string, unknown>;
+    if (isUnsafeInteger(target[last])) {
+      target[last] = SOURCE_JSON.rawJSON(source);
     }
   }
-  return root;
+  return message;
+}
+
+/**
+ * The source text of the numbers at {@link RAW_PATHS} in a line that is valid JSON. A scan, not a
+ * reviver: it does not recurse, so a line nested thousands deep costs no stack (a reviver overflows).
+ */
+function numberSources(line: string): Map<string, string> {
+  const found = new Map<string, string>();
+  /** The key being read or last read in each open object; null for an array. */
+  const keys: Array<string | null> = [];
+  let expectKey = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 0x7b /* { */) {
+      keys.push("");
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      keys.push(null);
+      expectKey = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) keys.pop();
+    else if (c === 0x2c /* , */) expectKey = keys.at(-1) !== null;
+    else if (c === 0x22 /* " */) {
+      let end = i + 1;
+      while (line.charCodeAt(end) !== 0x22) {
+        end += line.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
+      }
+      if (expectKey) {
+        const raw = line.slice(i + 1, end);
+        keys[keys.length - 1] = raw.includes("\\")
+          ? JSON.parse(line.slice(i, end + 1))
+          : raw;
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      let end = i + 1;
+      while (end < line.length && /[0-9eE.+-]/.test(line[end]!)) end++;
+      if (keys.length <= 3) {
+        const path = keys.join(".");
+        if (RAW_PATHS.includes(path)) found.set(path, line.slice(i, end));
+      }
+      i = end - 1;
+    }
+  }
+  return found;
 }
 
 /** The JSON text of an id, as it goes back on the wire. */

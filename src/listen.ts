@@ -6,6 +6,7 @@
 
 import {
   idKey,
+  INTERNAL_ERROR,
   INVALID_PARAMS,
   JsonRpcError,
   notificationLine,
@@ -27,9 +28,12 @@ interface Stream {
 export class Subscriptions {
   readonly #streams = new Map<string | number | bigint, Stream>();
   readonly #send: (line: string) => void;
+  readonly #max: number;
 
-  constructor(send: (line: string) => void) {
+  /** `max`: streams open at once; one more is refused with -32603. */
+  constructor(send: (line: string) => void, max: number) {
     this.#send = send;
+    this.#max = max;
   }
 
   /** Opens a stream and acknowledges what it will carry; throws -32602 for a bad filter. */
@@ -48,6 +52,12 @@ export class Subscriptions {
       throw new JsonRpcError(
         INVALID_PARAMS,
         "Invalid params: a subscription with this id is already open",
+      );
+    }
+    if (this.#streams.size >= this.#max) {
+      throw new JsonRpcError(
+        INTERNAL_ERROR,
+        `Internal error: too many open subscriptions (${this.#max}); cancel one (notifications/cancelled) before opening another`,
       );
     }
     const toolsListChanged =

@@ -4,6 +4,8 @@
  * never to stdout. Levels are MCP's (RFC 5424), so the same level names work on both sides.
  */
 
+import { logDetail } from "./describe.ts";
+
 /** Log levels from least to most severe, as MCP names them. */
 export const LOG_LEVELS = [
   "debug",
@@ -78,7 +80,7 @@ export class Logger {
   log(level: LogLevel, message: string, detail?: unknown): void {
     if (!this.enabled(level)) return;
     let text = `${this.#now().toISOString()} ${level.padEnd(7)} ${message}`;
-    if (detail !== undefined) text += `\n${describe(detail)}`;
+    if (detail !== undefined) text += `\n${logDetail(detail)}`;
     try {
       this.#write(`${text}\n`);
     } catch {
@@ -101,12 +103,4 @@ export class Logger {
   error(message: string, detail?: unknown): void {
     this.log("error", message, detail);
   }
-}
-
-function describe(detail: unknown): string {
-  if (detail instanceof Error) {
-    return detail.stack ?? `${detail.name}: ${detail.message}`;
-  }
-  if (typeof detail === "string") return detail;
-  return Deno.inspect(detail, { depth: 4, colors: false });
 }

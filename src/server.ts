@@ -6,6 +6,7 @@
  */
 
 import { jsonLine } from "./big_json.ts";
+import { describeError, textOf } from "./describe.ts";
 import { CallRunner } from "./calls.ts";
 import {
   completeResult,
@@ -24,6 +25,7 @@ import {
   JsonRpcError,
   type Message,
   METHOD_NOT_FOUND,
+  notificationLine,
   type Params,
   parseMessage,
   type RequestId,
@@ -36,6 +38,7 @@ import {
   type LineItem,
   readLineBatches,
 } from "./lines.ts";
+import { Input } from "./input.ts";
 import { Subscriptions } from "./listen.ts";
 import { isLogLevel, Logger } from "./log.ts";
 import {
@@ -88,8 +91,12 @@ export interface ServeOptions {
 const DEFAULT_MAX_CONCURRENT_CALLS = 64;
 const DEFAULT_SHUTDOWN_GRACE_MS = 500;
 const STATIC_LIST_TTL_MS = 3_600_000;
-/** How long the last replies may take to flush before `serve()` gives up on the reader. */
-const FLUSH_TIMEOUT_MS = 400;
+/**
+ * At shutdown, how long the client may read nothing before `serve()` gives up on writing the
+ * replies left: short enough that a stopped server exits within a second, long enough for a
+ * client that reads a moment after it closed stdin.
+ */
+const FLUSH_STALL_MS = 750;
 /**
  * Characters queued for stdout above which reading pauses until they are written. Small, so a
  * client that sends faster than it reads cannot make the server hold much: replies wait in the
@@ -100,8 +107,8 @@ const LIST_CHANGED =
   `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`;
 /** Requests that need the tools, held while they load. */
 const TOOL_METHODS = new Set(["tools/call", "tools/list"]);
-/** At EOF, how long tools still loading may take before held requests are refused. */
-const LOAD_TIMEOUT_AT_SHUTDOWN_MS = 5_000;
+/** Subscriptions (`subscriptions/listen`) a client may hold open at once. */
+const MAX_SUBSCRIPTIONS = 1024;
 
 /**
  * Serves MCP over a pair of byte streams until the input ends, `signal` aborts or the output
@@ -170,7 +177,7 @@ class Server {
     });
     const send = (line: string) => this.#writer.send(line);
     this.#session = new Session(send);
-    this.#subscriptions = new Subscriptions(send);
+    this.#subscriptions = new Subscriptions(send, MAX_SUBSCRIPTIONS);
     const maxConcurrent = options.maxConcurrentCalls ??
       DEFAULT_MAX_CONCURRENT_CALLS;
     this.#maxPending = options.maxPendingCalls ?? maxConcurrent * 16;
@@ -178,7 +185,10 @@ class Server {
       maxConcurrent,
       log: this.#log,
       respond: (id, result, scope) => this.#replyResult(id, result, scope),
+      mayStart: () => this.#writer.backlog <= WRITE_HIGH_WATER,
+      outputDrained: () => this.#writer.drained(),
       notify: (line, key) => this.#writer.send(line, key),
+      notifyLog: (line) => this.#writer.sendLog(line, logsDroppedNote),
       clientLogLevel: (scope) =>
         scope.modern ? scope.logLevel : this.#session.logLevel,
       roots: (scope, signal) =>
@@ -195,57 +205,95 @@ class Server {
     if (updates) {
       void this.#loaded.then(() => this.#followUpdates(updates, signal));
     }
-    const batches = readLineBatches(this.#options.readable, {
-      maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-      signal,
-    });
-    const stopped = new Promise<void>((resolve) =>
-      signal.addEventListener("abort", () => resolve())
+    const input = new Input(
+      readLineBatches(this.#options.readable, {
+        maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+        signal,
+      }),
+      (error) => this.#log.error("Stopped reading input", error),
     );
-    try {
-      for await (const batch of batches) {
-        this.#handleAll(batch);
-        if (this.#startLoading) {
-          // The first answers are out (or on their way): now the tools may take the thread.
-          void this.#writer.drained().then(() => this.#startLoading?.());
-        }
-        if (this.#writer.backlog > WRITE_HIGH_WATER) {
-          await this.#writer.drained();
-        }
-        while (
-          this.#calls.size + (this.#held?.length ?? 0) >= this.#maxPending &&
-          !signal.aborted
-        ) {
-          await Promise.race([this.#calls.nextEnd(), this.#loaded, stopped]);
-        }
+    for (let batch; !signal.aborted && (batch = await input.next());) {
+      this.#handleAll(batch);
+      if (this.#startLoading) {
+        // The first answers are out (or on their way): now the tools may take the thread.
+        void this.#writer.drained().then(() => this.#startLoading?.());
       }
-    } catch (error) {
-      this.#log.error("Stopped reading input", error);
+      // Paused: replies wait for the client to read them, or too many calls wait to end. The
+      // input is still read ahead a little, so that its end (or a stop signal) is noticed.
+      while (this.#mustPause() && !signal.aborted && !input.ended) {
+        await this.#pause(input, signal);
+      }
     }
     await this.#shutdown();
   }
 
+  /** True while reading should pause: see `run`. */
+  #mustPause(): boolean {
+    return this.#writer.backlog > WRITE_HIGH_WATER ||
+      this.#calls.size + (this.#held?.length ?? 0) >= this.#maxPending;
+  }
+
+  /**
+   * Resolves when a reason to pause may have gone, a batch was read ahead, or serving stops.
+   * The signal's listener is removed each time: a long-lived promise raced at every pause would
+   * keep one reaction per pause for the life of the server.
+   */
+  #pause(input: Input, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      signal.addEventListener("abort", done);
+      if (this.#writer.backlog > WRITE_HIGH_WATER) {
+        void this.#writer.drained().then(done);
+      }
+      if (this.#calls.size > 0) void this.#calls.nextEnd().then(done);
+      if (this.#held) void this.#loaded.then(done);
+      void input.readAhead()?.then(done);
+    });
+  }
+
   async #shutdown(): Promise<void> {
+    const grace = this.#options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+    const deadline = performance.now() + grace;
     if (this.#held?.length) {
       this.#startLoading?.(); // requests are waiting for tools that were never loaded
-      await withTimeout(this.#loaded, LOAD_TIMEOUT_AT_SHUTDOWN_MS);
+      await withTimeout(this.#loaded, grace);
       this.#releaseHeld("the server shut down before its tools loaded");
     }
     if (!this.#writer.failed && this.#calls.size > 0) {
-      const grace = this.#options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+      const left = Math.max(0, deadline - performance.now());
       this.#log.debug(
-        `Input ended; ${this.#calls.size} call(s) get ${grace} ms to finish`,
+        `Input ended; ${this.#calls.size} call(s) get ${
+          Math.round(left)
+        } ms to finish`,
       );
-      await withTimeout(this.#calls.idle(), grace);
+      await withTimeout(this.#calls.idle(), left);
     }
     this.#calls.stopAll();
     await this.#calls.idle(); // stopped calls settle at once: their replies are queued by now
     this.#subscriptions.closeAll(this.#info);
-    // A timer only when something is queued: the first setTimeout costs ~4 ms (Node timers).
-    if (this.#writer.backlog > 0) {
-      await withTimeout(this.#writer.drained(), FLUSH_TIMEOUT_MS);
-    }
+    await this.#flush();
     void this.#writer.close(); // the process may exit now: everything is written
+  }
+
+  /**
+   * Writes what is queued for as long as the client keeps reading: a slow reader gets every
+   * reply, one that stops reading for FLUSH_STALL_MS is given up on.
+   */
+  async #flush(): Promise<void> {
+    // A timer only when something is queued: the first setTimeout costs ~4 ms (Node timers).
+    while (this.#writer.backlog > 0 && !this.#writer.failed) {
+      const written = this.#writer.written;
+      await withTimeout(this.#writer.drained(), FLUSH_STALL_MS);
+      if (this.#writer.written === written && this.#writer.backlog > 0) {
+        this.#log.warn(
+          `Stopping with ${this.#writer.backlog} characters of replies unwritten: the client has read nothing for ${FLUSH_STALL_MS} ms`,
+        );
+        return;
+      }
+    }
   }
 
   async #followUpdates(
@@ -293,7 +341,17 @@ class Server {
 
   /** One batch, synchronously: kept out of `run`, an async loop the JIT would compile whole. */
   #handleAll(batch: LineItem[]): void {
-    for (let i = 0; i < batch.length; i++) this.#handle(batch[i]!);
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        this.#handle(batch[i]!);
+      } catch (error) {
+        // Each step is meant to be total; should one still throw, the line is lost, not the server.
+        this.#log.error(
+          "Internal error while handling a line (skipped)",
+          error,
+        );
+      }
+    }
   }
 
   #handle(item: LineItem): void {
@@ -387,7 +445,7 @@ class Server {
       ) {
         this.#log.debug(
           `Cancelled ${idText(requestId)}: ${
-            String(params?.reason ?? "no reason")
+            textOf(params?.reason ?? "no reason")
           }`,
         );
       }
@@ -433,8 +491,8 @@ class Server {
     // is waiting for the reply, and nobody for the log line.
     queueMicrotask(() =>
       this.#log.info(
-        `Client ${String(client?.name ?? "(unnamed)")} ${
-          String(client?.version ?? "")
+        `Client ${textOf(client?.name ?? "(unnamed)", 100)} ${
+          textOf(client?.version ?? "", 100)
         } asked for ${excerpt(hello.protocolVersion)}; speaking ${version}`,
       )
     );
@@ -543,6 +601,16 @@ class Server {
   }
 }
 
+/** The note that replaces log notifications dropped because the client read them too slowly. */
+function logsDroppedNote(dropped: number): string {
+  return notificationLine("notifications/message", {
+    level: "warning",
+    logger: "tooldrop",
+    data:
+      `${dropped} log message(s) dropped: tools logged faster than the client read`,
+  });
+}
+
 function isThenable(value: unknown): value is PromiseLike<ToolSet> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
@@ -552,7 +620,12 @@ function idText(id: RequestId): string {
 }
 
 function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : String(error);
+  try {
+    if (error instanceof Error) return error.name;
+  } catch {
+    // fall through
+  }
+  return describeError(error, 100);
 }
 
 /** Waits for `promise` at most `ms`; the timer never outlives the wait. */

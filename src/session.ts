@@ -7,12 +7,15 @@
 
 import { type ClientHello, LATEST_LEGACY_VERSION } from "./protocol.ts";
 import { legacyScope, type RequestScope } from "./era.ts";
-import { excerpt, idKey, type RequestId } from "./jsonrpc.ts";
+import { textOf } from "./describe.ts";
+import { idKey, type RequestId } from "./jsonrpc.ts";
 import type { LogLevel } from "./log.ts";
 import { type Root, ToolError } from "./tool.ts";
 
 /** How long the client gets to answer a request from the server. */
 export const CLIENT_REQUEST_TIMEOUT_MS = 10_000;
+/** Requests to the client that may wait for an answer at once; more are refused. */
+const MAX_PENDING_CLIENT_REQUESTS = 256;
 
 interface Pending {
   resolve: (result: unknown) => void;
@@ -71,6 +74,13 @@ export class Session {
     params: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<unknown> {
+    if (this.#pending.size >= MAX_PENDING_CLIENT_REQUESTS) {
+      return Promise.reject(
+        new ToolError(
+          `Too many requests to the client at once (${MAX_PENDING_CLIENT_REQUESTS}); await one before sending another`,
+        ),
+      );
+    }
     const id = `tooldrop-${this.#nextId++}`;
     return new Promise((resolve, reject) => {
       const finish = () => {
@@ -105,12 +115,12 @@ export class Session {
     const pending = this.#pending.get(idKey(id));
     if (!pending) return false;
     if (error !== undefined) {
-      const message = (error as { message?: unknown } | null)?.message;
+      const message = typeof error === "object" && error !== null
+        ? (error as { message?: unknown }).message
+        : error;
       pending.reject(
         new ToolError(
-          `The client refused: ${
-            excerpt(String(message ?? "no reason given"), 200)
-          }`,
+          `The client refused: ${textOf(message ?? "no reason given", 200)}`,
         ),
       );
     } else pending.resolve(result);

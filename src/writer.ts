@@ -51,6 +51,11 @@ function isStream(sink: ByteSink): sink is WritableStream<Uint8Array> {
 
 /** Bytes encoded before a write: a multiple of 3 (see `#put`), and a few pipefuls. */
 const WRITE_BUFFER_BYTES = 192 * 1024;
+/** Log notifications that may wait to be written at once; older ones are dropped. */
+export const MAX_QUEUED_LOG_LINES = 1000;
+/** The characters those may have in all. */
+const MAX_QUEUED_LOG_CHARS = 1024 * 1024;
+const LOGS_DROPPED_KEY = "logs-dropped";
 const LF = 10;
 
 /** Serializes lines onto a byte sink; every line ends with `\n`. */
@@ -62,7 +67,14 @@ export class LineWriter {
   /** Bytes waiting to be written; reused, since every write is awaited before the next fill. */
   readonly #buffer = new Uint8Array(WRITE_BUFFER_BYTES);
   #used = 0;
-  #queue: Array<string | JsonParts> = [];
+  /** Lines to write; a log line dropped to make room leaves a null behind. */
+  #queue: Array<string | JsonParts | null> = [];
+  /** Where the queued log lines sit in `#queue`, oldest first from `#logHead`. */
+  #logAt: number[] = [];
+  #logHead = 0;
+  #logChars = 0;
+  #logsDropped = 0;
+  #written = 0;
   /** Where a keyed line sits in `#queue`, while it waits there. */
   #keyed = new Map<string, number>();
   #queuedChars = 0;
@@ -75,10 +87,19 @@ export class LineWriter {
   constructor(sink: ByteSink, onError: (error: unknown) => void) {
     if (isStream(sink)) {
       const writer = sink.getWriter();
-      this.#write = (bytes) => writer.write(bytes.slice()); // a stream may keep what it gets
+      this.#write = async (bytes) => {
+        await writer.write(bytes.slice()); // a stream may keep what it gets
+        this.#written += bytes.length;
+      };
       this.#close = () => writer.close();
     } else {
-      this.#write = (bytes) => writeAll(sink, bytes);
+      this.#write = async (bytes) => {
+        for (let done = 0; done < bytes.length;) {
+          const n = await sink.write(done === 0 ? bytes : bytes.subarray(done));
+          done += n;
+          this.#written += n;
+        }
+      };
       this.#close = () => sink.close?.();
     }
     this.#onError = onError;
@@ -107,6 +128,39 @@ export class LineWriter {
       this.#pumping = true;
       queueMicrotask(() => this.#pump());
     }
+  }
+
+  /**
+   * Queues a log notification. Logs are the one kind of line a tool can send without bound, so
+   * at most MAX_QUEUED_LOG_LINES (and MAX_QUEUED_LOG_CHARS) wait at once: beyond that the
+   * oldest waiting one is dropped, and one `makeNote(n)` line, kept up to date, says how many.
+   */
+  sendLog(line: string, makeNote: (dropped: number) => string): void {
+    if (this.#failed) return;
+    this.#logAt.push(this.#queue.length);
+    this.#logChars += line.length;
+    this.send(line);
+    let dropped = 0;
+    while (
+      this.#logAt.length - this.#logHead > MAX_QUEUED_LOG_LINES ||
+      this.#logChars > MAX_QUEUED_LOG_CHARS
+    ) {
+      const at = this.#logAt[this.#logHead++]!;
+      const old = this.#queue[at] as string;
+      this.#queue[at] = null;
+      this.#logChars -= old.length;
+      this.#queuedChars -= old.length;
+      dropped++;
+    }
+    if (dropped > 0) {
+      this.#logsDropped += dropped;
+      this.send(makeNote(this.#logsDropped), LOGS_DROPPED_KEY);
+    }
+  }
+
+  /** Bytes written so far: how the server tells a slow reader from one that stopped. */
+  get written(): number {
+    return this.#written;
   }
 
   /** Characters queued or being written: what the reader compares against its high-water mark. */
@@ -138,13 +192,20 @@ export class LineWriter {
 
   async #pump(): Promise<void> {
     while (this.#queue.length > 0 && !this.#failed) {
-      const lines = this.#queue;
+      let lines = this.#queue;
       this.#queue = [];
       if (this.#keyed.size > 0) this.#keyed.clear();
+      if (this.#logAt.length > 0) {
+        if (this.#logHead > 0) lines = lines.filter((line) => line !== null);
+        this.#logAt = [];
+        this.#logHead = 0;
+        this.#logChars = 0;
+        this.#logsDropped = 0;
+      }
       this.#inFlightChars = this.#queuedChars;
       this.#queuedChars = 0;
       try {
-        await this.#writeLines(lines);
+        await this.#writeLines(lines as Array<string | JsonParts>);
       } catch (error) {
         this.#failed = true;
         this.#queue = [];

@@ -92,7 +92,7 @@ Deno.test("a tool's own result _meta is kept next to serverInfo", async () => {
   });
 });
 
-Deno.test("an unsupported _meta version gets -32022 with the supported list", async () => {
+Deno.test("an unsupported _meta version gets -32022 listing the versions a request's _meta may name", async () => {
   const line = {
     jsonrpc: "2.0",
     id: 7,
@@ -105,8 +105,26 @@ Deno.test("an unsupported _meta version gets -32022 with the supported list", as
     },
   };
   assert.deepEqual(await exchange(jsonLines(line), { tools }), [
-    `{"jsonrpc":"2.0","id":7,"error":{"code":-32022,"message":"Unsupported protocol version","data":{"supported":${SUPPORTED},"requested":"2099-01-01"}}}`,
+    `{"jsonrpc":"2.0","id":7,"error":{"code":-32022,"message":"Unsupported protocol version","data":{"supported":["2026-07-28"],"requested":"2099-01-01"}}}`,
   ]);
+});
+
+Deno.test("a legacy version named in _meta is refused with a list that does not name it", async () => {
+  const line = {
+    jsonrpc: "2.0",
+    id: 8,
+    method: "tools/list",
+    params: {
+      _meta: {
+        ...META,
+        "io.modelcontextprotocol/protocolVersion": "2025-11-25",
+      },
+    },
+  };
+  const [reply] = await exchange(jsonLines(line), { tools });
+  const { error } = JSON.parse(reply!);
+  assert.equal(error.code, -32022);
+  assert.ok(!error.data.supported.includes("2025-11-25"));
 });
 
 Deno.test("malformed _meta fields get -32602", async () => {

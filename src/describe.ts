@@ -1,0 +1,69 @@
+/**
+ * @module
+ * Text for values that come from outside: what a client sent, what a tool threw or returned.
+ * Every function here is total: a Proxy, a throwing getter or `toString`, a null-prototype
+ * object or an array nested thousands deep gets a description, never an exception.
+ */
+
+/** Characters kept of a value echoed into a message, unless the caller says otherwise. */
+const DEFAULT_MAX_CHARS = 200;
+
+/** At most `max` characters of text about `value`: a string as it is, anything else as JSON. */
+export function textOf(value: unknown, max = DEFAULT_MAX_CHARS): string {
+  try {
+    if (typeof value === "string") return shorten(value, max);
+    if (typeof value === "object" && value !== null) {
+      const json = JSON.stringify(value); // throws on cycles, BigInts, depth
+      return shorten(json ?? Object.prototype.toString.call(value), max);
+    }
+    return shorten(String(value), max);
+  } catch {
+    return kindOf(value);
+  }
+}
+
+/** `Name: message` for an error, or text about any other thrown value; at most `max` characters. */
+export function describeError(error: unknown, max = 500): string {
+  try {
+    if (error instanceof Error) {
+      const { name, message } = error;
+      return shorten(
+        `${typeof name === "string" ? name : "Error"}: ${textOf(message, max)}`,
+        max,
+      );
+    }
+  } catch {
+    // A getter threw, or `instanceof` met a Proxy that refuses: describe it from outside.
+  }
+  return textOf(error, max);
+}
+
+/** What the log shows of a detail: an error's stack, or the value inspected; never throws. */
+export function logDetail(detail: unknown): string {
+  try {
+    if (detail instanceof Error) {
+      const stack = detail.stack;
+      if (typeof stack === "string") return stack;
+    }
+    if (typeof detail === "string") return detail;
+    return Deno.inspect(detail, { depth: 4, colors: false });
+  } catch {
+    return describeError(detail);
+  }
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/** The last resort: what kind of value it is, read without calling any of its code. */
+function kindOf(value: unknown): string {
+  try {
+    if (Array.isArray(value)) return "(an array that cannot be shown)";
+  } catch {
+    // A revoked Proxy.
+  }
+  return `(a${
+    typeof value === "object" ? "n" : ""
+  } ${typeof value} that cannot be shown)`;
+}
