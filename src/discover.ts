@@ -1,43 +1,20 @@
 /**
  * @module
- * Finds the tools in a folder: which files are tools, importing them (by scanning in development,
- * from the generated manifest in a compiled binary) and checking each one.
+ * Loads the tools in a folder: imports them (by scanning in development, from the generated
+ * manifest in a compiled binary) and checks and lints each one, naming the file in every error.
  */
 
+import {
+  describeThrown,
+  importProblem,
+  importTool,
+  loadTimeout,
+  toolFileUrl,
+} from "./import_tool.ts";
 import { lintTool } from "./lint.ts";
 import { DEFAULT_SERVER_INFO } from "./protocol.ts";
+import { folderLabel, scanToolFiles, toolStem } from "./tool_files.ts";
 import { createTool, type Tool } from "./toolset.ts";
-
-const TOOL_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
-
-/** True for a file that is a tool: a script not starting with `_` and not a test. */
-export function isToolFile(fileName: string): boolean {
-  if (
-    fileName.startsWith("_") || fileName.startsWith(".") ||
-    fileName.endsWith(".d.ts")
-  ) {
-    return false;
-  }
-  const ext = TOOL_EXTENSIONS.find((e) => fileName.endsWith(e));
-  if (!ext) return false;
-  const stem = fileName.slice(0, -ext.length);
-  return !stem.endsWith("_test") && !stem.endsWith(".test") && stem !== "test";
-}
-
-/** The file's name without its extension: the tool's default name. */
-export function toolStem(fileName: string): string {
-  const ext = TOOL_EXTENSIONS.find((e) => fileName.endsWith(e));
-  return ext ? fileName.slice(0, -ext.length) : fileName;
-}
-
-/** Tool file names in `dir`, sorted by code point so the order is the same everywhere. */
-export async function findToolFiles(dir: URL): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && isToolFile(entry.name)) names.push(entry.name);
-  }
-  return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
 
 /** What loading found: the good tools, one error per broken file, and lint warnings. */
 export interface LoadResult {
@@ -46,41 +23,39 @@ export interface LoadResult {
   warnings: string[];
 }
 
-/** How tool files are named in messages and which server name the lint assumes. */
+/** How tool files are named in messages, which server name the lint assumes, how long to wait. */
 export interface LoadOptions {
-  /** Prefixes file names in messages; default "tools/". */
-  label?: string;
+  /** Prefixes file names in messages; default the folder's path ({@link folderLabel}). */
+  label?: string | undefined;
   /** The name clients register the server under; default "tooldrop". */
-  serverName?: string;
+  serverName?: string | undefined;
+  /** Milliseconds each file may take to import; default 10 000. */
+  loadTimeoutMs?: number | undefined;
 }
 
-/** Imports, checks and lints every tool file in `dir`. */
+/**
+ * Imports, checks and lints every tool file in `dir`. A file that throws, fails to import or
+ * does not finish importing within the load timeout is an error naming it; loading always ends.
+ */
 export async function loadToolDir(
   dir: URL,
   options: LoadOptions = {},
 ): Promise<LoadResult> {
-  const label = options.label ?? "tools/";
-  const files = await findToolFiles(dir);
+  const label = options.label ?? folderLabel(dir);
+  const timeoutMs = loadTimeout(options.loadTimeoutMs);
+  const { files, warnings } = await scanToolFiles(dir, label);
   const modules = await Promise.all(files.map(async (file) => {
-    try {
-      return { file, module: await import(new URL(file, dir).href) as unknown };
-    } catch (error) {
-      return { file, error };
-    }
+    const outcome = await importTool(toolFileUrl(dir, file).href, timeoutMs);
+    return [
+      file,
+      "module" in outcome ? outcome.module : new Error(
+        `Cannot load tool "${label}${file}": ${importProblem(outcome)}`,
+      ),
+    ] as const;
   }));
-  return checkModules(
-    modules.map((m) =>
-      "error" in m
-        ? [
-          m.file,
-          new Error(
-            `Cannot load tool "${label}${m.file}": ${importProblem(m.error)}`,
-          ),
-        ]
-        : [m.file, m.module]
-    ),
-    options,
-  );
+  const result = checkModules(modules, { ...options, label });
+  result.warnings.unshift(...warnings);
+  return result;
 }
 
 /**
@@ -103,12 +78,13 @@ export function checkModules(
       errors.push(module.message);
       continue;
     }
+    const source = `${label}${file}`;
     let tool: Tool;
     try {
       const definition = (module as { default?: unknown } | null)?.default;
-      tool = createTool(definition, toolStem(file), `${label}${file}`);
+      tool = createTool(definition, toolStem(file), source);
     } catch (error) {
-      errors.push(error instanceof Error ? error.message : String(error));
+      errors.push(checkProblem(source, error));
       continue;
     }
     const other = byName.get(tool.name);
@@ -130,8 +106,15 @@ export function checkModules(
   return { tools, errors, warnings };
 }
 
-function importProblem(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  const firstLine = text.split("\n", 1)[0] ?? text;
-  return `it failed to import: ${firstLine}`;
+/** The message for what checking a tool threw: createTool's own, or one naming the file. */
+function checkProblem(source: string, error: unknown): string {
+  const prefix = `Cannot load tool "${source}": `;
+  try {
+    if (error instanceof Error && error.message.startsWith(prefix)) {
+      return error.message;
+    }
+  } catch {
+    // a value that throws when inspected: described below
+  }
+  return `${prefix}reading its default export failed: ${describeThrown(error)}`;
 }

@@ -4,12 +4,13 @@
  * scanning the tools folder; logs lint warnings and every broken file, and refuses a broken set.
  */
 
+import { checkModules, type LoadResult, loadToolDir } from "./discover.ts";
 import {
-  checkModules,
-  findToolFiles,
-  type LoadResult,
-  loadToolDir,
-} from "./discover.ts";
+  importTool,
+  loadTimeout,
+  loadTimeoutFromEnv,
+  toolFileUrl,
+} from "./import_tool.ts";
 import type { Logger } from "./log.ts";
 import type { ToolManifest } from "./manifest.ts";
 import {
@@ -17,6 +18,7 @@ import {
   permissionsProblem,
   type ToolPermissions,
 } from "./permissions.ts";
+import { findToolFiles, folderLabel } from "./tool_files.ts";
 import { type Tool, ToolSet } from "./toolset.ts";
 
 /** Where the tools come from and how to report on them. */
@@ -27,6 +29,11 @@ export interface LoadToolsOptions {
   /** The name clients register the server under (the lint checks tool names against it). */
   serverName: string;
   log: Logger;
+  /**
+   * Milliseconds each tool file may take to import; a file that takes longer is reported and
+   * counts as broken. Default `TOOLDROP_LOAD_TIMEOUT_MS` when set and readable, else 10 000.
+   */
+  loadTimeoutMs?: number | undefined;
 }
 
 /** The tool set, or undefined when any tool is broken (every problem is logged). */
@@ -34,15 +41,21 @@ export async function loadTools(
   options: LoadToolsOptions,
 ): Promise<ToolSet | undefined> {
   const { log, serverName } = options;
+  const folder = folderLabel(options.toolsDir);
   let result: LoadResult;
   try {
     result = options.manifest
       ? checkModules((await options.manifest()).toolModules, { serverName })
-      : await loadToolDir(options.toolsDir, { serverName });
+      : await loadToolDir(options.toolsDir, {
+        serverName,
+        label: folder,
+        loadTimeoutMs: options.loadTimeoutMs ??
+          loadTimeoutFromEnv((message) => log.warn(message)),
+      });
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
       log.error(
-        `Cannot read the tools folder ${options.toolsDir.pathname}: this process may not read it; run it with --allow-read=.,${
+        `Cannot read the tools folder ${folder}: this process may not read it; run it with --allow-read=.,${
           decodeURIComponent(new URL(".", import.meta.url).pathname)
             .replace(/\/$/, "")
         },${
@@ -50,10 +63,7 @@ export async function loadTools(
         } (\`tooldrop install\` registers the server that way)`,
       );
     } else {
-      log.error(
-        `Cannot read the tools folder ${options.toolsDir.pathname}`,
-        error,
-      );
+      log.error(`Cannot read the tools folder ${folder}`, error);
     }
     return undefined;
   }
@@ -61,7 +71,9 @@ export async function loadTools(
   for (const message of result.errors) log.error(message);
   if (result.errors.length > 0) {
     log.error(
-      "Not serving: fix the tool file(s) above, or move them out of tools/",
+      `Not serving: fix the tool file(s) above, or move them out of ${
+        options.manifest ? "tools/" : folder
+      }`,
     );
     return undefined;
   }
@@ -89,23 +101,36 @@ export function warnMissingPermissions(
   return lacking;
 }
 
-/** What every tool file declares in `permissions`; files that fail to import are skipped. */
+/**
+ * What every tool file declares in `permissions`; files that fail to import, or do not finish
+ * importing within `loadTimeoutMs` (default 10 000), are skipped.
+ */
 export async function declaredPermissions(
   dir: URL,
+  options: { loadTimeoutMs?: number | undefined } = {},
 ): Promise<ToolPermissions[]> {
-  const found: ToolPermissions[] = [];
+  const timeoutMs = loadTimeout(options.loadTimeoutMs);
   const stamp = Date.now();
-  for (const file of await findToolFiles(dir).catch(() => [])) {
+  const files = await findToolFiles(dir).catch(() => []);
+  const outcomes = await Promise.all(files.map((file) =>
+    importTool(
+      `${toolFileUrl(dir, file).href}?permissions=${stamp}`,
+      timeoutMs,
+    )
+  ));
+  const found: ToolPermissions[] = [];
+  for (const outcome of outcomes) {
+    // A broken file is the server's to report, when it loads it.
+    if (!("module" in outcome)) continue;
     try {
-      const module = await import(
-        `${new URL(file, dir).href}?permissions=${stamp}`
-      );
-      const permissions = module?.default?.permissions;
+      const permissions = (outcome.module as {
+        default?: { permissions?: unknown };
+      } | null)?.default?.permissions;
       if (permissions !== undefined && !permissionsProblem(permissions)) {
         found.push(permissions as ToolPermissions);
       }
     } catch {
-      // The server reports the broken file when it loads it.
+      // a default export whose fields throw when read: the server reports it too
     }
   }
   return found;

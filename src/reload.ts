@@ -8,9 +8,23 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { checkModules, findToolFiles, isToolFile } from "./discover.ts";
+import { checkModules } from "./discover.ts";
+import {
+  type ImportOutcome,
+  importProblem,
+  importTool,
+  loadTimeout,
+  loadTimeoutFromEnv,
+  toolFileUrl,
+} from "./import_tool.ts";
 import type { Logger } from "./log.ts";
 import { MANIFEST_FILE } from "./manifest.ts";
+import {
+  folderLabel,
+  isToolFile,
+  linkProblem,
+  scanToolFiles,
+} from "./tool_files.ts";
 import { type Tool, ToolSet } from "./toolset.ts";
 
 /**
@@ -30,8 +44,13 @@ export interface ReloaderOptions {
   /** The name clients register the server under (the lint checks tool names against it). */
   serverName: string;
   log: Logger;
-  /** Prefixes file names in messages; default "tools/". */
-  label?: string;
+  /** Prefixes file names in messages; default the folder's path (see `folderLabel`). */
+  label?: string | undefined;
+  /**
+   * Milliseconds each file may take to import; default `TOOLDROP_LOAD_TIMEOUT_MS` when set and
+   * readable, else 10 000.
+   */
+  loadTimeoutMs?: number | undefined;
   /**
    * Called with the paths (relative to the folder) of changed code that is not a tool file,
    * such as a helper module the tools import.
@@ -43,13 +62,18 @@ export interface ReloaderOptions {
 export class ToolReloader {
   readonly #options: ReloaderOptions;
   readonly #label: string;
+  readonly #timeoutMs: number;
   /** File name → its last good tool. */
   readonly #tools = new Map<string, Tool>();
   #version = 0;
 
   constructor(options: ReloaderOptions) {
     this.#options = options;
-    this.#label = options.label ?? "tools/";
+    this.#label = options.label ?? folderLabel(options.dir);
+    this.#timeoutMs = loadTimeout(
+      options.loadTimeoutMs ??
+        loadTimeoutFromEnv((message) => options.log.warn(message)),
+    );
   }
 
   /** The tools now serving, by file name order. */
@@ -62,34 +86,28 @@ export class ToolReloader {
 
   /** Loads every tool file; broken ones are logged and left out, the rest serve. */
   async load(): Promise<ToolSet> {
-    await this.reload(await findToolFiles(this.#options.dir));
+    const { files, warnings } = await scanToolFiles(
+      this.#options.dir,
+      this.#label,
+    );
+    for (const message of warnings) this.#options.log.warn(message);
+    await this.reload(files);
     return this.tools;
   }
 
   /**
    * Reloads the given files (names relative to the folder); returns true when the tool set
-   * changed. A file that no longer exists is dropped; one that fails to import or check is
-   * logged and its previous version kept.
+   * changed. A file that no longer exists is dropped, and so is one that is no longer a file
+   * (a symbolic link to a folder or to nothing: with a warning); one that fails to import in
+   * time or to check is logged and its previous version kept.
    */
   async reload(files: Iterable<string>): Promise<boolean> {
-    const { dir, log, serverName } = this.#options;
     const names = [...new Set(files)].filter(isToolFile).sort();
     const version = ++this.#version;
-    const imported = await Promise.all(names.map(async (file) => {
-      const url = new URL(file, dir);
-      try {
-        await Deno.stat(url);
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) return { file, gone: true };
-        return { file, error };
-      }
-      try {
-        // A fresh URL per reload: the module cache would hand back the old code otherwise.
-        return { file, module: await import(`${url.href}?v=${version}`) };
-      } catch (error) {
-        return { file, error };
-      }
-    }));
+    const imported = await Promise.all(
+      names.map((file) => this.#import(file, version)),
+    );
+    const { log, serverName } = this.#options;
     let changed = false;
     for (const entry of imported) {
       const { file } = entry;
@@ -98,16 +116,19 @@ export class ToolReloader {
         ? "; the previous version keeps serving"
         : "; it is not served until it loads";
       if ("gone" in entry) {
+        if (entry.gone) {
+          log.warn(`Skipping "${this.#label}${file}": ${entry.gone}`);
+        }
         if (this.#tools.delete(file)) {
           changed = true;
           log.info(`Removed tool "${previous!.name}" (${this.#label}${file})`);
         }
         continue;
       }
-      if ("error" in entry) {
+      if (!("module" in entry)) {
         log.error(
-          `Cannot load tool "${this.#label}${file}": it failed to import: ${
-            firstLine(entry.error)
+          `Cannot load tool "${this.#label}${file}": ${
+            importProblem(entry)
           }${keeping}`,
         );
         continue;
@@ -142,6 +163,33 @@ export class ToolReloader {
       );
     }
     return changed;
+  }
+
+  /** Imports one file afresh, bounded in time; `gone` when it is no longer a file (and why). */
+  async #import(
+    file: string,
+    version: number,
+  ): Promise<
+    { file: string } & (ImportOutcome | { gone: string | undefined })
+  > {
+    const url = toolFileUrl(this.#options.dir, file);
+    try {
+      const info = await Deno.lstat(url);
+      if (info.isSymlink) {
+        const problem = await linkProblem(url);
+        if (problem) return { file, gone: problem };
+      } else if (!info.isFile) return { file, gone: undefined };
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        return { file, gone: undefined };
+      }
+      return { file, error };
+    }
+    // A fresh URL per reload: the module cache would hand back the old code otherwise.
+    return {
+      file,
+      ...await importTool(`${url.href}?v=${version}`, this.#timeoutMs),
+    };
   }
 
   /**
@@ -230,11 +278,6 @@ function settle(signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener("abort", done, { once: true });
   });
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n", 1)[0] ?? text;
 }
 
 function closeQuietly(watcher: Deno.FsWatcher): void {

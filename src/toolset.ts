@@ -6,6 +6,7 @@
 
 import { z } from "zod";
 import type { AnyToolDefinition, InputSchema, OutputSchema } from "./tool.ts";
+import { isTimerMs, MAX_TIMER_MS } from "./import_tool.ts";
 import { permissionsProblem, type ToolPermissions } from "./permissions.ts";
 
 /** Milliseconds a call may run before it is aborted, unless the tool sets `timeoutMs`. */
@@ -100,11 +101,13 @@ export function createTool(
     fail(`"icons" must be an array of { src, mimeType?, sizes? }`);
   }
   const timeoutMs = def.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (
-    typeof timeoutMs !== "number" || !(timeoutMs > 0) ||
-    !Number.isFinite(timeoutMs)
-  ) {
-    fail(`"timeoutMs" must be a positive number of milliseconds`);
+  if (!isTimerMs(timeoutMs)) {
+    // A timer overflows past 2^31-1 ms and fires at once: such a tool would time out every call.
+    fail(
+      `"timeoutMs" must be a positive number of milliseconds, a whole number from 1 to ${MAX_TIMER_MS} (about 24 days); it is ${
+        typeof timeoutMs === "number" ? timeoutMs : `a ${typeof timeoutMs}`
+      }`,
+    );
   }
   for (const field of ["annotations", "_meta"]) {
     const value = def[field];

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { checkModules, isToolFile, loadToolDir } from "../src/discover.ts";
+import { checkModules, loadToolDir } from "../src/discover.ts";
+import { isToolFile } from "../src/tool_files.ts";
 import { checkManifest, renderManifest } from "../src/manifest.ts";
 
 /** A temporary tools folder holding `files`; removed after `fn`. */
@@ -56,7 +57,11 @@ Deno.test("loadToolDir loads tools sorted by file name and names them after the 
     const { tools, errors } = await loadToolDir(dir);
     assert.deepEqual(errors, []);
     assert.deepEqual(tools.map((t) => t.name), ["Beta", "alpha", "zeta"]);
-    assert.equal(tools[1]!.source, "tools/alpha.ts");
+    // Named by the folder they came from: here a temporary one, outside the working directory.
+    assert.equal(
+      tools[1]!.source,
+      `${decodeURIComponent(dir.pathname)}alpha.ts`,
+    );
   });
 });
 
@@ -88,8 +93,9 @@ Deno.test("every broken file is reported with its name and the fix, the good one
   }, async (dir) => {
     const { tools, errors } = await loadToolDir(dir);
     assert.deepEqual(tools.map((t) => t.name), ["good"]);
+    const folder = decodeURIComponent(dir.pathname);
     const byFile = (file: string) =>
-      errors.find((e) => e.startsWith(`Cannot load tool "tools/${file}"`));
+      errors.find((e) => e.startsWith(`Cannot load tool "${folder}${file}"`));
     assert.match(
       byFile("nodefault.ts")!,
       /it has no default export; end the file with `export default defineTool/,

@@ -1,0 +1,137 @@
+/**
+ * @module
+ * Imports one tool file safely: by a URL built from its path (never parsed from its name), bounded
+ * in time (a top-level await that never settles cannot stall loading), and whatever it throws
+ * described as one line of text without ever throwing again.
+ */
+
+import { textOf } from "./describe.ts";
+
+/** Milliseconds a tool file may take to import, unless configured otherwise. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
+
+/** The environment variable that sets the load timeout, in milliseconds. */
+export const LOAD_TIMEOUT_VARIABLE = "TOOLDROP_LOAD_TIMEOUT_MS";
+
+/** The longest delay `setTimeout` keeps: a longer one overflows and fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The most characters of a thrown value's description put into a message. */
+const MAX_DESCRIPTION = 300;
+
+/** How importing a tool file went. */
+export type ImportOutcome =
+  | { module: unknown }
+  | { error: unknown }
+  | { timedOut: number };
+
+/** True for a whole number of milliseconds a timer can wait: 1 to 2147483647. */
+export function isTimerMs(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 &&
+    (value as number) <= MAX_TIMER_MS;
+}
+
+/** The load timeout to use: `ms` when given (checked), else the default. */
+export function loadTimeout(ms: number | undefined): number {
+  if (ms === undefined) return DEFAULT_LOAD_TIMEOUT_MS;
+  if (!isTimerMs(ms)) {
+    throw new RangeError(
+      `Cannot load tools: loadTimeoutMs is ${ms}; use a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+    );
+  }
+  return ms;
+}
+
+/**
+ * The load timeout `TOOLDROP_LOAD_TIMEOUT_MS` sets; undefined when it is unset or this process
+ * may not read it. An invalid value is reported to `warn` and ignored.
+ */
+export function loadTimeoutFromEnv(
+  warn: (message: string) => void,
+): number | undefined {
+  let text: string | undefined;
+  try {
+    text = Deno.env.get(LOAD_TIMEOUT_VARIABLE);
+  } catch {
+    return undefined; // not permitted: the same as unset
+  }
+  if (text === undefined) return undefined;
+  const ms = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (isTimerMs(ms)) return ms;
+  warn(
+    `Ignoring ${LOAD_TIMEOUT_VARIABLE}=${
+      JSON.stringify(text.slice(0, 30))
+    }: use a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+  );
+  return undefined;
+}
+
+/**
+ * The URL of the file `fileName` in the folder `dir`: the name is one percent-encoded path
+ * segment, so `node:fs.ts` or `https:jsr.io#.ts` stay local files.
+ */
+export function toolFileUrl(dir: URL, fileName: string): URL {
+  const base = dir.href.endsWith("/") ? dir.href : `${dir.href}/`;
+  return new URL(`${base}${encodeURIComponent(fileName)}`);
+}
+
+/**
+ * Imports `url`, waiting at most `timeoutMs`. The timer never outlives the wait. A module still
+ * evaluating when it fires is reported as timed out and left behind, since nothing can stop it;
+ * Deno then fails a process whose event loop runs dry ("Top-level await promise never
+ * resolved"), so a command ends with `Deno.exit`, as main.ts does.
+ */
+export async function importTool(
+  url: string,
+  timeoutMs: number,
+): Promise<ImportOutcome> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<ImportOutcome>((resolve) => {
+    timer = setTimeout(() => resolve({ timedOut: timeoutMs }), timeoutMs);
+  });
+  const imported = import(url).then(
+    (module): ImportOutcome => ({ module }),
+    (error): ImportOutcome => ({ error }),
+  );
+  try {
+    return await Promise.race([imported, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Why an import failed, for the text after `Cannot load tool "…": `. */
+export function importProblem(
+  outcome: Exclude<ImportOutcome, { module: unknown }>,
+): string {
+  if ("timedOut" in outcome) {
+    return `its module did not finish loading within ${outcome.timedOut} ms (a top-level await that never settles?)`;
+  }
+  return `it failed to import: ${describeThrown(outcome.error)}`;
+}
+
+/**
+ * One line describing any thrown value: an error's message, else what kind of value it is and
+ * its text (`a thrown object: {}`). Never throws, whatever the value: a null-prototype object, a
+ * proxy, an object whose `toString` or `message` throws.
+ */
+export function describeThrown(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = errorText(value);
+  } catch {
+    // a proxy or a throwing getter: described from outside below
+  }
+  text ??= `a thrown ${typeof value}: ${textOf(value, MAX_DESCRIPTION)}`;
+  return text.trim().split("\n", 1)[0]!.trimEnd();
+}
+
+/** An error's message, or its name when the message is empty; undefined for other values. */
+function errorText(value: unknown): string | undefined {
+  if (!(value instanceof Error)) return undefined;
+  const { message, name } = value;
+  if (typeof message === "string" && message.trim() !== "") return message;
+  return typeof name === "string" && name !== ""
+    ? `${name} with no message`
+    : undefined;
+}

@@ -1,0 +1,125 @@
+/**
+ * @module
+ * Which files in a tools folder are tools: by name (not `_private`, not a test), as files or
+ * symbolic links to files; and how messages name the folder.
+ */
+
+import { describeThrown, toolFileUrl } from "./import_tool.ts";
+
+const TOOL_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
+
+/** True for a file that is a tool: a script not starting with `_` and not a test. */
+export function isToolFile(fileName: string): boolean {
+  if (
+    fileName.startsWith("_") || fileName.startsWith(".") ||
+    fileName.endsWith(".d.ts")
+  ) {
+    return false;
+  }
+  const ext = TOOL_EXTENSIONS.find((e) => fileName.endsWith(e));
+  if (!ext) return false;
+  const stem = fileName.slice(0, -ext.length);
+  return !stem.endsWith("_test") && !stem.endsWith(".test") && stem !== "test";
+}
+
+/** The file's name without its extension: the tool's default name. */
+export function toolStem(fileName: string): string {
+  const ext = TOOL_EXTENSIONS.find((e) => fileName.endsWith(e));
+  return ext ? fileName.slice(0, -ext.length) : fileName;
+}
+
+/** The tool files in a folder, and a warning for each entry named like one that is not a file. */
+export interface ToolFiles {
+  files: string[];
+  warnings: string[];
+}
+
+/**
+ * Tool file names in `dir`, sorted by code point so the order is the same everywhere. Symbolic
+ * links to files count; a link to a folder or to nothing is skipped with a warning.
+ */
+export async function scanToolFiles(
+  dir: URL,
+  label = folderLabel(dir),
+): Promise<ToolFiles> {
+  const files: string[] = [];
+  const warnings: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!isToolFile(entry.name)) continue;
+    if (entry.isFile) {
+      files.push(entry.name);
+    } else if (entry.isSymlink) {
+      const problem = await linkProblem(toolFileUrl(dir, entry.name));
+      if (problem) {
+        warnings.push(`Skipping "${label}${entry.name}": ${problem}`);
+      } else files.push(entry.name);
+    }
+  }
+  return { files: files.sort(byCodePoint), warnings };
+}
+
+/** Tool file names in `dir`, sorted by code point (see {@link scanToolFiles}). */
+export async function findToolFiles(dir: URL): Promise<string[]> {
+  return (await scanToolFiles(dir, "")).files;
+}
+
+/**
+ * Why the symbolic link at `url` is not a tool file: it leads to a folder, to nothing, or where
+ * this process may not look; undefined when it leads to a file.
+ */
+export async function linkProblem(url: URL): Promise<string | undefined> {
+  try {
+    const info = await Deno.stat(url);
+    if (info.isFile) return undefined;
+    return "it is a symbolic link to a folder, not a file; link the tool file itself";
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return `it is a symbolic link to ${await linkTarget(
+        url,
+      )}, which does not exist; fix or remove the link`;
+    }
+    return `it is a symbolic link that cannot be followed: ${
+      describeThrown(error)
+    }`;
+  }
+}
+
+async function linkTarget(url: URL): Promise<string> {
+  try {
+    return JSON.stringify(await Deno.readLink(url));
+  } catch {
+    return "a file";
+  }
+}
+
+/**
+ * How messages name the files in `dir`: by its path relative to the working directory when it
+ * lies inside it (`tools/`), else by its full path (`/home/ada/tools/`).
+ */
+export function folderLabel(dir: URL): string {
+  const path = filePath(dir).replace(/\/?$/, "/");
+  let cwd: string;
+  try {
+    cwd = Deno.cwd().replaceAll("\\", "/").replace(/\/?$/, "/");
+  } catch {
+    return path; // this process may not read the working directory
+  }
+  if (path === cwd) return "./";
+  return path.startsWith(cwd) ? path.slice(cwd.length) : path;
+}
+
+/** The file system path of a `file:` URL, with `/` separators; other URLs as they are. */
+function filePath(url: URL): string {
+  if (url.protocol !== "file:") return url.href;
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    path = url.pathname; // a malformed escape: show it as it is
+  }
+  return /^\/[A-Za-z]:\//.test(path) ? path.slice(1) : path; // Windows: /C:/x → C:/x
+}
+
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
