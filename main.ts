@@ -5,6 +5,10 @@
  */
 
 import { runCli } from "./src/cli.ts";
+import { TextSink } from "./src/text_sink.ts";
+
+/** At exit, how long the last log lines may take to reach a stderr that is slow to read. */
+const STDERR_FLUSH_MS = 200;
 
 if (import.meta.main) {
   const stop = new AbortController();
@@ -15,7 +19,8 @@ if (import.meta.main) {
       // This platform has no such signal (SIGTERM on Windows).
     }
   }
-  const encoder = new TextEncoder();
+  // Logging never waits for the reader of stderr, and holds at most 1 MiB for it.
+  const stderr = new TextSink(Deno.stderr);
   // Read and written directly: the web streams would add milliseconds of start-up.
   const stdout = Deno.stdout;
   // From here on a tool that writes to Deno.stdout lands on stderr; only `stdout` reaches fd 1.
@@ -27,12 +32,7 @@ if (import.meta.main) {
     args: Deno.args,
     stdin: Deno.stdin,
     stdout,
-    stderr: (text) => {
-      const bytes = encoder.encode(text);
-      for (let done = 0; done < bytes.length;) {
-        done += Deno.stderr.writeSync(bytes.subarray(done));
-      }
-    },
+    stderr: (text) => stderr.write(text),
     env: (name) => {
       try {
         return Deno.env.get(name);
@@ -50,5 +50,6 @@ if (import.meta.main) {
     signal: stop.signal,
     global: globalThis,
   });
+  await stderr.flush(STDERR_FLUSH_MS);
   Deno.exit(code);
 }

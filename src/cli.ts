@@ -5,7 +5,7 @@
  */
 
 import { type ByteSource, DEFAULT_MAX_LINE_BYTES } from "./lines.ts";
-import { isLogLevel, LOG_LEVELS, type LogLevel } from "./log.ts";
+import { isLogLevel, LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import type { ToolManifest } from "./manifest.ts";
 import { VERSION } from "./protocol.ts";
 import { runServe } from "./start.ts";
@@ -16,7 +16,7 @@ export interface Io {
   args: readonly string[];
   stdin: ByteSource;
   stdout: ByteSink;
-  /** Writes text to stderr, synchronously. */
+  /** Writes text to stderr; never blocks (main.ts queues it, bounded, and flushes at exit). */
   stderr: (text: string) => void;
   /** Reads an environment variable; undefined when unset or not permitted. */
   env: (name: string) => string | undefined;
@@ -263,6 +263,17 @@ export async function runCli(io: Io): Promise<number> {
       manifest: undefined,
     };
   }
+  if (io.global && options.command !== "serve") {
+    // A tool's output (at import, or run by `call`) would land in the command's output, or in
+    // dev's protocol: it goes to stderr, as serve sends it.
+    const { guardNodeStdout } = await import("./guards.ts");
+    const { redirectConsole } = await import("./console.ts");
+    redirectConsole(
+      io.global.console,
+      new Logger({ level: options.logLevel ?? "info", write: io.stderr }),
+    );
+    await guardNodeStdout();
+  }
   switch (options.command) {
     case "help":
       await print(io, USAGE);
@@ -325,7 +336,20 @@ async function runManifest(io: Io, check: boolean): Promise<number> {
   return 0;
 }
 
-/** Writes `text` to stdout. */
-export async function print(io: Io, text: string): Promise<void> {
-  await writeTo(io.stdout, new TextEncoder().encode(text));
+/**
+ * Writes a command's output to stdout, the one place any command does; resolves false, rather
+ * than throwing, when the reader has gone (`tooldrop list | head -1`): the command stops quietly.
+ */
+export async function print(io: Io, text: string): Promise<boolean> {
+  try {
+    await writeTo(io.stdout, new TextEncoder().encode(text));
+    return true;
+  } catch (error) {
+    // The reader closed its end: output is over and the command exits 0, as if it was all read.
+    if (
+      error instanceof Deno.errors.BrokenPipe ||
+      error instanceof Deno.errors.ConnectionReset
+    ) return false;
+    throw error; // anything else (a full disk) lost output the reader wanted: fail loudly
+  }
 }

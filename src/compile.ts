@@ -91,27 +91,29 @@ export async function runCompile(
       `${root}${output}`,
       fileURLToPath(io.entry),
     ];
-    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    // Both of the child's streams are collected: our stdout carries only command output.
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args,
       cwd: root,
       stdin: "null",
-      stdout: "inherit",
+      stdout: "piped",
       stderr: "piped",
     }).output();
-    const errors = new TextDecoder().decode(stderr);
+    const decoder = new TextDecoder();
+    const said = decoder.decode(stdout) + decoder.decode(stderr);
     if (code === 0) {
-      io.stderr(errors);
+      io.stderr(said);
       io.stderr(`Built ${output}\n`);
       continue;
     }
-    if (DOWNLOAD_FAILED.test(errors)) {
+    if (DOWNLOAD_FAILED.test(said)) {
       io.stderr(
         `Could not build ${output}: \`deno compile\` downloads the Deno runtime for ${
           target ?? "this platform"
         } from dl.deno.land, and it could not be reached from this machine.\n`,
       );
     } else {
-      io.stderr(errors);
+      io.stderr(said);
       io.stderr(
         `Could not build ${output}: \`deno compile\` failed (above).\n`,
       );

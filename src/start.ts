@@ -6,7 +6,7 @@
  */
 
 import type { CliOptions, Io } from "./cli.ts";
-import { redirectConsole } from "./console.ts";
+import { guardNodeStdout, protectProcess } from "./guards.ts";
 import { isLogLevel, LOG_LEVELS, Logger } from "./log.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "./protocol.ts";
 import { serve } from "./server.ts";
@@ -26,9 +26,9 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
       }`,
     );
   }
-  const guardNodeStdout = io.global
-    ? protectProcess(io.global, log)
-    : undefined;
+  if (io.global) protectProcess(io.global, log);
+  // Before any tool module is evaluated, whichever way the tools are loaded.
+  const guard = io.global ? guardNodeStdout : () => Promise.resolve();
   const info = {
     ...DEFAULT_SERVER_INFO,
     name: options.name ?? DEFAULT_SERVER_INFO.name,
@@ -38,6 +38,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     // A person ran it by hand: say what it is rather than wait in silence. The tools load now,
     // to name them; start-up time does not matter to a person reading.
     const { loadTools } = await import("./load.ts");
+    await guard();
     preloaded = await loadTools({
       toolsDir: io.toolsDir,
       manifest: io.manifest,
@@ -46,16 +47,17 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     });
     io.stderr(banner(io, preloaded?.tools.map((t) => t.name)));
   }
-  if (options.watch) return await serveWatching(io, options, log, info);
-  let loading: Promise<ToolSet | undefined> | undefined;
+  if (options.watch) {
+    return await serveWatching(io, options, log, info, guard);
+  }
+  let failed = false;
   const load = async () => {
-    const tools =
-      await (loading = preloaded
-        ? Promise.resolve(preloaded)
-        : loadInBackground(io, log, info.name));
-    if (!tools) throw new Error("the tools did not load");
-    // Before any tool runs, and off the handshake's path: it boots Node compatibility (~10 ms).
-    guardNodeStdout?.();
+    await guard(); // off the handshake's path: it boots Node compatibility (~10 ms)
+    const tools = preloaded ?? await loadInBackground(io, log, info.name);
+    if (!tools) {
+      failed = true;
+      throw new Error("the tools did not load");
+    }
     return tools;
   };
   await serve({
@@ -68,7 +70,9 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     signal: io.signal,
   });
   log.debug("Stopped");
-  return loading && !(await loading) ? 1 : 0;
+  // Not waiting for a load still under way: serving has ended, and a tool module whose
+  // top-level await never settles must not keep the process alive.
+  return failed ? 1 : 0;
 }
 
 /**
@@ -83,6 +87,7 @@ async function serveWatching(
   options: CliOptions,
   log: Logger,
   info: typeof DEFAULT_SERVER_INFO,
+  guard: () => Promise<void>,
 ): Promise<number> {
   const [{ RESTART_EXIT_CODE, ToolReloader }, { warnMissingPermissions }] =
     await Promise.all([import("./reload.ts"), import("./load.ts")]);
@@ -122,6 +127,7 @@ async function serveWatching(
     readable: io.stdin,
     writable: io.stdout,
     tools: async () => {
+      await guard();
       const tools = await reloader.load();
       log.info(
         `tooldrop ${VERSION} serving ${tools.tools.length} tool(s) on stdio, watching ${
@@ -206,37 +212,4 @@ async function loadInBackground(
     );
   }
   return tools;
-}
-
-/**
- * Keeps tools from writing to stdout or crashing the process with an uncaught error. Returns
- * the step that also points Node's `process.stdout` at stderr: touching `process` boots Node
- * compatibility (about 10 ms), so it runs once the tools are loaded instead of at start-up.
- */
-function protectProcess(
-  global: NonNullable<Io["global"]>,
-  log: Logger,
-): () => void {
-  redirectConsole(global.console, log);
-  global.addEventListener("unhandledrejection", (event) => {
-    event.preventDefault();
-    log.error(
-      "A promise rejected and nothing handled it (the server keeps running)",
-      event.reason,
-    );
-  });
-  global.addEventListener("error", (event) => {
-    event.preventDefault();
-    log.error("An uncaught exception (the server keeps running)", event.error);
-  });
-  return () => {
-    // The global, not an import of node:process, which alone costs ~8 ms of start-up.
-    const process = (globalThis as { process?: { stderr: unknown } }).process;
-    if (process) {
-      Object.defineProperty(process, "stdout", {
-        get: () => process.stderr,
-        configurable: true,
-      });
-    }
-  };
 }

@@ -79,17 +79,33 @@ Deno.test("a bad command line exits 2 with the problem and a pointer to --help o
 });
 
 Deno.test("serve answers on stdout, logs on stderr, and TOOLDROP_LOG sets the level", async () => {
-  const { io, out, errors } = fakeIo([], { TOOLDROP_LOG: "debug" });
-  io.stdin = ReadableStream.from([
-    new TextEncoder().encode(`{"jsonrpc":"2.0","id":1,"method":"ping"}\n`),
-  ]);
-  assert.equal(await runCli(io), 0);
-  assert.equal(out.text, `{"jsonrpc":"2.0","id":1,"result":{}}\n`);
-  assert.match(
-    errors.join(""),
-    /info {4}tooldrop .* serving 2 tool\(s\) on stdio: echo, get_cwd/,
-  );
-  assert.match(errors.join(""), /debug {3}Stopped/);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/hello.ts`,
+      `export default { description: "Says hello.", run: () => "hello" };`,
+    );
+    const { io, out, errors } = fakeIo(["--tools", dir], {
+      TOOLDROP_LOG: "debug",
+    });
+    io.stdin = ReadableStream.from([
+      new TextEncoder().encode(
+        `{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hello"}}\n`,
+      ),
+    ]);
+    assert.equal(await runCli(io), 0);
+    assert.equal(
+      out.text,
+      `{"jsonrpc":"2.0","id":1,"result":{}}\n{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"hello"}]}}\n`,
+    );
+    assert.match(
+      errors.join(""),
+      /info {4}tooldrop .* serving 1 tool\(s\) on stdio: hello/,
+    );
+    assert.match(errors.join(""), /debug {3}Stopped/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("serve with a broken tool file answers tool requests -32603, names the file, exits 1", async () => {
@@ -110,7 +126,11 @@ Deno.test("serve with a broken tool file answers tool requests -32603, names the
     const text = errors.join("");
     assert.match(
       text,
-      /Cannot load tool "tools\/broken.ts": it has no default export/,
+      new RegExp(
+        `Cannot load tool "${
+          RegExp.escape(dir)
+        }/broken.ts": it has no default export`,
+      ),
     );
     assert.match(text, /Not serving: fix the tool file\(s\) above/);
   } finally {

@@ -53,7 +53,7 @@ export async function tempDir(
 }
 
 /** Text that arrives on a stream, with a way to wait for a pattern to appear in it. */
-class TextTap {
+export class TextTap {
   text = "";
   #waiters: Array<() => void> = [];
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
