@@ -89,8 +89,15 @@ async function serveWatching(
   info: typeof DEFAULT_SERVER_INFO,
   guard: () => Promise<void>,
 ): Promise<number> {
-  const [{ RESTART_EXIT_CODE, ToolReloader }, { warnMissingPermissions }] =
-    await Promise.all([import("./reload.ts"), import("./load.ts")]);
+  const [
+    { RESTART_EXIT_CODE, ToolReloader },
+    { warnMissingPermissions },
+    { folderLabel },
+  ] = await Promise.all([
+    import("./reload.ts"),
+    import("./load.ts"),
+    import("./tool_files.ts"),
+  ]);
   const stop = new AbortController();
   let code = 0;
   const restart = (why: string) => {
@@ -104,7 +111,8 @@ async function serveWatching(
     serverName: info.name,
     log,
     onOtherChange: (paths) => {
-      const changed = paths.map((p) => `tools/${p}`).join(", ");
+      const folder = folderLabel(io.toolsDir);
+      const changed = paths.map((p) => `${folder}${p}`).join(", ");
       if (options.devChild) restart(`${changed} changed`);
       else {
         log.warn(
