@@ -38,6 +38,32 @@ export function describeError(error: unknown, max = 500): string {
   return textOf(error, max);
 }
 
+/**
+ * One line describing any thrown value: an error's message, else what kind of value it is and
+ * its text (`a thrown object: {}`). Never throws, whatever the value: a null-prototype object, a
+ * proxy, an object whose `toString` or `message` throws.
+ */
+export function describeThrown(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = errorText(value);
+  } catch {
+    // a proxy or a throwing getter: described from outside below
+  }
+  text ??= `a thrown ${typeof value}: ${textOf(value, 300)}`;
+  return text.trim().split("\n", 1)[0]!.trimEnd();
+}
+
+/** An error's message, or its name when the message is empty; undefined for other values. */
+function errorText(value: unknown): string | undefined {
+  if (!(value instanceof Error)) return undefined;
+  const { message, name } = value;
+  if (typeof message === "string" && message.trim() !== "") return message;
+  return typeof name === "string" && name !== ""
+    ? `${name} with no message`
+    : undefined;
+}
+
 /** What the log shows of a detail: an error's stack, or the value inspected; never throws. */
 export function logDetail(detail: unknown): string {
   try {

@@ -4,8 +4,8 @@
  * manifest in a compiled binary) and checks and lints each one, naming the file in every error.
  */
 
+import { describeThrown } from "./describe.ts";
 import {
-  describeThrown,
   importProblem,
   importTool,
   loadTimeout,

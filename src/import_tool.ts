@@ -5,7 +5,7 @@
  * described as one line of text without ever throwing again.
  */
 
-import { textOf } from "./describe.ts";
+import { describeThrown } from "./describe.ts";
 
 /** Milliseconds a tool file may take to import, unless configured otherwise. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
@@ -17,7 +17,6 @@ export const LOAD_TIMEOUT_VARIABLE = "TOOLDROP_LOAD_TIMEOUT_MS";
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The most characters of a thrown value's description put into a message. */
-const MAX_DESCRIPTION = 300;
 
 /** How importing a tool file went. */
 export type ImportOutcome =
@@ -108,30 +107,4 @@ export function importProblem(
     return `its module did not finish loading within ${outcome.timedOut} ms (a top-level await that never settles?)`;
   }
   return `it failed to import: ${describeThrown(outcome.error)}`;
-}
-
-/**
- * One line describing any thrown value: an error's message, else what kind of value it is and
- * its text (`a thrown object: {}`). Never throws, whatever the value: a null-prototype object, a
- * proxy, an object whose `toString` or `message` throws.
- */
-export function describeThrown(value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = errorText(value);
-  } catch {
-    // a proxy or a throwing getter: described from outside below
-  }
-  text ??= `a thrown ${typeof value}: ${textOf(value, MAX_DESCRIPTION)}`;
-  return text.trim().split("\n", 1)[0]!.trimEnd();
-}
-
-/** An error's message, or its name when the message is empty; undefined for other values. */
-function errorText(value: unknown): string | undefined {
-  if (!(value instanceof Error)) return undefined;
-  const { message, name } = value;
-  if (typeof message === "string" && message.trim() !== "") return message;
-  return typeof name === "string" && name !== ""
-    ? `${name} with no message`
-    : undefined;
 }

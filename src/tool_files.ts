@@ -4,7 +4,8 @@
  * symbolic links to files; and how messages name the folder.
  */
 
-import { describeThrown, toolFileUrl } from "./import_tool.ts";
+import { describeThrown } from "./describe.ts";
+import { toolFileUrl } from "./import_tool.ts";
 
 const TOOL_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
 
