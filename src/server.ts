@@ -3,6 +3,9 @@
  * `serve()`: reads JSON-RPC lines from stdin or any byte stream, serves MCP in both eras (2026-07-28
  * requests by their `_meta`, older ones after `initialize`), runs tools concurrently and writes
  * through one writer, until EOF, a stop signal or a closed output.
+ *
+ * Over 300 lines for now: the dispatch table, the read loop with its pauses and shutdown, and
+ * the deferred tool load are to become modules of their own in the layout work (issue 13).
  */
 
 import { jsonLine } from "./big_json.ts";
