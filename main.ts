@@ -4,8 +4,8 @@
  * exit) to the command line in src/cli.ts. The only file that touches them.
  */
 
-import { runCli } from "./src/cli.ts";
-import { TextSink } from "./src/text_sink.ts";
+import { runCli } from "./src/cli/mod.ts";
+import { TextSink } from "./src/cli/text_sink.ts";
 
 /** At exit, how long the last log lines may take to reach a stderr that is slow to read. */
 const STDERR_FLUSH_MS = 200;

@@ -5,7 +5,7 @@
  * Every wait has a deadline; a server that misses one is reported, never waited on forever.
  */
 
-import { readLineBatches } from "../src/lines.ts";
+import { readLineBatches } from "../src/server/lines.ts";
 
 /** A reply as it arrived: when, how long, and the parsed message. */
 export interface Arrival {

@@ -4,7 +4,7 @@
  * the types a tool touches; `serve` for embedding the server in another program.
  */
 
-export { defineTool, ToolError } from "./tool.ts";
+export { defineTool, ToolError } from "./tool/tool.ts";
 export type {
   AudioContent,
   CallToolResult,
@@ -19,10 +19,14 @@ export type {
   ToolContext,
   ToolDefinition,
   ToolReturn,
-} from "./tool.ts";
-export type { LogLevel } from "./log.ts";
-export type { PermissionKind, ToolPermissions } from "./permissions.ts";
-export { serve, type ServeOptions } from "./server.ts";
-export { callTool, type InvokeOptions, type Progress } from "./invoke.ts";
-export { type Tool, ToolSet } from "./toolset.ts";
-export { checkModules, loadToolDir } from "./discover.ts";
+} from "./tool/tool.ts";
+export type { LogLevel } from "./util/log.ts";
+export type { PermissionKind, ToolPermissions } from "./tool/permissions.ts";
+export { serve, type ServeOptions } from "./server/serve.ts";
+export {
+  callTool,
+  type InvokeOptions,
+  type Progress,
+} from "./server/invoke.ts";
+export { type Tool, ToolSet } from "./tool/toolset.ts";
+export { checkModules, loadToolDir } from "./loading/discover.ts";

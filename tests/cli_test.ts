@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { formatArgs, redirectConsole } from "../src/console.ts";
-import { parseArgs, runCli } from "../src/cli.ts";
-import { Logger } from "../src/log.ts";
-import { VERSION } from "../src/protocol.ts";
+import { formatArgs, redirectConsole } from "../src/cli/console.ts";
+import { runCli } from "../src/cli/mod.ts";
+import { parseArgs } from "../src/cli/options.ts";
+import { Logger } from "../src/util/log.ts";
+import { VERSION } from "../src/server/protocol.ts";
 import { fakeIo } from "./wire.ts";
 
 Deno.test("parseArgs reads the command and options, in either --flag value or --flag=value form", () => {

@@ -1,7 +1,7 @@
 /** The tool commands — list, call, new — and the banner, run in-process through the CLI. */
 
 import assert from "node:assert/strict";
-import { runCli } from "../src/cli.ts";
+import { runCli } from "../src/cli/mod.ts";
 import { fakeIo } from "./wire.ts";
 import { ROOT, tempDir } from "./spawn.ts";
 

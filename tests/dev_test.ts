@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { ROOT, ServerProcess, tempDir } from "./spawn.ts";
+import { projectCopy, ROOT, ServerProcess } from "./spawn.ts";
 import { initializeRequest } from "./wire.ts";
 
 const SLOW = `
@@ -22,27 +22,8 @@ export default defineTool({
 });
 `;
 
-async function copyProject(): Promise<
-  { path: string; [Symbol.asyncDispose]: () => Promise<void> }
-> {
-  const files: Record<string, string> = { "tools/slow.ts": SLOW };
-  for (const folder of ["src", "tools"]) {
-    for await (const entry of Deno.readDir(`${ROOT}/${folder}`)) {
-      if (entry.isFile) {
-        files[`${folder}/${entry.name}`] = await Deno.readTextFile(
-          `${ROOT}/${folder}/${entry.name}`,
-        );
-      }
-    }
-  }
-  for (const file of ["main.ts", "deno.json", "deno.lock"]) {
-    files[file] = await Deno.readTextFile(`${ROOT}/${file}`);
-  }
-  return await tempDir(files);
-}
-
 Deno.test("dev: tools reload in place; server code restarts it and the session survives", async () => {
-  await using project = await copyProject();
+  await using project = await projectCopy({ "tools/slow.ts": SLOW });
   const devArgs = denoJson.tasks.dev.split(" ").slice(1);
   const server = new ServerProcess(
     devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
@@ -67,14 +48,14 @@ Deno.test("dev: tools reload in place; server code restarts it and the session s
   });
   await server.stderr.waitFor(/serving 3 tool\(s\)/);
   await Deno.writeTextFile(
-    `${project.path}/src/protocol.ts`,
+    `${project.path}/src/server/protocol.ts`,
     "\n// edited\n",
     { append: true },
   );
   const slow = (await server.reply(3)).result as { isError: boolean };
   assert.equal(slow.isError, true);
   await server.stderr.waitFor(
-    /src\/protocol.ts changed; restarting the server/,
+    /src\/server\/protocol.ts changed; restarting the server/,
   );
   await server.stdout.waitFor(/notifications\/tools\/list_changed/);
   await server.send({
@@ -108,13 +89,18 @@ Deno.test("dev: tools reload in place; server code restarts it and the session s
   );
 
   // Server code that does not even load: requests get an error that says so, until fixed.
-  const good = await Deno.readTextFile(`${project.path}/src/protocol.ts`);
-  await Deno.writeTextFile(`${project.path}/src/protocol.ts`, `${good}\n}}}`);
+  const good = await Deno.readTextFile(
+    `${project.path}/src/server/protocol.ts`,
+  );
+  await Deno.writeTextFile(
+    `${project.path}/src/server/protocol.ts`,
+    `${good}\n}}}`,
+  );
   await server.stderr.waitFor(/the server exited \(code 1\)/);
   await server.send({ jsonrpc: "2.0", id: 5, method: "ping" });
   const down = (await server.reply(5)).error as { message: string };
   assert.match(down.message, /the server is not running/);
-  await Deno.writeTextFile(`${project.path}/src/protocol.ts`, good);
+  await Deno.writeTextFile(`${project.path}/src/server/protocol.ts`, good);
   await server.stderr.waitFor(/(?:dev: serving[^]*){4}/);
   await server.send({ jsonrpc: "2.0", id: 6, method: "ping" });
   assert.deepEqual((await server.reply(6)).result, {});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { checkModules, loadToolDir } from "../src/discover.ts";
-import { isToolFile } from "../src/tool_files.ts";
-import { checkManifest, renderManifest } from "../src/manifest.ts";
+import { checkModules, loadToolDir } from "../src/loading/discover.ts";
+import { isToolFile } from "../src/loading/tool_files.ts";
+import { checkManifest, renderManifest } from "../src/loading/manifest.ts";
 
 /** A temporary tools folder holding `files`; removed after `fn`. */
 async function withToolDir(

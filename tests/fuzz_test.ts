@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineTool } from "../src/tool.ts";
+import { defineTool } from "../src/tool/tool.ts";
 import { exchange, toolSet } from "./wire.ts";
 
 /** A small seeded generator, so a failure can be replayed. */

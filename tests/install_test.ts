@@ -1,7 +1,7 @@
 /** install and doctor, in-process, against config files in temporary project and home folders. */
 
 import assert from "node:assert/strict";
-import { runCli } from "../src/cli.ts";
+import { runCli } from "../src/cli/mod.ts";
 import { fakeIo } from "./wire.ts";
 import { ROOT, tempDir } from "./spawn.ts";
 

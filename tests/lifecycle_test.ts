@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../src/protocol.ts";
+import { VERSION } from "../src/server/protocol.ts";
 import { exchange, toolSet } from "./wire.ts";
 import { z } from "zod";
-import { defineTool } from "../src/tool.ts";
+import { defineTool } from "../src/tool/tool.ts";
 
 function initialize(version: unknown, id: number | string = 1): string {
   return `${

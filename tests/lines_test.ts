@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type LineItem, readLineBatches } from "../src/lines.ts";
+import { type LineItem, readLineBatches } from "../src/server/lines.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { checkModules } from "../src/discover.ts";
-import { defineTool } from "../src/tool.ts";
+import { checkModules } from "../src/loading/discover.ts";
+import { defineTool } from "../src/tool/tool.ts";
 
 const tool = (definition: object) => ({ default: definition });
 

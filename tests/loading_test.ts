@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../src/tool.ts";
-import type { ToolSet } from "../src/toolset.ts";
+import { defineTool } from "../src/tool/tool.ts";
+import type { ToolSet } from "../src/tool/toolset.ts";
 import { deferred, Session, toolSet } from "./wire.ts";
 
 const tools = toolSet({ t: defineTool({ description: "t", run: () => "ok" }) });

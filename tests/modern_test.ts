@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { VERSION } from "../src/protocol.ts";
-import { defineTool } from "../src/tool.ts";
+import { VERSION } from "../src/server/protocol.ts";
+import { defineTool } from "../src/tool/tool.ts";
 import { deferred, exchange, jsonLines, Session, toolSet } from "./wire.ts";
 
 const META = {

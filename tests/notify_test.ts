@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../src/tool.ts";
+import { defineTool } from "../src/tool/tool.ts";
 import { Collector, deferred, memoryLog, Session, toolSet } from "./wire.ts";
 
 const MODERN = {

@@ -7,8 +7,8 @@ import {
   RUNTIME_FLAGS,
   serverFlags,
   unionPermissions,
-} from "../src/permissions.ts";
-import { createTool } from "../src/toolset.ts";
+} from "../src/tool/permissions.ts";
+import { createTool } from "../src/tool/toolset.ts";
 import { START_FLAGS, tempDir } from "./spawn.ts";
 
 Deno.test("deno task start runs with exactly the base permission set and runtime flags", () => {
@@ -77,7 +77,7 @@ Deno.test("missingPermissions names what this process was not granted", async ()
   // …and a process with only the base set lacks what a tool asks for.
   const code = `
     import { missingPermissions } from "${
-    new URL("../src/permissions.ts", import.meta.url).href
+    new URL("../src/tool/permissions.ts", import.meta.url).href
   }";
     console.log(JSON.stringify(missingPermissions({ read: ["."], net: ["api.example.com"], env: ["TOOLDROP_LOG", "TOKEN"] })));
   `;

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ToolReloader } from "../src/reload.ts";
+import { ToolReloader } from "../src/loading/reload.ts";
 import { initializeRequest, memoryLog } from "./wire.ts";
 import { serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 

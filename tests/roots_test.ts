@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../src/tool.ts";
+import { defineTool } from "../src/tool/tool.ts";
 import { Session, toolSet } from "./wire.ts";
 
 const tools = toolSet({

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { ROOT, serverArgs, tempDir } from "./spawn.ts";
+import { projectCopy, ROOT, serverArgs, tempDir } from "./spawn.ts";
 
 interface Connected {
   client: Client;
@@ -135,20 +135,7 @@ Deno.test("cancelling through the SDK client aborts the tool's signal and the se
 
 Deno.test("a tool file dropped into tools/ answers a real client with no other change", async () => {
   // A copy of the project, so the real tools/ is not touched.
-  const files: Record<string, string> = {};
-  for (const path of ["deno.json", "deno.lock", "main.ts"]) {
-    files[path] = await Deno.readTextFile(`${ROOT}/${path}`);
-  }
-  for (const dir of ["src", "tools"]) {
-    for await (const entry of Deno.readDir(`${ROOT}/${dir}`)) {
-      if (entry.isFile) {
-        files[`${dir}/${entry.name}`] = await Deno.readTextFile(
-          `${ROOT}/${dir}/${entry.name}`,
-        );
-      }
-    }
-  }
-  files["tools/shout.ts"] = `
+  const shout = `
     import { z } from "zod";
     import { defineTool } from "tooldrop";
     export default defineTool({
@@ -157,8 +144,10 @@ Deno.test("a tool file dropped into tools/ answers a real client with no other c
       run: ({ text }) => text.toUpperCase(),
     });
   `;
-  await using copy = await tempDir(files);
-  const manifestBefore = files["tools/_manifest.ts"];
+  await using copy = await projectCopy({ "tools/shout.ts": shout });
+  const manifestBefore = await Deno.readTextFile(
+    `${copy.path}/tools/_manifest.ts`,
+  );
   await using server = await connect(["task", "start"], copy.path);
   const { tools } = await server.client.listTools();
   assert.deepEqual(tools.map((t: { name: string }) => t.name), [

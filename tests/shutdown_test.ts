@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { defineTool } from "../src/tool.ts";
-import { serve } from "../src/server.ts";
+import { defineTool } from "../src/tool/tool.ts";
+import { serve } from "../src/server/serve.ts";
 import { Collector, deferred, memoryLog, Session, toolSet } from "./wire.ts";
 
 const call = (id: number, name: string) => ({

@@ -52,6 +52,30 @@ export async function tempDir(
   };
 }
 
+/**
+ * A temporary copy of the project (main.ts, deno.json, deno.lock, src/ and the files of tools/)
+ * with `extra` files added, for tests that change files a running server watches.
+ */
+export async function projectCopy(
+  extra: Record<string, string> = {},
+): Promise<{ path: string; [Symbol.asyncDispose]: () => Promise<void> }> {
+  const files: Record<string, string> = {};
+  for (const file of ["main.ts", "deno.json", "deno.lock"]) {
+    files[file] = await Deno.readTextFile(`${ROOT}/${file}`);
+  }
+  const copy = async (folder: string, recursive: boolean) => {
+    for await (const entry of Deno.readDir(`${ROOT}/${folder}`)) {
+      const path = `${folder}/${entry.name}`;
+      if (entry.isFile) {
+        files[path] = await Deno.readTextFile(`${ROOT}/${path}`);
+      } else if (entry.isDirectory && recursive) await copy(path, true);
+    }
+  };
+  await copy("src", true);
+  await copy("tools", false);
+  return await tempDir({ ...files, ...extra });
+}
+
 /** Text that arrives on a stream, with a way to wait for a pattern to appear in it. */
 export class TextTap {
   text = "";

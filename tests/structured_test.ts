@@ -4,8 +4,8 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { coerce } from "../src/args.ts";
-import { defineTool } from "../src/tool.ts";
+import { coerce } from "../src/server/arguments.ts";
+import { defineTool } from "../src/tool/tool.ts";
 import { exchange, jsonLines, memoryLog, toolSet } from "./wire.ts";
 
 const call = (

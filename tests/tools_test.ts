@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineTool, ToolError } from "../src/tool.ts";
+import { defineTool, ToolError } from "../src/tool/tool.ts";
 import { exchange, jsonLines, memoryLog, toolSet } from "./wire.ts";
 
 const call = (id: number, name: string, args?: unknown) => ({

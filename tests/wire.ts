@@ -4,11 +4,11 @@
  * returns every output line; `Session` sends lines one at a time and awaits replies in order.
  */
 
-import type { Io } from "../src/cli.ts";
-import { Logger } from "../src/log.ts";
-import { serve, type ServeOptions } from "../src/server.ts";
-import type { AnyToolDefinition } from "../src/tool.ts";
-import { createTool, ToolSet } from "../src/toolset.ts";
+import type { Io } from "../src/cli/io.ts";
+import { Logger } from "../src/util/log.ts";
+import { serve, type ServeOptions } from "../src/server/serve.ts";
+import type { AnyToolDefinition } from "../src/tool/tool.ts";
+import { createTool, ToolSet } from "../src/tool/toolset.ts";
 
 const encoder = new TextEncoder();
 

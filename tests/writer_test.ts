@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { BIG_STRING_CHARS, jsonLine } from "../src/big_json.ts";
-import { LineWriter } from "../src/writer.ts";
+import { BIG_STRING_CHARS, jsonLine } from "../src/server/json_line.ts";
+import { LineWriter } from "../src/server/writer.ts";
 
 const decoder = new TextDecoder();
 

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { print } from "../../src/cli.ts";
+import { print } from "../../src/cli/io.ts";
 import { ROOT, tempDir } from "../spawn.ts";
 import { fakeIo } from "../wire.ts";
 

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../../src/tool.ts";
+import { defineTool } from "../../src/tool/tool.ts";
 import { exchange, jsonLines, memoryLog, Session, toolSet } from "../wire.ts";
 
 const PING = `{"jsonrpc":"2.0","id":"after","method":"ping"}`;

@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { pathToFileURL } from "node:url";
-import { checkModules, loadToolDir } from "../../src/discover.ts";
-import { declaredPermissions, loadTools } from "../../src/load.ts";
-import { renderManifest } from "../../src/manifest.ts";
-import { createTool } from "../../src/toolset.ts";
+import { checkModules, loadToolDir } from "../../src/loading/discover.ts";
+import { declaredPermissions, loadTools } from "../../src/loading/load.ts";
+import { renderManifest } from "../../src/loading/manifest.ts";
+import { createTool } from "../../src/tool/toolset.ts";
 import { ROOT, serverArgs, tempDir } from "../spawn.ts";
 import { initializeRequest, memoryLog } from "../wire.ts";
 import {

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineTool, type ToolReturn } from "../../src/tool.ts";
+import { defineTool, type ToolReturn } from "../../src/tool/tool.ts";
 import { exchange, toolSet } from "../wire.ts";
 
 /** A small seeded generator (mulberry32), so a failing seed can be replayed. */

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { pathToFileURL } from "node:url";
-import { ToolReloader } from "../../src/reload.ts";
+import { ToolReloader } from "../../src/loading/reload.ts";
 import { tempDir } from "../spawn.ts";
 import { memoryLog } from "../wire.ts";
 import {

@@ -4,7 +4,7 @@
  * failure instead of a stalled test run.
  */
 
-import { Logger } from "../../src/log.ts";
+import { Logger } from "../../src/util/log.ts";
 
 /** A valid tool's source; `extra` adds fields (`name: "x",`). */
 export const TOOL = (extra = "") => `

@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../../src/tool.ts";
-import type { AnyToolDefinition, ToolReturn } from "../../src/tool.ts";
+import { defineTool } from "../../src/tool/tool.ts";
+import type { AnyToolDefinition, ToolReturn } from "../../src/tool/tool.ts";
 import { memoryLog, Session, toolSet } from "../wire.ts";
 
 const throwingToString = {

@@ -16,15 +16,16 @@ import {
 } from "jsonc-parser";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { CliOptions, Io } from "./cli.ts";
-import { declaredPermissions } from "./load.ts";
+import type { Io } from "./io.ts";
+import type { CliOptions } from "./options.ts";
+import { declaredPermissions } from "../loading/load.ts";
 import {
   BASE_PERMISSIONS,
   permissionFlags,
   RUNTIME_FLAGS,
   unionPermissions,
-} from "./permissions.ts";
-import { DEFAULT_SERVER_INFO } from "./protocol.ts";
+} from "../tool/permissions.ts";
+import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
 
 /** The clients `install` knows, by the name `--client` takes. */
 export const CLIENTS = {

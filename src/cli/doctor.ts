@@ -6,15 +6,16 @@
  * its input ends. Says what is wrong, and what to do, when it does not.
  */
 
-import type { CliOptions, Io } from "./cli.ts";
+import type { Io } from "./io.ts";
+import type { CliOptions } from "./options.ts";
 import {
   type ConfigTarget,
   projectDir,
   readConfig,
   reportedTarget,
 } from "./install.ts";
-import { readLineBatches } from "./lines.ts";
-import { LATEST_LEGACY_VERSION } from "./protocol.ts";
+import { readLineBatches } from "../server/lines.ts";
+import { LATEST_LEGACY_VERSION } from "../server/protocol.ts";
 
 /** Milliseconds the server gets to answer each request (clients wait about 30 s at most). */
 const ANSWER_TIMEOUT_MS = 15_000;

@@ -11,15 +11,15 @@ import {
   loadTimeoutFromEnv,
   toolFileUrl,
 } from "./import_tool.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../util/log.ts";
 import type { ToolManifest } from "./manifest.ts";
 import {
   missingPermissions,
   permissionsProblem,
   type ToolPermissions,
-} from "./permissions.ts";
+} from "../tool/permissions.ts";
 import { findToolFiles, folderLabel } from "./tool_files.ts";
-import { type Tool, ToolSet } from "./toolset.ts";
+import { type Tool, ToolSet } from "../tool/toolset.ts";
 
 /** Where the tools come from and how to report on them. */
 export interface LoadToolsOptions {
@@ -56,7 +56,7 @@ export async function loadTools(
     if (error instanceof Deno.errors.NotCapable) {
       log.error(
         `Cannot read the tools folder ${folder}: this process may not read it; run it with --allow-read=.,${
-          decodeURIComponent(new URL(".", import.meta.url).pathname)
+          decodeURIComponent(new URL("..", import.meta.url).pathname)
             .replace(/\/$/, "")
         },${
           decodeURIComponent(options.toolsDir.pathname).replace(/\/$/, "")

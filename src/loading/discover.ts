@@ -4,7 +4,7 @@
  * manifest in a compiled binary) and checks and lints each one, naming the file in every error.
  */
 
-import { describeThrown } from "./describe.ts";
+import { describeThrown } from "../util/describe.ts";
 import {
   importProblem,
   importTool,
@@ -12,9 +12,9 @@ import {
   toolFileUrl,
 } from "./import_tool.ts";
 import { lintTool } from "./lint.ts";
-import { DEFAULT_SERVER_INFO } from "./protocol.ts";
+import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
 import { folderLabel, scanToolFiles, toolStem } from "./tool_files.ts";
-import { createTool, type Tool } from "./toolset.ts";
+import { createTool, type Tool } from "../tool/toolset.ts";
 
 /** What loading found: the good tools, one error per broken file, and lint warnings. */
 export interface LoadResult {

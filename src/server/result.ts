@@ -4,9 +4,13 @@
  * results the model sees. A malformed content block becomes a clear error, never a bad reply.
  */
 
-import { describeIssues } from "./args.ts";
-import type { CallToolResult, ContentBlock, OutputSchema } from "./tool.ts";
-import { ToolError } from "./tool.ts";
+import { describeIssues } from "./arguments.ts";
+import type {
+  CallToolResult,
+  ContentBlock,
+  OutputSchema,
+} from "../tool/tool.ts";
+import { ToolError } from "../tool/tool.ts";
 
 const BLOCK_TYPES = new Set([
   "text",

@@ -4,18 +4,19 @@
  * from the shell) and `new` (scaffold a tool file and its test).
  */
 
-import { type CliOptions, type Io, print } from "./cli.ts";
-import { invokeTool } from "./invoke.ts";
-import { loadTools } from "./load.ts";
-import { Logger } from "./log.ts";
-import { MANIFEST_FILE, writeManifest } from "./manifest.ts";
-import { DEFAULT_SERVER_INFO } from "./protocol.ts";
-import type { ContentBlock } from "./tool.ts";
+import { type Io, print } from "./io.ts";
+import type { CliOptions } from "./options.ts";
+import { invokeTool } from "../server/invoke.ts";
+import { loadTools } from "../loading/load.ts";
+import { Logger } from "../util/log.ts";
+import { MANIFEST_FILE, writeManifest } from "../loading/manifest.ts";
+import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
+import type { ContentBlock } from "../tool/tool.ts";
 import {
   TOOL_NAME_PATTERN,
   type ToolDescriptor,
   type ToolSet,
-} from "./toolset.ts";
+} from "../tool/toolset.ts";
 
 /** Exit code for a command line that cannot be carried out as written. */
 const USAGE_ERROR = 2;

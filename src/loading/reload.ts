@@ -17,7 +17,7 @@ import {
   loadTimeoutFromEnv,
   toolFileUrl,
 } from "./import_tool.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../util/log.ts";
 import { MANIFEST_FILE } from "./manifest.ts";
 import {
   folderLabel,
@@ -25,7 +25,7 @@ import {
   linkProblem,
   scanToolFiles,
 } from "./tool_files.ts";
-import { type Tool, ToolSet } from "./toolset.ts";
+import { type Tool, ToolSet } from "../tool/toolset.ts";
 
 /**
  * The exit code of a server under `deno task dev` that wants to be started again: helper code

@@ -7,10 +7,10 @@
 
 import { type ClientHello, LATEST_LEGACY_VERSION } from "./protocol.ts";
 import { legacyScope, type RequestScope } from "./era.ts";
-import { textOf } from "./describe.ts";
+import { textOf } from "../util/describe.ts";
 import { idKey, type RequestId } from "./jsonrpc.ts";
-import type { LogLevel } from "./log.ts";
-import { type Root, ToolError } from "./tool.ts";
+import type { LogLevel } from "../util/log.ts";
+import { type Root, ToolError } from "../tool/tool.ts";
 
 /** How long the client gets to answer a request from the server. */
 export const CLIENT_REQUEST_TIMEOUT_MS = 10_000;

@@ -6,7 +6,7 @@
  * reported once instead of thrown.
  */
 
-import { escapePieces, type JsonParts, pieceEnd } from "./big_json.ts";
+import { escapePieces, type JsonParts, pieceEnd } from "./json_line.ts";
 
 /**
  * Where lines are written: a byte stream, or a writer such as `Deno.stdout`, written without the

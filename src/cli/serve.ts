@@ -5,12 +5,13 @@
  * start-up), so a client's `initialize` is not kept waiting.
  */
 
-import type { CliOptions, Io } from "./cli.ts";
+import type { Io } from "./io.ts";
+import type { CliOptions } from "./options.ts";
 import { guardNodeStdout, protectProcess } from "./guards.ts";
-import { isLogLevel, LOG_LEVELS, Logger } from "./log.ts";
-import { DEFAULT_SERVER_INFO, VERSION } from "./protocol.ts";
-import { serve } from "./server.ts";
-import type { ToolSet } from "./toolset.ts";
+import { isLogLevel, LOG_LEVELS, Logger } from "../util/log.ts";
+import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
+import { serve } from "../server/serve.ts";
+import type { ToolSet } from "../tool/toolset.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
 export async function runServe(io: Io, options: CliOptions): Promise<number> {
@@ -37,7 +38,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
   if (io.stdinIsTerminal && !options.watch) {
     // A person ran it by hand: say what it is rather than wait in silence. The tools load now,
     // to name them; start-up time does not matter to a person reading.
-    const { loadTools } = await import("./load.ts");
+    const { loadTools } = await import("../loading/load.ts");
     await guard();
     preloaded = await loadTools({
       toolsDir: io.toolsDir,
@@ -94,9 +95,9 @@ async function serveWatching(
     { warnMissingPermissions },
     { folderLabel },
   ] = await Promise.all([
-    import("./reload.ts"),
-    import("./load.ts"),
-    import("./tool_files.ts"),
+    import("../loading/reload.ts"),
+    import("../loading/load.ts"),
+    import("../loading/tool_files.ts"),
   ]);
   const stop = new AbortController();
   let code = 0;
@@ -188,13 +189,13 @@ async function loadInBackground(
   log: Logger,
   serverName: string,
 ): Promise<ToolSet | undefined> {
-  let loader: typeof import("./load.ts");
+  let loader: typeof import("../loading/load.ts");
   try {
-    loader = await import("./load.ts");
+    loader = await import("../loading/load.ts");
   } catch (error) {
     // Read access to src/ is missing: its modules load when first needed (deno.json's unstable
     // "lazy-dynamic-imports"), which Deno checks like any other read.
-    const src = decodeURIComponent(new URL(".", import.meta.url).pathname);
+    const src = decodeURIComponent(new URL("..", import.meta.url).pathname);
     const tools = decodeURIComponent(io.toolsDir.pathname);
     log.error(
       `Cannot load tooldrop's own code from ${src}: this process may not read it; run it with --allow-read=.,${

@@ -5,7 +5,7 @@
  * described as one line of text without ever throwing again.
  */
 
-import { describeThrown } from "./describe.ts";
+import { describeThrown } from "../util/describe.ts";
 
 /** Milliseconds a tool file may take to import, unless configured otherwise. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;

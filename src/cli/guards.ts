@@ -11,7 +11,7 @@
  */
 
 import { redirectConsole } from "./console.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../util/log.ts";
 
 /** What the guards patch: `globalThis` in main.ts. */
 export interface GuardedGlobal {

@@ -7,12 +7,13 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { CliOptions, Io } from "./cli.ts";
-import { loadTools } from "./load.ts";
-import { Logger } from "./log.ts";
-import { MANIFEST_FILE, writeManifest } from "./manifest.ts";
-import { serverFlags } from "./permissions.ts";
-import { DEFAULT_SERVER_INFO } from "./protocol.ts";
+import type { Io } from "./io.ts";
+import type { CliOptions } from "./options.ts";
+import { loadTools } from "../loading/load.ts";
+import { Logger } from "../util/log.ts";
+import { MANIFEST_FILE, writeManifest } from "../loading/manifest.ts";
+import { serverFlags } from "../tool/permissions.ts";
+import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
 
 /** The platforms `deno compile --target` builds for. */
 export const TARGETS = [

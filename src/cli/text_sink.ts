@@ -5,7 +5,7 @@
  * text is dropped, counted, and reported once the sink can write again.
  */
 
-import type { ByteWriter } from "./writer.ts";
+import type { ByteWriter } from "../server/writer.ts";
 
 /** Characters that may wait to be written; beyond that, text is dropped. */
 const MAX_QUEUED_CHARS = 1024 * 1024;

@@ -5,7 +5,7 @@
  */
 
 import type { z } from "zod";
-import type { LogLevel } from "./log.ts";
+import type { LogLevel } from "../util/log.ts";
 import type { ToolPermissions } from "./permissions.ts";
 
 /** Hints about a tool's behaviour; clients treat them as untrusted. */

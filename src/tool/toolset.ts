@@ -6,7 +6,7 @@
 
 import { z } from "zod";
 import type { AnyToolDefinition, InputSchema, OutputSchema } from "./tool.ts";
-import { isTimerMs, MAX_TIMER_MS } from "./import_tool.ts";
+import { isTimerMs, MAX_TIMER_MS } from "../loading/import_tool.ts";
 import { permissionsProblem, type ToolPermissions } from "./permissions.ts";
 
 /** Milliseconds a call may run before it is aborted, unless the tool sets `timeoutMs`. */

@@ -8,15 +8,15 @@
  * src/describe.ts in the layout work (issue 13).
  */
 
-import { checkArguments } from "./args.ts";
-import { Call, type CallChannel } from "./context.ts";
+import { checkArguments } from "./arguments.ts";
+import { Call, type CallChannel } from "./call.ts";
 import type { RequestScope } from "./era.ts";
-import { describeError, textOf } from "./describe.ts";
+import { describeError, textOf } from "../util/describe.ts";
 import { idKey, type RequestId } from "./jsonrpc.ts";
 import { errorResult, toCallToolResult } from "./result.ts";
-import type { CallToolResult } from "./tool.ts";
-import { ToolError } from "./tool.ts";
-import type { Tool } from "./toolset.ts";
+import type { CallToolResult } from "../tool/tool.ts";
+import { ToolError } from "../tool/tool.ts";
+import type { Tool } from "../tool/toolset.ts";
 
 /** Options for a {@link CallRunner}. */
 export interface CallRunnerOptions extends CallChannel {

@@ -4,7 +4,7 @@
  * symbolic links to files; and how messages name the folder.
  */
 
-import { describeThrown } from "./describe.ts";
+import { describeThrown } from "../util/describe.ts";
 import { toolFileUrl } from "./import_tool.ts";
 
 const TOOL_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];

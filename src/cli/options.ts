@@ -1,45 +1,12 @@
 /**
  * @module
- * The command line: parses arguments and runs a command (`serve` by default, `manifest`) against
- * the process's real streams, which main.ts hands in, so every command can be tested in-process.
+ * The command line's grammar: the commands, their options, the usage text, and `parseArgs`,
+ * which turns arguments into `CliOptions` or an error that says what is wrong.
  */
 
-import { type ByteSource, DEFAULT_MAX_LINE_BYTES } from "./lines.ts";
-import { isLogLevel, LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
-import type { ToolManifest } from "./manifest.ts";
-import { VERSION } from "./protocol.ts";
-import { runServe } from "./start.ts";
-import { type ByteSink, writeTo } from "./writer.ts";
-
-/** The process as the CLI sees it; main.ts wires the real one. */
-export interface Io {
-  args: readonly string[];
-  stdin: ByteSource;
-  stdout: ByteSink;
-  /** Writes text to stderr; never blocks (main.ts queues it, bounded, and flushes at exit). */
-  stderr: (text: string) => void;
-  /** Reads an environment variable; undefined when unset or not permitted. */
-  env: (name: string) => string | undefined;
-  /** The tools/ folder next to main.ts. */
-  toolsDir: URL;
-  /** True when stdin is a terminal: a person started the server by hand. */
-  stdinIsTerminal?: boolean | undefined;
-  /** The working directory; default ".". */
-  cwd?: (() => string) | undefined;
-  /** The operating system (for where clients keep their configuration); default this one. */
-  os?: typeof Deno.build.os | undefined;
-  /** main.ts, when running from source (commands that build or supervise need it). */
-  entry?: URL | undefined;
-  /** In a compiled binary: loads the generated manifest instead of scanning `toolsDir`. */
-  manifest?: (() => Promise<ToolManifest>) | undefined;
-  /** Aborts on SIGTERM or SIGINT. */
-  signal: AbortSignal;
-  /** Where console.* output and uncaught errors are caught; default none (tests). */
-  global?: {
-    console: Console;
-    addEventListener: typeof globalThis.addEventListener;
-  };
-}
+import { DEFAULT_MAX_LINE_BYTES } from "../server/lines.ts";
+import { isLogLevel, LOG_LEVELS, type LogLevel } from "../util/log.ts";
+import { VERSION } from "../server/protocol.ts";
 
 const COMMANDS = [
   "serve",
@@ -89,7 +56,7 @@ export interface CliOptions {
   devChild: boolean;
 }
 
-const USAGE =
+export const USAGE =
   `tooldrop ${VERSION}: an MCP server whose tools are the files in tools/
 
 Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
@@ -236,120 +203,4 @@ export function parseArgs(args: readonly string[]): CliOptions {
     }
   }
   return options;
-}
-
-/** Runs the command line; resolves to the exit code. */
-export async function runCli(io: Io): Promise<number> {
-  let options: CliOptions;
-  try {
-    options = parseArgs(io.args);
-  } catch (error) {
-    io.stderr(
-      `${
-        (error as Error).message
-      }\nRun "tooldrop --help" to see the commands and options.\n`,
-    );
-    return 2;
-  }
-  if (options.toolsDir !== undefined) {
-    // Loaded only here: node:path and node:url cost milliseconds of start-up.
-    const [{ resolve }, { pathToFileURL }] = await Promise.all([
-      import("node:path"),
-      import("node:url"),
-    ]);
-    io = {
-      ...io,
-      toolsDir: pathToFileURL(`${resolve(options.toolsDir)}/`),
-      manifest: undefined,
-    };
-  }
-  if (io.global && options.command !== "serve") {
-    // A tool's output (at import, or run by `call`) would land in the command's output, or in
-    // dev's protocol: it goes to stderr, as serve sends it.
-    const { guardNodeStdout } = await import("./guards.ts");
-    const { redirectConsole } = await import("./console.ts");
-    redirectConsole(
-      io.global.console,
-      new Logger({ level: options.logLevel ?? "info", write: io.stderr }),
-    );
-    await guardNodeStdout();
-  }
-  switch (options.command) {
-    case "help":
-      await print(io, USAGE);
-      return 0;
-    case "version":
-      await print(io, `tooldrop ${VERSION}\n`);
-      return 0;
-    case "manifest":
-      return await runManifest(io, options.check);
-    case "serve":
-      return await runServe(io, options);
-    case "list":
-    case "call":
-    case "new": {
-      // Loaded only for these commands, like every command but serve: start-up stays small.
-      const commands = await import("./commands.ts");
-      const run = options.command === "list"
-        ? commands.runList
-        : options.command === "call"
-        ? commands.runCall
-        : commands.runNew;
-      return await run(io, options);
-    }
-    case "install": {
-      const { runInstall } = await import("./install.ts");
-      return await runInstall(io, options);
-    }
-    case "doctor": {
-      const { runDoctor } = await import("./doctor.ts");
-      return await runDoctor(io, options);
-    }
-    case "compile": {
-      const { runCompile } = await import("./compile.ts");
-      return await runCompile(io, options);
-    }
-    case "dev": {
-      const { runDev } = await import("./dev.ts");
-      return await runDev(io, options);
-    }
-  }
-}
-
-async function runManifest(io: Io, check: boolean): Promise<number> {
-  // Loaded only for this command: it pulls in tool discovery, which serving loads lazily.
-  const { checkManifest, MANIFEST_FILE, writeManifest } = await import(
-    "./manifest.ts"
-  );
-  const path = `tools/${MANIFEST_FILE}`;
-  if (check) {
-    const { current } = await checkManifest(io.toolsDir);
-    io.stderr(
-      current
-        ? `${path} is up to date\n`
-        : `${path} is out of date: run \`deno task manifest\`\n`,
-    );
-    return current ? 0 : 1;
-  }
-  const changed = await writeManifest(io.toolsDir);
-  io.stderr(changed ? `Wrote ${path}\n` : `${path} is up to date\n`);
-  return 0;
-}
-
-/**
- * Writes a command's output to stdout, the one place any command does; resolves false, rather
- * than throwing, when the reader has gone (`tooldrop list | head -1`): the command stops quietly.
- */
-export async function print(io: Io, text: string): Promise<boolean> {
-  try {
-    await writeTo(io.stdout, new TextEncoder().encode(text));
-    return true;
-  } catch (error) {
-    // The reader closed its end: output is over and the command exits 0, as if it was all read.
-    if (
-      error instanceof Deno.errors.BrokenPipe ||
-      error instanceof Deno.errors.ConnectionReset
-    ) return false;
-    throw error; // anything else (a full disk) lost output the reader wanted: fail loudly
-  }
 }

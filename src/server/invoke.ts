@@ -6,15 +6,15 @@
  */
 
 import { readLineBatches } from "./lines.ts";
-import { Logger } from "./log.ts";
-import { serve } from "./server.ts";
+import { Logger } from "../util/log.ts";
+import { serve } from "./serve.ts";
 import type {
   CallToolResult,
   InputSchema,
   OutputSchema,
   ToolDefinition,
-} from "./tool.ts";
-import { createTool, ToolSet } from "./toolset.ts";
+} from "../tool/tool.ts";
+import { createTool, ToolSet } from "../tool/toolset.ts";
 
 /** One progress update of a call. */
 export interface Progress {

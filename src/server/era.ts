@@ -12,7 +12,7 @@ import {
   type Params,
   type RequestId,
 } from "./jsonrpc.ts";
-import { isLogLevel, type LogLevel } from "./log.ts";
+import { isLogLevel, type LogLevel } from "../util/log.ts";
 import {
   LEGACY_VERSIONS,
   SERVER_CAPABILITIES,

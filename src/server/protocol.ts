@@ -4,7 +4,7 @@
  * tooldrop advertises and the server's identity.
  */
 
-import denoJson from "../deno.json" with { type: "json" };
+import denoJson from "../../deno.json" with { type: "json" };
 import { INVALID_PARAMS, JsonRpcError, type Params } from "./jsonrpc.ts";
 
 /** This build's version, from deno.json. */

@@ -7,7 +7,7 @@
  */
 
 import type { z } from "zod";
-import type { Tool } from "./toolset.ts";
+import type { Tool } from "../tool/toolset.ts";
 
 /** The outcome of validating arguments: the parsed value, or a message naming the fields. */
 export type ArgumentCheck =

@@ -8,9 +8,9 @@
  * the deferred tool load are to become modules of their own in the layout work (issue 13).
  */
 
-import { jsonLine } from "./big_json.ts";
-import { describeError, textOf } from "./describe.ts";
-import { CallRunner } from "./calls.ts";
+import { jsonLine } from "./json_line.ts";
+import { describeError, textOf } from "../util/describe.ts";
+import { CallRunner } from "./call_runner.ts";
 import {
   completeResult,
   discoverResult,
@@ -42,8 +42,8 @@ import {
   readLineBatches,
 } from "./lines.ts";
 import { Input } from "./input.ts";
-import { Subscriptions } from "./listen.ts";
-import { isLogLevel, Logger } from "./log.ts";
+import { Subscriptions } from "./subscriptions.ts";
+import { isLogLevel, Logger } from "../util/log.ts";
 import {
   DEFAULT_SERVER_INFO,
   initializeResult,
@@ -52,8 +52,8 @@ import {
   type ServerInfo,
 } from "./protocol.ts";
 import { Session } from "./session.ts";
-import type { CallToolResult } from "./tool.ts";
-import type { ToolSet } from "./toolset.ts";
+import type { CallToolResult } from "../tool/tool.ts";
+import type { ToolSet } from "../tool/toolset.ts";
 import { type ByteSink, LineWriter } from "./writer.ts";
 
 /** What `serve()` needs; only input, output and the tools are required. */

@@ -5,12 +5,17 @@
  * Nothing reaches the client for a call once it has ended.
  */
 
-import { textOf } from "./describe.ts";
+import { textOf } from "../util/describe.ts";
 import type { RequestScope } from "./era.ts";
 import { notificationLine, type RequestId } from "./jsonrpc.ts";
-import { isLogLevel, levelRank, type Logger, type LogLevel } from "./log.ts";
-import type { Root, ToolContext } from "./tool.ts";
-import type { Tool } from "./toolset.ts";
+import {
+  isLogLevel,
+  levelRank,
+  type Logger,
+  type LogLevel,
+} from "../util/log.ts";
+import type { Root, ToolContext } from "../tool/tool.ts";
+import type { Tool } from "../tool/toolset.ts";
 
 /** Characters of one log message kept; the rest is cut. */
 const MAX_LOG_CHARS = 64 * 1024;

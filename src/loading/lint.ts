@@ -4,7 +4,7 @@
  * makes a tool harder for the model to use (warnings on stderr). Each message names the file.
  */
 
-import type { Tool } from "./toolset.ts";
+import type { Tool } from "../tool/toolset.ts";
 
 /** Claude Code cuts tool descriptions (and server instructions) at 2 KB. */
 export const MAX_DESCRIPTION_BYTES = 2048;

@@ -11,7 +11,8 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { CliOptions, Io } from "./cli.ts";
+import type { Io } from "./io.ts";
+import type { CliOptions } from "./options.ts";
 import {
   errorLine,
   idKey,
@@ -21,19 +22,19 @@ import {
   parseMessage,
   type RequestId,
   resultLine,
-} from "./jsonrpc.ts";
-import { readLineBatches } from "./lines.ts";
-import { declaredPermissions } from "./load.ts";
-import { isLogLevel, Logger } from "./log.ts";
-import { writeManifest } from "./manifest.ts";
+} from "../server/jsonrpc.ts";
+import { readLineBatches } from "../server/lines.ts";
+import { declaredPermissions } from "../loading/load.ts";
+import { isLogLevel, Logger } from "../util/log.ts";
+import { writeManifest } from "../loading/manifest.ts";
 import {
   BASE_PERMISSIONS,
   permissionFlags,
   RUNTIME_FLAGS,
   unionPermissions,
-} from "./permissions.ts";
-import { RESTART_EXIT_CODE } from "./reload.ts";
-import { LineWriter } from "./writer.ts";
+} from "../tool/permissions.ts";
+import { RESTART_EXIT_CODE } from "../loading/reload.ts";
+import { LineWriter } from "../server/writer.ts";
 
 /** Milliseconds to let a burst of file events settle before restarting. */
 const SETTLE_MS = 50;

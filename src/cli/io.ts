@@ -1,0 +1,57 @@
+/**
+ * @module
+ * The process as every command sees it (`Io`: arguments, streams, environment, signal), and
+ * `print`, the one way a command writes its output to stdout. main.ts wires the real process.
+ */
+
+import type { ByteSource } from "../server/lines.ts";
+import type { ToolManifest } from "../loading/manifest.ts";
+import { type ByteSink, writeTo } from "../server/writer.ts";
+
+/** The process as the CLI sees it; main.ts wires the real one. */
+export interface Io {
+  args: readonly string[];
+  stdin: ByteSource;
+  stdout: ByteSink;
+  /** Writes text to stderr; never blocks (main.ts queues it, bounded, and flushes at exit). */
+  stderr: (text: string) => void;
+  /** Reads an environment variable; undefined when unset or not permitted. */
+  env: (name: string) => string | undefined;
+  /** The tools/ folder next to main.ts. */
+  toolsDir: URL;
+  /** True when stdin is a terminal: a person started the server by hand. */
+  stdinIsTerminal?: boolean | undefined;
+  /** The working directory; default ".". */
+  cwd?: (() => string) | undefined;
+  /** The operating system (for where clients keep their configuration); default this one. */
+  os?: typeof Deno.build.os | undefined;
+  /** main.ts, when running from source (commands that build or supervise need it). */
+  entry?: URL | undefined;
+  /** In a compiled binary: loads the generated manifest instead of scanning `toolsDir`. */
+  manifest?: (() => Promise<ToolManifest>) | undefined;
+  /** Aborts on SIGTERM or SIGINT. */
+  signal: AbortSignal;
+  /** Where console.* output and uncaught errors are caught; default none (tests). */
+  global?: {
+    console: Console;
+    addEventListener: typeof globalThis.addEventListener;
+  };
+}
+
+/**
+ * Writes a command's output to stdout, the one place any command does; resolves false, rather
+ * than throwing, when the reader has gone (`tooldrop list | head -1`): the command stops quietly.
+ */
+export async function print(io: Io, text: string): Promise<boolean> {
+  try {
+    await writeTo(io.stdout, new TextEncoder().encode(text));
+    return true;
+  } catch (error) {
+    // The reader closed its end: output is over and the command exits 0, as if it was all read.
+    if (
+      error instanceof Deno.errors.BrokenPipe ||
+      error instanceof Deno.errors.ConnectionReset
+    ) return false;
+    throw error; // anything else (a full disk) lost output the reader wanted: fail loudly
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * @module
+ * The command line: parses arguments and runs a command (`serve` by default, `manifest`) against
+ * the process's real streams, which main.ts hands in, so every command can be tested in-process.
+ */
+
+import { Logger } from "../util/log.ts";
+import { VERSION } from "../server/protocol.ts";
+import { type Io, print } from "./io.ts";
+import { type CliOptions, parseArgs, USAGE } from "./options.ts";
+import { runServe } from "./serve.ts";
+
+/** Runs the command line; resolves to the exit code. */
+export async function runCli(io: Io): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseArgs(io.args);
+  } catch (error) {
+    io.stderr(
+      `${
+        (error as Error).message
+      }\nRun "tooldrop --help" to see the commands and options.\n`,
+    );
+    return 2;
+  }
+  if (options.toolsDir !== undefined) {
+    // Loaded only here: node:path and node:url cost milliseconds of start-up.
+    const [{ resolve }, { pathToFileURL }] = await Promise.all([
+      import("node:path"),
+      import("node:url"),
+    ]);
+    io = {
+      ...io,
+      toolsDir: pathToFileURL(`${resolve(options.toolsDir)}/`),
+      manifest: undefined,
+    };
+  }
+  if (io.global && options.command !== "serve") {
+    // A tool's output (at import, or run by `call`) would land in the command's output, or in
+    // dev's protocol: it goes to stderr, as serve sends it.
+    const { guardNodeStdout } = await import("./guards.ts");
+    const { redirectConsole } = await import("./console.ts");
+    redirectConsole(
+      io.global.console,
+      new Logger({ level: options.logLevel ?? "info", write: io.stderr }),
+    );
+    await guardNodeStdout();
+  }
+  switch (options.command) {
+    case "help":
+      await print(io, USAGE);
+      return 0;
+    case "version":
+      await print(io, `tooldrop ${VERSION}\n`);
+      return 0;
+    case "manifest":
+      return await runManifest(io, options.check);
+    case "serve":
+      return await runServe(io, options);
+    case "list":
+    case "call":
+    case "new": {
+      // Loaded only for these commands, like every command but serve: start-up stays small.
+      const commands = await import("./commands.ts");
+      const run = options.command === "list"
+        ? commands.runList
+        : options.command === "call"
+        ? commands.runCall
+        : commands.runNew;
+      return await run(io, options);
+    }
+    case "install": {
+      const { runInstall } = await import("./install.ts");
+      return await runInstall(io, options);
+    }
+    case "doctor": {
+      const { runDoctor } = await import("./doctor.ts");
+      return await runDoctor(io, options);
+    }
+    case "compile": {
+      const { runCompile } = await import("./compile.ts");
+      return await runCompile(io, options);
+    }
+    case "dev": {
+      const { runDev } = await import("./dev.ts");
+      return await runDev(io, options);
+    }
+  }
+}
+
+async function runManifest(io: Io, check: boolean): Promise<number> {
+  // Loaded only for this command: it pulls in tool discovery, which serving loads lazily.
+  const { checkManifest, MANIFEST_FILE, writeManifest } = await import(
+    "../loading/manifest.ts"
+  );
+  const path = `tools/${MANIFEST_FILE}`;
+  if (check) {
+    const { current } = await checkManifest(io.toolsDir);
+    io.stderr(
+      current
+        ? `${path} is up to date\n`
+        : `${path} is out of date: run \`deno task manifest\`\n`,
+    );
+    return current ? 0 : 1;
+  }
+  const changed = await writeManifest(io.toolsDir);
+  io.stderr(changed ? `Wrote ${path}\n` : `${path} is up to date\n`);
+  return 0;
+}
