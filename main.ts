@@ -1,9 +1,11 @@
 /**
  * @module
  * tooldrop's entry point: wires the real process (stdin, stdout, stderr, arguments, signals,
- * exit) to the command line in src/cli.ts. The only file that touches them.
+ * exit) to the command line in src/cli/mod.ts, and installs the process-wide guards that keep
+ * tool code off stdout. The only file that touches them.
  */
 
+import { guardNodeStdout, protectProcess } from "./src/cli/guards.ts";
 import { runCli } from "./src/cli/mod.ts";
 import { TextSink } from "./src/cli/text_sink.ts";
 
@@ -48,7 +50,10 @@ if (import.meta.main) {
       ? () => import("./tools/_manifest.ts")
       : undefined,
     signal: stop.signal,
-    global: globalThis,
+    guards: {
+      console: (log, uncaught) => protectProcess(globalThis, log, uncaught),
+      nodeStdout: guardNodeStdout,
+    },
   });
   await stderr.flush(STDERR_FLUSH_MS);
   Deno.exit(code);

@@ -19,9 +19,17 @@ export interface GuardedGlobal {
   addEventListener: typeof globalThis.addEventListener;
 }
 
-/** Sends `console.*` to the log and logs uncaught errors instead of dying of them. */
-export function protectProcess(global: GuardedGlobal, log: Logger): void {
+/**
+ * Sends `console.*` to the log; with `uncaught`, also logs uncaught errors and unhandled
+ * rejections instead of dying of them.
+ */
+export function protectProcess(
+  global: GuardedGlobal,
+  log: Logger,
+  uncaught: boolean,
+): void {
   redirectConsole(global.console, log);
+  if (!uncaught) return;
   global.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
     log.error(

@@ -6,6 +6,7 @@
 
 import type { ByteSource } from "../server/lines.ts";
 import type { ToolManifest } from "../loading/manifest.ts";
+import type { Logger } from "../util/log.ts";
 import { type ByteSink, writeTo } from "../server/writer.ts";
 
 /** The process as the CLI sees it; main.ts wires the real one. */
@@ -31,11 +32,16 @@ export interface Io {
   manifest?: (() => Promise<ToolManifest>) | undefined;
   /** Aborts on SIGTERM or SIGINT. */
   signal: AbortSignal;
-  /** Where console.* output and uncaught errors are caught; default none (tests). */
-  global?: {
-    console: Console;
-    addEventListener: typeof globalThis.addEventListener;
-  };
+  /** The process-wide guards, which only main.ts installs; absent in tests (in-process). */
+  guards?: ProcessGuards | undefined;
+}
+
+/** What keeps tool code off stdout and alive; each is installed before any tool is evaluated. */
+export interface ProcessGuards {
+  /** Sends `console.*` to `log`; with `uncaught`, also logs uncaught errors instead of dying. */
+  console(log: Logger, uncaught: boolean): void;
+  /** Points Node's routes to stdout at stderr; boots Node compatibility (~10 ms), so call late. */
+  nodeStdout(): Promise<void>;
 }
 
 /**

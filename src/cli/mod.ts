@@ -35,16 +35,14 @@ export async function runCli(io: Io): Promise<number> {
       manifest: undefined,
     };
   }
-  if (io.global && options.command !== "serve") {
+  if (io.guards && options.command !== "serve") {
     // A tool's output (at import, or run by `call`) would land in the command's output, or in
     // dev's protocol: it goes to stderr, as serve sends it.
-    const { guardNodeStdout } = await import("./guards.ts");
-    const { redirectConsole } = await import("./console.ts");
-    redirectConsole(
-      io.global.console,
+    io.guards.console(
       new Logger({ level: options.logLevel ?? "info", write: io.stderr }),
+      false,
     );
-    await guardNodeStdout();
+    await io.guards.nodeStdout();
   }
   switch (options.command) {
     case "help":

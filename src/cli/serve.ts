@@ -7,7 +7,6 @@
 
 import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
-import { guardNodeStdout, protectProcess } from "./guards.ts";
 import { isLogLevel, LOG_LEVELS, Logger } from "../util/log.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve } from "../server/serve.ts";
@@ -27,9 +26,9 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
       }`,
     );
   }
-  if (io.global) protectProcess(io.global, log);
+  io.guards?.console(log, true);
   // Before any tool module is evaluated, whichever way the tools are loaded.
-  const guard = io.global ? guardNodeStdout : () => Promise.resolve();
+  const guard = io.guards?.nodeStdout ?? (() => Promise.resolve());
   const info = {
     ...DEFAULT_SERVER_INFO,
     name: options.name ?? DEFAULT_SERVER_INFO.name,
