@@ -9,10 +9,14 @@ import type { CliOptions } from "./options.ts";
 import { invokeTool } from "../server/invoke.ts";
 import { loadTools } from "../loading/load.ts";
 import { Logger } from "../util/log.ts";
+import { pathTaken } from "../util/fs.ts";
 import { MANIFEST_FILE, writeManifest } from "../loading/manifest.ts";
 import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
 import type { ContentBlock } from "../tool/tool.ts";
 import {
+  MAX_QUALIFIED_NAME,
+  qualifiedName,
+  qualifiedNameFits,
   TOOL_NAME_PATTERN,
   type ToolDescriptor,
   type ToolSet,
@@ -112,9 +116,11 @@ export async function runNew(io: Io, options: CliOptions): Promise<number> {
     );
     return USAGE_ERROR;
   }
-  if (`mcp__${server}__${name}`.length > 64) {
+  if (!qualifiedNameFits(server, name)) {
     io.stderr(
-      `"${name}" is too long: clients call it mcp__${server}__${name}, over the 64 characters the Claude API accepts\n`,
+      `"${name}" is too long: clients call it ${
+        qualifiedName(server, name)
+      }, over the ${MAX_QUALIFIED_NAME} characters the Claude API accepts\n`,
     );
     return USAGE_ERROR;
   }
@@ -123,7 +129,7 @@ export async function runNew(io: Io, options: CliOptions): Promise<number> {
     [`${name}_test.ts`, testTemplate(name)],
   ] as const;
   for (const [file] of files) {
-    if (await exists(new URL(file, io.toolsDir))) {
+    if (await pathTaken(new URL(file, io.toolsDir))) {
       io.stderr(`tools/${file} already exists; pick another name\n`);
       return 1;
     }
@@ -228,14 +234,4 @@ Deno.test("${name} names a missing argument", async () => {
   assert.match(JSON.stringify(result.content), /name/);
 });
 `;
-}
-
-async function exists(url: URL): Promise<boolean> {
-  try {
-    await Deno.lstat(url);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }

@@ -71,7 +71,7 @@ export async function runCompile(
     );
     return 1;
   }
-  const flags = serverFlags(tools.tools);
+  const flags = serverFlags(tools.tools.map((tool) => tool.permissions));
   const root = fileURLToPath(new URL(".", io.entry));
   io.stderr(
     `Compiling ${tools.tools.length} tool(s) (${

@@ -13,6 +13,7 @@
 import { fileURLToPath } from "node:url";
 import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
+import { serverLogger } from "./logger.ts";
 import {
   errorLine,
   idKey,
@@ -25,16 +26,12 @@ import {
 } from "../server/jsonrpc.ts";
 import { readLineBatches } from "../server/lines.ts";
 import { declaredPermissions } from "../loading/load.ts";
-import { isLogLevel, Logger } from "../util/log.ts";
+import { Logger } from "../util/log.ts";
 import { writeManifest } from "../loading/manifest.ts";
-import {
-  BASE_PERMISSIONS,
-  permissionFlags,
-  RUNTIME_FLAGS,
-  unionPermissions,
-} from "../tool/permissions.ts";
+import { serverFlags } from "../tool/permissions.ts";
 import { RESTART_EXIT_CODE } from "../loading/reload.ts";
 import { LineWriter } from "../server/writer.ts";
+import { isFile } from "../util/fs.ts";
 
 /** Milliseconds to let a burst of file events settle before restarting. */
 const SETTLE_MS = 50;
@@ -71,11 +68,7 @@ interface Child {
 
 /** Runs the dev supervisor until stdin ends or a signal; resolves to the exit code. */
 export async function runDev(io: Io, options: CliOptions): Promise<number> {
-  const envLevel = io.env("TOOLDROP_LOG");
-  const log = new Logger({
-    level: options.logLevel ?? (isLogLevel(envLevel) ? envLevel : "info"),
-    write: io.stderr,
-  });
+  const log = serverLogger(io, options);
   if (!io.entry) {
     log.error(
       "`dev` runs from source: use `deno task dev` in the project, not the compiled binary",
@@ -226,7 +219,7 @@ class Supervisor {
     const args = [
       "run",
       ...flags,
-      ...(await exists(`${this.#root}deno.json`)
+      ...(await isFile(`${this.#root}deno.json`)
         ? ["--config", `${this.#root}deno.json`]
         : []),
       fileURLToPath(this.#entry),
@@ -399,13 +392,10 @@ class Supervisor {
   /** The child's permission flags: the base set plus what the tools declare. */
   async #flags(): Promise<string[]> {
     const declared = await declaredPermissions(this.#io.toolsDir);
-    const union = unionPermissions([
-      BASE_PERMISSIONS,
-      // src/: its modules are imported when first needed, which takes read access.
-      { read: [this.#toolsPath.replace(/\/$/, ""), `${this.#root}src`] },
-      ...declared,
-    ]);
-    return [...RUNTIME_FLAGS, ...permissionFlags(union)];
+    // src/: its modules are imported when first needed, which takes read access.
+    return serverFlags(declared, {
+      read: [this.#toolsPath.replace(/\/$/, ""), `${this.#root}src`],
+    });
   }
 
   /** Watches the project: server code changes restart the child; tool files renew the manifest. */
@@ -467,14 +457,5 @@ class Supervisor {
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

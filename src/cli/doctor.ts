@@ -16,6 +16,11 @@ import {
 } from "./install.ts";
 import { readLineBatches } from "../server/lines.ts";
 import { LATEST_LEGACY_VERSION } from "../server/protocol.ts";
+import {
+  MAX_QUALIFIED_NAME,
+  qualifiedName,
+  qualifiedNameFits,
+} from "../tool/toolset.ts";
 
 /** Milliseconds the server gets to answer each request (clients wait about 30 s at most). */
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -74,13 +79,13 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     );
   }
   const names = report.tools ?? [];
-  const long = names.filter((t) => `mcp__${target.name}__${t}`.length > 64);
+  const long = names.filter((t) => !qualifiedNameFits(target.name, t));
   if (long.length > 0) {
     say(
       false,
-      `tool name(s) ${
-        long.join(", ")
-      } are too long as mcp__${target.name}__<tool> (64 characters at most): shorten them or the server name`,
+      `tool name(s) ${long.join(", ")} are too long as ${
+        qualifiedName(target.name, "<tool>")
+      } (${MAX_QUALIFIED_NAME} characters at most): shorten them or the server name`,
     );
     return 1;
   }

@@ -19,13 +19,9 @@ import { fileURLToPath } from "node:url";
 import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { declaredPermissions } from "../loading/load.ts";
-import {
-  BASE_PERMISSIONS,
-  permissionFlags,
-  RUNTIME_FLAGS,
-  unionPermissions,
-} from "../tool/permissions.ts";
+import { serverFlags } from "../tool/permissions.ts";
 import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
+import { isFile } from "../util/fs.ts";
 
 /** The clients `install` knows, by the name `--client` takes. */
 export const CLIENTS = {
@@ -205,19 +201,17 @@ export async function serverCommand(
     return { command: binary, args: name, how: "the compiled binary" };
   }
   const tools = fileURLToPath(io.toolsDir).replace(/[\\/]$/, "");
-  const union = unionPermissions([
-    BASE_PERMISSIONS,
+  const flags = serverFlags(
+    await declaredPermissions(io.toolsDir),
     // src/: commands and tool loading are imported when first needed, which takes read access.
     { read: [tools, join(root, "src")] },
-    ...await declaredPermissions(io.toolsDir),
-  ]);
+  );
   const config = join(root, "deno.json");
   return {
     command: Deno.execPath(),
     args: [
       "run",
-      ...RUNTIME_FLAGS,
-      ...permissionFlags(union),
+      ...flags,
       ...(await isFile(config) ? ["--config", config] : []),
       fileURLToPath(io.entry),
       "serve",
@@ -422,12 +416,4 @@ function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word)
     ? word
     : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
 }

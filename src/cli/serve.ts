@@ -7,25 +7,15 @@
 
 import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
-import { isLogLevel, LOG_LEVELS, Logger } from "../util/log.ts";
+import { serverLogger } from "./logger.ts";
+import type { Logger } from "../util/log.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve } from "../server/serve.ts";
 import type { ToolSet } from "../tool/toolset.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
 export async function runServe(io: Io, options: CliOptions): Promise<number> {
-  const envLevel = io.env("TOOLDROP_LOG");
-  const log = new Logger({
-    level: options.logLevel ?? (isLogLevel(envLevel) ? envLevel : "info"),
-    write: io.stderr,
-  });
-  if (envLevel !== undefined && !isLogLevel(envLevel) && !options.logLevel) {
-    log.warn(
-      `Ignoring TOOLDROP_LOG="${envLevel}": use one of ${
-        LOG_LEVELS.join(", ")
-      }`,
-    );
-  }
+  const log = serverLogger(io, options);
   io.guards?.console(log, true);
   // Before any tool module is evaluated, whichever way the tools are loaded.
   const guard = io.guards?.nodeStdout ?? (() => Promise.resolve());

@@ -14,7 +14,7 @@ import {
 import { lintTool } from "./lint.ts";
 import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
 import { folderLabel, scanToolFiles, toolStem } from "./tool_files.ts";
-import { createTool, type Tool } from "../tool/toolset.ts";
+import { createTool, duplicateNameError, type Tool } from "../tool/toolset.ts";
 
 /** What loading found: the good tools, one error per broken file, and lint warnings. */
 export interface LoadResult {
@@ -89,9 +89,7 @@ export function checkModules(
     }
     const other = byName.get(tool.name);
     if (other) {
-      errors.push(
-        `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${other.source}"; rename one of them or set "name"`,
-      );
+      errors.push(duplicateNameError(tool, other));
       continue;
     }
     const lint = lintTool(tool, serverName);

@@ -4,13 +4,14 @@
  * makes a tool harder for the model to use (warnings on stderr). Each message names the file.
  */
 
-import type { Tool } from "../tool/toolset.ts";
+import {
+  MAX_QUALIFIED_NAME,
+  qualifiedName,
+  type Tool,
+} from "../tool/toolset.ts";
 
 /** Claude Code cuts tool descriptions (and server instructions) at 2 KB. */
 export const MAX_DESCRIPTION_BYTES = 2048;
-
-/** The Claude API's limit on a tool name, prefix `mcp__<server>__` included. */
-export const MAX_QUALIFIED_NAME = 64;
 
 /** What is wrong with a tool: errors stop the server, warnings are logged. */
 export interface LintReport {
@@ -23,7 +24,7 @@ export function lintTool(tool: Tool, serverName: string): LintReport {
   const errors: string[] = [];
   const warnings: string[] = [];
   const where = `tool "${tool.source}"`;
-  const qualified = `mcp__${serverName}__${tool.name}`;
+  const qualified = qualifiedName(serverName, tool.name);
   if (qualified.length > MAX_QUALIFIED_NAME) {
     errors.push(
       `Cannot load ${where}: Claude Code calls it "${qualified}", ${qualified.length} characters, over the API's limit of ${MAX_QUALIFIED_NAME}; shorten the tool's name to at most ${

@@ -8,6 +8,7 @@
 
 import type { z } from "zod";
 import type { Tool } from "../tool/toolset.ts";
+import { isPlainObject } from "../util/is.ts";
 
 /** The outcome of validating arguments: the parsed value, or a message naming the fields. */
 export type ArgumentCheck =
@@ -137,10 +138,6 @@ function jsonType(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
   return typeof value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 const MAX_ISSUE_CHARS = 200;

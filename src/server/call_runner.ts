@@ -17,6 +17,7 @@ import { errorResult, toCallToolResult } from "./result.ts";
 import type { CallToolResult } from "../tool/tool.ts";
 import { ToolError } from "../tool/tool.ts";
 import type { Tool } from "../tool/toolset.ts";
+import { isThenable } from "../util/is.ts";
 
 /** Options for a {@link CallRunner}. */
 export interface CallRunnerOptions extends CallChannel {
@@ -287,10 +288,6 @@ export class CallRunner {
     log.error(`Tool "${name}" threw`, error);
     return errorResult(`Tool "${name}" failed: ${describeError(error)}`);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 /** Settles with `promise`, or rejects with the abort reason as soon as `signal` aborts. */

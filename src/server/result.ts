@@ -11,6 +11,7 @@ import type {
   OutputSchema,
 } from "../tool/tool.ts";
 import { ToolError } from "../tool/tool.ts";
+import { isPlainObject } from "../util/is.ts";
 
 const BLOCK_TYPES = new Set([
   "text",
@@ -159,10 +160,6 @@ function checkBlock(value: unknown): ContentBlock {
     }
   }
   return block as unknown as ContentBlock;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function toJsonText(value: unknown): string {

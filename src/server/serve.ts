@@ -55,6 +55,7 @@ import { Session } from "./session.ts";
 import type { CallToolResult } from "../tool/tool.ts";
 import type { ToolSet } from "../tool/toolset.ts";
 import { type ByteSink, LineWriter } from "./writer.ts";
+import { isThenable } from "../util/is.ts";
 
 /** What `serve()` needs; only input, output and the tools are required. */
 export interface ServeOptions {
@@ -150,7 +151,7 @@ class Server {
   constructor(options: ServeOptions) {
     this.#options = options;
     const { tools } = options;
-    if (typeof tools === "function" || isThenable(tools)) {
+    if (typeof tools === "function" || isThenable<ToolSet>(tools)) {
       this.#held = [];
       let begin = () => {};
       const started = typeof tools === "function"
@@ -612,10 +613,6 @@ function logsDroppedNote(dropped: number): string {
     data:
       `${dropped} log message(s) dropped: tools logged faster than the client read`,
   });
-}
-
-function isThenable(value: unknown): value is PromiseLike<ToolSet> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 function idText(id: RequestId): string {

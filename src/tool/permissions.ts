@@ -105,14 +105,15 @@ export function permissionFlags(permissions: ToolPermissions): string[] {
   return flags;
 }
 
-/** The flags a server with these tools runs or is compiled with: base set plus their union. */
+/**
+ * The flags a server runs or is compiled with: the runtime flags, then the base set plus the
+ * permissions its tools declare plus `extra` (what running from source needs besides), merged.
+ */
 export function serverFlags(
-  tools: Iterable<{ readonly permissions: ToolPermissions | undefined }>,
+  declared: Iterable<ToolPermissions | undefined>,
+  extra: ToolPermissions = {},
 ): string[] {
-  const union = unionPermissions([
-    BASE_PERMISSIONS,
-    ...[...tools].map((tool) => tool.permissions),
-  ]);
+  const union = unionPermissions([BASE_PERMISSIONS, extra, ...declared]);
   return [...RUNTIME_FLAGS, ...permissionFlags(union)];
 }
 

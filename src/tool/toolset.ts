@@ -191,6 +191,27 @@ function jsonSchema(
   return json;
 }
 
+/** The Claude API's limit on a tool name, prefix `mcp__<server>__` included. */
+export const MAX_QUALIFIED_NAME = 64;
+
+/** The name Claude Code calls a tool by, `mcp__<server>__<tool>`; the API takes 64 at most. */
+export function qualifiedName(serverName: string, toolName: string): string {
+  return `mcp__${serverName}__${toolName}`;
+}
+
+/** Whether the tool's qualified name fits the Claude API's limit. */
+export function qualifiedNameFits(
+  serverName: string,
+  toolName: string,
+): boolean {
+  return qualifiedName(serverName, toolName).length <= MAX_QUALIFIED_NAME;
+}
+
+/** The error for two tools with one name, naming both files. */
+export function duplicateNameError(tool: Tool, other: Tool): string {
+  return `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${other.source}"; rename one of them or set "name"`;
+}
+
 /** The tools of one server, by name, with the `tools/list` result serialized once. */
 export class ToolSet {
   readonly #byName = new Map<string, Tool>();
@@ -202,9 +223,7 @@ export class ToolSet {
     for (const tool of tools) {
       const other = this.#byName.get(tool.name);
       if (other) {
-        throw new Error(
-          `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${other.source}"; rename one of them or set "name"`,
-        );
+        throw new Error(duplicateNameError(tool, other));
       }
       this.#byName.set(tool.name, tool);
     }
