@@ -5,8 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { Client, StdioClientTransport } from "./sdk.ts";
 import { ROOT, tempDir } from "./spawn.ts";
 
 const BINARY = `${ROOT}/dist/tooldrop${

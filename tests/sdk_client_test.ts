@@ -3,8 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { Client, StdioClientTransport } from "./sdk.ts";
 import { projectCopy, ROOT, serverArgs, tempDir } from "./spawn.ts";
 
 interface Connected {

@@ -4,12 +4,12 @@
  */
 
 import assert from "node:assert/strict";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import {
+  Client,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+  StdioClientTransport,
+} from "./sdk.ts";
 import { serverArgs, tempDir } from "./spawn.ts";
 
 const TOOLS = {
