@@ -7,7 +7,7 @@
 import { Logger } from "../util/log.ts";
 import { VERSION } from "../server/protocol.ts";
 import { type Io, print } from "./io.ts";
-import { type CliOptions, parseArgs, USAGE } from "./options.ts";
+import { type CliOptions, parseArgs, USAGE, USAGE_ERROR } from "./options.ts";
 import { runServe } from "./serve.ts";
 
 /** Runs the command line; resolves to the exit code. */
@@ -21,7 +21,7 @@ export async function runCli(io: Io): Promise<number> {
         (error as Error).message
       }\nRun "tooldrop --help" to see the commands and options.\n`,
     );
-    return 2;
+    return USAGE_ERROR;
   }
   if (options.toolsDir !== undefined) {
     // Loaded only here: node:path and node:url cost milliseconds of start-up.
@@ -55,17 +55,18 @@ export async function runCli(io: Io): Promise<number> {
       return await runManifest(io, options.check);
     case "serve":
       return await runServe(io, options);
-    case "list":
-    case "call":
+    // Every command but serve is loaded only when run: start-up stays small.
+    case "list": {
+      const { runList } = await import("./list.ts");
+      return await runList(io, options);
+    }
+    case "call": {
+      const { runCall } = await import("./call.ts");
+      return await runCall(io, options);
+    }
     case "new": {
-      // Loaded only for these commands, like every command but serve: start-up stays small.
-      const commands = await import("./commands.ts");
-      const run = options.command === "list"
-        ? commands.runList
-        : options.command === "call"
-        ? commands.runCall
-        : commands.runNew;
-      return await run(io, options);
+      const { runNew } = await import("./new.ts");
+      return await runNew(io, options);
     }
     case "install": {
       const { runInstall } = await import("./install.ts");

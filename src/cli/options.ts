@@ -22,6 +22,9 @@ const COMMANDS = [
   "version",
 ] as const;
 
+/** Exit code for a command line that cannot be carried out as written. */
+export const USAGE_ERROR = 2;
+
 /** What the command line asks for. */
 export type Command = typeof COMMANDS[number];
 

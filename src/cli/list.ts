@@ -1,0 +1,58 @@
+/**
+ * @module
+ * `list [--json]`: the tools and their arguments, for a person; or, with --json, the exact
+ * `tools/list` result a client gets.
+ */
+
+import { type Io, print } from "./io.ts";
+import type { CliOptions } from "./options.ts";
+import { loadForCommand } from "./_load.ts";
+import type { ToolDescriptor } from "../tool/toolset.ts";
+
+/** `list [--json]`: the tools, with their arguments (or the exact `tools/list` result). */
+export async function runList(io: Io, options: CliOptions): Promise<number> {
+  const tools = await loadForCommand(io, options);
+  if (!tools) return 1;
+  if (options.json) {
+    await print(io, `${tools.listJson}\n`);
+    return 0;
+  }
+  const blocks = tools.tools.map((tool) => describe(tool.descriptor));
+  await print(
+    io,
+    blocks.length > 0
+      ? `${blocks.join("\n")}`
+      : "No tools: add a file to tools/ (`tooldrop new <name>` writes one)\n",
+  );
+  return 0;
+}
+
+function describe(tool: ToolDescriptor): string {
+  const lines = [
+    `${tool.name}${tool.title ? ` (${tool.title})` : ""}`,
+    ...tool.description.split("\n").map((line) => `  ${line}`),
+  ];
+  const schema = tool.inputSchema as {
+    properties?: Record<string, { type?: unknown; description?: string }>;
+    required?: string[];
+  };
+  const properties = Object.entries(schema.properties ?? {});
+  if (properties.length === 0) lines.push("  arguments: none");
+  else {
+    lines.push("  arguments:");
+    for (const [key, property] of properties) {
+      const type = Array.isArray(property.type)
+        ? property.type.join(" | ")
+        : typeof property.type === "string"
+        ? property.type
+        : "any";
+      const required = schema.required?.includes(key) ? ", required" : "";
+      lines.push(
+        `    ${key} (${type}${required})${
+          property.description ? `  ${property.description}` : ""
+        }`,
+      );
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}

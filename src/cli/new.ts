@@ -1,0 +1,106 @@
+/**
+ * @module
+ * `new <name>`: writes a tool file and its test into the tools folder, from templates that
+ * pass their own test, and renews the manifest.
+ */
+
+import type { Io } from "./io.ts";
+import { type CliOptions, USAGE_ERROR } from "./options.ts";
+import { MANIFEST_FILE, writeManifest } from "../loading/manifest.ts";
+import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
+import {
+  MAX_QUALIFIED_NAME,
+  qualifiedName,
+  qualifiedNameFits,
+  TOOL_NAME_PATTERN,
+} from "../tool/toolset.ts";
+import { pathTaken } from "../util/fs.ts";
+
+/** `new <name>`: writes tools/<name>.ts and tools/<name>_test.ts, and renews the manifest. */
+export async function runNew(io: Io, options: CliOptions): Promise<number> {
+  const [name, extra] = options.positionals;
+  if (name === undefined || extra !== undefined) {
+    io.stderr("Usage: tooldrop new <name>   (letters, digits, _ and -)\n");
+    return USAGE_ERROR;
+  }
+  if (!io.entry) {
+    io.stderr(
+      "`new` writes into the project's tools/ folder: run it from source (deno task tooldrop new <name>), not from the compiled binary\n",
+    );
+    return USAGE_ERROR;
+  }
+  const server = options.name ?? DEFAULT_SERVER_INFO.name;
+  if (!TOOL_NAME_PATTERN.test(name)) {
+    io.stderr(
+      `A tool name is 1 to 64 letters, digits, "_" or "-"; "${name}" is not\n`,
+    );
+    return USAGE_ERROR;
+  }
+  if (!qualifiedNameFits(server, name)) {
+    io.stderr(
+      `"${name}" is too long: clients call it ${
+        qualifiedName(server, name)
+      }, over the ${MAX_QUALIFIED_NAME} characters the Claude API accepts\n`,
+    );
+    return USAGE_ERROR;
+  }
+  const files = [
+    [`${name}.ts`, toolTemplate(name)],
+    [`${name}_test.ts`, testTemplate(name)],
+  ] as const;
+  for (const [file] of files) {
+    if (await pathTaken(new URL(file, io.toolsDir))) {
+      io.stderr(`tools/${file} already exists; pick another name\n`);
+      return 1;
+    }
+  }
+  for (const [file, text] of files) {
+    await Deno.writeTextFile(new URL(file, io.toolsDir), text, {
+      createNew: true,
+    });
+  }
+  await writeManifest(io.toolsDir);
+  io.stderr(
+    `Created tools/${name}.ts and its test, tools/${name}_test.ts (and updated tools/${MANIFEST_FILE}).
+Next: write its description, input and run; \`deno task dev\` serves it and reloads it on every
+save; \`deno task test\` runs its test.
+`,
+  );
+  return 0;
+}
+
+function toolTemplate(name: string): string {
+  return `import { z } from "zod";
+import { defineTool } from "tooldrop";
+
+// The ${name} tool. Say what it does, when to use it and an example in the description: the
+// model reads it to decide when to call the tool. \`deno task dev\` reloads this file on save.
+export default defineTool({
+  description:
+    'Greets someone by name. Example: {"name": "Ada"}',
+  input: z.object({
+    name: z.string().min(1).describe("Who to greet"),
+  }),
+  annotations: { readOnlyHint: true },
+  run: ({ name }) => \`Hello, \${name}!\`,
+});
+`;
+}
+
+function testTemplate(name: string): string {
+  return `import assert from "node:assert/strict";
+import { callTool } from "tooldrop";
+import tool from "./${name}.ts";
+
+Deno.test("${name} answers with a greeting", async () => {
+  const result = await callTool(tool, { name: "Ada" });
+  assert.deepEqual(result.content, [{ type: "text", text: "Hello, Ada!" }]);
+});
+
+Deno.test("${name} names a missing argument", async () => {
+  const result = await callTool(tool, {});
+  assert.equal(result.isError, true);
+  assert.match(JSON.stringify(result.content), /name/);
+});
+`;
+}
