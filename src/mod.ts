@@ -1,32 +1,68 @@
 /**
  * @module
- * tooldrop's public API, imported by tool files as `"tooldrop"`: `defineTool`, `ToolError` and
- * the types a tool touches; `serve` for embedding the server in another program.
+ * tooldrop for tool authors, imported by every file in `tools/` as `"tooldrop"`: `defineTool`
+ * declares a tool (its arguments typed from a zod schema), `ToolError` tells the model what went
+ * wrong, the types describe what `run` gets (its context) and may return (MCP content), and
+ * `callTool` runs a definition as a client would, for the tool's own tests. Embedding the
+ * server in another program is `"tooldrop/server"`.
+ *
+ * @example A tool and its test
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { z } from "zod";
+ * import { callTool, defineTool, ToolError } from "tooldrop";
+ *
+ * // tools/word_count.ts ends with `export default defineTool({ … })`.
+ * const wordCount = defineTool({
+ *   description: 'Counts the words in a text. Example: {"text": "one two three"}',
+ *   input: z.object({ text: z.string().describe("The text to count words in") }),
+ *   annotations: { readOnlyHint: true },
+ *   run: ({ text }) => {
+ *     if (text.trim() === "") throw new ToolError("The text is empty; pass some words");
+ *     return `${text.trim().split(/\s+/).length} words`;
+ *   },
+ * });
+ *
+ * const result = await callTool(wordCount, { text: "one two three" });
+ * assert.deepEqual(result.content, [{ type: "text", text: "3 words" }]);
+ * ```
  */
 
-export { defineTool, ToolError } from "./tool/tool.ts";
-export type {
-  AudioContent,
-  CallToolResult,
-  ContentAnnotations,
-  ContentBlock,
-  EmbeddedResource,
-  ImageContent,
-  InputSchema,
-  ResourceLink,
-  TextContent,
-  ToolAnnotations,
-  ToolContext,
-  ToolDefinition,
-  ToolReturn,
-} from "./tool/tool.ts";
-export type { LogLevel } from "./util/log.ts";
-export type { PermissionKind, ToolPermissions } from "./tool/permissions.ts";
-export { serve, type ServeOptions } from "./server/serve.ts";
+export {
+  type AudioContent,
+  type CallArgs,
+  type CallToolResult,
+  type ContentAnnotations,
+  type ContentBlock,
+  type ContentBlockBase,
+  defineTool,
+  type EmbeddedResource,
+  type Icon,
+  type ImageContent,
+  type InputSchema,
+  type OutputSchema,
+  type PermissionKind,
+  type ResourceContents,
+  type ResourceLink,
+  type Root,
+  type RunArgs,
+  type RunReturn,
+  type TextContent,
+  type ToolAnnotations,
+  type ToolContext,
+  type ToolDefinition,
+  ToolError,
+  type ToolPermissions,
+  type ToolReturn,
+} from "./tool/mod.ts";
 export {
   callTool,
   type InvokeOptions,
   type Progress,
 } from "./server/invoke.ts";
-export { type Tool, ToolSet } from "./tool/toolset.ts";
-export { checkModules, loadToolDir } from "./loading/discover.ts";
+export {
+  LOG_LEVELS,
+  Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from "./util/log.ts";

@@ -4,6 +4,7 @@ import { runCli } from "../src/cli/mod.ts";
 import { parseArgs } from "../src/cli/options.ts";
 import { Logger } from "../src/util/log.ts";
 import { VERSION } from "../src/server/protocol.ts";
+import { call, jsonLines, listTools, ping } from "./requests.ts";
 import { fakeIo } from "./wire.ts";
 
 Deno.test("parseArgs reads the command and options, in either --flag value or --flag=value form", () => {
@@ -91,7 +92,7 @@ Deno.test("serve answers on stdout, logs on stderr, and TOOLDROP_LOG sets the le
     });
     io.stdin = ReadableStream.from([
       new TextEncoder().encode(
-        `{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hello"}}\n`,
+        jsonLines(ping(1), call(2, "hello")),
       ),
     ]);
     assert.equal(await runCli(io), 0);
@@ -116,7 +117,7 @@ Deno.test("serve with a broken tool file answers tool requests -32603, names the
     const { io, out, errors } = fakeIo(["--tools", dir]);
     io.stdin = ReadableStream.from([
       new TextEncoder().encode(
-        `{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n`,
+        jsonLines(ping(1), listTools(2)),
       ),
     ]);
     assert.equal(await runCli(io), 1);

@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineTool } from "../src/tool/tool.ts";
+import { defineTool } from "tooldrop";
+import { call, cancel, ping } from "./requests.ts";
 import { deferred, memoryLog, Session, toolSet } from "./wire.ts";
 
-const call = (
-  id: number | string,
-  name: string,
-  args: Record<string, unknown> = {},
-) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name, arguments: args },
-});
-
-const cancel = (requestId: number | string) => ({
-  jsonrpc: "2.0",
-  method: "notifications/cancelled",
-  params: { requestId, reason: "user pressed Esc" },
-});
+const ESC = "user pressed Esc";
 
 Deno.test("a slow tool never delays ping or another call", async () => {
   const release = deferred();
@@ -31,7 +17,7 @@ Deno.test("a slow tool never delays ping or another call", async () => {
   });
   const session = new Session({ tools });
   session.send(call(1, "slow"));
-  session.send({ jsonrpc: "2.0", id: 2, method: "ping" });
+  session.send(ping(2));
   session.send(call(3, "fast"));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":2,"result":{}}`);
   assert.equal(
@@ -64,7 +50,7 @@ Deno.test("calls beyond the concurrency cap wait their turn and all get answered
   });
   const session = new Session({ tools, maxConcurrentCalls: 2 });
   for (const n of [0, 1, 2]) session.send(call(n, "wait", { n }));
-  session.send({ jsonrpc: "2.0", id: "p", method: "ping" });
+  session.send(ping("p"));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":"p","result":{}}`);
   assert.equal(running, 2); // the third call waits for a slot
   gates[2]!.resolve(); // releasing the waiting one changes nothing yet
@@ -96,8 +82,8 @@ Deno.test("notifications/cancelled aborts ctx.signal and the cancelled call gets
   const session = new Session({ tools });
   session.send(call("c1", "wait"));
   await started.promise;
-  session.send(cancel("c1"));
-  session.send({ jsonrpc: "2.0", id: 2, method: "ping" });
+  session.send(cancel("c1", ESC));
+  session.send(ping(2));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":2,"result":{}}`);
   await session.end();
   assert.deepEqual(session.out.lines, [`{"jsonrpc":"2.0","id":2,"result":{}}`]);
@@ -111,10 +97,10 @@ Deno.test("a cancelled call is dropped even when its tool ignores the signal", a
   });
   const session = new Session({ tools });
   session.send(call(1, "stuck"));
-  session.send(cancel(1));
+  session.send(cancel(1, ESC));
   session.send(call(1, "stuck")); // the id is free again once the call is dropped
-  session.send(cancel(1));
-  session.send({ jsonrpc: "2.0", id: 2, method: "ping" });
+  session.send(cancel(1, ESC));
+  session.send(ping(2));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":2,"result":{}}`);
   await session.end();
   assert.equal(session.out.lines.length, 1);
@@ -133,8 +119,8 @@ Deno.test("a call cancelled while waiting for a slot never runs", async () => {
   const session = new Session({ tools, maxConcurrentCalls: 1 });
   session.send(call(1, "wait", { tag: "first" }));
   session.send(call(2, "wait", { tag: "queued" }));
-  session.send(cancel(2));
-  session.send({ jsonrpc: "2.0", id: 3, method: "ping" });
+  session.send(cancel(2, ESC));
+  session.send(ping(3));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":3,"result":{}}`);
   gate.resolve();
   assert.match(await session.next(), /"id":1,.*first/);
@@ -150,14 +136,10 @@ Deno.test("cancelling an unknown or finished id is ignored", async () => {
   const session = new Session({ tools });
   session.send(call(1, "t"));
   assert.match(await session.next(), /"id":1,/);
-  session.send(cancel(1));
-  session.send(cancel("never-sent"));
-  session.send({
-    jsonrpc: "2.0",
-    method: "notifications/cancelled",
-    params: { requestId: {} },
-  });
-  session.send({ jsonrpc: "2.0", id: 2, method: "ping" });
+  session.send(cancel(1, ESC));
+  session.send(cancel("never-sent", ESC));
+  session.send(cancel({}));
+  session.send(ping(2));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":2,"result":{}}`);
   await session.end();
 });

@@ -1,13 +1,15 @@
 /**
  * `deno task dev` end to end, on a copy of the project: tools reload in place, server code
  * changes restart the server without the client losing its session, a broken server is
- * reported to requests until it is fixed, and the manifest follows the tools folder.
+ * reported to requests until it is fixed, the manifest follows the tools folder, and a request
+ * that comes during a restart gets exactly one reply.
  */
 
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { projectCopy, ROOT, ServerProcess } from "./spawn.ts";
 import { initializeRequest } from "./wire.ts";
+import { call, initialize, initialized, ping } from "./requests.ts";
 
 const SLOW = `
 import { z } from "zod";
@@ -19,6 +21,21 @@ export default defineTool({
     const timer = setTimeout(() => resolve("late"), 30_000);
     ctx.signal.addEventListener("abort", () => clearTimeout(timer));
   }),
+});
+`;
+
+// Blocks its whole server (no reply, no exit) until the supervisor kills it after its grace.
+const STUCK = `
+import { z } from "zod";
+import { defineTool } from "tooldrop";
+export default defineTool({
+  description: "Blocks the server.",
+  input: z.object({}),
+  run: () => {
+    Deno.stderr.writeSync(new TextEncoder().encode("stuck: blocking\\n"));
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30_000);
+    return "late";
+  },
 });
 `;
 
@@ -107,4 +124,48 @@ Deno.test("dev: tools reload in place; server code restarts it and the session s
 
   await server.closeStdin();
   assert.equal((await server.exit()).code, 0);
+});
+
+Deno.test("dev: a request that comes while a restart ends the old server gets one reply, from the new one", async () => {
+  await using project = await projectCopy({ "tools/stuck.ts": STUCK });
+  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
+  const server = new ServerProcess(
+    devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
+    { cwd: project.path },
+  );
+  await server.send(initialize(1, "2025-06-18"), initialized());
+  await server.reply(1);
+  // The old server cannot end by itself: the restart waits out its grace, then kills it.
+  await server.send(call(2, "stuck", {}));
+  await server.stderr.waitFor(/stuck: blocking/);
+  await Deno.writeTextFile(
+    `${project.path}/src/server/protocol.ts`,
+    "\n// edited\n",
+    { append: true },
+  );
+  // Logged as the restart begins, before the old server is asked to end: what is sent now is
+  // read while the supervisor waits out that server's 2 s grace.
+  await server.stderr.waitFor(/protocol.ts changed; restarting the server/);
+  await server.send(call(3, "echo", { text: "once" }), ping(4));
+
+  assert.deepEqual((await server.reply(2)).result, {
+    content: [{
+      type: "text",
+      text:
+        "The call did not finish: src/server/protocol.ts changed. The server restarts itself in development; call the tool again.",
+    }],
+    isError: true,
+  });
+  assert.deepEqual((await server.reply(3)).result, {
+    content: [{ type: "text", text: "once" }],
+  });
+  assert.deepEqual((await server.reply(4)).result, {});
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+  for (const id of [1, 2, 3, 4]) {
+    const replies = server.stdout.lines.filter((line) =>
+      line.startsWith(`{"jsonrpc":"2.0","id":${id},`)
+    );
+    assert.equal(replies.length, 1, `replies to ${id}:\n${replies.join("\n")}`);
+  }
 });

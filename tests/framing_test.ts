@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { ping as pingRequest } from "./requests.ts";
 import { exchange } from "./wire.ts";
 
-const ping = (id: number) => `{"jsonrpc":"2.0","id":${id},"method":"ping"}`;
+/** A ping as one line without its newline, to frame by hand. */
+const ping = (id: number) => JSON.stringify(pingRequest(id));
 const pong = (id: number) => `{"jsonrpc":"2.0","id":${id},"result":{}}`;
 
 Deno.test("the server reads CRLF lines and ignores blank ones", async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineTool } from "../src/tool/tool.ts";
+import { defineTool } from "tooldrop";
+import { ping } from "./requests.ts";
 import { exchange, toolSet } from "./wire.ts";
 
 /** A small seeded generator, so a failure can be replayed. */
@@ -64,7 +65,7 @@ Deno.test("random input never stops the server, and a ping after it is still ans
     );
     lines.push(next() < 0.3 ? `{${parts.join(",")}}` : parts.join(""));
   }
-  lines.push(`{"jsonrpc":"2.0","id":"final","method":"ping"}`);
+  lines.push(JSON.stringify(ping("final")));
   const chunks: string[] = [];
   const text = lines.join("\n") + "\n";
   for (let at = 0; at < text.length;) {

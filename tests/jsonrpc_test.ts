@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineTool } from "../src/tool/tool.ts";
-import { exchange, jsonLines, toolSet } from "./wire.ts";
+import { defineTool } from "tooldrop";
+import { call, initialized, jsonLines, listTools, ping } from "./requests.ts";
+import { exchange, toolSet } from "./wire.ts";
 
 const tools = toolSet({
   echo: defineTool({
@@ -154,29 +155,14 @@ Deno.test("responses from the client are ignored", async () => {
 
 Deno.test("every request is answered exactly once, whatever else is on the line", async () => {
   const input = [
-    { jsonrpc: "2.0", id: 1, method: "ping" },
+    ping(1),
     "not json",
-    { jsonrpc: "2.0", id: 2, method: "tools/list" },
-    { jsonrpc: "2.0", method: "notifications/initialized" },
+    listTools(2),
+    initialized(),
     { jsonrpc: "2.0", id: 3, method: "nope" },
-    {
-      jsonrpc: "2.0",
-      id: 4,
-      method: "tools/call",
-      params: { name: "echo", arguments: { text: "x" } },
-    },
-    {
-      jsonrpc: "2.0",
-      id: 5,
-      method: "tools/call",
-      params: { name: "missing" },
-    },
-    {
-      jsonrpc: "2.0",
-      id: 6,
-      method: "tools/call",
-      params: { name: "echo", arguments: {} },
-    },
+    call(4, "echo", { text: "x" }),
+    call(5, "missing"),
+    call(6, "echo", {}),
   ];
   const out = (await exchange(jsonLines(...input), { tools })).map((l) =>
     JSON.parse(l)

@@ -1,36 +1,26 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../src/server/protocol.ts";
-import { exchange, toolSet } from "./wire.ts";
 import { z } from "zod";
-import { defineTool } from "../src/tool/tool.ts";
+import { defineTool } from "tooldrop";
+import { VERSION } from "../src/server/protocol.ts";
+import { call, initialize, initialized, jsonLines, ping } from "./requests.ts";
+import { exchange, toolSet } from "./wire.ts";
 
-function initialize(version: unknown, id: number | string = 1): string {
-  return `${
-    JSON.stringify({
-      jsonrpc: "2.0",
-      id,
-      method: "initialize",
-      params: {
-        protocolVersion: version,
-        capabilities: {},
-        clientInfo: { name: "test", version: "1" },
-      },
-    })
-  }\n`;
-}
+/** An `initialize` request as one input line. */
+const hello = (version: string, id: number | string = 1) =>
+  jsonLines(initialize(id, version));
 
 const initResult = (id: number, version: string) =>
   `{"jsonrpc":"2.0","id":${id},"result":{"protocolVersion":"${version}","capabilities":{"tools":{"listChanged":true},"logging":{}},"serverInfo":{"name":"tooldrop","version":"${VERSION}"}}}`;
 
 Deno.test("initialize echoes every supported protocol version", async () => {
   const versions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
-  const out = await exchange(versions.map((v, i) => initialize(v, i + 1)));
+  const out = await exchange(versions.map((v, i) => hello(v, i + 1)));
   assert.deepEqual(out, versions.map((v, i) => initResult(i + 1, v)));
 });
 
 Deno.test("initialize answers the latest version for one it does not speak", async () => {
   assert.deepEqual(
-    await exchange([initialize("2099-01-01"), initialize("2026-07-28", 2)]),
+    await exchange([hello("2099-01-01"), hello("2026-07-28", 2)]),
     [
       initResult(1, "2025-11-25"),
       initResult(2, "2025-11-25"),
@@ -50,7 +40,7 @@ Deno.test("initialize without a protocolVersion gets -32602", async () => {
 });
 
 Deno.test("initialize sends instructions and a custom server name when given", async () => {
-  const out = await exchange([initialize("2025-06-18")], {
+  const out = await exchange([hello("2025-06-18")], {
     info: { name: "notes", version: "2.0.0", title: "Notes" },
     instructions: "Search notes before answering.",
   });
@@ -68,10 +58,7 @@ Deno.test("ping, tools/list and tools/call are served before initialize", async 
     }),
   });
   const out = await exchange(
-    [
-      `{"jsonrpc":"2.0","id":1,"method":"ping"}\n`,
-      `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}\n`,
-    ],
+    jsonLines(ping(1), call(2, "echo", { text: "hi" })),
     { tools },
   );
   assert.deepEqual(out, [
@@ -82,10 +69,9 @@ Deno.test("ping, tools/list and tools/call are served before initialize", async 
 
 Deno.test("ping answers {} after initialize too, and a second initialize is answered", async () => {
   const out = await exchange([
-    initialize("2025-11-25"),
-    `{"jsonrpc":"2.0","method":"notifications/initialized"}\n`,
-    `{"jsonrpc":"2.0","id":2,"method":"ping"}\n`,
-    initialize("2025-06-18", 3),
+    hello("2025-11-25"),
+    jsonLines(initialized(), ping(2)),
+    hello("2025-06-18", 3),
   ]);
   assert.deepEqual(out, [
     initResult(1, "2025-11-25"),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { checkModules } from "../src/loading/discover.ts";
-import { defineTool } from "../src/tool/tool.ts";
+import { defineTool } from "tooldrop";
 
 const tool = (definition: object) => ({ default: definition });
 

@@ -4,34 +4,20 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../src/tool/tool.ts";
+import { defineTool } from "tooldrop";
 import type { ToolSet } from "../src/tool/toolset.ts";
+import { call, cancel, initialize, listTools, ping } from "./requests.ts";
 import { deferred, Session, toolSet } from "./wire.ts";
 
 const tools = toolSet({ t: defineTool({ description: "t", run: () => "ok" }) });
-const initialize = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-11-25",
-    capabilities: {},
-    clientInfo: { name: "c", version: "1" },
-  },
-};
 
 Deno.test("initialize is answered before the tools have loaded; tool requests then follow in order", async () => {
   const loading = deferred<ToolSet>();
   const session = new Session({ tools: loading.promise });
-  session.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
-  session.send({
-    jsonrpc: "2.0",
-    id: 3,
-    method: "tools/call",
-    params: { name: "t" },
-  });
-  session.send(initialize);
-  session.send({ jsonrpc: "2.0", id: 4, method: "ping" });
+  session.send(listTools(2));
+  session.send(call(3, "t"));
+  session.send(initialize(1));
+  session.send(ping(4));
   assert.match(
     await session.next(),
     /^\{"jsonrpc":"2.0","id":1,"result":\{"protocolVersion"/,
@@ -52,24 +38,10 @@ Deno.test("initialize is answered before the tools have loaded; tool requests th
 Deno.test("a request cancelled while the tools load is dropped without a reply", async () => {
   const loading = deferred<ToolSet>();
   const session = new Session({ tools: loading.promise });
-  session.send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "tools/call",
-    params: { name: "t" },
-  });
-  session.send({
-    jsonrpc: "2.0",
-    method: "notifications/cancelled",
-    params: { requestId: 1 },
-  });
-  session.send({
-    jsonrpc: "2.0",
-    id: 2,
-    method: "tools/call",
-    params: { name: "t" },
-  });
-  session.send({ jsonrpc: "2.0", id: 3, method: "ping" });
+  session.send(call(1, "t"));
+  session.send(cancel(1));
+  session.send(call(2, "t"));
+  session.send(ping(3));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":3,"result":{}}`); // all read
   loading.resolve(tools);
   assert.match(await session.next(), /"id":2,/);
@@ -84,8 +56,8 @@ Deno.test("when the tools fail to load, waiting requests get -32603 and serving 
       Promise.reject(new Error("broken tool"))
     ),
   });
-  session.send({ jsonrpc: "2.0", id: 1, method: "tools/list" });
-  session.send(initialize);
+  session.send(listTools(1));
+  session.send(initialize(1));
   assert.match(await session.next(), /"id":1,"result":\{"protocolVersion"/);
   loading.resolve(tools);
   assert.equal(
@@ -98,12 +70,7 @@ Deno.test("when the tools fail to load, waiting requests get -32603 and serving 
 Deno.test("EOF while the tools load still answers the requests that waited for them", async () => {
   const loading = deferred<ToolSet>();
   const session = new Session({ tools: loading.promise });
-  session.send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "tools/call",
-    params: { name: "t" },
-  });
+  session.send(call(1, "t"));
   const ended = session.end();
   loading.resolve(tools);
   await ended;

@@ -7,14 +7,23 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { VERSION } from "../src/server/protocol.ts";
-import { defineTool } from "../src/tool/tool.ts";
-import { deferred, exchange, jsonLines, Session, toolSet } from "./wire.ts";
+import { defineTool } from "tooldrop";
+import {
+  call,
+  cancel,
+  discover,
+  initialize,
+  initialized,
+  jsonLines,
+  listen,
+  listTools,
+  modern,
+  ping,
+  withMeta,
+} from "./requests.ts";
+import { deferred, exchange, Session, toolSet } from "./wire.ts";
 
-const META = {
-  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-  "io.modelcontextprotocol/clientInfo": { name: "modern", version: "1" },
-  "io.modelcontextprotocol/clientCapabilities": {},
-};
+const VERSION_KEY = "io.modelcontextprotocol/protocolVersion";
 const SERVER_INFO =
   `"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"tooldrop","version":"${VERSION}"}}`;
 const SUPPORTED =
@@ -28,19 +37,8 @@ const tools = toolSet({
   }),
 });
 
-const request = (
-  id: number | string,
-  method: string,
-  params: Record<string, unknown> = {},
-) => ({
-  jsonrpc: "2.0",
-  id,
-  method,
-  params: { ...params, _meta: META },
-});
-
 Deno.test("server/discover answers versions, capabilities, identity and cache hints", async () => {
-  const out = await exchange(jsonLines(request("d1", "server/discover")), {
+  const out = await exchange(jsonLines(modern(discover("d1"))), {
     tools,
   });
   assert.deepEqual(out, [
@@ -49,7 +47,7 @@ Deno.test("server/discover answers versions, capabilities, identity and cache hi
 });
 
 Deno.test("server/discover carries instructions when the server has them", async () => {
-  const out = await exchange(jsonLines(request(1, "server/discover")), {
+  const out = await exchange(jsonLines(modern(discover(1))), {
     tools,
     instructions: "Use echo to test.",
   });
@@ -59,9 +57,9 @@ Deno.test("server/discover carries instructions when the server has them", async
 Deno.test("a 2026 request is served without initialize; results are complete and signed", async () => {
   const out = await exchange(
     jsonLines(
-      request(1, "tools/list"),
-      request(2, "tools/call", { name: "echo", arguments: { text: "hi" } }),
-      request(3, "ping"),
+      modern(listTools(1)),
+      modern(call(2, "echo", { text: "hi" })),
+      modern(ping(3)),
     ),
     { tools },
   );
@@ -80,7 +78,7 @@ Deno.test("a tool's own result _meta is kept next to serverInfo", async () => {
     }),
   });
   const out = await exchange(
-    jsonLines(request(1, "tools/call", { name: "m" })),
+    jsonLines(modern(call(1, "m"))),
     { tools: withMeta },
   );
   assert.deepEqual(JSON.parse(out[0]!).result._meta, {
@@ -93,34 +91,14 @@ Deno.test("a tool's own result _meta is kept next to serverInfo", async () => {
 });
 
 Deno.test("an unsupported _meta version gets -32022 listing the versions a request's _meta may name", async () => {
-  const line = {
-    jsonrpc: "2.0",
-    id: 7,
-    method: "tools/list",
-    params: {
-      _meta: {
-        ...META,
-        "io.modelcontextprotocol/protocolVersion": "2099-01-01",
-      },
-    },
-  };
+  const line = modern(listTools(7), { [VERSION_KEY]: "2099-01-01" });
   assert.deepEqual(await exchange(jsonLines(line), { tools }), [
     `{"jsonrpc":"2.0","id":7,"error":{"code":-32022,"message":"Unsupported protocol version","data":{"supported":["2026-07-28"],"requested":"2099-01-01"}}}`,
   ]);
 });
 
 Deno.test("a legacy version named in _meta is refused with a list that does not name it", async () => {
-  const line = {
-    jsonrpc: "2.0",
-    id: 8,
-    method: "tools/list",
-    params: {
-      _meta: {
-        ...META,
-        "io.modelcontextprotocol/protocolVersion": "2025-11-25",
-      },
-    },
-  };
+  const line = modern(listTools(8), { [VERSION_KEY]: "2025-11-25" });
   const [reply] = await exchange(jsonLines(line), { tools });
   const { error } = JSON.parse(reply!);
   assert.equal(error.code, -32022);
@@ -128,17 +106,11 @@ Deno.test("a legacy version named in _meta is refused with a list that does not 
 });
 
 Deno.test("malformed _meta fields get -32602", async () => {
-  const bad = (id: number, meta: unknown) => ({
-    jsonrpc: "2.0",
-    id,
-    method: "ping",
-    params: { _meta: meta },
-  });
   const out = await exchange(
     jsonLines(
-      bad(1, "x"),
-      bad(2, { "io.modelcontextprotocol/protocolVersion": 2026 }),
-      bad(3, { ...META, "io.modelcontextprotocol/logLevel": "loud" }),
+      withMeta(ping(1), "x"),
+      withMeta(ping(2), { [VERSION_KEY]: 2026 }),
+      modern(ping(3), { "io.modelcontextprotocol/logLevel": "loud" }),
     ),
     { tools },
   );
@@ -152,24 +124,10 @@ Deno.test("malformed _meta fields get -32602", async () => {
 Deno.test("a client that probes with discover and then sends initialize (Claude Code) is served in the legacy era", async () => {
   const out = await exchange(
     jsonLines(
-      request(0, "server/discover"),
-      {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-11-25",
-          capabilities: {},
-          clientInfo: { name: "cc", version: "2" },
-        },
-      },
-      { jsonrpc: "2.0", method: "notifications/initialized" },
-      {
-        jsonrpc: "2.0",
-        id: 2,
-        method: "tools/call",
-        params: { name: "echo", arguments: { text: "x" } },
-      },
+      modern(discover(0)),
+      initialize(1, "2025-11-25", { client: "cc" }),
+      initialized(),
+      call(2, "echo", { text: "x" }),
     ),
     { tools },
   );
@@ -187,32 +145,12 @@ Deno.test("a client that probes with discover and then sends initialize (Claude 
 
 Deno.test("a client whose probe asks for an unknown version retries with one from the list", async () => {
   const session = new Session({ tools });
-  session.send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "server/discover",
-    params: {
-      _meta: {
-        ...META,
-        "io.modelcontextprotocol/protocolVersion": "2030-01-01",
-      },
-    },
-  });
+  session.send(modern(discover(1), { [VERSION_KEY]: "2030-01-01" }));
   const refusal = await session.nextJson();
   const supported =
     (refusal.error as { data: { supported: string[] } }).data.supported;
   assert.equal((refusal.error as { code: number }).code, -32022);
-  session.send({
-    jsonrpc: "2.0",
-    id: 2,
-    method: "server/discover",
-    params: {
-      _meta: {
-        ...META,
-        "io.modelcontextprotocol/protocolVersion": supported[0],
-      },
-    },
-  });
+  session.send(modern(discover(2), { [VERSION_KEY]: supported[0] }));
   assert.equal(
     ((await session.nextJson()).result as { resultType: string }).resultType,
     "complete",
@@ -223,23 +161,9 @@ Deno.test("a client whose probe asks for an unknown version retries with one fro
 Deno.test("both eras share one process: a legacy session and 2026 requests side by side", async () => {
   const out = await exchange(
     jsonLines(
-      {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "old", version: "1" },
-        },
-      },
-      request(2, "tools/call", { name: "echo", arguments: { text: "new" } }),
-      {
-        jsonrpc: "2.0",
-        id: 3,
-        method: "tools/call",
-        params: { name: "echo", arguments: { text: "old" } },
-      },
+      initialize(1, "2025-06-18", { client: "old" }),
+      modern(call(2, "echo", { text: "new" })),
+      call(3, "echo", { text: "old" }),
     ),
     { tools },
   );
@@ -253,15 +177,8 @@ Deno.test("both eras share one process: a legacy session and 2026 requests side 
 Deno.test("tools/list rejects a cursor with -32602: every tool is on one page", async () => {
   assert.deepEqual(
     await exchange(
-      jsonLines({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tools/list",
-        params: { cursor: "abc" },
-      }),
-      {
-        tools,
-      },
+      jsonLines(listTools(1, { cursor: "abc" })),
+      { tools },
     ),
     [
       `{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Invalid params: unknown cursor (tools/list returns every tool on one page)"}}`,
@@ -269,28 +186,18 @@ Deno.test("tools/list rejects a cursor with -32602: every tool is on one page", 
   );
 });
 
-async function* updatesFrom(
-  ...sets: Array<Promise<ReturnType<typeof toolSet>>>
-) {
-  for (const set of sets) yield await set;
+/** A session whose tool set changes to the one `next` resolves with. */
+function updatingSession() {
+  const next = deferred<ReturnType<typeof toolSet>>();
+  async function* updates() {
+    yield await next.promise;
+  }
+  return { next, session: new Session({ tools, toolUpdates: updates() }) };
 }
 
 Deno.test("a new tool set is announced with notifications/tools/list_changed after initialize", async () => {
-  const next = deferred<ReturnType<typeof toolSet>>();
-  const session = new Session({
-    tools,
-    toolUpdates: updatesFrom(next.promise),
-  });
-  session.send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-11-25",
-      capabilities: {},
-      clientInfo: { name: "c", version: "1" },
-    },
-  });
+  const { next, session } = updatingSession();
+  session.send(initialize(1));
   await session.next();
   next.resolve(
     toolSet({ fresh: defineTool({ description: "New.", run: () => "new" }) }),
@@ -299,27 +206,18 @@ Deno.test("a new tool set is announced with notifications/tools/list_changed aft
     await session.next(),
     `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`,
   );
-  session.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+  session.send(listTools(2));
   assert.match(await session.next(), /"name":"fresh"/);
   await session.end();
 });
 
 Deno.test("before initialize, a new tool set is served but not announced to a legacy client", async () => {
-  const next = deferred<ReturnType<typeof toolSet>>();
-  const session = new Session({
-    tools,
-    toolUpdates: updatesFrom(next.promise),
-  });
+  const { next, session } = updatingSession();
   next.resolve(
     toolSet({ fresh: defineTool({ description: "New.", run: () => "new" }) }),
   );
   await next.promise;
-  session.send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "tools/call",
-    params: { name: "fresh" },
-  });
+  session.send(call(1, "fresh"));
   assert.equal(
     await session.next(),
     `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"new"}]}}`,
@@ -329,21 +227,17 @@ Deno.test("before initialize, a new tool set is served but not announced to a le
 });
 
 Deno.test("subscriptions/listen acknowledges, carries tagged list_changed, and closes gracefully at shutdown", async () => {
-  const next = deferred<ReturnType<typeof toolSet>>();
-  const session = new Session({
-    tools,
-    toolUpdates: updatesFrom(next.promise),
-  });
+  const { next, session } = updatingSession();
   session.send(
-    request("sub", "subscriptions/listen", {
-      notifications: { toolsListChanged: true, promptsListChanged: true },
-    }),
+    modern(
+      listen("sub", { toolsListChanged: true, promptsListChanged: true }),
+    ),
   );
   assert.equal(
     await session.next(),
     `{"jsonrpc":"2.0","method":"notifications/subscriptions/acknowledged","params":{"_meta":{"io.modelcontextprotocol/subscriptionId":"sub"},"notifications":{"toolsListChanged":true}}}`,
   );
-  session.send(request("quiet", "subscriptions/listen", { notifications: {} }));
+  session.send(modern(listen("quiet", {})));
   assert.match(
     await session.next(),
     /subscriptionId":"quiet"},"notifications":\{\}/,
@@ -353,11 +247,7 @@ Deno.test("subscriptions/listen acknowledges, carries tagged list_changed, and c
     await session.next(),
     `{"jsonrpc":"2.0","method":"notifications/tools/list_changed","params":{"_meta":{"io.modelcontextprotocol/subscriptionId":"sub"}}}`,
   );
-  session.send({
-    jsonrpc: "2.0",
-    method: "notifications/cancelled",
-    params: { requestId: "quiet" },
-  });
+  session.send(cancel("quiet"));
   await session.end();
   assert.deepEqual(session.out.lines.slice(3), [
     `{"jsonrpc":"2.0","id":"sub","result":{"_meta":{"io.modelcontextprotocol/subscriptionId":"sub","io.modelcontextprotocol/serverInfo":{"name":"tooldrop","version":"${VERSION}"}},"resultType":"complete"}}`,
@@ -366,7 +256,7 @@ Deno.test("subscriptions/listen acknowledges, carries tagged list_changed, and c
 
 Deno.test("subscriptions/listen without a notifications filter gets -32602", async () => {
   assert.deepEqual(
-    await exchange(jsonLines(request(1, "subscriptions/listen")), { tools }),
+    await exchange(jsonLines(modern(listen(1))), { tools }),
     [
       `{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Invalid params: \\"notifications\\" must be an object"}}`,
     ],

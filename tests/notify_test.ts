@@ -3,35 +3,17 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../src/tool/tool.ts";
+import { defineTool } from "tooldrop";
+import {
+  call,
+  cancel,
+  initialize,
+  modern,
+  ping,
+  setLevel,
+  withMeta,
+} from "./requests.ts";
 import { Collector, deferred, memoryLog, Session, toolSet } from "./wire.ts";
-
-const MODERN = {
-  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-  "io.modelcontextprotocol/clientCapabilities": {},
-};
-
-const initialize = (version: string) => ({
-  jsonrpc: "2.0",
-  id: "init",
-  method: "initialize",
-  params: {
-    protocolVersion: version,
-    capabilities: {},
-    clientInfo: { name: "t", version: "1" },
-  },
-});
-
-const callWith = (
-  id: number,
-  name: string,
-  meta?: Record<string, unknown>,
-) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name, arguments: {}, ...(meta ? { _meta: meta } : {}) },
-});
 
 /** Lets the writer flush, so updates are not coalesced with each other. */
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -56,7 +38,7 @@ const stepper = toolSet({
 
 Deno.test("progress goes to the request's token, strictly increasing, before the reply", async () => {
   const session = new Session({ tools: stepper });
-  session.send(callWith(1, "steps", { progressToken: "tok" }));
+  session.send(withMeta(call(1, "steps"), { progressToken: "tok" }));
   const lines = [
     await session.next(),
     await session.next(),
@@ -74,7 +56,7 @@ Deno.test("progress goes to the request's token, strictly increasing, before the
 
 Deno.test("without a progressToken no progress is sent", async () => {
   const session = new Session({ tools: stepper });
-  session.send(callWith(1, "steps"));
+  session.send(call(1, "steps"));
   assert.match(await session.next(), /^\{"jsonrpc":"2.0","id":1,"result"/);
   await session.end();
   assert.equal(session.out.lines.length, 1);
@@ -82,9 +64,9 @@ Deno.test("without a progressToken no progress is sent", async () => {
 
 Deno.test("progress for a 2024-11-05 client leaves out the message it does not know", async () => {
   const session = new Session({ tools: stepper });
-  session.send(initialize("2024-11-05"));
+  session.send(initialize("init", "2024-11-05"));
   await session.next();
-  session.send(callWith(1, "steps", { progressToken: 9 }));
+  session.send(withMeta(call(1, "steps"), { progressToken: 9 }));
   assert.equal(
     await session.next(),
     `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":9,"progress":1,"total":3}}`,
@@ -94,7 +76,7 @@ Deno.test("progress for a 2024-11-05 client leaves out the message it does not k
 
 Deno.test("progress in a 2026-07-28 request uses the token in its _meta", async () => {
   const session = new Session({ tools: stepper });
-  session.send(callWith(1, "steps", { ...MODERN, progressToken: "m" }));
+  session.send(modern(call(1, "steps"), { progressToken: "m" }));
   assert.match(await session.next(), /"progressToken":"m","progress":1/);
   await session.end();
 });
@@ -124,29 +106,20 @@ Deno.test("no progress or log goes out after the reply, or after a cancellation"
     }),
   });
   const session = new Session({ tools });
-  session.send(initialize("2025-11-25"));
+  session.send(initialize("init", "2025-11-25"));
   await session.next();
-  session.send({
-    jsonrpc: "2.0",
-    id: "lvl",
-    method: "logging/setLevel",
-    params: { level: "debug" },
-  });
+  session.send(setLevel("lvl", "debug"));
   await session.next();
-  session.send(callWith(1, "late", { progressToken: "a" }));
+  session.send(withMeta(call(1, "late"), { progressToken: "a" }));
   assert.match(await session.next(), /"id":1,"result"/);
   (await later.promise)();
-  session.send(callWith(2, "cancelled", { progressToken: "b" }));
-  session.send({
-    jsonrpc: "2.0",
-    method: "notifications/cancelled",
-    params: { requestId: 2 },
-  });
-  session.send({ jsonrpc: "2.0", id: 3, method: "ping" });
+  session.send(withMeta(call(2, "cancelled"), { progressToken: "b" }));
+  session.send(cancel(2));
+  session.send(ping(3));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":3,"result":{}}`);
   gate.resolve(); // the server has read the cancellation: the tool wakes up too late
   await tick();
-  session.send({ jsonrpc: "2.0", id: 4, method: "ping" });
+  session.send(ping(4));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":4,"result":{}}`);
   await session.end();
   assert.equal(session.out.lines.length, 5);
@@ -171,8 +144,8 @@ Deno.test("a burst of progress shrinks to the latest update while the reader is 
     }),
   });
   const session = new Session({ tools }, out.writable);
-  session.send({ jsonrpc: "2.0", id: 0, method: "ping" }); // occupies the writer
-  session.send(callWith(1, "burst", { progressToken: "p" }));
+  session.send(ping(0)); // occupies the writer
+  session.send(withMeta(call(1, "burst"), { progressToken: "p" }));
   await new Promise((r) => setTimeout(r, 0));
   release.resolve();
   await session.end();
@@ -202,18 +175,13 @@ const chatty = toolSet({
 Deno.test("a legacy client gets tool logs only after logging/setLevel, at that level and above", async () => {
   const { log, lines } = memoryLog();
   const session = new Session({ tools: chatty, log });
-  session.send(initialize("2025-11-25"));
+  session.send(initialize("init", "2025-11-25"));
   await session.next();
-  session.send(callWith(1, "chat"));
+  session.send(call(1, "chat"));
   assert.match(await session.next(), /"id":1,"result"/);
-  session.send({
-    jsonrpc: "2.0",
-    id: 2,
-    method: "logging/setLevel",
-    params: { level: "warning" },
-  });
+  session.send(setLevel(2, "warning"));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":2,"result":{}}`);
-  session.send(callWith(3, "chat"));
+  session.send(call(3, "chat"));
   assert.deepEqual([
     await session.next(),
     await session.next(),
@@ -229,12 +197,7 @@ Deno.test("a legacy client gets tool logs only after logging/setLevel, at that l
 
 Deno.test("logging/setLevel with an unknown level gets -32602", async () => {
   const session = new Session({ tools: chatty });
-  session.send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "logging/setLevel",
-    params: { level: "verbose" },
-  });
+  session.send(setLevel(1, "verbose"));
   assert.equal(
     await session.next(),
     `{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Invalid params: unknown log level \\"verbose\\""}}`,
@@ -244,13 +207,10 @@ Deno.test("logging/setLevel with an unknown level gets -32602", async () => {
 
 Deno.test("a 2026 request gets tool logs only when its _meta asks, at that level and above", async () => {
   const session = new Session({ tools: chatty });
-  session.send(callWith(1, "chat", MODERN));
+  session.send(modern(call(1, "chat")));
   assert.match(await session.next(), /"id":1,"result"/);
   session.send(
-    callWith(2, "chat", {
-      ...MODERN,
-      "io.modelcontextprotocol/logLevel": "error",
-    }),
+    modern(call(2, "chat"), { "io.modelcontextprotocol/logLevel": "error" }),
   );
   assert.equal(
     await session.next(),

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import {
   BASE_PERMISSIONS,
+  createTool,
   missingPermissions,
   permissionFlags,
   permissionsProblem,
   RUNTIME_FLAGS,
   serverFlags,
   unionPermissions,
-} from "../src/tool/permissions.ts";
-import { createTool } from "../src/tool/toolset.ts";
+} from "../src/tool/mod.ts";
 import { START_FLAGS, tempDir } from "./spawn.ts";
 
 Deno.test("deno task start runs with exactly the base permission set and runtime flags", () => {

@@ -3,15 +3,8 @@
  */
 
 import assert from "node:assert/strict";
+import { call, initialize, listTools, ping } from "./requests.ts";
 import { ROOT, serverArgs, ServerProcess, tempDir } from "./spawn.ts";
-import { initializeRequest } from "./wire.ts";
-
-const call = (id: number, name: string) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name, arguments: {} },
-});
 
 const SLEEPER = `
 import { defineTool } from "tooldrop";
@@ -21,6 +14,15 @@ export default defineTool({
   run: () => new Promise((resolve) => setTimeout(() => resolve("woke"), 30_000)),
 });
 `;
+
+/** A server whose SLEEPER call (id 1) is in flight: a ping sent after it was answered. */
+async function sleepInFlight(toolsPath: string): Promise<ServerProcess> {
+  const server = new ServerProcess(serverArgs(toolsPath));
+  await server.send(call(1, "sleep"));
+  await server.send(ping(2));
+  await server.reply(2);
+  return server;
+}
 
 Deno.test("stdout carries only protocol lines while tools print, reject and throw", async () => {
   await using tools = await tempDir({
@@ -42,9 +44,7 @@ Deno.test("stdout carries only protocol lines while tools print, reject and thro
       });
     `,
   });
-  const server = new ServerProcess([
-    ...serverArgs(tools.path),
-  ]);
+  const server = new ServerProcess(serverArgs(tools.path));
   await server.send(call(1, "noisy"));
   assert.deepEqual(await server.reply(1), {
     jsonrpc: "2.0",
@@ -52,7 +52,7 @@ Deno.test("stdout carries only protocol lines while tools print, reject and thro
     result: { content: [{ type: "text", text: "done" }] },
   });
   await server.stderr.waitFor(/thrown from a timer/);
-  await server.send({ jsonrpc: "2.0", id: 2, method: "ping" });
+  await server.send(ping(2));
   await server.reply(2);
   await server.closeStdin();
   assert.equal((await server.exit()).code, 0);
@@ -78,12 +78,7 @@ Deno.test("stdout carries only protocol lines while tools print, reject and thro
 
 Deno.test("at stdin EOF the server stops a call that would take 30 s, replies, and exits 0", async () => {
   await using tools = await tempDir({ "sleep.ts": SLEEPER });
-  const server = new ServerProcess([
-    ...serverArgs(tools.path),
-  ]);
-  await server.send(call(1, "sleep"));
-  await server.send({ jsonrpc: "2.0", id: 2, method: "ping" });
-  await server.reply(2);
+  const server = await sleepInFlight(tools.path);
   await server.closeStdin();
   const { code, ms } = await server.exit();
   assert.equal(code, 0);
@@ -107,12 +102,7 @@ Deno.test("at stdin EOF the server stops a call that would take 30 s, replies, a
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`on ${signal} the server stops in-flight calls, replies, and exits 0`, async () => {
     await using tools = await tempDir({ "sleep.ts": SLEEPER });
-    const server = new ServerProcess([
-      ...serverArgs(tools.path),
-    ]);
-    await server.send(call(1, "sleep"));
-    await server.send({ jsonrpc: "2.0", id: 2, method: "ping" });
-    await server.reply(2);
+    const server = await sleepInFlight(tools.path);
     server.child.kill(signal);
     const { code } = await server.exit();
     assert.equal(code, 0);
@@ -125,12 +115,12 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 
 Deno.test("when the client closes the server's stdout (EPIPE) it exits 0 without a stack trace", async () => {
   const server = new ServerProcess(serverArgs());
-  await server.send({ jsonrpc: "2.0", id: 1, method: "ping" });
+  await server.send(ping(1));
   await server.reply(1);
   await server.stdout.cancel(); // the reading end of the server's stdout goes away
   for (let id = 2; id < 50; id++) {
     try {
-      await server.send({ jsonrpc: "2.0", id, method: "ping" });
+      await server.send(ping(id));
     } catch {
       break; // the server is gone and stdin is closed: that is the point
     }
@@ -150,11 +140,7 @@ Deno.test("without read access to src/, the server answers initialize, names the
     `${ROOT}/main.ts`,
   ], { cwd: elsewhere.path });
   // Together: serving stops once the tools fail to load, so a later request would go unread.
-  await server.send(initializeRequest(1), {
-    jsonrpc: "2.0",
-    id: 2,
-    method: "tools/list",
-  });
+  await server.send(initialize(1), listTools(2));
   assert.ok("result" in await server.reply(1));
   const refused = await server.reply(2) as { error?: { code: number } };
   assert.equal(refused.error?.code, -32603);

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { ToolReloader } from "../src/loading/reload.ts";
+import { watchPaths } from "../src/loading/watch.ts";
 import { initializeRequest, memoryLog } from "./wire.ts";
 import { serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 
@@ -128,6 +129,30 @@ Deno.test("watch yields the new tool set when a file is added, and reports helpe
   ]);
   stop.abort();
   assert.equal((await updates.next()).done, true);
+});
+
+Deno.test("watchPaths yields settled batches of the kept paths, relative to the root, and ends when aborted", async () => {
+  await using dir = await tempDir({ "sub/keep.ts": "" });
+  const stop = new AbortController();
+  const batches = watchPaths(`${dir.path}/`, {
+    signal: stop.signal,
+    settleMs: 20,
+    filter: (path) => path.endsWith(".ts"),
+  })[Symbol.asyncIterator]();
+  const seen = new Set<string>();
+  const next = batches.next();
+  await Deno.writeTextFile(`${dir.path}/skip.txt`, "x");
+  await Deno.writeTextFile(`${dir.path}/a.ts`, "x");
+  await Deno.writeTextFile(`${dir.path}/sub/keep.ts`, "x");
+  for (let step = next; seen.size < 2; step = batches.next()) {
+    const { value } = await step;
+    assert.ok(value && value.length === new Set(value).size, String(value));
+    for (const path of value) seen.add(path);
+  }
+  assert.deepEqual([...seen].sort(), ["a.ts", "sub/keep.ts"]);
+  const last = batches.next();
+  stop.abort();
+  assert.equal((await last).done, true);
 });
 
 Deno.test("serve --watch: a new, changed and deleted tool reaches the client with list_changed, same process", async () => {

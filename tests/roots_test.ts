@@ -4,7 +4,15 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../src/tool/tool.ts";
+import { defineTool } from "tooldrop";
+import {
+  call,
+  errorResponse,
+  initialize,
+  modern,
+  response,
+  rootsChanged,
+} from "./requests.ts";
 import { Session, toolSet } from "./wire.ts";
 
 const tools = toolSet({
@@ -14,121 +22,84 @@ const tools = toolSet({
   }),
 });
 
-const initialize = (capabilities: Record<string, unknown>) => ({
-  jsonrpc: "2.0",
-  id: "init",
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-11-25",
-    capabilities,
-    clientInfo: { name: "t", version: "1" },
-  },
-});
-
-const call = (id: number) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name: "where" },
-});
+const hello = (capabilities: Record<string, unknown>) =>
+  initialize("init", "2025-11-25", { capabilities });
+const where = (id: number) => call(id, "where");
 const text = (line: string) => JSON.parse(line).result.content[0].text;
 
 Deno.test("ctx.roots() asks the client with roots/list and returns what it answers", async () => {
   const session = new Session({ tools });
-  session.send(initialize({ roots: {} }));
+  session.send(hello({ roots: {} }));
   await session.next();
-  session.send(call(1));
+  session.send(where(1));
   assert.equal(
     await session.next(),
     `{"jsonrpc":"2.0","id":"tooldrop-1","method":"roots/list","params":{}}`,
   );
-  session.send({
-    jsonrpc: "2.0",
-    id: "tooldrop-1",
-    result: {
-      roots: [{ uri: "file:///home/me/project", name: "Project" }, {
-        uri: "file:///tmp",
-      }, { bad: 1 }],
-    },
-  });
+  session.send(response("tooldrop-1", {
+    roots: [{ uri: "file:///home/me/project", name: "Project" }, {
+      uri: "file:///tmp",
+    }, { bad: 1 }],
+  }));
   assert.equal(
     text(await session.next()),
     `[{"uri":"file:///home/me/project","name":"Project"},{"uri":"file:///tmp"}]`,
   );
-  session.send(call(2)); // no listChanged: asks again
+  session.send(where(2)); // no listChanged: asks again
   assert.match(
     await session.next(),
     /"id":"tooldrop-2","method":"roots\/list"/,
   );
-  session.send({ jsonrpc: "2.0", id: "tooldrop-2", result: { roots: [] } });
+  session.send(response("tooldrop-2", { roots: [] }));
   assert.equal(text(await session.next()), "[]");
   await session.end();
 });
 
 Deno.test("roots are cached while the client promises list_changed, and asked again after one", async () => {
   const session = new Session({ tools });
-  session.send(initialize({ roots: { listChanged: true } }));
+  session.send(hello({ roots: { listChanged: true } }));
   await session.next();
-  session.send(call(1));
+  session.send(where(1));
   await session.next();
-  session.send({
-    jsonrpc: "2.0",
-    id: "tooldrop-1",
-    result: { roots: [{ uri: "file:///a" }] },
-  });
+  session.send(response("tooldrop-1", { roots: [{ uri: "file:///a" }] }));
   assert.equal(text(await session.next()), `[{"uri":"file:///a"}]`);
-  session.send(call(2));
+  session.send(where(2));
   assert.equal(text(await session.next()), `[{"uri":"file:///a"}]`); // from the cache
-  session.send({ jsonrpc: "2.0", method: "notifications/roots/list_changed" });
-  session.send(call(3));
+  session.send(rootsChanged());
+  session.send(where(3));
   assert.match(
     await session.next(),
     /"id":"tooldrop-2","method":"roots\/list"/,
   );
-  session.send({
-    jsonrpc: "2.0",
-    id: "tooldrop-2",
-    result: { roots: [{ uri: "file:///b" }] },
-  });
+  session.send(response("tooldrop-2", { roots: [{ uri: "file:///b" }] }));
   assert.equal(text(await session.next()), `[{"uri":"file:///b"}]`);
   await session.end();
 });
 
 Deno.test("ctx.roots() is undefined for a client without roots, and for 2026 requests", async () => {
   const session = new Session({ tools });
-  session.send(call(1)); // no initialize at all
+  session.send(where(1)); // no initialize at all
   assert.equal(text(await session.next()), "null");
-  session.send(initialize({}));
+  session.send(hello({}));
   await session.next();
-  session.send(call(2));
+  session.send(where(2));
   assert.equal(text(await session.next()), "null");
-  session.send({
-    jsonrpc: "2.0",
-    id: 3,
-    method: "tools/call",
-    params: {
-      name: "where",
-      _meta: {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": { roots: {} },
-      },
-    },
-  });
+  session.send(
+    modern(where(3), {
+      "io.modelcontextprotocol/clientCapabilities": { roots: {} },
+    }),
+  );
   assert.equal(text(await session.next()), "null");
   await session.end();
 });
 
 Deno.test("a client that refuses roots/list gives the tool an error it can report", async () => {
   const session = new Session({ tools });
-  session.send(initialize({ roots: {} }));
+  session.send(hello({ roots: {} }));
   await session.next();
-  session.send(call(1));
+  session.send(where(1));
   await session.next();
-  session.send({
-    jsonrpc: "2.0",
-    id: "tooldrop-1",
-    error: { code: -32603, message: "no workspace open" },
-  });
+  session.send(errorResponse("tooldrop-1", -32603, "no workspace open"));
   assert.equal(
     await session.next(),
     `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"The client refused: no workspace open"}],"isError":true}}`,
@@ -138,9 +109,9 @@ Deno.test("a client that refuses roots/list gives the tool an error it can repor
 
 Deno.test("a call waiting on roots is stopped cleanly at shutdown", async () => {
   const session = new Session({ tools, shutdownGraceMs: 10 });
-  session.send(initialize({ roots: {} }));
+  session.send(hello({ roots: {} }));
   await session.next();
-  session.send(call(1));
+  session.send(where(1));
   await session.next(); // the roots/list request, never answered
   await session.end();
   assert.match(

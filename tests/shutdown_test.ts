@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
-import { defineTool } from "../src/tool/tool.ts";
+import { defineTool } from "tooldrop";
 import { serve } from "../src/server/serve.ts";
+import { call, jsonLines, ping } from "./requests.ts";
 import { Collector, deferred, memoryLog, Session, toolSet } from "./wire.ts";
-
-const call = (id: number, name: string) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name },
-});
 
 Deno.test("at EOF a running call may finish, and its reply is flushed before serve returns", async () => {
   const gate = deferred();
@@ -72,7 +66,7 @@ Deno.test("a closed output (EPIPE) stops the server quietly, even while input ke
     pull: (controller) => {
       pulls++;
       controller.enqueue(
-        encoder.encode(`{"jsonrpc":"2.0","id":${pulls},"method":"ping"}\n`),
+        encoder.encode(jsonLines(ping(pulls))),
       );
     },
   });
@@ -93,12 +87,11 @@ Deno.test("replies that are ready together go out in one write", async () => {
   const tools = toolSet({
     t: defineTool({ description: "t", run: () => "ok" }),
   });
-  const input = Array.from(
-    { length: 50 },
-    (_, i) => JSON.stringify(call(i, "t")),
-  ).join("\n");
+  const input = jsonLines(
+    ...Array.from({ length: 50 }, (_, i) => call(i, "t")),
+  );
   await serve({
-    readable: ReadableStream.from([new TextEncoder().encode(`${input}\n`)]),
+    readable: ReadableStream.from([new TextEncoder().encode(input)]),
     writable: out.writable,
     tools,
   });
@@ -119,7 +112,7 @@ Deno.test("a reader that stalls still gets every reply, whole and in order", asy
   });
   const session = new Session({ tools }, out.writable);
   for (let i = 0; i < 20; i++) session.send(call(i, "t"));
-  session.send({ jsonrpc: "2.0", id: "last", method: "ping" });
+  session.send(ping("last"));
   const ended = session.end();
   release.resolve();
   await ended;

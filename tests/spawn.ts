@@ -6,6 +6,7 @@
 
 import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
+import { jsonLines } from "./requests.ts";
 
 /** The project root (where deno.json and main.ts are). */
 export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
@@ -144,33 +145,57 @@ export class TextTap {
   }
 }
 
-/** A server child process with piped stdio. */
+/**
+ * A server child process with piped stdio. Its stdout and stderr are read from the start, unless
+ * `unread` names them: then the test plays a client that does not read, until it first asks.
+ */
 export class ServerProcess {
   readonly child: Deno.ChildProcess;
-  readonly stdout: TextTap;
-  readonly stderr: TextTap;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #stdout: TextTap | undefined;
+  #stderr: TextTap | undefined;
 
-  constructor(args: string[], options: { cwd?: string } = {}) {
+  constructor(
+    args: string[],
+    options: {
+      cwd?: string;
+      env?: Record<string, string>;
+      unread?: Array<"stdout" | "stderr">;
+    } = {},
+  ) {
     this.child = new Deno.Command(Deno.execPath(), {
       args,
       cwd: options.cwd ?? ROOT,
+      ...(options.env ? { env: options.env } : {}),
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    this.stdout = new TextTap(this.child.stdout);
-    this.stderr = new TextTap(this.child.stderr);
     this.#stdin = this.child.stdin.getWriter();
+    if (!options.unread?.includes("stdout")) {
+      this.#stdout = new TextTap(this.child.stdout);
+    }
+    if (!options.unread?.includes("stderr")) {
+      this.#stderr = new TextTap(this.child.stderr);
+    }
   }
 
-  /** Writes JSON messages, a line each, to the server's stdin in one write (they arrive together). */
+  /** The server's stdout, read from the first time it is asked for. */
+  get stdout(): TextTap {
+    return this.#stdout ??= new TextTap(this.child.stdout);
+  }
+
+  /** The server's stderr, read from the first time it is asked for. */
+  get stderr(): TextTap {
+    return this.#stderr ??= new TextTap(this.child.stderr);
+  }
+
+  /**
+   * Writes messages, a line each, to the server's stdin in one write (they arrive together):
+   * objects as JSON, strings as they are.
+   */
   async send(...messages: unknown[]): Promise<void> {
-    await this.#stdin.write(
-      new TextEncoder().encode(
-        messages.map((message) => `${JSON.stringify(message)}\n`).join(""),
-      ),
-    );
+    await this.#stdin.write(new TextEncoder().encode(jsonLines(...messages)));
   }
 
   /** Resolves with the reply line for request `id`. */
@@ -197,15 +222,18 @@ export class ServerProcess {
     );
     const status = await Promise.race([this.child.status, limit]);
     clearTimeout(timer);
+    if (status === "hung") this.child.kill("SIGKILL");
+    const { code } = await this.child.status;
+    await Promise.all([this.#stdout?.done, this.#stderr?.done]);
+    if (!this.#stdout) await this.child.stdout.cancel();
+    if (!this.#stderr) await this.child.stderr.cancel();
     if (status === "hung") {
-      this.child.kill("SIGKILL");
-      await this.child.status;
-      await Promise.all([this.stdout.done, this.stderr.done]);
       throw new Error(
-        `The server did not exit within ${limitMs} ms; stderr:\n${this.stderr.text}`,
+        `The server did not exit within ${limitMs} ms; stderr:\n${
+          this.#stderr?.text ?? "(not read)"
+        }`,
       );
     }
-    await Promise.all([this.stdout.done, this.stderr.done]);
-    return { code: status.code, ms: performance.now() - start };
+    return { code, ms: performance.now() - start };
   }
 }

@@ -5,19 +5,9 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { coerce } from "../src/server/arguments.ts";
-import { defineTool } from "../src/tool/tool.ts";
-import { exchange, jsonLines, memoryLog, toolSet } from "./wire.ts";
-
-const call = (
-  id: number,
-  name: string,
-  args: Record<string, unknown> = {},
-) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name, arguments: args },
-});
+import { defineTool } from "tooldrop";
+import { call, jsonLines, listTools } from "./requests.ts";
+import { exchange, memoryLog, toolSet } from "./wire.ts";
 
 const stats = defineTool({
   description: "Counts words.",
@@ -37,10 +27,8 @@ const stats = defineTool({
 
 Deno.test("a tool with an output schema advertises it in tools/list", async () => {
   const out = await exchange(
-    jsonLines({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-    {
-      tools: toolSet({ stats }),
-    },
+    jsonLines(listTools(1)),
+    { tools: toolSet({ stats }) },
   );
   assert.deepEqual(JSON.parse(out[0]!).result.tools[0].outputSchema, {
     type: "object",
@@ -120,7 +108,7 @@ const typed = defineTool({
     either: z.union([z.string(), z.number()]).optional().describe("Either"),
     nested: z.array(z.object({ n: z.number() })).optional().describe("Nested"),
   }),
-  run: (args) => args,
+  run: (args) => JSON.stringify(args),
 });
 
 Deno.test('arguments sent as JSON strings are parsed where the schema wants non-strings: "[1,2]" becomes an array', async () => {

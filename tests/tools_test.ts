@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineTool, ToolError } from "../src/tool/tool.ts";
-import { exchange, jsonLines, memoryLog, toolSet } from "./wire.ts";
-
-const call = (id: number, name: string, args?: unknown) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: args === undefined ? { name } : { name, arguments: args },
-});
+import { defineTool, ToolError, type ToolReturn } from "tooldrop";
+import { call, jsonLines, listTools, ping } from "./requests.ts";
+import { exchange, memoryLog, toolSet } from "./wire.ts";
 
 const result = (id: number, body: unknown) =>
   `{"jsonrpc":"2.0","id":${id},"result":${JSON.stringify(body)}}`;
@@ -35,7 +29,7 @@ Deno.test("tools/list shows each tool's JSON Schema as the caller sees it", asyn
     now: defineTool({ description: "No arguments.", run: () => "t" }),
   });
   const out = await exchange(
-    jsonLines({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    jsonLines(listTools(1)),
     { tools },
   );
   // Parsed: the order of keys inside a JSON Schema carries no meaning.
@@ -213,7 +207,11 @@ Deno.test("run may return a string, blocks, a whole result, JSON-able values or 
     one: defineTool({ description: "b", run: () => image }),
     many: defineTool({ description: "m", run: () => [link, embedded, audio] }),
     whole: defineTool({ description: "w", run: () => whole }),
-    obj: defineTool({ description: "o", run: () => ({ a: [1, 2], b: null }) }),
+    // The types refuse a plain object (it is no content); at run time it is still sent as JSON.
+    obj: defineTool({
+      description: "o",
+      run: () => ({ a: [1, 2], b: null }) as unknown as ToolReturn,
+    }),
     num: defineTool({ description: "n", run: () => 42 }),
     none: defineTool({ description: "v", run: () => {} }),
   });
@@ -272,11 +270,7 @@ Deno.test("a failure inside the server itself gets -32603 and the server keeps s
     odd: defineTool({ description: "o", _meta: { n: 1n }, run: () => "" }),
   });
   const out = await exchange(
-    jsonLines({ jsonrpc: "2.0", id: 1, method: "tools/list" }, {
-      jsonrpc: "2.0",
-      id: 2,
-      method: "ping",
-    }),
+    jsonLines(listTools(1), ping(2)),
     { tools, log },
   );
   assert.deepEqual(out, [

@@ -7,8 +7,10 @@
 import type { Io } from "../src/cli/io.ts";
 import { Logger } from "../src/util/log.ts";
 import { serve, type ServeOptions } from "../src/server/serve.ts";
+import { defineTool } from "tooldrop";
 import type { AnyToolDefinition } from "../src/tool/tool.ts";
 import { createTool, ToolSet } from "../src/tool/toolset.ts";
+import { jsonLines } from "./requests.ts";
 
 const encoder = new TextEncoder();
 
@@ -21,6 +23,17 @@ export function toolSet(
       createTool(def, name, `tools/${name}.ts`)
     ),
   );
+}
+
+/** A tool that runs until its call is cancelled, then rejects with the reason. */
+export function untilCancelled(): AnyToolDefinition {
+  return defineTool({
+    description: "Waits until its call is cancelled.",
+    run: (_args, ctx) =>
+      new Promise((_, reject) =>
+        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))
+      ),
+  });
 }
 
 /** A logger that keeps its lines for assertions. */
@@ -94,13 +107,6 @@ export async function exchange(
   return out.lines;
 }
 
-/** Lines of JSON, each followed by `\n`. */
-export function jsonLines(...messages: unknown[]): string {
-  return messages.map((m) =>
-    `${typeof m === "string" ? m : JSON.stringify(m)}\n`
-  ).join("");
-}
-
 /** An interactive session: send lines, await replies, end the input, await the end. */
 export class Session {
   readonly out = new Collector();
@@ -120,11 +126,9 @@ export class Session {
     });
   }
 
-  /** Sends one message (an object is JSON-encoded) followed by a newline. */
+  /** Sends one message (an object as JSON, a string as it is) followed by a newline. */
   send(message: unknown): void {
-    this.raw(
-      `${typeof message === "string" ? message : JSON.stringify(message)}\n`,
-    );
+    this.raw(jsonLines(message));
   }
 
   /** Sends raw text or bytes, as they are. */
@@ -185,20 +189,5 @@ export function fakeIo(
   return { io, out, errors };
 }
 
-/** A legacy `initialize` request, as a client's first message. */
-export function initializeRequest(
-  id: number | string,
-  protocolVersion = "2025-11-25",
-  clientName = "test",
-) {
-  return {
-    jsonrpc: "2.0",
-    id,
-    method: "initialize",
-    params: {
-      protocolVersion,
-      capabilities: {},
-      clientInfo: { name: clientName, version: "1" },
-    },
-  };
-}
+/** Kept for dev_test.ts and reload_test.ts until they import `initialize` from requests.ts. */
+export { initialize as initializeRequest } from "./requests.ts";

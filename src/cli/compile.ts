@@ -28,6 +28,17 @@ export const TARGETS = [
 const DOWNLOAD_FAILED =
   /dl\.deno\.land|error sending request|dns error|failed to lookup address|Setting up base binary/i;
 
+/**
+ * The binary built for `target` (this platform when undefined), relative to the project:
+ * `dist/tooldrop`, or `dist/tooldrop-<target>`, with `.exe` for Windows.
+ */
+export function binaryFile(target?: string): string {
+  const windows = target === undefined
+    ? Deno.build.os === "windows"
+    : target.includes("windows");
+  return `dist/tooldrop${target ? `-${target}` : ""}${windows ? ".exe" : ""}`;
+}
+
 /** Builds the binaries; resolves to the exit code. */
 export async function runCompile(
   io: Io,
@@ -78,12 +89,8 @@ export async function runCompile(
       tools.tools.map((t) => t.name).join(", ") || "none"
     }) with: ${flags.join(" ")}\n`,
   );
-  const windows = (t: string | undefined) =>
-    t === undefined ? Deno.build.os === "windows" : t.includes("windows");
   for (const target of targets.length > 0 ? targets : [undefined]) {
-    const output = `dist/tooldrop${target ? `-${target}` : ""}${
-      windows(target) ? ".exe" : ""
-    }`;
+    const output = binaryFile(target);
     const args = [
       "compile",
       ...flags,

@@ -11,10 +11,11 @@ import type { CliOptions } from "./options.ts";
 import {
   type ConfigTarget,
   projectDir,
-  readConfig,
   reportedTarget,
-} from "./install.ts";
-import { readLineBatches } from "../server/lines.ts";
+  targetFlags,
+} from "./install/clients.ts";
+import { readConfig } from "./install/config_file.ts";
+import { type Arrival, RpcChild } from "./rpc_child.ts";
 import { LATEST_LEGACY_VERSION } from "../server/protocol.ts";
 import {
   MAX_QUALIFIED_NAME,
@@ -45,11 +46,7 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
   if (!target) return 2;
   const say = (ok: boolean, text: string) =>
     io.stderr(`${ok ? "ok  " : "FAIL"}  ${text}\n`);
-  const install = `tooldrop install${
-    options.client ? ` --client ${target.client}` : ""
-  }${options.scope ? ` --scope ${target.scope}` : ""}${
-    options.name ? ` --name ${target.name}` : ""
-  }`;
+  const install = `tooldrop install${targetFlags(target, options)}`;
 
   let entry: Entry;
   try {
@@ -153,17 +150,13 @@ async function probe(
   options: { cwd: string | undefined },
 ): Promise<Report> {
   const checks: Report["checks"] = [];
-  let process: Deno.ChildProcess;
-  const started = performance.now();
+  let child: RpcChild;
   try {
-    process = new Deno.Command(entry.command, {
+    child = new RpcChild(entry.command, {
       args: entry.args,
       env: entry.env,
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+      cwd: options.cwd,
+    });
   } catch (error) {
     checks.push({
       ok: false,
@@ -173,141 +166,13 @@ async function probe(
     });
     return { checks, tools: undefined, stderr: "" };
   }
-  let stderr = "";
-  const stderrDone = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of process.stderr) {
-      stderr += decoder.decode(chunk, { stream: true });
-    }
-  })();
-  const lines = readLineBatches(process.stdout, {
-    maxLineBytes: Number.MAX_SAFE_INTEGER,
-  })[Symbol.asyncIterator]();
-  const queued: string[] = [];
-  const stdin = process.stdin.getWriter();
-  const encoder = new TextEncoder();
-  const send = (message: unknown) =>
-    stdin.write(encoder.encode(`${JSON.stringify(message)}\n`)).catch(() => {});
-  /** The reply to `id`, or why there is none. */
-  const reply = async (id: number): Promise<
-    {
-      result?: Record<string, unknown>;
-      error?: { message: string };
-      problem?: string;
-    }
-  > => {
-    const deadline = performance.now() + ANSWER_TIMEOUT_MS;
-    while (true) {
-      for (let line; (line = queued.shift()) !== undefined;) {
-        let message;
-        try {
-          message = JSON.parse(line);
-        } catch {
-          return {
-            problem:
-              `it wrote something that is not protocol to stdout, which breaks clients: ${
-                JSON.stringify(line.slice(0, 120))
-              } (log to stderr instead)`,
-          };
-        }
-        if (message?.id === id) return message;
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const next = await Promise.race([
-        lines.next(),
-        new Promise<"timeout">((resolve) => {
-          timer = setTimeout(
-            () => resolve("timeout"),
-            Math.max(0, deadline - performance.now()),
-          );
-        }),
-      ]);
-      clearTimeout(timer);
-      if (next === "timeout") {
-        return { problem: `no answer within ${ANSWER_TIMEOUT_MS / 1000} s` };
-      }
-      if (next.done) return { problem: "it exited without answering" };
-      for (const item of next.value) {
-        if (typeof item === "string") queued.push(item);
-      }
-    }
-  };
-
   let tools: string[] | undefined;
-  let stopping: Promise<string> | undefined;
   try {
-    await send({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: LATEST_LEGACY_VERSION,
-        capabilities: {},
-        clientInfo: { name: "tooldrop-doctor", version: "1" },
-      },
-    });
-    const init = await reply(1);
-    const info = init.result?.serverInfo as
-      | { name?: string; version?: string }
-      | undefined;
-    if (!init.result) {
-      checks.push({
-        ok: false,
-        text: `it did not answer initialize: ${
-          init.problem ?? init.error?.message
-        }`,
-      });
-      return { checks, tools, stderr: await stop() };
-    }
-    checks.push({
-      ok: true,
-      text: `it answers initialize in ${
-        Math.round(performance.now() - started)
-      } ms: ${info?.name ?? "?"} ${
-        info?.version ?? ""
-      }, protocol ${init.result.protocolVersion}`,
-    });
-    await send({ jsonrpc: "2.0", method: "notifications/initialized" });
-    await send({ jsonrpc: "2.0", id: 2, method: "tools/list", params: {} });
-    const list = await reply(2);
-    const listed = list.result?.tools as Array<{ name: string }> | undefined;
-    if (!listed) {
-      checks.push({
-        ok: false,
-        text: `tools/list failed: ${list.problem ?? list.error?.message}`,
-      });
-    } else {
-      tools = listed.map((t) => t.name);
-      checks.push({
-        ok: true,
-        text: `it lists ${tools.length} tool(s): ${
-          tools.join(", ") || "(none)"
-        }`,
-      });
-    }
+    tools = await converse(child, checks);
   } finally {
-    stderr = await stop();
-  }
-  return { checks, tools, stderr };
-
-  /** Ends input and checks the server exits by itself, as clients expect (once). */
-  function stop(): Promise<string> {
-    return stopping ??= stopOnce();
-  }
-
-  async function stopOnce(): Promise<string> {
-    await stdin.close().catch(() => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const exited = await Promise.race([
-      process.status.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), EXIT_TIMEOUT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!exited) {
-      process.kill("SIGKILL");
-      await process.status;
+    // Clients expect a server to exit by itself when its input ends.
+    const exit = await child.close(EXIT_TIMEOUT_MS);
+    if (!exit.exited) {
       checks.push({
         ok: false,
         text: `it kept running ${
@@ -317,8 +182,69 @@ async function probe(
     } else if (checks.every((c) => c.ok)) {
       checks.push({ ok: true, text: "it exits when its input ends" });
     }
-    await lines.return?.();
-    await stderrDone.catch(() => {});
-    return stderr;
+  }
+  return { checks, tools, stderr: child.stderr };
+}
+
+/** `initialize` then `tools/list`, as a client opens a session; the tool names, if listed. */
+async function converse(
+  child: RpcChild,
+  checks: Report["checks"],
+): Promise<string[] | undefined> {
+  const init = await answer(child.call(1, "initialize", {
+    protocolVersion: LATEST_LEGACY_VERSION,
+    capabilities: {},
+    clientInfo: { name: "tooldrop-doctor", version: "1" },
+  }, ANSWER_TIMEOUT_MS));
+  if (!init.result) {
+    checks.push({
+      ok: false,
+      text: `it did not answer initialize: ${init.problem}`,
+    });
+    return undefined;
+  }
+  const info = init.result.serverInfo as
+    | { name?: string; version?: string }
+    | undefined;
+  checks.push({
+    ok: true,
+    text: `it answers initialize in ${
+      Math.round(init.at - child.spawnedAt)
+    } ms: ${info?.name ?? "?"} ${
+      info?.version ?? ""
+    }, protocol ${init.result.protocolVersion}`,
+  });
+  await child.send({ jsonrpc: "2.0", method: "notifications/initialized" })
+    .catch(() => {}); // gone: the next reply says so
+  const list = await answer(
+    child.call(2, "tools/list", {}, ANSWER_TIMEOUT_MS),
+  );
+  const listed = list.result?.tools as Array<{ name: string }> | undefined;
+  if (!listed) {
+    const problem = list.result ? "its answer has no tools" : list.problem;
+    checks.push({ ok: false, text: `tools/list failed: ${problem}` });
+    return undefined;
+  }
+  const tools = listed.map((t) => t.name);
+  checks.push({
+    ok: true,
+    text: `it lists ${tools.length} tool(s): ${tools.join(", ") || "(none)"}`,
+  });
+  return tools;
+}
+
+/** A reply's result and when it arrived, or why there is none. */
+type Answer =
+  | { result: Record<string, unknown>; at: number }
+  | { result?: undefined; problem: string | undefined };
+
+async function answer(reply: Promise<Arrival>): Promise<Answer> {
+  try {
+    const { message, at } = await reply;
+    const result = message.result as Record<string, unknown> | undefined;
+    if (result) return { result, at };
+    return { problem: (message.error as { message?: string })?.message };
+  } catch (error) {
+    return { problem: (error as Error).message };
   }
 }

@@ -69,7 +69,7 @@ export async function runCli(io: Io): Promise<number> {
       return await runNew(io, options);
     }
     case "install": {
-      const { runInstall } = await import("./install.ts");
+      const { runInstall } = await import("./install/mod.ts");
       return await runInstall(io, options);
     }
     case "doctor": {
@@ -81,7 +81,7 @@ export async function runCli(io: Io): Promise<number> {
       return await runCompile(io, options);
     }
     case "dev": {
-      const { runDev } = await import("./dev.ts");
+      const { runDev } = await import("./dev/mod.ts");
       return await runDev(io, options);
     }
   }

@@ -1,8 +1,8 @@
 /**
  * @module
  * The `serve` command: logger, guards that keep tools off stdout, and the server, which answers
- * the handshake while the tools load (loading them pulls in zod and every tool file: most of
- * start-up), so a client's `initialize` is not kept waiting.
+ * the handshake while the tools load. Loading them (zod and every tool file: most of start-up)
+ * begins only once the first replies are written, so a client's `initialize` is not kept waiting.
  */
 
 import type { Io } from "./io.ts";
@@ -10,7 +10,7 @@ import type { CliOptions } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
-import { serve } from "../server/serve.ts";
+import { serve, type ServeOptions } from "../server/serve.ts";
 import type { ToolSet } from "../tool/toolset.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
@@ -53,7 +53,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
   await serve({
     readable: io.stdin,
     writable: io.stdout,
-    tools: load, // called once the handshake is answered: see ServeOptions.tools
+    ...afterFirstReplies(load),
     info,
     log,
     maxLineBytes: options.maxLineBytes,
@@ -124,7 +124,7 @@ async function serveWatching(
   await serve({
     readable: io.stdin,
     writable: io.stdout,
-    tools: async () => {
+    ...afterFirstReplies(async () => {
       await guard();
       const tools = await reloader.load();
       log.info(
@@ -134,7 +134,7 @@ async function serveWatching(
       );
       checked(tools);
       return tools;
-    },
+    }),
     toolUpdates: (async function* () {
       for await (const tools of updates) if (checked(tools)) yield tools;
     })(),
@@ -146,6 +146,18 @@ async function serveWatching(
   stop.abort(); // stops the watcher when input ended first
   log.debug("Stopped");
   return code;
+}
+
+/**
+ * The tools `load` resolves to, loaded only once the server has written its first replies
+ * (`ServeOptions.onFirstReplies`): loading blocks the thread for ~100 ms, which would otherwise
+ * delay the reply to `initialize`.
+ */
+function afterFirstReplies(
+  load: () => Promise<ToolSet>,
+): Pick<ServeOptions, "tools" | "onFirstReplies"> {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { tools: promise.then(load), onFirstReplies: resolve };
 }
 
 /** What a person who started the server in a terminal reads. */

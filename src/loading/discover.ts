@@ -18,8 +18,11 @@ import { createTool, duplicateNameError, type Tool } from "../tool/toolset.ts";
 
 /** What loading found: the good tools, one error per broken file, and lint warnings. */
 export interface LoadResult {
+  /** The tools that loaded and passed their checks, in file-name order. */
   tools: Tool[];
+  /** One message per file that cannot be served, naming the file. */
   errors: string[];
+  /** What makes a tool harder for the model to use; served anyway. */
   warnings: string[];
 }
 

@@ -6,6 +6,7 @@
  */
 
 import { describeThrown } from "../util/describe.ts";
+import { isTimerMs, MAX_TIMER_MS } from "../util/timer.ts";
 
 /** Milliseconds a tool file may take to import, unless configured otherwise. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
@@ -13,22 +14,11 @@ export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
 /** The environment variable that sets the load timeout, in milliseconds. */
 export const LOAD_TIMEOUT_VARIABLE = "TOOLDROP_LOAD_TIMEOUT_MS";
 
-/** The longest delay `setTimeout` keeps: a longer one overflows and fires at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The most characters of a thrown value's description put into a message. */
-
 /** How importing a tool file went. */
 export type ImportOutcome =
   | { module: unknown }
   | { error: unknown }
   | { timedOut: number };
-
-/** True for a whole number of milliseconds a timer can wait: 1 to 2147483647. */
-export function isTimerMs(value: unknown): value is number {
-  return Number.isInteger(value) && (value as number) >= 1 &&
-    (value as number) <= MAX_TIMER_MS;
-}
 
 /** The load timeout to use: `ms` when given (checked), else the default. */
 export function loadTimeout(ms: number | undefined): number {

@@ -7,7 +7,6 @@
  * restarts the process under `deno task dev`: a module's own imports cannot be re-imported.
  */
 
-import { fileURLToPath } from "node:url";
 import { checkModules } from "./discover.ts";
 import {
   type ImportOutcome,
@@ -26,6 +25,7 @@ import {
   scanToolFiles,
 } from "./tool_files.ts";
 import { type Tool, ToolSet } from "../tool/toolset.ts";
+import { watchPaths } from "./watch.ts";
 
 /**
  * The exit code of a server under `deno task dev` that wants to be started again: helper code
@@ -198,51 +198,19 @@ export class ToolReloader {
    */
   watch(signal: AbortSignal): AsyncIterable<ToolSet> {
     // Watching starts now, before the first load finishes, so no change in between is missed.
-    const root = fileURLToPath(this.#options.dir).replaceAll("\\", "/")
-      .replace(/\/?$/, "/");
-    const watcher = Deno.watchFs(root, { recursive: true });
-    signal.addEventListener("abort", () => closeQuietly(watcher), {
-      once: true,
+    const batches = watchPaths(this.#options.dir, {
+      signal,
+      settleMs: SETTLE_MS,
     });
-    return this.#follow(root, watcher, signal);
+    return this.#follow(batches, signal);
   }
 
   async *#follow(
-    root: string,
-    watcher: Deno.FsWatcher,
+    batches: AsyncIterable<string[]>,
     signal: AbortSignal,
   ): AsyncGenerator<ToolSet> {
-    const pending = new Set<string>();
-    let wake: (() => void) | undefined;
-    let closed = false;
-    const pump = (async () => {
-      try {
-        for await (const event of watcher) {
-          for (const raw of event.paths) {
-            const path = raw.replaceAll("\\", "/");
-            if (path.startsWith(root)) pending.add(path.slice(root.length));
-          }
-          wake?.();
-        }
-      } catch (error) {
-        if (!signal.aborted) {
-          this.#options.log.error("Stopped watching the tools folder", error);
-        }
-      } finally {
-        closed = true;
-        wake?.();
-      }
-    })();
     try {
-      while (!closed) {
-        if (pending.size === 0) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-          continue;
-        }
-        await settle(signal);
-        const paths = [...pending];
-        pending.clear();
+      for await (const paths of batches) {
         const tools = paths.filter((path) =>
           !path.includes("/") && isToolFile(path)
         );
@@ -252,9 +220,10 @@ export class ToolReloader {
           yield this.tools;
         }
       }
-    } finally {
-      closeQuietly(watcher);
-      await pump;
+    } catch (error) {
+      if (!signal.aborted) {
+        this.#options.log.error("Stopped watching the tools folder", error);
+      }
     }
   }
 }
@@ -266,24 +235,4 @@ function isOtherCode(path: string): boolean {
   if (!CODE_FILE.test(name)) return false;
   if (/[._]test\.[mc]?[jt]sx?$/.test(name)) return false;
   return path.includes("/") || !isToolFile(name);
-}
-
-function settle(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, SETTLE_MS);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
-function closeQuietly(watcher: Deno.FsWatcher): void {
-  try {
-    watcher.close();
-  } catch {
-    // already closed
-  }
 }

@@ -3,19 +3,16 @@
  * Runs `tools/call` requests concurrently but bounded: a cap on calls running at once (the rest
  * wait in order), cancellation by request id, a timeout per tool, and exactly one reply per call
  * (none for a call the client cancelled).
- *
- * Just over 300 lines: failure description (total, for any thrown value) may move beside
- * src/describe.ts in the layout work (issue 13).
  */
 
 import { checkArguments } from "./arguments.ts";
 import { Call, type CallChannel } from "./call.ts";
+import { failureResult } from "./call_failure.ts";
 import type { RequestScope } from "./era.ts";
-import { describeError, textOf } from "../util/describe.ts";
+import { describeError } from "../util/describe.ts";
 import { idKey, type RequestId } from "./jsonrpc.ts";
 import { errorResult, toCallToolResult } from "./result.ts";
 import type { CallToolResult } from "../tool/tool.ts";
-import { ToolError } from "../tool/tool.ts";
 import type { Tool } from "../tool/toolset.ts";
 import { isThenable } from "../util/is.ts";
 
@@ -119,7 +116,7 @@ export class CallRunner {
       if (call.started) call.abort("shutdown");
       else {
         call.ended = "shutdown";
-        this.#finish(call, this.#failure(call, undefined));
+        this.#finish(call, failureResult(call, undefined, this.#options.log));
       }
     }
   }
@@ -159,7 +156,7 @@ export class CallRunner {
       value = call.tool.definition.run(check.value, call.context);
       pending = isThenable(value); // a `then` getter may throw too
     } catch (error) {
-      return this.#finish(call, this.#failure(call, error));
+      return this.#finish(call, failureResult(call, error, this.#options.log));
     }
     if (!pending) return this.#complete(call, value);
     this.#track(call);
@@ -168,7 +165,8 @@ export class CallRunner {
     // throws becomes a rejection: nothing the tool returned can throw into the runner.
     untilAborted(new Promise((resolve) => resolve(value)), call.signal).then(
       (result) => this.#complete(call, result),
-      (error) => this.#finish(call, this.#failure(call, error)),
+      (error) =>
+        this.#finish(call, failureResult(call, error, this.#options.log)),
     );
   }
 
@@ -182,7 +180,7 @@ export class CallRunner {
           describeError(error)
         }`,
       );
-      result = this.#failure(call, error);
+      result = failureResult(call, error, this.#options.log);
     }
     this.#finish(call, result);
   }
@@ -238,55 +236,6 @@ export class CallRunner {
       this.#options.log.warn(why);
       this.#options.respond(call.id, errorResult(why), call.scope);
     }
-  }
-
-  /**
-   * The result the model sees when a call failed; unexpected errors go to the log with stacks.
-   * Total: whatever was thrown (a Proxy, an object whose getters or `toString` throw) is
-   * described without letting a second exception escape.
-   */
-  #failure(call: Call, error: unknown): CallToolResult {
-    try {
-      return this.#describeFailure(call, error);
-    } catch {
-      return errorResult(`Tool "${call.tool.name}" failed`);
-    }
-  }
-
-  #describeFailure(call: Call, error: unknown): CallToolResult {
-    const name = call.tool.name;
-    const { log } = this.#options;
-    if (call.ended === "cancelled") {
-      log.debug(`Tool "${name}" stopped: the client cancelled the call`);
-      return errorResult(`Tool "${name}" was cancelled`); // never sent
-    }
-    if (call.ended === "timeout") {
-      log.warn(`Tool "${name}" timed out after ${call.tool.timeoutMs} ms`);
-      return errorResult(
-        `Tool "${name}" timed out after ${call.tool.timeoutMs} ms and was stopped`,
-      );
-    }
-    if (call.ended === "shutdown") {
-      return errorResult(
-        `Tool "${name}" was stopped: the server is shutting down`,
-      );
-    }
-    if (error instanceof ToolError) {
-      const { message } = error;
-      return errorResult(
-        typeof message === "string" ? message : describeError(message),
-      );
-    }
-    if (
-      error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied
-    ) {
-      const detail = textOf(error.message, 500);
-      log.warn(`Tool "${name}" was denied a permission: ${detail}`);
-      return errorResult(`Tool "${name}" is not allowed to do this: ${detail}`);
-    }
-    log.error(`Tool "${name}" threw`, error);
-    return errorResult(`Tool "${name}" failed: ${describeError(error)}`);
   }
 }
 

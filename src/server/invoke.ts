@@ -9,6 +9,7 @@ import { readLineBatches } from "./lines.ts";
 import { Logger } from "../util/log.ts";
 import { serve } from "./serve.ts";
 import type {
+  CallArgs,
   CallToolResult,
   InputSchema,
   OutputSchema,
@@ -16,10 +17,13 @@ import type {
 } from "../tool/tool.ts";
 import { createTool, ToolSet } from "../tool/toolset.ts";
 
-/** One progress update of a call. */
+/** One progress update of a call, as the tool reported it with `ctx.progress`. */
 export interface Progress {
+  /** How much is done; grows with every update. */
   progress: number;
+  /** How much there is in all, when the tool knows. */
   total?: number;
+  /** What the tool is doing now. */
   message?: string;
 }
 
@@ -85,13 +89,27 @@ export async function invokeTool(
 
 /**
  * Calls a tool definition as a client would — arguments validated and coerced, the result
- * shaped — for a tool's tests.
+ * shaped — for a tool's tests. `args` are the tool's input type; to test how it answers bad
+ * arguments, mark that call with `// @ts-expect-error`.
  *
  * @example
  * ```ts
- * import tool from "./greet.ts";
- * const result = await callTool(tool, { name: "Ada" });
+ * import assert from "node:assert/strict";
+ * import { z } from "zod";
+ * import { callTool, defineTool } from "tooldrop";
+ *
+ * const greet = defineTool({
+ *   description: 'Greets someone by name. Example: {"name": "Ada"}',
+ *   input: z.object({ name: z.string().min(1).describe("Who to greet") }),
+ *   run: ({ name }) => `Hello, ${name}!`,
+ * });
+ *
+ * const result = await callTool(greet, { name: "Ada" });
  * assert.deepEqual(result.content, [{ type: "text", text: "Hello, Ada!" }]);
+ *
+ * // @ts-expect-error: the name is missing on purpose
+ * const refused = await callTool(greet, {});
+ * assert.equal(refused.isError, true);
  * ```
  */
 export function callTool<
@@ -99,7 +117,7 @@ export function callTool<
   Output extends OutputSchema | undefined,
 >(
   definition: ToolDefinition<Input, Output>,
-  args: Record<string, unknown> = {},
+  args: CallArgs<Input>,
   options: InvokeOptions = {},
 ): Promise<CallToolResult> {
   const tool = createTool(definition, "tool", "the tool under test");

@@ -23,8 +23,11 @@ export const LATEST_LEGACY_VERSION = LEGACY_VERSIONS[0];
 
 /** Who the server says it is. */
 export interface ServerInfo {
+  /** The server's name, as clients show and key it. */
   name: string;
+  /** Its version. */
   version: string;
+  /** A display name, sent to clients that speak 2025-06-18 or later. */
   title?: string;
 }
 

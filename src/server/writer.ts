@@ -4,6 +4,9 @@
  * coalesced into one write through one reused buffer (big strings escaped into it piece by
  * piece), a backlog the reader can wait on, and a failed write (the client closed stdout)
  * reported once instead of thrown.
+ *
+ * About 300 lines, not split: nearly all of it is `LineWriter`, whose queue, log bound and
+ * buffer share one state, and the rest is the 40 lines of sink I/O it writes through.
  */
 
 import { escapePieces, type JsonParts, pieceEnd } from "./json_line.ts";
@@ -16,7 +19,9 @@ export type ByteSink = WritableStream<Uint8Array> | ByteWriter;
 
 /** Writes some of the bytes it is given, as `Deno.stdout` does, and says how many. */
 export interface ByteWriter {
+  /** Writes some of `bytes` (at least one); resolves to how many. */
   write(bytes: Uint8Array): Promise<number>;
+  /** Closes the writer, once everything is written. */
   close?(): void;
 }
 

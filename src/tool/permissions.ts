@@ -5,8 +5,18 @@
  * as the flags `deno run` and `deno compile` take.
  */
 
-/** The Deno permissions a tool may ask for, beyond the base set. */
-export const PERMISSION_KINDS = [
+/** One kind of Deno permission a tool may ask for, as in `--allow-<kind>`. */
+export type PermissionKind =
+  | "read"
+  | "write"
+  | "net"
+  | "env"
+  | "run"
+  | "sys"
+  | "ffi";
+
+/** The Deno permissions a tool may ask for, beyond the base set, in flag order. */
+export const PERMISSION_KINDS: readonly PermissionKind[] = [
   "read",
   "write",
   "net",
@@ -14,10 +24,7 @@ export const PERMISSION_KINDS = [
   "run",
   "sys",
   "ffi",
-] as const;
-
-/** One kind of permission. */
-export type PermissionKind = typeof PERMISSION_KINDS[number];
+];
 
 /**
  * Extra Deno permissions a tool needs: `true` for all of a kind, or the paths, hosts, variable
@@ -25,7 +32,9 @@ export type PermissionKind = typeof PERMISSION_KINDS[number];
  *
  * @example
  * ```ts
- * permissions: { net: ["api.github.com"], env: ["GITHUB_TOKEN"] }
+ * import type { ToolPermissions } from "tooldrop";
+ *
+ * const permissions: ToolPermissions = { net: ["api.github.com"], env: ["GITHUB_TOKEN"] };
  * ```
  */
 export type ToolPermissions = { [K in PermissionKind]?: true | string[] };

@@ -1,116 +1,48 @@
 /**
  * @module
  * The tool contract: `defineTool` (an identity function for type inference), `ToolError`, the
- * context a tool runs with, and the MCP content types a tool may return.
+ * context a tool runs with, and the schemas that type its arguments and result. The content it
+ * returns is in content.ts, re-exported here.
  */
 
 import type { z } from "zod";
 import type { LogLevel } from "../util/log.ts";
+import type { CallToolResult, ToolReturn } from "./content.ts";
 import type { ToolPermissions } from "./permissions.ts";
+
+export type {
+  AudioContent,
+  CallToolResult,
+  ContentAnnotations,
+  ContentBlock,
+  ContentBlockBase,
+  EmbeddedResource,
+  ImageContent,
+  ResourceContents,
+  ResourceLink,
+  TextContent,
+  ToolReturn,
+} from "./content.ts";
 
 /** Hints about a tool's behaviour; clients treat them as untrusted. */
 export interface ToolAnnotations {
+  /** A human-friendly name for client UIs. */
   title?: string;
+  /** The tool does not change its environment. */
   readOnlyHint?: boolean;
+  /** The tool may destroy or overwrite data (meaningful when not read-only). */
   destructiveHint?: boolean;
+  /** Calling it again with the same arguments has no further effect. */
   idempotentHint?: boolean;
+  /** The tool reaches beyond a closed world, such as the web. */
   openWorldHint?: boolean;
 }
 
-/** Who a content block is for and how much it matters. */
-export interface ContentAnnotations {
-  audience?: Array<"user" | "assistant">;
-  priority?: number;
-  lastModified?: string;
-}
-
-interface BlockCommon {
-  annotations?: ContentAnnotations;
-  _meta?: Record<string, unknown>;
-}
-
-export interface TextContent extends BlockCommon {
-  type: "text";
-  text: string;
-}
-
-export interface ImageContent extends BlockCommon {
-  type: "image";
-  /** Base64-encoded image data. */
-  data: string;
-  mimeType: string;
-}
-
-export interface AudioContent extends BlockCommon {
-  type: "audio";
-  /** Base64-encoded audio data. */
-  data: string;
-  mimeType: string;
-}
-
-export interface ResourceLink extends BlockCommon {
-  type: "resource_link";
-  uri: string;
-  name: string;
-  title?: string;
-  description?: string;
-  mimeType?: string;
-  size?: number;
-}
-
-export interface EmbeddedResource extends BlockCommon {
-  type: "resource";
-  resource:
-    | {
-      uri: string;
-      mimeType?: string;
-      text: string;
-      _meta?: Record<string, unknown>;
-    }
-    | {
-      uri: string;
-      mimeType?: string;
-      blob: string;
-      _meta?: Record<string, unknown>;
-    };
-}
-
-/** One block of a tool result. */
-export type ContentBlock =
-  | TextContent
-  | ImageContent
-  | AudioContent
-  | ResourceLink
-  | EmbeddedResource;
-
-/** A complete `tools/call` result. */
-export interface CallToolResult {
-  content: ContentBlock[];
-  structuredContent?: Record<string, unknown>;
-  isError?: boolean;
-  _meta?: Record<string, unknown>;
-}
-
-/**
- * What `run` may return: a string (sent as one text block), a content block, an array of them,
- * or a whole {@link CallToolResult}. Other values are sent as JSON text.
- */
-export type ToolReturn =
-  | string
-  | ContentBlock
-  | ContentBlock[]
-  | CallToolResult
-  | number
-  | boolean
-  | null
-  | undefined
-  | void
-  | Record<string, unknown>
-  | unknown[];
-
 /** A directory or file the client considers in scope, as a `file://` URI. */
 export interface Root {
+  /** The `file://` URI. */
   uri: string;
+  /** A name the client shows for it. */
   name?: string;
 }
 
@@ -132,10 +64,26 @@ export interface ToolContext {
    *
    * @example
    * ```ts
-   * for (const [i, file] of files.entries()) {
-   *   await index(file);
-   *   ctx.progress(i + 1, files.length, file);
-   * }
+   * import assert from "node:assert/strict";
+   * import { callTool, defineTool } from "tooldrop";
+   *
+   * const countdown = defineTool({
+   *   description: "Counts down from three, reporting each step.",
+   *   run: async (_args, ctx) => {
+   *     for (let left = 3; left > 0; left--) {
+   *       ctx.progress(4 - left, 3, `${left} to go`);
+   *       await new Promise((resolve) => setTimeout(resolve, 10));
+   *     }
+   *     return "liftoff";
+   *   },
+   * });
+   *
+   * const steps: number[] = [];
+   * const result = await callTool(countdown, {}, {
+   *   onProgress: ({ progress }) => steps.push(progress),
+   * });
+   * assert.deepEqual(result.content, [{ type: "text", text: "liftoff" }]);
+   * assert.equal(steps.at(-1), 3);
    * ```
    */
   progress(done: number, total?: number, message?: string): void;
@@ -153,22 +101,35 @@ export type InputSchema = z.ZodObject;
 /** A zod object schema for a tool's structured result. */
 export type OutputSchema = z.ZodObject;
 
+// The three types below are zod's `z.output` and `z.input`, spelled with the schema's own type
+// so that the documentation of this API does not reach into zod's internals.
+
+/** The arguments `run` gets: `input`'s output, validated (`z.output<Input>`). */
+export type RunArgs<Input extends InputSchema> = Input["_zod"]["output"];
+
+/** The arguments a caller passes: `input`'s input, before defaults (`z.input<Input>`). */
+export type CallArgs<Input extends InputSchema> = Input["_zod"]["input"];
+
 /** What `run` may return: with an `output` schema, the structured value (or a whole result). */
 export type RunReturn<Output extends OutputSchema | undefined> =
-  [Output] extends [OutputSchema] ? z.input<Output> | CallToolResult
+  [Output] extends [OutputSchema] ? Output["_zod"]["input"] | CallToolResult
     : ToolReturn;
 
 /** An icon a client may show next to the tool. */
 export interface Icon {
+  /** Its URL, or a `data:` URI. */
   src: string;
+  /** Its media type, e.g. `image/png`. */
   mimeType?: string;
+  /** The sizes it fits, e.g. `["48x48"]` or `["any"]`. */
   sizes?: string[];
+  /** The client theme it is drawn for. */
   theme?: "light" | "dark";
 }
 
 /** What a file in tools/ exports by default. */
 export interface ToolDefinition<
-  Input extends InputSchema = z.ZodObject<Record<never, never>>,
+  Input extends InputSchema = InputSchema,
   Output extends OutputSchema | undefined = undefined,
 > {
   /** The name the client calls; defaults to the file's name without `.ts`. */
@@ -184,7 +145,9 @@ export interface ToolDefinition<
    * sent as `structuredContent`, with its JSON as a text block for clients that read only text.
    */
   output?: Output;
+  /** Hints about the tool's behaviour, e.g. `{ readOnlyHint: true }`. */
   annotations?: ToolAnnotations;
+  /** Icons a client may show next to the tool. */
   icons?: Icon[];
   /** Milliseconds before `ctx.signal` aborts and the call fails; default 60 000. */
   timeoutMs?: number;
@@ -198,7 +161,7 @@ export interface ToolDefinition<
   _meta?: Record<string, unknown>;
   /** Does the work. May be async; `args` are validated and typed from `input`. */
   run(
-    args: z.output<Input>,
+    args: RunArgs<Input>,
     ctx: ToolContext,
   ): RunReturn<Output> | Promise<RunReturn<Output>>;
 }
@@ -213,20 +176,24 @@ export type AnyToolDefinition = ToolDefinition<
  * Declares a tool. An identity function: it exists so `run`'s arguments are typed from `input`
  * (and its result from `output`).
  *
- * @example
+ * @example A tool file, `tools/echo.ts`, ends with `export default defineTool({ … })`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { z } from "zod";
- * import { defineTool } from "tooldrop";
+ * import { callTool, defineTool } from "tooldrop";
  *
- * export default defineTool({
- *   description: "Echo a string back to the caller.",
+ * const echo = defineTool({
+ *   description: 'Returns the text unchanged. Example: {"text": "hi"}',
  *   input: z.object({ text: z.string().describe("The text to send back") }),
  *   run: ({ text }) => text,
  * });
+ *
+ * const result = await callTool(echo, { text: "hi" });
+ * assert.deepEqual(result.content, [{ type: "text", text: "hi" }]);
  * ```
  */
 export function defineTool<
-  Input extends InputSchema = z.ZodObject<Record<never, never>>,
+  Input extends InputSchema = InputSchema,
   Output extends OutputSchema | undefined = undefined,
 >(definition: ToolDefinition<Input, Output>): ToolDefinition<Input, Output> {
   return definition;
@@ -238,10 +205,32 @@ export function defineTool<
  *
  * @example
  * ```ts
- * if (!found) throw new ToolError(`No note matches "${query}"; try a shorter query`);
+ * import assert from "node:assert/strict";
+ * import { z } from "zod";
+ * import { callTool, defineTool, ToolError } from "tooldrop";
+ *
+ * const notes = new Map([["groceries", "milk, eggs"]]);
+ * const findNote = defineTool({
+ *   description: 'Returns the note with this title. Example: {"title": "groceries"}',
+ *   input: z.object({ title: z.string().describe("The note's title") }),
+ *   run: ({ title }) => {
+ *     const note = notes.get(title);
+ *     if (note === undefined) {
+ *       throw new ToolError(`No note is titled "${title}"; try "groceries"`);
+ *     }
+ *     return note;
+ *   },
+ * });
+ *
+ * const result = await callTool(findNote, { title: "todo" });
+ * assert.equal(result.isError, true);
+ * assert.deepEqual(result.content, [
+ *   { type: "text", text: 'No note is titled "todo"; try "groceries"' },
+ * ]);
  * ```
  */
 export class ToolError extends Error {
+  /** `message` is what the model reads: say what went wrong and what to try instead. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ToolError";

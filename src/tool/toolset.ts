@@ -6,7 +6,7 @@
 
 import { z } from "zod";
 import type { AnyToolDefinition, InputSchema, OutputSchema } from "./tool.ts";
-import { isTimerMs, MAX_TIMER_MS } from "../loading/import_tool.ts";
+import { isTimerMs, MAX_TIMER_MS } from "../util/timer.ts";
 import { permissionsProblem, type ToolPermissions } from "./permissions.ts";
 
 /** Milliseconds a call may run before it is aborted, unless the tool sets `timeoutMs`. */
@@ -17,28 +17,41 @@ export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A tool's entry in a `tools/list` result. */
 export interface ToolDescriptor {
+  /** The name the client calls. */
   name: string;
+  /** A human-friendly name for client UIs. */
   title?: string;
+  /** What the tool does, for the model. */
   description: string;
+  /** The arguments' JSON Schema, as a caller sends them. */
   inputSchema: Record<string, unknown>;
+  /** The structured result's JSON Schema, when the tool declares one. */
   outputSchema?: Record<string, unknown>;
+  /** Hints about the tool's behaviour. */
   annotations?: Record<string, unknown>;
+  /** Icons for client UIs. */
   icons?: unknown[];
+  /** Extra fields for the client. */
   _meta?: Record<string, unknown>;
 }
 
 /** A checked tool, ready to serve. */
 export interface Tool {
+  /** The name the client calls: the definition's `name`, else the file's stem. */
   readonly name: string;
   /** Where it came from, for messages: `tools/echo.ts`. */
   readonly source: string;
+  /** The definition as the tool file exports it. */
   readonly definition: AnyToolDefinition;
+  /** The arguments' schema; an empty object schema when the tool takes none. */
   readonly input: InputSchema;
   /** The structured result's schema, when the tool declares one. */
   readonly output: OutputSchema | undefined;
+  /** Milliseconds a call may run before it is aborted. */
   readonly timeoutMs: number;
   /** The Deno permissions it declares beyond the base set. */
   readonly permissions: ToolPermissions | undefined;
+  /** Its entry in a `tools/list` result. */
   readonly descriptor: ToolDescriptor;
 }
 
@@ -230,6 +243,7 @@ export class ToolSet {
     this.#tools = tools;
   }
 
+  /** The tool named `name`, if there is one. */
   get(name: string): Tool | undefined {
     return this.#byName.get(name);
   }

@@ -56,6 +56,7 @@ export class Logger {
   #write: (text: string) => void;
   #now: () => Date;
 
+  /** A logger that writes lines at `options.level` and above to `options.write`. */
   constructor(options: LoggerOptions) {
     this.#rank = levelRank(options.level ?? "info");
     this.#write = options.write;
@@ -67,6 +68,7 @@ export class Logger {
     return LOG_LEVELS[this.#rank]!;
   }
 
+  /** Changes the least severe level written. */
   set level(level: LogLevel) {
     this.#rank = levelRank(level);
   }
@@ -88,18 +90,22 @@ export class Logger {
     }
   }
 
+  /** Writes `message` at debug level. */
   debug(message: string, detail?: unknown): void {
     this.log("debug", message, detail);
   }
 
+  /** Writes `message` at info level. */
   info(message: string, detail?: unknown): void {
     this.log("info", message, detail);
   }
 
+  /** Writes `message` at warning level. */
   warn(message: string, detail?: unknown): void {
     this.log("warning", message, detail);
   }
 
+  /** Writes `message` at error level. */
   error(message: string, detail?: unknown): void {
     this.log("error", message, detail);
   }

@@ -4,10 +4,17 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../../src/tool/tool.ts";
-import { exchange, jsonLines, memoryLog, Session, toolSet } from "../wire.ts";
+import { defineTool } from "tooldrop";
+import { call, initialize, jsonLines, ping } from "../requests.ts";
+import {
+  exchange,
+  memoryLog,
+  Session,
+  toolSet,
+  untilCancelled,
+} from "../wire.ts";
 
-const PING = `{"jsonrpc":"2.0","id":"after","method":"ping"}`;
+const PING = JSON.stringify(ping("after"));
 const PONG = `{"jsonrpc":"2.0","id":"after","result":{}}`;
 
 function nested(depth: number, inner = "0"): string {
@@ -75,13 +82,7 @@ Deno.test("a progressToken above 2^53 is echoed exactly in progress notification
 
 Deno.test("a cancel for a call whose id is above 2^53 cancels it", async () => {
   const tools = toolSet({
-    wait: defineTool({
-      description: "w",
-      run: (_a, ctx) =>
-        new Promise((_, reject) =>
-          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))
-        ),
-    }),
+    wait: untilCancelled(),
   });
   const session = new Session({ tools });
   session.send(
@@ -104,20 +105,9 @@ Deno.test("an error response to roots/list whose message is 5,000 deep fails onl
     }),
   });
   const session = new Session({ tools });
-  session.send({
-    jsonrpc: "2.0",
-    id: 0,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-11-25",
-      capabilities: { roots: {} },
-      clientInfo: { name: "t", version: "1" },
-    },
-  });
+  session.send(initialize(0, "2025-11-25", { capabilities: { roots: {} } }));
   await session.next();
-  session.send(
-    `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"where"}}`,
-  );
+  session.send(call(1, "where"));
   const request = JSON.parse(await session.next());
   assert.equal(request.method, "roots/list");
   session.send(

@@ -10,8 +10,9 @@ import { checkModules, loadToolDir } from "../../src/loading/discover.ts";
 import { declaredPermissions, loadTools } from "../../src/loading/load.ts";
 import { renderManifest } from "../../src/loading/manifest.ts";
 import { createTool } from "../../src/tool/toolset.ts";
-import { ROOT, serverArgs, tempDir } from "../spawn.ts";
-import { initializeRequest, memoryLog } from "../wire.ts";
+import { initialize, listTools } from "../requests.ts";
+import { serverArgs, ServerProcess, tempDir } from "../spawn.ts";
+import { memoryLog } from "../wire.ts";
 import {
   closedGate,
   NEVER_SETTLES,
@@ -111,38 +112,16 @@ Deno.test("serve with a tool whose top-level await never settles reports it and 
   const args = serverArgs(dir.path).map((flag) =>
     flag.startsWith("--allow-env=") ? `${flag},TOOLDROP_LOAD_TIMEOUT_MS` : flag
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
+  const server = new ServerProcess(args, {
     env: { TOOLDROP_LOAD_TIMEOUT_MS: "300" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const input = child.stdin.getWriter();
-  await input.write(
-    new TextEncoder().encode(
-      [initializeRequest(1), { jsonrpc: "2.0", id: 2, method: "tools/list" }]
-        .map((message) => `${JSON.stringify(message)}\n`).join(""),
-    ),
-  );
-  await input.close();
-  const [status, stdout, stderr] = await within(
-    Promise.all([
-      child.status,
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-    ]),
-    "the server",
-    20_000,
-  ).catch(async (error) => {
-    child.kill("SIGKILL");
-    await child.status;
-    throw error;
   });
-  assert.equal(status.code, 1, stderr);
+  await server.send(initialize(1), listTools(2));
+  await server.closeStdin();
+  const { code } = await server.exit(20_000);
+  const stderr = server.stderr.text;
+  assert.equal(code, 1, stderr);
   assert.match(
-    stdout,
+    server.stdout.text,
     /\{"jsonrpc":"2.0","id":2,"error":\{"code":-32603,"message":"Internal error: the server's tools failed to load/,
   );
   assert.ok(

@@ -5,97 +5,32 @@
  */
 
 import assert from "node:assert/strict";
-import { ROOT, serverArgs, tempDir, TextTap } from "../spawn.ts";
-import { initializeRequest } from "../wire.ts";
+import { call, initialize, listTools, ping, setLevel } from "../requests.ts";
+import { serverArgs, ServerProcess, tempDir } from "../spawn.ts";
 
-const encoder = new TextEncoder();
-
-/** A server process whose stdout and stderr are read only when the test says so. */
-class Server {
-  readonly child: Deno.ChildProcess;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  stdout: TextTap | undefined;
-  stderr: TextTap | undefined;
-
-  constructor(
-    args: string[],
-    read: { stdout?: boolean; stderr?: boolean } = {},
-    env: Record<string, string> = {},
-  ) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args,
-      cwd: ROOT,
-      env,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#stdin = this.child.stdin.getWriter();
-    if (read.stdout !== false) this.readStdout();
-    if (read.stderr !== false) this.stderr = new TextTap(this.child.stderr);
-  }
-
-  readStdout(): TextTap {
-    return this.stdout ??= new TextTap(this.child.stdout);
-  }
-
-  async send(...messages: unknown[]): Promise<void> {
-    await this.#stdin.write(encoder.encode(
-      messages.map((m) => `${typeof m === "string" ? m : JSON.stringify(m)}\n`)
-        .join(""),
-    ));
-  }
-
-  async closeStdin(): Promise<void> {
-    await this.#stdin.close();
-  }
-
-  /** Peak resident memory so far, in MiB (Linux); undefined elsewhere. */
-  peakRssMiB(): number | undefined {
-    try {
-      const status = Deno.readTextFileSync(`/proc/${this.child.pid}/status`);
-      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
-      return kb / 1024;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Waits for the exit; kills the process and fails after `limitMs`, so a hang cannot stall CI. */
-  async exit(limitMs: number): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const limit = new Promise<"hung">((resolve) =>
-      timer = setTimeout(() => resolve("hung"), limitMs)
-    );
-    const status = await Promise.race([this.child.status, limit]);
-    clearTimeout(timer);
-    if (status === "hung") this.child.kill("SIGKILL");
-    await this.child.status;
-    await this.stdout?.done;
-    await this.stderr?.done;
-    if (!this.stdout) await this.child.stdout.cancel();
-    if (!this.stderr) await this.child.stderr.cancel();
-    if (status === "hung") {
-      throw new Error(
-        `The server did not exit within ${limitMs} ms; stderr:\n${
-          this.stderr?.text ?? "(not read)"
-        }`,
-      );
-    }
-    return status.code;
+/** Peak resident memory of `server` so far, in MiB (Linux); undefined elsewhere. */
+function peakRssMiB(server: ServerProcess): number | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${server.child.pid}/status`);
+    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+    return kb / 1024;
+  } catch {
+    return undefined;
   }
 }
 
-const call = (
-  id: number,
-  name: string,
-  args: Record<string, unknown> = {},
-) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name, arguments: args },
-});
+/** Reads the peak memory of `server` so far, stops it with SIGTERM, then asserts the peak. */
+async function stopAndAssertPeak(
+  server: ServerProcess,
+  boundMiB: number,
+): Promise<void> {
+  const peak = peakRssMiB(server);
+  server.child.kill("SIGTERM");
+  await server.closeStdin();
+  await server.exit(10_000);
+  if (peak === undefined) return skip("no /proc here to read RSS");
+  assert.ok(peak < boundMiB, `peak RSS ${peak.toFixed(0)} MiB`);
+}
 
 const TOOLS = {
   "nap.ts": `
@@ -133,25 +68,25 @@ const TOOLS = {
     });`,
 };
 
-const INITIALIZE = initializeRequest(0);
+const INITIALIZE = initialize(0);
 
 /** One clear line for a check this platform cannot make. */
 function skip(why: string): void {
   // deno-lint-ignore no-console
   console.log(`SKIP: ${why}`);
 }
-const PING = { jsonrpc: "2.0", id: "ping", method: "ping" };
+const PING = ping("ping");
 
 Deno.test("2,000 pending calls pause reading without spinning: all are answered, then a ping", async () => {
   await using tools = await tempDir(TOOLS);
-  const server = new Server(serverArgs(tools.path));
+  const server = new ServerProcess(serverArgs(tools.path));
   const calls = Array.from({ length: 2000 }, (_, id) => call(id + 1, "nap"));
   await server.send(...calls, PING);
-  await server.stdout!.waitFor(/^(?:.*\n){2001}/, 60_000);
-  const ids = new Set(server.stdout!.lines.map((l) => JSON.parse(l).id));
+  await server.stdout.waitFor(/^(?:.*\n){2001}/, 60_000);
+  const ids = new Set(server.stdout.lines.map((l) => JSON.parse(l).id));
   assert.equal(ids.size, 2001);
   await server.closeStdin();
-  assert.equal(await server.exit(10_000), 0);
+  assert.equal((await server.exit(10_000)).code, 0);
 });
 
 const STDOUT_ROUTES = `
@@ -186,15 +121,15 @@ for (const mode of ["start", "serve --watch"]) {
     await using tools = await tempDir({ "noisy.ts": STDOUT_ROUTES });
     const args = serverArgs(tools.path);
     if (mode !== "start") args.push(...mode.split(" "));
-    const server = new Server(args);
+    const server = new ServerProcess(args);
     await server.send(INITIALIZE, call(1, "noisy"));
-    await server.stdout!.waitFor(/"id":1,/);
-    await server.stderr!.waitFor(/createWriteStream fd 1 in run/);
+    await server.stdout.waitFor(/"id":1,/);
+    await server.stderr.waitFor(/createWriteStream fd 1 in run/);
     await server.send(PING);
-    await server.stdout!.waitFor(/"id":"ping"/);
+    await server.stdout.waitFor(/"id":"ping"/);
     await server.closeStdin();
-    assert.equal(await server.exit(10_000), 0);
-    for (const line of server.stdout!.lines) {
+    assert.equal((await server.exit(10_000)).code, 0);
+    for (const line of server.stdout.lines) {
       assert.doesNotThrow(() => JSON.parse(line), `not protocol: ${line}`);
     }
     for (
@@ -209,9 +144,9 @@ for (const mode of ["start", "serve --watch"]) {
       ]
     ) {
       assert.ok(
-        server.stderr!.text.includes(`${route} at import`) &&
-          server.stderr!.text.includes(`${route} in run`),
-        `${route} did not land on stderr:\n${server.stderr!.text}`,
+        server.stderr.text.includes(`${route} at import`) &&
+          server.stderr.text.includes(`${route} in run`),
+        `${route} did not land on stderr:\n${server.stderr.text}`,
       );
     }
   });
@@ -219,35 +154,44 @@ for (const mode of ["start", "serve --watch"]) {
 
 Deno.test("five 2 MB replies to calls made just before EOF all arrive whole", async () => {
   await using tools = await tempDir(TOOLS);
-  const server = new Server(serverArgs(tools.path));
+  const server = new ServerProcess(serverArgs(tools.path));
   await server.send(
     ...[1, 2, 3, 4, 5].map((id) => call(id, "big", { chars: 2_000_000 })),
   );
   await server.closeStdin();
-  assert.equal(await server.exit(20_000), 0);
-  const { text } = server.stdout!;
+  assert.equal((await server.exit(20_000)).code, 0);
+  const { text } = server.stdout;
   assert.ok(text.endsWith("\n"), "stdout ends inside a line");
-  const replies = server.stdout!.lines.map((l) => JSON.parse(l));
+  const replies = server.stdout.lines.map((l) => JSON.parse(l));
   assert.deepEqual(replies.map((r) => r.id).sort(), [1, 2, 3, 4, 5]);
   for (const reply of replies) {
     assert.equal(reply.result.content[0].text.length, 2_000_000);
   }
 });
 
+/** A server whose stdout nobody reads yet, once its tool has returned `chars` characters. */
+async function unreadReply(
+  toolsPath: string,
+  chars: number,
+): Promise<ServerProcess> {
+  const server = new ServerProcess(
+    [...serverArgs(toolsPath), "--log-level", "debug"],
+    { unread: ["stdout"] },
+  );
+  await server.send(call(1, "big", { chars }));
+  await server.stderr.waitFor(/call "big" ok/);
+  return server;
+}
+
 Deno.test("a client that starts reading 0.6 s after EOF still gets its 200 KB reply", async () => {
   await using tools = await tempDir(TOOLS);
-  const server = new Server(
-    [...serverArgs(tools.path), "--log-level", "debug"],
-    { stdout: false },
-  );
-  await server.send(call(1, "big", { chars: 200_000 }));
   // The reply is on its way: 64 KiB of it fill the pipe, the rest waits for the client.
-  await server.stderr!.waitFor(/call "big" ok/);
+  const server = await unreadReply(tools.path, 200_000);
   await server.closeStdin();
   // The scenario itself, not synchronization: the client is late to read.
   await new Promise((resolve) => setTimeout(resolve, 600));
-  const stdout = server.readStdout();
-  assert.equal(await server.exit(20_000), 0);
+  const stdout = server.stdout;
+  assert.equal((await server.exit(20_000)).code, 0);
   assert.equal(stdout.lines.length, 1);
   assert.equal(
     JSON.parse(stdout.lines[0]!).result.content[0].text.length,
@@ -257,16 +201,11 @@ Deno.test("a client that starts reading 0.6 s after EOF still gets its 200 KB re
 
 Deno.test("SIGTERM ends the process while a 2 MB reply waits for a client that does not read", async () => {
   await using tools = await tempDir(TOOLS);
-  const server = new Server(
-    [...serverArgs(tools.path), "--log-level", "debug"],
-    { stdout: false },
-  );
-  await server.send(call(1, "big", { chars: 2_000_000 }));
-  await server.stderr!.waitFor(/call "big" ok/);
+  const server = await unreadReply(tools.path, 2_000_000);
   // Reading pauses behind the 2 MB nobody reads.
   await server.send(PING);
   server.child.kill("SIGTERM");
-  assert.equal(await server.exit(5_000), 0);
+  assert.equal((await server.exit(5_000)).code, 0);
   await server.closeStdin().catch(() => {}); // the reader is gone
 });
 
@@ -274,13 +213,9 @@ Deno.test("SIGTERM ends the process while a tool module's top-level await never 
   await using tools = await tempDir({
     "stuck.ts": `await new Promise(() => {}); export default {};`,
   });
-  const server = new Server(serverArgs(tools.path));
-  await server.send(INITIALIZE, {
-    jsonrpc: "2.0",
-    id: 1,
-    method: "tools/list",
-  });
-  await server.stdout!.waitFor(/"id":0,/);
+  const server = new ServerProcess(serverArgs(tools.path));
+  await server.send(INITIALIZE, listTools(1));
+  await server.stdout.waitFor(/"id":0,/);
   server.child.kill("SIGTERM");
   // Well before the 10 s load timeout: the signal does not wait for the load.
   await server.exit(5_000);
@@ -288,7 +223,9 @@ Deno.test("SIGTERM ends the process while a tool module's top-level await never 
 
 Deno.test("300 calls returning 2 MB each to a client that does not read keep the server's memory bounded", async () => {
   await using tools = await tempDir(TOOLS);
-  const server = new Server(serverArgs(tools.path), { stdout: false });
+  const server = new ServerProcess(serverArgs(tools.path), {
+    unread: ["stdout"],
+  });
   await server.send(
     ...Array.from(
       { length: 300 },
@@ -297,46 +234,35 @@ Deno.test("300 calls returning 2 MB each to a client that does not read keep the
   );
   // The window in which the unbounded server grew past 1 GiB.
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  const peak = server.peakRssMiB();
-  server.child.kill("SIGTERM");
-  await server.closeStdin();
-  await server.exit(10_000);
-  if (peak === undefined) return skip("no /proc here to read RSS");
   // 64 calls at once × 2 MB, plus the runtime: well under this bound.
-  assert.ok(peak < 400, `peak RSS ${peak.toFixed(0)} MiB`);
+  await stopAndAssertPeak(server, 400);
 });
 
 Deno.test("a tool logging a million debug messages to a client that does not read keeps memory bounded", async () => {
   await using tools = await tempDir(TOOLS);
-  const server = new Server(serverArgs(tools.path), { stdout: false });
+  const server = new ServerProcess(serverArgs(tools.path), {
+    unread: ["stdout"],
+  });
   await server.send(
     INITIALIZE,
-    {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "logging/setLevel",
-      params: { level: "debug" },
-    },
+    setLevel(1, "debug"),
     call(2, "chatty", { times: 1_000_000 }),
   );
-  await server.stderr!.waitFor(/chatty is done/, 60_000);
-  const peak = server.peakRssMiB();
-  server.child.kill("SIGTERM");
-  await server.closeStdin();
-  await server.exit(10_000);
-  if (peak === undefined) return skip("no /proc here to read RSS");
-  assert.ok(peak < 250, `peak RSS ${peak.toFixed(0)} MiB`);
+  await server.stderr.waitFor(/chatty is done/, 60_000);
+  await stopAndAssertPeak(server, 250);
 });
 
 Deno.test("a client that never reads stderr does not block serving: 1,000 initializes and a ping are answered", async () => {
   await using tools = await tempDir(TOOLS);
-  const server = new Server(serverArgs(tools.path), { stderr: false });
+  const server = new ServerProcess(serverArgs(tools.path), {
+    unread: ["stderr"],
+  });
   await server.send(
-    ...Array.from({ length: 1000 }, (_, id) => initializeRequest(id)),
+    ...Array.from({ length: 1000 }, (_, id) => initialize(id)),
     PING,
   );
-  await server.stdout!.waitFor(/"id":"ping"/, 30_000);
-  assert.equal(server.stdout!.lines.length, 1001);
+  await server.stdout.waitFor(/"id":"ping"/, 30_000);
+  assert.equal(server.stdout.lines.length, 1001);
   await server.closeStdin();
-  assert.equal(await server.exit(10_000), 0);
+  assert.equal((await server.exit(10_000)).code, 0);
 });

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineTool, type ToolReturn } from "../../src/tool/tool.ts";
+import { defineTool, type ToolReturn } from "tooldrop";
+import { call, cancel, ping, response } from "../requests.ts";
 import { exchange, toolSet } from "../wire.ts";
 
 /** A small seeded generator (mulberry32), so a failing seed can be replayed. */
@@ -107,38 +108,23 @@ function script(rand: () => number): Script {
     if (roll < 0.45) {
       const name = names[Math.floor(rand() * names.length)]!;
       const args = name === "echo" ? { text: `t${n}` } : {};
-      lines.push(
-        JSON.stringify({
-          jsonrpc: "2.0",
-          id,
-          method: "tools/call",
-          params: { name, arguments: args },
-        }),
-      );
+      lines.push(JSON.stringify(call(id, name, args)));
       requests.add(id);
       started.push(id);
     } else if (roll < 0.55) {
-      lines.push(JSON.stringify({ jsonrpc: "2.0", id, method: "ping" }));
+      lines.push(JSON.stringify(ping(id)));
       requests.add(id);
     } else if (roll < 0.7 && started.length > 0) {
       const target = started[Math.floor(rand() * started.length)]!;
       cancelled.add(target);
-      lines.push(
-        JSON.stringify({
-          jsonrpc: "2.0",
-          method: "notifications/cancelled",
-          params: { requestId: target, reason: "r" },
-        }),
-      );
+      lines.push(JSON.stringify(cancel(target, "r")));
     } else if (roll < 0.75) {
-      lines.push(
-        JSON.stringify({ jsonrpc: "2.0", id: `tooldrop-${n}`, result: {} }),
-      );
+      lines.push(JSON.stringify(response(`tooldrop-${n}`, {})));
     } else {
       lines.push(GARBAGE[Math.floor(rand() * GARBAGE.length)]!);
     }
   }
-  lines.push(JSON.stringify({ jsonrpc: "2.0", id: "final", method: "ping" }));
+  lines.push(JSON.stringify(ping("final")));
   requests.add("final");
   return {
     text: lines.join(rand() < 0.5 ? "\n" : "\r\n") + "\n",

@@ -4,9 +4,19 @@
  */
 
 import assert from "node:assert/strict";
-import { defineTool } from "../../src/tool/tool.ts";
-import type { AnyToolDefinition, ToolReturn } from "../../src/tool/tool.ts";
-import { memoryLog, Session, toolSet } from "../wire.ts";
+import { defineTool, type ToolReturn } from "tooldrop";
+import type { AnyToolDefinition } from "../../src/tool/tool.ts";
+import {
+  call,
+  cancel,
+  initialize,
+  jsonLines,
+  listen,
+  modern,
+  ping,
+  setLevel,
+} from "../requests.ts";
+import { memoryLog, Session, toolSet, untilCancelled } from "../wire.ts";
 
 const throwingToString = {
   toString() {
@@ -118,13 +128,6 @@ function hostileTools(): Record<string, AnyToolDefinition> {
   return tools;
 }
 
-const call = (id: number, name: string) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name, arguments: {} },
-});
-
 Deno.test("every hostile throw or result gets exactly one isError reply with a readable message", async () => {
   const definitions = hostileTools();
   const names = Object.keys(definitions).filter((n) => n !== "ok");
@@ -176,23 +179,13 @@ Deno.test("a hundred sync throws of odd values leak no concurrency slot", async 
 
 Deno.test("a client cancel is logged at debug as a cancellation, not as an error", async () => {
   const tools = toolSet({
-    wait: defineTool({
-      description: "w",
-      run: (_a, ctx) =>
-        new Promise((_, reject) =>
-          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))
-        ),
-    }),
+    wait: untilCancelled(),
   });
   const { log, lines } = memoryLog();
   const session = new Session({ tools, log });
   session.send(call(1, "wait"));
-  session.send({
-    jsonrpc: "2.0",
-    method: "notifications/cancelled",
-    params: { requestId: 1 },
-  });
-  session.send({ jsonrpc: "2.0", id: 2, method: "ping" });
+  session.send(cancel(1));
+  session.send(ping(2));
   await session.next();
   await session.end();
   const text = lines.join("");
@@ -219,7 +212,7 @@ Deno.test("a cancelled id may be reused in the same write", async () => {
   session.raw(
     [
       JSON.stringify(call(7, "wait")),
-      `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}`,
+      JSON.stringify(cancel(7)),
       JSON.stringify(call(7, "ok")),
       "",
     ].join("\n"),
@@ -234,26 +227,16 @@ Deno.test("a cancelled id may be reused in the same write", async () => {
 
 Deno.test("subscriptions/listen beyond the cap gets -32603 and the server keeps serving", async () => {
   const session = new Session({});
-  const meta = {
-    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-    "io.modelcontextprotocol/clientInfo": { name: "t", version: "1" },
-    "io.modelcontextprotocol/clientCapabilities": {},
-  };
   const lines = [];
   for (let id = 0; id <= 1024; id++) {
-    lines.push(JSON.stringify({
-      jsonrpc: "2.0",
-      id,
-      method: "subscriptions/listen",
-      params: { _meta: meta, notifications: { toolsListChanged: true } },
-    }));
+    lines.push(modern(listen(id, { toolsListChanged: true })));
   }
-  session.raw(lines.join("\n") + "\n");
+  session.raw(jsonLines(...lines));
   const refusal = JSON.parse(await session.out.line(1024));
   assert.equal(refusal.id, 1024);
   assert.equal(refusal.error.code, -32603);
   assert.match(refusal.error.message, /too many open subscriptions/);
-  session.send({ jsonrpc: "2.0", id: "p", method: "ping" });
+  session.send(ping("p"));
   assert.equal(
     await session.out.line(1025),
     `{"jsonrpc":"2.0","id":"p","result":{}}`,
@@ -285,22 +268,8 @@ Deno.test("tool logs beyond the queue's bound drop the oldest and say how many w
     },
   });
   const session = new Session({ tools }, writable);
-  session.send({
-    jsonrpc: "2.0",
-    id: 0,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-11-25",
-      capabilities: {},
-      clientInfo: { name: "t", version: "1" },
-    },
-  });
-  session.send({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "logging/setLevel",
-    params: { level: "debug" },
-  });
+  session.send(initialize(0));
+  session.send(setLevel(1, "debug"));
   session.send(call(2, "chatty"));
   await new Promise((resolve) => setTimeout(resolve, 50));
   unblock();

@@ -1,0 +1,178 @@
+/**
+ * @module
+ * The AI clients `install` registers this server with and `doctor` checks: each one's label,
+ * where it keeps its configuration file per operating system and scope, the top-level key of
+ * its servers and the shape of an entry; and the options that pick one file among them.
+ */
+
+import { join } from "node:path";
+import type { Io } from "../io.ts";
+import type { CliOptions } from "../options.ts";
+import { DEFAULT_SERVER_INFO } from "../../server/protocol.ts";
+
+/** The clients `install` knows, by the name `--client` takes. */
+export const CLIENTS = {
+  "claude-code": {
+    label: "Claude Code",
+    key: "mcpServers",
+    project: [".mcp.json"],
+    user: (home: Home) => [home.home, ".claude.json"],
+    entry: (command: string, args: string[]) => ({
+      type: "stdio",
+      command,
+      args,
+    }),
+    next:
+      "Claude Code asks you to approve a project's servers the first time; `/mcp` shows it connected.",
+  },
+  vscode: {
+    label: "VS Code",
+    key: "servers",
+    project: [".vscode", "mcp.json"],
+    user: (home: Home) => [home.vscodeUser, "mcp.json"],
+    entry: (command: string, args: string[]) => ({
+      type: "stdio",
+      command,
+      args,
+    }),
+    next:
+      "VS Code lists it under MCP Servers; start it there or from the chat's tools menu.",
+  },
+  cursor: {
+    label: "Cursor",
+    key: "mcpServers",
+    project: [".cursor", "mcp.json"],
+    user: (home: Home) => [home.home, ".cursor", "mcp.json"],
+    entry: (command: string, args: string[]) => ({ command, args }),
+    next: "Cursor shows it in Settings → MCP; enable it there.",
+  },
+  "claude-desktop": {
+    label: "Claude Desktop",
+    key: "mcpServers",
+    project: undefined,
+    user: (home: Home) => [home.claudeDesktop, "claude_desktop_config.json"],
+    entry: (command: string, args: string[]) => ({ command, args }),
+    next: "Quit and reopen Claude Desktop to load it.",
+  },
+  cline: {
+    label: "Cline",
+    key: "mcpServers",
+    project: undefined,
+    user: (home: Home) => [
+      home.vscodeUser,
+      "globalStorage",
+      "saoudrizwan.claude-dev",
+      "settings",
+      "cline_mcp_settings.json",
+    ],
+    entry: (command: string, args: string[]) => ({
+      command,
+      args,
+      disabled: false,
+    }),
+    next: "Cline picks it up from its MCP Servers panel.",
+  },
+} as const;
+
+/** A client `install` and `doctor` know. */
+export type ClientName = keyof typeof CLIENTS;
+
+/** Where per-user configuration lives on this machine. */
+interface Home {
+  home: string;
+  vscodeUser: string;
+  claudeDesktop: string;
+}
+
+/** One client's configuration file and the entry for this server in it. */
+export interface ConfigTarget {
+  client: ClientName;
+  label: string;
+  scope: "project" | "user";
+  path: string;
+  /** The top-level key holding the servers: `mcpServers` or (VS Code) `servers`. */
+  key: string;
+  name: string;
+}
+
+/** Reads `--client`, `--scope` and `--name` into the file to edit; throws a message on misuse. */
+export function configTarget(io: Io, options: CliOptions): ConfigTarget {
+  const client = (options.client ?? "claude-code") as ClientName;
+  const spec = CLIENTS[client];
+  if (!spec) {
+    throw new Error(
+      `Unknown --client "${options.client}"; use one of ${
+        Object.keys(CLIENTS).join(", ")
+      }`,
+    );
+  }
+  const scope = options.scope ?? (spec.project ? "project" : "user");
+  if (scope !== "project" && scope !== "user") {
+    throw new Error(`Unknown --scope "${scope}"; use project or user`);
+  }
+  let path: string;
+  if (scope === "project") {
+    if (!spec.project) {
+      throw new Error(
+        `${spec.label} has no project configuration; use --scope user`,
+      );
+    }
+    path = join(projectDir(io), ...spec.project);
+  } else {
+    path = join(...spec.user(home(io)));
+  }
+  return {
+    client,
+    label: spec.label,
+    scope,
+    path,
+    key: spec.key,
+    name: options.name ?? DEFAULT_SERVER_INFO.name,
+  };
+}
+
+/** The config target, or undefined after saying on stderr what is wrong with the options. */
+export function reportedTarget(
+  io: Io,
+  options: CliOptions,
+): ConfigTarget | undefined {
+  try {
+    return configTarget(io, options);
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n`);
+    return undefined;
+  }
+}
+
+/**
+ * The options that name `target` again, for a command to suggest (`tooldrop install --client
+ * cursor`): only those the user gave, so the suggestion reads as they typed it.
+ */
+export function targetFlags(target: ConfigTarget, options: CliOptions): string {
+  return `${options.client ? ` --client ${target.client}` : ""}${
+    options.scope ? ` --scope ${target.scope}` : ""
+  }${options.name ? ` --name ${target.name}` : ""}`;
+}
+
+/** Where `--scope project` writes: the folder the command was started in. */
+export function projectDir(io: Io): string {
+  // `deno task` runs in the project's folder and keeps the caller's in INIT_CWD.
+  return io.env("INIT_CWD") ?? io.cwd?.() ?? ".";
+}
+
+function home(io: Io): Home {
+  const home = io.env("HOME") ?? io.env("USERPROFILE");
+  if (!home) throw new Error("Cannot tell the home folder: HOME is not set");
+  const os = io.os ?? Deno.build.os;
+  const appData = io.env("APPDATA") ?? join(home, "AppData", "Roaming");
+  const config = os === "darwin"
+    ? join(home, "Library", "Application Support")
+    : os === "windows"
+    ? appData
+    : io.env("XDG_CONFIG_HOME") ?? join(home, ".config");
+  return {
+    home,
+    vscodeUser: join(config, "Code", "User"),
+    claudeDesktop: join(config, "Claude"),
+  };
+}

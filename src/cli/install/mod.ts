@@ -1,0 +1,95 @@
+/**
+ * @module
+ * `install`: adds (or updates) this server's entry in an AI client's configuration file. It
+ * picks the file from the client table (clients.ts), the command to register from what is built
+ * (server_command.ts), and edits the file as JSON with comments (config_file.ts): creating it
+ * when needed, keeping every comment, the formatting and the other servers, doing nothing when
+ * the entry is already there, and refusing to replace a different entry of the same name
+ * without `--force`. `doctor` reads the same table and files to check what was registered.
+ */
+
+import { dirname } from "node:path";
+import type { Io } from "../io.ts";
+import type { CliOptions } from "../options.ts";
+import { DEFAULT_SERVER_INFO } from "../../server/protocol.ts";
+import { CLIENTS, reportedTarget, targetFlags } from "./clients.ts";
+import { type ConfigFile, readConfig, setEntry } from "./config_file.ts";
+import { serverCommand, shellWord } from "./server_command.ts";
+
+/** Adds or updates the entry; resolves to the exit code. */
+export async function runInstall(io: Io, options: CliOptions): Promise<number> {
+  if (!io.entry) {
+    // A compiled binary holds only the permissions its tools need: no writing config files.
+    io.stderr(
+      `This binary may not write client configuration (it runs with least privilege). Add it by hand, e.g. to .mcp.json:
+  {"mcpServers": {${
+        JSON.stringify(options.name ?? DEFAULT_SERVER_INFO.name)
+      }: {"command": ${JSON.stringify(Deno.execPath())}}}}
+or run \`deno task tooldrop install\` in the project's source folder, which registers this binary.
+`,
+    );
+    return 2;
+  }
+  const target = reportedTarget(io, options);
+  if (!target) return 2;
+  const { command, args, how } = await serverCommand(io, options);
+  const entry = CLIENTS[target.client].entry(command, args);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(target.path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    text = "";
+  }
+  let config: ConfigFile;
+  try {
+    config = readConfig(text, target);
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n`);
+    return 1;
+  }
+  const existing = config.servers?.[target.name];
+  if (existing !== undefined && sameJson(existing, entry)) {
+    io.stderr(
+      `"${target.name}" is already registered in ${target.path} (${target.label}, ${target.scope}); nothing to change\n`,
+    );
+    return 0;
+  }
+  if (existing !== undefined && !options.force) {
+    io.stderr(
+      `${target.path} already has a different server named "${target.name}":\n  ${
+        JSON.stringify(existing)
+      }\nUse --force to replace it, or --name to register this one under another name.\n`,
+    );
+    return 1;
+  }
+  const edited = setEntry(config.text, [target.key, target.name], entry);
+  await Deno.mkdir(dirname(target.path), { recursive: true });
+  await Deno.writeTextFile(target.path, edited);
+  io.stderr(
+    `${
+      existing === undefined ? "Registered" : "Updated"
+    } "${target.name}" in ${target.path} (${target.label}, ${target.scope} scope): ${how}.
+  ${[command, ...args].map(shellWord).join(" ")}
+${CLIENTS[target.client].next} \`tooldrop doctor${
+      targetFlags(target, options)
+    }\` checks that it starts and answers.
+`,
+  );
+  return 0;
+}
+
+/** True when `a` and `b` are the same JSON, whatever the order of their keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value).sort().map((
+      k,
+    ) => [k, canonical((value as Record<string, unknown>)[k])]),
+  );
+}

@@ -1,0 +1,61 @@
+/**
+ * @module
+ * tooldrop for embedding, imported as `"tooldrop/server"`: `serve` speaks MCP over any pair of
+ * byte streams (`Deno.stdin` and `Deno.stdout`, or in-memory streams in a test) with the tools
+ * of a `ToolSet`, and `loadToolDir` and `checkModules` turn a folder of tool files, or modules
+ * already imported, into checked tools with every problem named. Writing tools is `"tooldrop"`.
+ *
+ * @example Serve one request from memory
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { z } from "zod";
+ * import { defineTool } from "tooldrop";
+ * import { checkModules, serve, ToolSet } from "tooldrop/server";
+ *
+ * const echo = defineTool({
+ *   description: 'Returns the text unchanged. Example: {"text": "hi"}',
+ *   input: z.object({ text: z.string().describe("The text to send back") }),
+ *   run: ({ text }) => text,
+ * });
+ * // loadToolDir(new URL("./tools/", import.meta.url)) does the same for a folder.
+ * const { tools, errors } = checkModules([["echo.ts", { default: echo }]]);
+ * assert.deepEqual(errors, []);
+ *
+ * const request = {
+ *   jsonrpc: "2.0",
+ *   id: 1,
+ *   method: "tools/call",
+ *   params: { name: "echo", arguments: { text: "hi" } },
+ * };
+ * const replies: string[] = [];
+ * await serve({
+ *   readable: ReadableStream.from([new TextEncoder().encode(`${JSON.stringify(request)}\n`)]),
+ *   writable: new WritableStream({ write: (bytes) => void replies.push(new TextDecoder().decode(bytes)) }),
+ *   tools: new ToolSet(tools),
+ * });
+ * assert.deepEqual(JSON.parse(replies.join("")).result.content, [{ type: "text", text: "hi" }]);
+ * ```
+ */
+
+export { serve, type ServeOptions } from "./server/serve.ts";
+export type { ByteReader, ByteSource } from "./server/lines.ts";
+export type { ByteSink, ByteWriter } from "./server/writer.ts";
+export type { ServerInfo } from "./server/protocol.ts";
+export {
+  type AnyToolDefinition,
+  type Tool,
+  type ToolDescriptor,
+  ToolSet,
+} from "./tool/mod.ts";
+export {
+  checkModules,
+  type LoadOptions,
+  type LoadResult,
+  loadToolDir,
+} from "./loading/mod.ts";
+export {
+  LOG_LEVELS,
+  Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from "./util/log.ts";

@@ -1,0 +1,172 @@
+/**
+ * @module
+ * What one connection holds and how it answers: the writer, the session (legacy era), the open
+ * subscriptions, the running calls and the tools, wired together; and the reply helpers every
+ * handler uses, with the one place an error becomes a reply.
+ */
+
+import { CallRunner } from "./call_runner.ts";
+import { completeResult, type RequestScope } from "./era.ts";
+import { jsonLine } from "./json_line.ts";
+import {
+  errorLine,
+  INTERNAL_ERROR,
+  JsonRpcError,
+  notificationLine,
+  type RequestId,
+  resultHead,
+  resultLine,
+} from "./jsonrpc.ts";
+import type { ServerInfo } from "./protocol.ts";
+import { Session } from "./session.ts";
+import { Subscriptions } from "./subscriptions.ts";
+import { type Request, ToolGate } from "./tool_gate.ts";
+import { type ByteSink, LineWriter } from "./writer.ts";
+import type { CallToolResult } from "../tool/tool.ts";
+import type { ToolSet } from "../tool/toolset.ts";
+import { describeError } from "../util/describe.ts";
+import type { Logger } from "../util/log.ts";
+
+/**
+ * Characters queued for stdout above which reading pauses (and calls wait to start) until they
+ * are written. Small, so a client that sends faster than it reads cannot make the server hold
+ * much: replies wait in the pipe, requests in the client.
+ */
+export const WRITE_HIGH_WATER = 1024 * 1024;
+/** Subscriptions (`subscriptions/listen`) a client may hold open at once. */
+const MAX_SUBSCRIPTIONS = 1024;
+const LIST_CHANGED =
+  `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`;
+
+/** A connection's settings, defaults applied (see `ServeOptions`). */
+export interface ConnectionOptions {
+  writable: ByteSink;
+  tools: ToolSet | Promise<ToolSet>;
+  info: ServerInfo;
+  instructions: string | undefined;
+  listTtlMs: number;
+  log: Logger;
+  maxConcurrentCalls: number;
+  /** Serves a tool request that waited for the tools, once they are there. */
+  serveHeld: (request: Request) => void;
+}
+
+/** One client's connection; see the module documentation. */
+export class Connection {
+  readonly info: ServerInfo;
+  readonly instructions: string | undefined;
+  readonly listTtlMs: number;
+  readonly log: Logger;
+  readonly writer: LineWriter;
+  readonly session: Session;
+  readonly subscriptions: Subscriptions;
+  readonly calls: CallRunner;
+  readonly tools: ToolGate;
+  /** Aborts when serving must stop: the client closed stdout, or the tools failed to load. */
+  readonly stop: AbortController = new AbortController();
+  /** The 2026-era `tools/list` result for a tool set, built once per set. */
+  modernList: { tools: ToolSet; json: string } | undefined;
+
+  constructor(options: ConnectionOptions) {
+    this.info = options.info;
+    this.instructions = options.instructions;
+    this.listTtlMs = options.listTtlMs;
+    const log = this.log = options.log;
+    this.writer = new LineWriter(options.writable, (error) => {
+      log.info(
+        `Stopping: the client closed its end of stdout (${errorName(error)})`,
+      );
+      this.stop.abort();
+    });
+    const send = (line: string) => this.writer.send(line);
+    this.session = new Session(send);
+    this.subscriptions = new Subscriptions(send, MAX_SUBSCRIPTIONS);
+    this.calls = new CallRunner({
+      maxConcurrent: options.maxConcurrentCalls,
+      log,
+      respond: (id, result, scope) => this.replyResult(id, result, scope),
+      mayStart: () => this.writer.backlog <= WRITE_HIGH_WATER,
+      outputDrained: () => this.writer.drained(),
+      notify: (line, key) => this.writer.send(line, key),
+      notifyLog: (line) => this.writer.sendLog(line, logsDroppedNote),
+      clientLogLevel: (scope) =>
+        scope.modern ? scope.logLevel : this.session.logLevel,
+      roots: (scope, signal) =>
+        scope.modern ? Promise.resolve(undefined) : this.session.roots(signal),
+    });
+    this.tools = new ToolGate(options.tools, {
+      serve: options.serveHeld,
+      fail: (id, error) => this.fail(id, error),
+      loadFailed: (error) => {
+        log.debug(`Tools failed to load: ${errorName(error)}`);
+        this.stop.abort();
+      },
+    });
+  }
+
+  /** Takes each new tool set (the dev loop) and tells the client; ends with `signal`. */
+  async followUpdates(
+    updates: AsyncIterable<ToolSet>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    try {
+      for await (const tools of updates) {
+        if (signal.aborted) return;
+        this.tools.set(tools);
+        if (this.session.hello) this.writer.send(LIST_CHANGED);
+        this.subscriptions.toolsChanged();
+      }
+    } catch (error) {
+      this.log.error("Tool updates stopped", error);
+    }
+  }
+
+  /** Replies with a result object, marked complete and signed for a 2026-era request. */
+  replyResult(
+    id: RequestId,
+    result: CallToolResult | Record<string, unknown>,
+    scope: RequestScope,
+  ): void {
+    const body = scope.modern
+      ? completeResult(result as Record<string, unknown>, this.info)
+      : result;
+    // A big text or image is escaped as it is written, never copied into one reply string.
+    this.writer.send(jsonLine(resultHead(id), body, "}"));
+  }
+
+  /** Replies with a result given as JSON text. */
+  replyJson(id: RequestId, resultJson: string): void {
+    this.writer.send(resultLine(id, resultJson));
+  }
+
+  /** The one place an error becomes a reply: JSON-RPC errors as they are, the rest -32603. */
+  fail(id: RequestId | null, error: unknown): void {
+    if (!(error instanceof JsonRpcError)) {
+      this.log.error("Internal error while handling a request", error);
+      error = new JsonRpcError(
+        INTERNAL_ERROR,
+        "Internal error: the server failed to handle this request",
+      );
+    }
+    this.writer.send(errorLine(id, error as JsonRpcError));
+  }
+}
+
+/** The note that replaces log notifications dropped because the client read them too slowly. */
+function logsDroppedNote(dropped: number): string {
+  return notificationLine("notifications/message", {
+    level: "warning",
+    logger: "tooldrop",
+    data:
+      `${dropped} log message(s) dropped: tools logged faster than the client read`,
+  });
+}
+
+function errorName(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.name;
+  } catch {
+    // fall through
+  }
+  return describeError(error, 100);
+}

@@ -1,0 +1,179 @@
+/**
+ * @module
+ * The protocol, method by method: a flat table of request method → handler and one of
+ * notification method → handler. To serve a new method, add a row and its handler here.
+ */
+
+import type { Connection } from "./connection.ts";
+import { completeResult, discoverResult, type RequestScope } from "./era.ts";
+import {
+  excerpt,
+  idJson,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  isRequestId,
+  JsonRpcError,
+  type Params,
+  type RequestId,
+} from "./jsonrpc.ts";
+import { initializeResult, negotiateVersion, readHello } from "./protocol.ts";
+import { textOf } from "../util/describe.ts";
+import { isLogLevel } from "../util/log.ts";
+
+/** Answers one request, or throws the `JsonRpcError` to answer it with. */
+export type RequestHandler = (
+  connection: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+) => void;
+
+/** Acts on one notification; never answers. */
+export type NotificationHandler = (
+  connection: Connection,
+  params: Params | undefined,
+) => void;
+
+/** Every request method served; any other is answered -32601. */
+export const REQUESTS: ReadonlyMap<string, RequestHandler> = new Map([
+  ["tools/call", callTool],
+  ["tools/list", listTools],
+  ["ping", (c, id, _params, scope) => c.replyResult(id, {}, scope)],
+  ["initialize", initialize],
+  ["server/discover", discover],
+  ["logging/setLevel", setLevel],
+  ["subscriptions/listen", (c, id, params) => c.subscriptions.open(id, params)],
+]);
+
+/** Every notification acted on; any other is logged (debug) and ignored. */
+export const NOTIFICATIONS: ReadonlyMap<string, NotificationHandler> = new Map([
+  ["notifications/cancelled", cancelled],
+  ["notifications/roots/list_changed", (c) => c.session.rootsChanged()],
+  ["notifications/initialized", () => {}],
+]);
+
+function callTool(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+): void {
+  const name = params?.name;
+  if (typeof name !== "string") {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "name" must be a string`,
+    );
+  }
+  const tools = c.tools.current();
+  const tool = tools.get(name);
+  if (!tool) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: unknown tool "${excerpt(name)}"`,
+      { tools: tools.tools.map((t) => t.name) },
+    );
+  }
+  const args = params?.arguments ?? {};
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "arguments" must be an object`,
+    );
+  }
+  if (!c.calls.start(id, tool, args as Record<string, unknown>, scope)) {
+    throw new JsonRpcError(
+      INVALID_REQUEST,
+      "Invalid request: this id is already used by a call in progress",
+    );
+  }
+}
+
+function listTools(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+): void {
+  if (params?.cursor !== undefined) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      "Invalid params: unknown cursor (tools/list returns every tool on one page)",
+    );
+  }
+  const tools = c.tools.current();
+  if (!scope.modern) return c.replyJson(id, tools.listJson);
+  if (c.modernList?.tools !== tools) {
+    const json = JSON.stringify(completeResult({
+      tools: tools.tools.map((t) => t.descriptor),
+      ttlMs: c.listTtlMs,
+      cacheScope: "public",
+    }, c.info));
+    c.modernList = { tools, json };
+  }
+  c.replyJson(id, c.modernList.json);
+}
+
+function initialize(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+): void {
+  const hello = readHello(params);
+  const version = negotiateVersion(hello.protocolVersion);
+  const client = hello.clientInfo;
+  c.session.initialized(hello, version);
+  c.replyJson(
+    id,
+    JSON.stringify(initializeResult(version, c.info, c.instructions)),
+  );
+  // Logged once the reply's write has begun (the writer's turn is queued first): the client
+  // is waiting for the reply, and nobody for the log line.
+  queueMicrotask(() =>
+    c.log.info(
+      `Client ${textOf(client?.name ?? "(unnamed)", 100)} ${
+        textOf(client?.version ?? "", 100)
+      } asked for ${excerpt(hello.protocolVersion)}; speaking ${version}`,
+    )
+  );
+}
+
+function discover(c: Connection, id: RequestId): void {
+  c.replyJson(
+    id,
+    JSON.stringify(discoverResult(c.info, c.instructions, c.listTtlMs)),
+  );
+}
+
+function setLevel(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+): void {
+  const level = params?.level;
+  if (!isLogLevel(level)) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: unknown log level ${JSON.stringify(level)}`,
+    );
+  }
+  c.session.logLevel = level;
+  c.replyResult(id, {}, scope);
+}
+
+/** Stops a held request, a running call or a subscription; none gets a reply. */
+function cancelled(c: Connection, params: Params | undefined): void {
+  const requestId = params?.requestId;
+  if (!isRequestId(requestId)) return;
+  if (
+    c.tools.drop(requestId) || c.calls.cancel(requestId) ||
+    c.subscriptions.cancel(requestId)
+  ) {
+    c.log.debug(
+      `Cancelled ${idJson(requestId)}: ${
+        textOf(params?.reason ?? "no reason")
+      }`,
+    );
+  }
+}

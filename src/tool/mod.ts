@@ -1,0 +1,61 @@
+/**
+ * @module
+ * The tool layer: the contract a tool author touches — `defineTool`, `ToolError`, the context a
+ * tool runs with, the MCP content types it returns and the Deno permissions it declares — and
+ * the checked `Tool` and `ToolSet` the server serves. It imports only `util/` and zod: nothing
+ * here knows how tools are served (`server/`), found and imported (`loading/`) or run from
+ * the shell (`cli/`).
+ */
+
+export {
+  type AudioContent,
+  type CallToolResult,
+  type ContentAnnotations,
+  type ContentBlock,
+  type ContentBlockBase,
+  type EmbeddedResource,
+  type ImageContent,
+  type ResourceContents,
+  type ResourceLink,
+  type TextContent,
+  type ToolReturn,
+} from "./content.ts";
+export {
+  type AnyToolDefinition,
+  type CallArgs,
+  defineTool,
+  type Icon,
+  type InputSchema,
+  type OutputSchema,
+  type Root,
+  type RunArgs,
+  type RunReturn,
+  type ToolAnnotations,
+  type ToolContext,
+  type ToolDefinition,
+  ToolError,
+} from "./tool.ts";
+export {
+  createTool,
+  DEFAULT_TIMEOUT_MS,
+  duplicateNameError,
+  MAX_QUALIFIED_NAME,
+  qualifiedName,
+  qualifiedNameFits,
+  type Tool,
+  TOOL_NAME_PATTERN,
+  type ToolDescriptor,
+  ToolSet,
+} from "./toolset.ts";
+export {
+  BASE_PERMISSIONS,
+  missingPermissions,
+  PERMISSION_KINDS,
+  permissionFlags,
+  type PermissionKind,
+  permissionsProblem,
+  RUNTIME_FLAGS,
+  serverFlags,
+  type ToolPermissions,
+  unionPermissions,
+} from "./permissions.ts";
