@@ -57,12 +57,7 @@ export {
 } from "./tool/mod.ts";
 export {
   callTool,
-  type InvokeOptions,
+  type CallToolOptions,
   type Progress,
 } from "./server/invoke.ts";
-export {
-  LOG_LEVELS,
-  Logger,
-  type LoggerOptions,
-  type LogLevel,
-} from "./util/log.ts";
+export type { LogLevel } from "./util/log.ts";

@@ -53,9 +53,4 @@ export {
   type LoadResult,
   loadToolDir,
 } from "./loading/mod.ts";
-export {
-  LOG_LEVELS,
-  Logger,
-  type LoggerOptions,
-  type LogLevel,
-} from "./util/log.ts";
+export { Logger, type LoggerOptions, type LogLevel } from "./util/log.ts";

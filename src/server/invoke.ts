@@ -6,7 +6,7 @@
  */
 
 import { readLineBatches } from "./lines.ts";
-import { Logger } from "../util/log.ts";
+import { Logger, type LogLevel } from "../util/log.ts";
 import { serve } from "./serve.ts";
 import type {
   CallArgs,
@@ -27,14 +27,20 @@ export interface Progress {
   message?: string;
 }
 
-/** How to run the call. */
-export interface InvokeOptions {
-  /** Diagnostics of the server and the tool; default: warnings and errors to stderr. */
-  log?: Logger;
+/** How a tool's test runs its call (`callTool`). */
+export interface CallToolOptions {
   /** Receives the tool's progress updates. */
   onProgress?: (progress: Progress) => void;
   /** Aborting it cancels the call, which then resolves with its cancelled result. */
   signal?: AbortSignal;
+  /** The least severe of the tool's (and the server's) log lines shown on stderr; default warning. */
+  logLevel?: LogLevel;
+}
+
+/** How to run the call: as for `callTool`, or with a logger of the caller's. */
+export interface InvokeOptions extends Omit<CallToolOptions, "logLevel"> {
+  /** Diagnostics of the server and the tool; default: warnings and errors to stderr. */
+  log?: Logger;
 }
 
 /**
@@ -118,16 +124,20 @@ export function callTool<
 >(
   definition: ToolDefinition<Input, Output>,
   args: CallArgs<Input>,
-  options: InvokeOptions = {},
+  options: CallToolOptions = {},
 ): Promise<CallToolResult> {
   const tool = createTool(definition, "tool", "the tool under test");
-  return invokeTool(new ToolSet([tool]), tool.name, args, options);
+  const { logLevel, ...rest } = options;
+  return invokeTool(new ToolSet([tool]), tool.name, args, {
+    ...rest,
+    log: stderrLogger(logLevel),
+  });
 }
 
-function stderrLogger(): Logger {
+function stderrLogger(level: LogLevel = "warning"): Logger {
   const encoder = new TextEncoder();
   return new Logger({
-    level: "warning",
+    level,
     write: (text) => {
       const bytes = encoder.encode(text);
       for (let done = 0; done < bytes.length;) {

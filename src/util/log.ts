@@ -6,8 +6,19 @@
 
 import { logDetail } from "./describe.ts";
 
-/** Log levels from least to most severe, as MCP names them. */
-export const LOG_LEVELS = [
+/** A log level, as MCP names them (RFC 5424's severities). */
+export type LogLevel =
+  | "debug"
+  | "info"
+  | "notice"
+  | "warning"
+  | "error"
+  | "critical"
+  | "alert"
+  | "emergency";
+
+/** Every log level, from least to most severe. */
+export const LOG_LEVELS: readonly LogLevel[] = [
   "debug",
   "info",
   "notice",
@@ -16,10 +27,7 @@ export const LOG_LEVELS = [
   "critical",
   "alert",
   "emergency",
-] as const;
-
-/** One of {@link LOG_LEVELS}. */
-export type LogLevel = typeof LOG_LEVELS[number];
+];
 
 /** True when `value` names a log level. */
 export function isLogLevel(value: unknown): value is LogLevel {
