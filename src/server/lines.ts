@@ -1,12 +1,12 @@
 /**
  * @module
  * Reads lines from a byte stream or a reader such as `Deno.stdin`, in batches (one per chunk
- * read) through one reused buffer; line_splitter.ts splits them and bounds each line.
+ * read) through one reused buffer; _line_splitter.ts splits them and bounds each line.
  */
 
-import { type LineItem, LineSplitter } from "./line_splitter.ts";
+import { type LineItem, LineSplitter } from "./_line_splitter.ts";
 
-export type { LineItem, OverlongLine } from "./line_splitter.ts";
+export type { LineItem, OverlongLine } from "./_line_splitter.ts";
 
 /** The default bound on one line, in bytes, without its terminator. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -31,9 +31,17 @@ export interface ByteReader {
  *
  * @example
  * ```ts
- * for await (const batch of readLineBatches(Deno.stdin, { maxLineBytes: 1024 })) {
- *   for (const item of batch) typeof item === "string" ? handle(item) : reportTooLong(item);
+ * import assert from "node:assert/strict";
+ * import { readLineBatches } from "./lines.ts";
+ *
+ * const bytes = new TextEncoder().encode("ping\r\n\n" + "x".repeat(20) + "\nlast");
+ * const seen: string[] = [];
+ * for await (const batch of readLineBatches(ReadableStream.from([bytes]), { maxLineBytes: 8 })) {
+ *   for (const item of batch) {
+ *     seen.push(typeof item === "string" ? item : `(skipped, over ${item.maxLineBytes} bytes)`);
+ *   }
  * }
+ * assert.deepEqual(seen, ["ping", "(skipped, over 8 bytes)", "last"]);
  * ```
  */
 export async function* readLineBatches(
