@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatArgs, redirectConsole } from "../src/cli/console.ts";
+import { formatArgs, redirectConsole } from "../src/cli/_console.ts";
 import { runCli } from "../src/cli/mod.ts";
 import { parseArgs } from "../src/cli/options.ts";
 import { Logger } from "../src/util/log.ts";

@@ -36,7 +36,7 @@ export const STDOUT_WRITERS = ["src/server/writer.ts", "src/cli/io.ts"];
 /** The guard modules and who may import them (installing a guard is main.ts's job). */
 export const GUARD_MODULES: Record<string, readonly string[]> = {
   "src/cli/guards.ts": ["main.ts"],
-  "src/cli/console.ts": ["main.ts", "src/cli/guards.ts"],
+  "src/cli/_console.ts": ["main.ts", "src/cli/guards.ts"],
 };
 
 /** One break of a rule, at a line of a file (paths are relative to the project, with `/`). */
@@ -291,7 +291,20 @@ function layerBreak(
   return undefined;
 }
 
-/** Rule 1: the layer order, and which packages each layer may use. */
+/** Why `file` may not import `target`, a `_`-prefixed (private) file of another folder. */
+function privateBreak(file: string, target: Target): string | undefined {
+  if (target.kind !== "file" || !target.path.startsWith("src/")) {
+    return undefined;
+  }
+  const name = target.path.slice(target.path.lastIndexOf("/") + 1);
+  const folder = (path: string) => path.slice(0, path.lastIndexOf("/") + 1);
+  if (!name.startsWith("_") || folder(target.path) === folder(file)) {
+    return undefined;
+  }
+  return `imports ${target.path}, private to ${folder(target.path)}`;
+}
+
+/** Rule 1: the layer order, which packages each layer may use, and private files. */
 export function checkLayers(
   files: ReadonlyMap<string, string>,
   imports: Record<string, string>,
@@ -306,10 +319,8 @@ export function checkLayers(
       continue;
     }
     for (const { specifier, line } of importsOf(source)) {
-      const message = layerBreak(
-        place,
-        resolveImport(specifier, file, imports),
-      );
+      const target = resolveImport(specifier, file, imports);
+      const message = layerBreak(place, target) ?? privateBreak(file, target);
       if (!message) continue;
       const text = JSON.stringify(specifier);
       out.push({ file, line, rule: "layers", message, text });

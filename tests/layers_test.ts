@@ -160,12 +160,13 @@ Deno.test("rule 1 passes imports that point down the layers", () => {
       "src/tool/tool.ts":
         'import type { z } from "zod";\nimport { log } from "../util/log.ts";',
       "src/util/log.ts": 'import { isPlainObject } from "./is.ts";',
+      "src/server/lines.ts": 'import { split } from "./_line_splitter.ts";',
     }),
     [],
   );
 });
 
-Deno.test("rule 1 names each import that points up the layers or out of src/", () => {
+Deno.test("rule 1 names each import that points up the layers, out of src/ or into another folder's private file", () => {
   assert.deepEqual(
     breaks(checkLayers, {
       "main.ts":
@@ -180,6 +181,7 @@ Deno.test("rule 1 names each import that points up the layers or out of src/", (
       "src/server/json.ts":
         'import { parse } from "jsonc-parser";\nimport { Client } from "@modelcontextprotocol/sdk";\nimport { z } from "npm:zod@4";\nimport { p } from "https://deno.land/std/path/mod.ts";\nimport { q } from "jsr:@std/path";',
       "src/util/is.ts": 'import { z } from "zod";',
+      "src/cli/serve.ts": 'import { Input } from "../server/_input.ts";',
     }),
     [
       'main.ts:1: layers: main.ts may import only src/cli/ ("./src/server/serve.ts")',
@@ -199,6 +201,7 @@ Deno.test("rule 1 names each import that points up the layers or out of src/", (
       'src/server/json.ts:4: layers: not a project file, package or node: ("https://deno.land/std/path/mod.ts")',
       'src/server/json.ts:5: layers: not a project file, package or node: ("jsr:@std/path")',
       'src/util/is.ts:1: layers: package "zod" is only for tool/, server/, loading/, cli/, entry ("zod")',
+      'src/cli/serve.ts:1: layers: imports src/server/_input.ts, private to src/server/ ("../server/_input.ts")',
     ],
   );
 });
@@ -294,11 +297,11 @@ Deno.test("rule 4 names Deno.stdin, Deno.args, Deno.exit and guard installs outs
     "src/cli/mod.ts":
       'const code = Deno.args.length;\nDeno.exit(code);\nconst input = Deno.stdin;\nconst { exit } = Deno;\nimport { protectProcess } from "./guards.ts";',
     "src/cli/serve.ts":
-      'import { redirectConsole } from "./console.ts";\nObject.defineProperty(Deno, "stdout", { value: Deno.stderr });\nglobalThis.console = quiet;\nconsole.log = () => {};\nObject.assign(globalThis.console, methods);\nObject.defineProperty(process, "stdout", { get });',
+      'import { redirectConsole } from "./_console.ts";\nObject.defineProperty(Deno, "stdout", { value: Deno.stderr });\nglobalThis.console = quiet;\nconsole.log = () => {};\nObject.assign(globalThis.console, methods);\nObject.defineProperty(process, "stdout", { get });',
     "src/loading/import_tool.ts":
       '/** So a command ends with `Deno.exit`, as main.ts does. */\nconst note = "Deno.args";\nif (Deno.build.os === "windows" || x === globalThis.y) {}',
     "src/cli/guards.ts":
-      'import { redirectConsole } from "./console.ts";\nObject.defineProperty(process, "stdout", { get });',
+      'import { redirectConsole } from "./_console.ts";\nObject.defineProperty(process, "stdout", { get });',
     "main.ts":
       'import { protectProcess } from "./src/cli/guards.ts";\nObject.defineProperty(Deno, "stdout", { value: Deno.stderr });\nconst args = Deno.args;\nDeno.exit(0);',
   };
@@ -312,7 +315,7 @@ Deno.test("rule 4 names Deno.stdin, Deno.args, Deno.exit and guard installs outs
       "src/cli/mod.ts:3: process edge: only main.ts touches Deno.stdin, Deno.args and Deno.exit (Deno.stdin)",
       "src/cli/mod.ts:4: process edge: only main.ts touches Deno.stdin, Deno.args and Deno.exit ({ exit } = Deno)",
       'src/cli/mod.ts:5: process edge: only main.ts installs the global guards ("./guards.ts")',
-      'src/cli/serve.ts:1: process edge: only main.ts installs the global guards ("./console.ts")',
+      'src/cli/serve.ts:1: process edge: only main.ts installs the global guards ("./_console.ts")',
       "src/cli/serve.ts:2: process edge: redefines a global: only main.ts installs the guards (Object.defineProperty(Deno)",
       "src/cli/serve.ts:3: process edge: redefines a global: only main.ts installs the guards (globalThis.console =)",
       "src/cli/serve.ts:4: process edge: redefines a global: only main.ts installs the guards (console.log =)",

@@ -10,7 +10,7 @@
  * FFI, and subprocesses that inherit fd 1; the README says so.
  */
 
-import { redirectConsole } from "./console.ts";
+import { redirectConsole } from "./_console.ts";
 import type { Logger } from "../util/log.ts";
 
 /** What the guards patch: `globalThis` in main.ts. */

@@ -7,7 +7,7 @@
 
 import { checkArguments } from "./arguments.ts";
 import { Call, type CallChannel } from "./call.ts";
-import { failureResult } from "./call_failure.ts";
+import { failureResult } from "./_call_failure.ts";
 import type { RequestScope } from "./era.ts";
 import { describeError } from "../util/describe.ts";
 import { idKey, type RequestId } from "./jsonrpc.ts";

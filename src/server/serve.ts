@@ -7,7 +7,7 @@
 
 import { Connection, WRITE_HIGH_WATER } from "./connection.ts";
 import { handleBatch, handleRequest } from "./dispatch.ts";
-import { Input } from "./input.ts";
+import { Input } from "./_input.ts";
 import {
   type ByteSource,
   DEFAULT_MAX_LINE_BYTES,
