@@ -9,6 +9,7 @@ import { type CliOptions, USAGE_ERROR } from "./options.ts";
 import { commandLogger, loadForCommand } from "./_load.ts";
 import { invokeTool } from "../server/invoke.ts";
 import type { ContentBlock } from "../tool/tool.ts";
+import { isPlainObject } from "../util/is.ts";
 
 /** `call <tool> [json]`: runs one tool; prints its result; exit 1 when it is an error. */
 export async function runCall(io: Io, options: CliOptions): Promise<number> {
@@ -26,7 +27,7 @@ export async function runCall(io: Io, options: CliOptions): Promise<number> {
     } catch {
       args = undefined;
     }
-    if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    if (!isPlainObject(args)) {
       io.stderr(
         `The arguments must be one JSON object, like '{"text": "hello"}'; got ${json}\n`,
       );

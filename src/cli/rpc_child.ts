@@ -7,6 +7,7 @@
  */
 
 import { readLineBatches } from "../server/lines.ts";
+import { isPlainObject } from "../util/is.ts";
 
 /** A reply as it arrived: when (`performance.now()`), its length, and the parsed message. */
 export interface Arrival {
@@ -252,9 +253,7 @@ function parseObject(line: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : undefined;
+  return isPlainObject(value) ? value : undefined;
 }
 
 /** `ms` for a person: whole seconds as "15 s", anything else in milliseconds. */

@@ -18,6 +18,7 @@ import {
   SERVER_CAPABILITIES,
   type ServerInfo,
 } from "./protocol.ts";
+import { isPlainObject } from "../util/is.ts";
 
 /** Versions served per request, without `initialize`. */
 export const MODERN_VERSIONS = ["2026-07-28"] as const;
@@ -73,7 +74,7 @@ export function readScope(
 ): RequestScope {
   const meta = params?._meta;
   if (meta === undefined) return plain;
-  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
+  if (!isPlainObject(meta)) {
     throw new JsonRpcError(
       INVALID_PARAMS,
       `Invalid params: "_meta" must be an object`,
@@ -112,7 +113,7 @@ export function readScope(
     version: requested,
     progressToken: token,
     logLevel: level,
-    clientCapabilities: isObject(capabilities) ? capabilities : {},
+    clientCapabilities: isPlainObject(capabilities) ? capabilities : {},
   };
 }
 
@@ -121,7 +122,7 @@ export function completeResult(
   result: Record<string, unknown>,
   info: ServerInfo,
 ): Record<string, unknown> {
-  const meta = isObject(result._meta) ? result._meta : undefined;
+  const meta = isPlainObject(result._meta) ? result._meta : undefined;
   return {
     ...result,
     resultType: "complete",
@@ -145,8 +146,4 @@ export function discoverResult(
     },
     info,
   );
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -4,6 +4,8 @@
  * error codes; `JsonRpcError`; and the reply lines, built as strings without extra copies.
  */
 
+import { isPlainObject } from "../util/is.ts";
+
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
 export const METHOD_NOT_FOUND = -32601;
@@ -73,7 +75,7 @@ export function parseMessage(line: string): Message {
       }),
     );
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isPlainObject(value)) {
     const what = Array.isArray(value)
       ? "batches (JSON arrays) are not supported; send one message per line"
       : `expected a JSON object, got ${value === null ? "null" : typeof value}`;
@@ -115,7 +117,7 @@ function classify(message: Record<string, unknown>): Message {
   }
   if (
     params !== undefined &&
-    (typeof params !== "object" || params === null || Array.isArray(params))
+    !isPlainObject(params)
   ) {
     return invalidRequest(echoId, `"params" must be an object`);
   }

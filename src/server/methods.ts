@@ -19,6 +19,7 @@ import {
 import { initializeResult, negotiateVersion, readHello } from "./protocol.ts";
 import { textOf } from "../util/describe.ts";
 import { isLogLevel } from "../util/log.ts";
+import { isPlainObject } from "../util/is.ts";
 
 /** Answers one request, or throws the `JsonRpcError` to answer it with. */
 export type RequestHandler = (
@@ -75,7 +76,7 @@ function callTool(
     );
   }
   const args = params?.arguments ?? {};
-  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+  if (!isPlainObject(args)) {
     throw new JsonRpcError(
       INVALID_PARAMS,
       `Invalid params: "arguments" must be an object`,

@@ -16,6 +16,7 @@ import {
 } from "./jsonrpc.ts";
 import { completeResult } from "./era.ts";
 import type { ServerInfo } from "./protocol.ts";
+import { isPlainObject } from "../util/is.ts";
 
 const SUBSCRIPTION_KEY = "io.modelcontextprotocol/subscriptionId";
 
@@ -40,7 +41,7 @@ export class Subscriptions {
   open(id: RequestId, params: Params | undefined): void {
     const filter = params?.notifications;
     if (
-      typeof filter !== "object" || filter === null || Array.isArray(filter)
+      !isPlainObject(filter)
     ) {
       throw new JsonRpcError(
         INVALID_PARAMS,

@@ -5,6 +5,8 @@
  * as the flags `deno run` and `deno compile` take.
  */
 
+import { isPlainObject } from "../util/is.ts";
+
 /** One kind of Deno permission a tool may ask for, as in `--allow-<kind>`. */
 export type PermissionKind =
   | "read"
@@ -58,7 +60,7 @@ export const RUNTIME_FLAGS = [
 
 /** Checks a tool's `permissions` field; returns what is wrong, or undefined when it is fine. */
 export function permissionsProblem(value: unknown): string | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isPlainObject(value)) {
     return `"permissions" must be an object like { net: ["api.example.com"] }`;
   }
   for (const [kind, grant] of Object.entries(value)) {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { AnyToolDefinition, InputSchema, OutputSchema } from "./tool.ts";
 import { isTimerMs, MAX_TIMER_MS } from "../util/timer.ts";
 import { permissionsProblem, type ToolPermissions } from "./permissions.ts";
+import { isPlainObject } from "../util/is.ts";
 
 /** Milliseconds a call may run before it is aborted, unless the tool sets `timeoutMs`. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -126,7 +127,7 @@ export function createTool(
     const value = def[field];
     if (
       value !== undefined &&
-      (typeof value !== "object" || value === null || Array.isArray(value))
+      !isPlainObject(value)
     ) {
       fail(`"${field}" must be an object`);
     }

@@ -13,6 +13,7 @@ import {
   printParseErrorCode,
 } from "jsonc-parser";
 import type { ConfigTarget } from "./clients.ts";
+import { isPlainObject } from "../../util/is.ts";
 
 /** A client configuration file, read. */
 export interface ConfigFile {
@@ -42,7 +43,7 @@ export function readConfig(
       } on line ${line}); fix it, then run this again`,
     );
   }
-  if (typeof root !== "object" || root === null || Array.isArray(root)) {
+  if (!isPlainObject(root)) {
     throw new Error(
       `${target.path} does not hold a JSON object; fix it, then run this again`,
     );
@@ -50,7 +51,7 @@ export function readConfig(
   const servers = (root as Record<string, unknown>)[target.key];
   if (
     servers !== undefined &&
-    (typeof servers !== "object" || servers === null || Array.isArray(servers))
+    !isPlainObject(servers)
   ) {
     throw new Error(
       `"${target.key}" in ${target.path} is not an object; fix it, then run this again`,
