@@ -1,7 +1,11 @@
 /**
  * @module
- * The command line: parses arguments and runs a command (`serve` by default, `manifest`) against
- * the process's real streams, which main.ts hands in, so every command can be tested in-process.
+ * The command-line layer, imported only by main.ts: `runCli` parses the arguments
+ * (`options.ts`) and runs one command — one file or folder each: serve, dev/, list, call, new,
+ * install/, doctor, compile, manifest here — against the process as `Io` (`io.ts`) describes
+ * it, so every command can be tested in-process. It may import every layer below (util/,
+ * tool/, server/, loading/); each command but serve is imported only when it runs, so that
+ * serving's start-up stays small. Command output goes through `print`, logs through `Io.stderr`.
  */
 
 import { Logger } from "../util/log.ts";
