@@ -131,13 +131,78 @@ Deno.test("replay: requests that come while the old child ends are the new child
   });
 });
 
-Deno.test("replay: an initialize still waiting is not asked again: the replay carries it", () => {
+Deno.test("replay: an initialize a restart caught unanswered is sent again under its own id, once, and its reply passes", () => {
   const session = new SessionReplay();
   session.fromClient(INITIALIZE);
+  session.restarting();
+  // Not among the requests asked again: the replay carries it, ahead of the rest.
   assert.deepEqual(session.restart("x changed"), { client: [], child: [] });
   assert.deepEqual(session.restarted(), []);
+  assert.deepEqual(session.replay(), [INITIALIZE]);
+  // Caught again by the next restart before the new child answered: sent again, still once.
+  session.restarting();
+  assert.deepEqual(session.restart("y changed"), { client: [], child: [] });
+  assert.deepEqual(session.replay(), [INITIALIZE]);
+  const reply =
+    `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18"}}`;
+  assert.deepEqual(session.fromChild(reply), [reply]);
+  assert.deepEqual(session.answerAll("the server stopped"), []);
+  // Answered now: later restarts replay it under a replay id, whose reply is swallowed.
+  session.restart("z changed");
   assert.deepEqual(session.replay(), [
     `{"jsonrpc":"2.0","id":"tooldrop-dev:1","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`,
+  ]);
+  assert.deepEqual(
+    session.fromChild(
+      `{"jsonrpc":"2.0","id":"tooldrop-dev:1","result":{"protocolVersion":"2025-06-18"}}`,
+    ),
+    [],
+  );
+});
+
+Deno.test("replay: an unanswered initialize that a later one superseded is answered at a restart; the later one is sent again", () => {
+  const session = new SessionReplay();
+  const later = INITIALIZE.replace(`"id":1,`, `"id":7,`);
+  session.fromClient(INITIALIZE);
+  session.fromClient(later);
+  assert.deepEqual(session.restart("x changed"), {
+    client: [
+      `{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"Internal error: x changed"}}`,
+    ],
+    child: [],
+  });
+  assert.deepEqual(session.replay(), [later]);
+  assert.deepEqual(session.answerAll("the server stopped"), [
+    `{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"Internal error: the server stopped"}}`,
+  ]);
+});
+
+Deno.test("replay: an initialize that comes while the old child ends is the new child's: its own line is not sent twice", () => {
+  const session = new SessionReplay();
+  session.restarting();
+  assert.deepEqual(session.fromClient(INITIALIZE), {
+    child: [INITIALIZE],
+    client: [],
+  });
+  assert.deepEqual(session.restart("x changed"), { client: [], child: [] });
+  assert.deepEqual(session.replay(), [
+    `{"jsonrpc":"2.0","id":"tooldrop-dev:1","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`,
+  ]);
+  const reply =
+    `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18"}}`;
+  assert.deepEqual(session.fromChild(reply), [reply]);
+  assert.deepEqual(session.answerAll("the server stopped"), []);
+});
+
+Deno.test("replay: a waiting request that reuses an answered initialize's id does not make the replay send the initialize as it was", () => {
+  const session = handshaken();
+  const ping = `{"jsonrpc":"2.0","id":1,"method":"ping"}`;
+  session.fromClient(ping);
+  assert.deepEqual(session.restart("x changed"), { client: [], child: [ping] });
+  assert.deepEqual(session.replay(), [
+    `{"jsonrpc":"2.0","id":"tooldrop-dev:1","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`,
+    INITIALIZED,
+    `{"jsonrpc":"2.0","id":"tooldrop-dev:2","method":"logging/setLevel","params":{"level":"debug"}}`,
   ]);
 });
 

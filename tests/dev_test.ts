@@ -1,15 +1,27 @@
 /**
- * `deno task dev` end to end, on a copy of the project: tools reload in place, server code
+ * `deno task dev` end to end. On a copy of the project: tools reload in place, server code
  * changes restart the server without the client losing its session, a broken server is
  * reported to requests until it is fixed, the manifest follows the tools folder, and a request
- * that comes during a restart gets exactly one reply.
+ * that comes during a restart gets exactly one reply. In this process, over a stand-in child
+ * that lets a test hold a reply or a start exactly (no sleeps): an initialize a restart catches
+ * unanswered gets its reply, and a restart asked for during the first start waits for it.
+ * Over 300 lines because both harnesses drive the same supervisor and belong together.
  */
 
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { projectCopy, ROOT, ServerProcess } from "./spawn.ts";
-import { initializeRequest } from "./wire.ts";
-import { call, initialize, initialized, ping } from "./requests.ts";
+import { projectCopy, ROOT, ServerProcess, tempDir } from "./spawn.ts";
+import { Collector, deferred, fakeIo } from "./wire.ts";
+import {
+  call,
+  initialize,
+  initialized,
+  jsonLines,
+  listTools,
+  ping,
+} from "./requests.ts";
+import { runDev } from "../src/cli/dev/mod.ts";
+import { parseArgs } from "../src/cli/options.ts";
 
 const SLOW = `
 import { z } from "zod";
@@ -46,23 +58,17 @@ Deno.test("dev: tools reload in place; server code restarts it and the session s
     devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
     { cwd: project.path },
   );
-  await server.send(initializeRequest(1, "2025-06-18"));
+  await server.send(initialize(1, "2025-06-18"));
   assert.equal(
     ((await server.reply(1)).result as { protocolVersion: string })
       .protocolVersion,
     "2025-06-18",
   );
-  await server.send({ jsonrpc: "2.0", method: "notifications/initialized" });
-  await server.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+  await server.send(initialized(), listTools(2));
   await server.reply(2);
 
   // A call in flight when server code changes is answered, and the client is told to re-list.
-  await server.send({
-    jsonrpc: "2.0",
-    id: 3,
-    method: "tools/call",
-    params: { name: "slow", arguments: {} },
-  });
+  await server.send(call(3, "slow", {}));
   await server.stderr.waitFor(/serving 3 tool\(s\)/);
   await Deno.writeTextFile(
     `${project.path}/src/server/protocol.ts`,
@@ -75,12 +81,7 @@ Deno.test("dev: tools reload in place; server code restarts it and the session s
     /src\/server\/protocol.ts changed; restarting the server/,
   );
   await server.stdout.waitFor(/notifications\/tools\/list_changed/);
-  await server.send({
-    jsonrpc: "2.0",
-    id: 4,
-    method: "tools/call",
-    params: { name: "echo", arguments: { text: "still here" } },
-  });
+  await server.send(call(4, "echo", { text: "still here" }));
   assert.deepEqual((await server.reply(4)).result, {
     content: [{ type: "text", text: "still here" }],
   });
@@ -114,12 +115,12 @@ Deno.test("dev: tools reload in place; server code restarts it and the session s
     `${good}\n}}}`,
   );
   await server.stderr.waitFor(/the server exited \(code 1\)/);
-  await server.send({ jsonrpc: "2.0", id: 5, method: "ping" });
+  await server.send(ping(5));
   const down = (await server.reply(5)).error as { message: string };
   assert.match(down.message, /the server is not running/);
   await Deno.writeTextFile(`${project.path}/src/server/protocol.ts`, good);
   await server.stderr.waitFor(/(?:dev: serving[^]*){4}/);
-  await server.send({ jsonrpc: "2.0", id: 6, method: "ping" });
+  await server.send(ping(6));
   assert.deepEqual((await server.reply(6)).result, {});
 
   await server.closeStdin();
@@ -167,5 +168,149 @@ Deno.test("dev: a request that comes while a restart ends the old server gets on
       line.startsWith(`{"jsonrpc":"2.0","id":${id},`)
     );
     assert.equal(replies.length, 1, `replies to ${id}:\n${replies.join("\n")}`);
+  }
+});
+
+// A stand-in for the server child: says when it starts and ends, and answers each request with
+// {}, except an initialize until src/answer.ts exists: that one it only says it holds.
+const FAKE_CHILD = `
+const encoder = new TextEncoder();
+const say = (message) => Deno.stdout.writeSync(encoder.encode(JSON.stringify(message) + "\\n"));
+const answering = () => {
+  try {
+    return Deno.statSync(new URL("./src/answer.ts", import.meta.url)).isFile;
+  } catch {
+    return false;
+  }
+};
+say({ jsonrpc: "2.0", method: "test/started" });
+let text = "";
+for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+  text += chunk;
+  for (let end = text.indexOf("\\n"); end >= 0; end = text.indexOf("\\n")) {
+    const { id, method } = JSON.parse(text.slice(0, end));
+    text = text.slice(end + 1);
+    if (id === undefined) continue;
+    if (method === "initialize" && !answering()) {
+      say({ jsonrpc: "2.0", method: "test/held", params: { id } });
+    } else say({ jsonrpc: "2.0", id, result: {} });
+  }
+}
+say({ jsonrpc: "2.0", method: "test/ended" });
+`;
+
+/** A project whose main.ts is the stand-in child, with `files` besides. */
+function fakeProject(files: Record<string, string> = {}) {
+  return tempDir({
+    "main.ts": FAKE_CHILD,
+    "deno.json": `{ "lock": false }`,
+    "tools/.keep": "",
+    "src/.keep": "",
+    ...files,
+  });
+}
+
+/**
+ * The dev supervisor run in this process on `project`, with the test as its client; `onLog`
+ * sees each log line as it is written, in the same turn.
+ */
+function supervise(project: string, onLog?: (text: string) => void) {
+  const encoder = new TextEncoder();
+  const logged = new Collector();
+  const log = logged.writable.getWriter();
+  const input = new TransformStream<Uint8Array, Uint8Array>();
+  const client = input.writable.getWriter();
+  const { io, out } = fakeIo(["dev"], {}, {
+    entry: new URL(`file://${project}/main.ts`),
+    toolsDir: new URL(`file://${project}/tools/`),
+    stdin: input.readable,
+    stderr: (text) => {
+      onLog?.(text);
+      void log.write(encoder.encode(text));
+    },
+  });
+  const exit = runDev(io, parseArgs(["dev"]));
+  return {
+    out,
+    logged,
+    send: (...messages: unknown[]) =>
+      client.write(encoder.encode(jsonLines(...messages))),
+    /** Resolves once `tap` has written a line matching `pattern`, `times` times. */
+    async until(tap: Collector, pattern: RegExp, times = 1): Promise<void> {
+      while (tap.lines.filter((line) => pattern.test(line)).length < times) {
+        await tap.line(tap.lines.length);
+      }
+    },
+    /** Ends the client's input; resolves to the supervisor's exit code. */
+    async close(): Promise<number> {
+      await client.close();
+      return await exit;
+    },
+  };
+}
+
+Deno.test("dev: an initialize a restart catches unanswered gets its one reply, from the new server", async () => {
+  await using project = await fakeProject();
+  const dev = supervise(project.path);
+  await dev.send(initialize(1, "2025-06-18"));
+  await dev.until(dev.out, /test\/held/);
+  // Server code, and the new server answers initialize.
+  await Deno.writeTextFile(`${project.path}/src/answer.ts`, "export {};\n");
+  await dev.until(dev.logged, /dev: serving/, 2);
+  await dev.send(ping(2));
+  await dev.until(dev.out, /"id":2,/);
+  assert.equal(await dev.close(), 0);
+  assert.deepEqual(dev.out.lines, [
+    `{"jsonrpc":"2.0","method":"test/started"}`,
+    `{"jsonrpc":"2.0","method":"test/held","params":{"id":1}}`,
+    `{"jsonrpc":"2.0","method":"test/ended"}`,
+    `{"jsonrpc":"2.0","method":"test/started"}`,
+    `{"jsonrpc":"2.0","id":1,"result":{}}`,
+    `{"jsonrpc":"2.0","id":2,"result":{}}`,
+    `{"jsonrpc":"2.0","method":"test/ended"}`,
+  ]);
+});
+
+/** Where the tool below finds the test's hold on the supervisor's first start. */
+const HOLD = "tooldropDevTestHold";
+
+// Imported by the supervisor itself (in this process) as each start reads the tools' permissions:
+// the first start waits there until the test lets it go.
+const HOLDING_TOOL = `
+const hold = globalThis.${HOLD};
+hold?.reached();
+await hold?.released;
+export default {};
+`;
+
+Deno.test("dev: a restart asked for during the first start waits for it: one server at a time, each ended", async () => {
+  await using project = await fakeProject({ "tools/hold.ts": HOLDING_TOOL });
+  const reached = deferred();
+  const released = deferred();
+  const holder = globalThis as Record<string, unknown>;
+  holder[HOLD] = { reached: reached.resolve, released: released.promise };
+  try {
+    const dev = supervise(project.path, (text) => {
+      // Logged just before the watcher asks for the restart, in the same turn.
+      if (text.includes("dev: updated tools/_manifest.ts")) released.resolve();
+    });
+    await reached.promise;
+    // Server code (asks for a restart), then a new tool (renews the manifest, which lets go).
+    await Deno.writeTextFile(`${project.path}/lib.ts`, "export {};\n");
+    await Deno.writeTextFile(`${project.path}/tools/more.ts`, "export {};\n");
+    await dev.until(dev.logged, /dev: serving/, 2);
+    await dev.send(ping(1));
+    await dev.until(dev.out, /"id":1,/);
+    assert.equal(await dev.close(), 0);
+    assert.match(dev.logged.text, /lib\.ts changed; restarting the server/);
+    assert.deepEqual(dev.out.lines, [
+      `{"jsonrpc":"2.0","method":"test/started"}`,
+      `{"jsonrpc":"2.0","method":"test/ended"}`,
+      `{"jsonrpc":"2.0","method":"test/started"}`,
+      `{"jsonrpc":"2.0","id":1,"result":{}}`,
+      `{"jsonrpc":"2.0","method":"test/ended"}`,
+    ]);
+  } finally {
+    delete holder[HOLD];
   }
 });

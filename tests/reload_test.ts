@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { ToolReloader } from "../src/loading/reload.ts";
 import { watchPaths } from "../src/loading/watch.ts";
-import { initializeRequest, memoryLog } from "./wire.ts";
+import { memoryLog } from "./wire.ts";
+import { initialize, initialized, listTools } from "./requests.ts";
 import { serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 
 const tool = (reply: string, name = "") => `
@@ -158,10 +159,9 @@ Deno.test("watchPaths yields settled batches of the kept paths, relative to the 
 Deno.test("serve --watch: a new, changed and deleted tool reaches the client with list_changed, same process", async () => {
   await using dir = await tempDir({ "a.ts": tool("first") });
   const server = new ServerProcess([...serverArgs(dir.path), "--watch"]);
-  await server.send(initializeRequest(1));
+  await server.send(initialize(1));
   await server.reply(1);
-  await server.send({ jsonrpc: "2.0", method: "notifications/initialized" });
-  await server.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+  await server.send(initialized(), listTools(2));
   await server.reply(2);
   await server.stderr.waitFor(/watching .* for changes/);
 

@@ -188,6 +188,3 @@ export function fakeIo(
   };
   return { io, out, errors };
 }
-
-/** Kept for dev_test.ts and reload_test.ts until they import `initialize` from requests.ts. */
-export { initialize as initializeRequest } from "./requests.ts";

@@ -91,24 +91,44 @@ export class SessionReplay {
     return [line];
   }
 
-  /** The client's session for a fresh child: handshake and log level, under replay ids. */
+  /**
+   * The client's session for a fresh child: handshake and log level, under replay ids. An
+   * `initialize` a restart caught unanswered is sent as it came instead, under the client's id:
+   * its reply is the one the client still waits for.
+   */
   replay(): string[] {
     const lines: string[] = [];
-    const again = (line: string | undefined) => {
-      if (!line) return;
-      const message = parseMessage(line);
-      if (message.kind !== "request") return;
-      const id = JSON.stringify(`${REPLAY_PREFIX}${++this.#replays}`);
-      lines.push(
-        `{"jsonrpc":"2.0","id":${id},"method":${
-          JSON.stringify(message.method)
-        },"params":${JSON.stringify(message.params ?? {})}}`,
-      );
-    };
-    again(this.#initialize);
+    const waiting = this.#caughtInitialize();
+    if (waiting) {
+      waiting.child = this.#child;
+      lines.push(waiting.line);
+    } else this.#again(this.#initialize, lines);
     if (this.#initialized) lines.push(this.#initialized);
-    again(this.#setLevel);
+    this.#again(this.#setLevel, lines);
     return lines;
+  }
+
+  /** Adds a request to `lines` under a fresh replay id, with `{}` for missing params. */
+  #again(line: string | undefined, lines: string[]): void {
+    if (!line) return;
+    const message = parseMessage(line);
+    if (message.kind !== "request") return;
+    const id = JSON.stringify(`${REPLAY_PREFIX}${++this.#replays}`);
+    lines.push(
+      `{"jsonrpc":"2.0","id":${id},"method":${
+        JSON.stringify(message.method)
+      },"params":${JSON.stringify(message.params ?? {})}}`,
+    );
+  }
+
+  /** The client's latest `initialize`, if a child ended without answering it. */
+  #caughtInitialize(): Pending | undefined {
+    for (const pending of this.#pending.values()) {
+      if (pending.line === this.#initialize && pending.child < this.#child) {
+        return pending;
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -121,7 +141,8 @@ export class SessionReplay {
 
   /**
    * At a restart, once the old child ended: answers the tool calls it lost (`why` says how) and
-   * returns the other requests it left waiting, to ask the new child again.
+   * returns the other requests it left waiting, to ask the new child again (an `initialize`
+   * waiting goes first, in `replay()`).
    */
   restart(why: string): Routed {
     // Without `restarting()` first, every request waiting went to the old child.
@@ -132,7 +153,12 @@ export class SessionReplay {
       if (pending.child > ended) continue; // already on its way to the new child
       if (pending.method === "tools/call") {
         routed.client.push(this.#answer(pending, why));
-      } else if (pending.method !== "initialize") {
+      } else if (pending.method === "initialize") {
+        // The latest is sent again by `replay()`, first; one it superseded is lost like a call.
+        if (pending.line !== this.#initialize) {
+          routed.client.push(this.#answer(pending, why));
+        }
+      } else {
         routed.child.push(pending.line);
         pending.child = this.#child;
       }

@@ -52,6 +52,7 @@ export class Supervisor {
   #stopped = false;
   /** Why no child is running, once one failed; requests are answered with it. */
   #down: string | undefined;
+  /** The start or restart under way; a restart waits for it. */
   #restarting: Promise<void> = Promise.resolve();
   /** Ends reading the client's input (its stdout went away). */
   readonly #inputEnded = new AbortController();
@@ -78,7 +79,9 @@ export class Supervisor {
       signal: watching.signal,
       restart: (why) => this.#restart(why),
     });
-    await this.#start();
+    // The watcher runs from the start, so a restart it asks for now must wait for this start.
+    this.#restarting = this.#start();
+    await this.#restarting;
     try {
       for await (
         const batch of readLineBatches(this.#io.stdin, {
