@@ -59,37 +59,27 @@ export async function runCli(io: Io): Promise<number> {
       return await runManifest(io, options.check);
     case "serve":
       return await runServe(io, options);
-    // Every command but serve is loaded only when run: start-up stays small.
-    case "list": {
-      const { runList } = await import("./list.ts");
-      return await runList(io, options);
-    }
-    case "call": {
-      const { runCall } = await import("./call.ts");
-      return await runCall(io, options);
-    }
-    case "new": {
-      const { runNew } = await import("./new.ts");
-      return await runNew(io, options);
-    }
-    case "install": {
-      const { runInstall } = await import("./install/mod.ts");
-      return await runInstall(io, options);
-    }
-    case "doctor": {
-      const { runDoctor } = await import("./doctor.ts");
-      return await runDoctor(io, options);
-    }
-    case "compile": {
-      const { runCompile } = await import("./compile.ts");
-      return await runCompile(io, options);
-    }
-    case "dev": {
-      const { runDev } = await import("./dev/mod.ts");
-      return await runDev(io, options);
-    }
+    default:
+      return await (await LAZY_COMMANDS[options.command]())(io, options);
   }
 }
+
+/** How a command runs. */
+type Run = (io: Io, options: CliOptions) => Promise<number>;
+
+/** Every command but serve is imported only when it runs: serving's start-up does not pay. */
+const LAZY_COMMANDS: Record<
+  Exclude<CliOptions["command"], "help" | "version" | "manifest" | "serve">,
+  () => Promise<Run>
+> = {
+  list: async () => (await import("./list.ts")).runList,
+  call: async () => (await import("./call.ts")).runCall,
+  new: async () => (await import("./new.ts")).runNew,
+  install: async () => (await import("./install/mod.ts")).runInstall,
+  doctor: async () => (await import("./doctor.ts")).runDoctor,
+  compile: async () => (await import("./compile.ts")).runCompile,
+  dev: async () => (await import("./dev/mod.ts")).runDev,
+};
 
 async function runManifest(io: Io, check: boolean): Promise<number> {
   // Loaded only for this command: it pulls in tool discovery, which serving loads lazily.

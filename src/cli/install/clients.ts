@@ -10,6 +10,11 @@ import type { Io } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import { DEFAULT_SERVER_INFO } from "../../server/protocol.ts";
 
+/** An entry that names its transport, as Claude Code and VS Code write it. */
+function typedStdioEntry(command: string, args: string[]) {
+  return { type: "stdio", command, args };
+}
+
 /** The clients `install` knows, by the name `--client` takes. */
 export const CLIENTS = {
   "claude-code": {
@@ -17,11 +22,7 @@ export const CLIENTS = {
     key: "mcpServers",
     project: [".mcp.json"],
     user: (home: Home) => [home.home, ".claude.json"],
-    entry: (command: string, args: string[]) => ({
-      type: "stdio",
-      command,
-      args,
-    }),
+    entry: typedStdioEntry,
     next:
       "Claude Code asks you to approve a project's servers the first time; `/mcp` shows it connected.",
   },
@@ -30,11 +31,7 @@ export const CLIENTS = {
     key: "servers",
     project: [".vscode", "mcp.json"],
     user: (home: Home) => [home.vscodeUser, "mcp.json"],
-    entry: (command: string, args: string[]) => ({
-      type: "stdio",
-      command,
-      args,
-    }),
+    entry: typedStdioEntry,
     next:
       "VS Code lists it under MCP Servers; start it there or from the chat's tools menu.",
   },
