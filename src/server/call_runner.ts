@@ -148,13 +148,20 @@ export class CallRunner {
     this.#running++;
     call.started = true;
     if (this.#options.log.enabled("debug")) call.startedAt = performance.now();
+    const remote = call.tool.remote;
     let value: unknown;
     let pending: boolean;
     try {
-      const check = checkArguments(call.tool, call.args);
-      if (!check.ok) return this.#finish(call, errorResult(check.message));
-      value = call.tool.definition.run(check.value, call.context);
-      pending = isThenable(value); // a `then` getter may throw too
+      if (remote) {
+        // Checked, run and shaped in the tool's worker; the result comes back ready.
+        value = remote.run(call.args, call.context);
+        pending = true;
+      } else {
+        const check = checkArguments(call.tool, call.args);
+        if (!check.ok) return this.#finish(call, errorResult(check.message));
+        value = call.tool.definition.run(check.value, call.context);
+        pending = isThenable(value); // a `then` getter may throw too
+      }
     } catch (error) {
       return this.#finish(call, failureResult(call, error, this.#options.log));
     }
@@ -164,7 +171,10 @@ export class CallRunner {
     // Resolving a promise with the thenable calls its `then` in a later job, where anything it
     // throws becomes a rejection: nothing the tool returned can throw into the runner.
     untilAborted(new Promise((resolve) => resolve(value)), call.signal).then(
-      (result) => this.#complete(call, result),
+      (result) =>
+        remote
+          ? this.#finish(call, result as CallToolResult)
+          : this.#complete(call, result),
       (error) =>
         this.#finish(call, failureResult(call, error, this.#options.log)),
     );

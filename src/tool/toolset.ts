@@ -5,7 +5,13 @@
  */
 
 import { z } from "zod";
-import type { AnyToolDefinition, InputSchema, OutputSchema } from "./tool.ts";
+import type {
+  AnyToolDefinition,
+  CallToolResult,
+  InputSchema,
+  OutputSchema,
+  ToolContext,
+} from "./tool.ts";
 import { isTimerMs, MAX_TIMER_MS } from "../util/timer.ts";
 import { permissionsProblem, type ToolPermissions } from "./permissions.ts";
 import { isPlainObject } from "../util/is.ts";
@@ -54,6 +60,24 @@ export interface Tool {
   readonly permissions: ToolPermissions | undefined;
   /** Its entry in a `tools/list` result. */
   readonly descriptor: ToolDescriptor;
+  /** Where its calls run when not in this thread (a worker); unset: `definition.run`, here. */
+  readonly remote?: RemoteRunner | undefined;
+}
+
+/**
+ * Runs a tool's calls outside this thread, in a worker with the tool's own permissions: the
+ * arguments are checked and the result shaped there, as `definition.run`'s would be here.
+ */
+export interface RemoteRunner {
+  /**
+   * Runs one call with arguments that are a JSON object; resolves to its result, already
+   * shaped, and never rejects (a tool that fails or ends its worker resolves to an error
+   * result). `context` is the call's own: its signal, logs, progress and roots.
+   */
+  run(
+    args: Record<string, unknown>,
+    context: ToolContext,
+  ): Promise<CallToolResult>;
 }
 
 const NO_ARGUMENTS = z.object({});
