@@ -5,7 +5,7 @@
  * tool code off stdout. The only file that touches them.
  */
 
-import { guardNodeStdout, protectProcess } from "./src/cli/guards.ts";
+import { guardNodeStdout, protectProcess } from "./src/util/guards.ts";
 import { runCli } from "./src/cli/mod.ts";
 import { TextSink } from "./src/cli/text_sink.ts";
 

@@ -295,15 +295,15 @@ Deno.test("rule 3 names writes to stdout outside the writer and print, and ignor
 Deno.test("rule 4 names Deno.stdin, Deno.args, Deno.exit and guard installs outside main.ts, and ignores docs", () => {
   const edge = {
     "src/cli/mod.ts":
-      'const code = Deno.args.length;\nDeno.exit(code);\nconst input = Deno.stdin;\nconst { exit } = Deno;\nimport { protectProcess } from "./guards.ts";',
+      'const code = Deno.args.length;\nDeno.exit(code);\nconst input = Deno.stdin;\nconst { exit } = Deno;\nimport { protectProcess } from "../util/guards.ts";',
     "src/cli/serve.ts":
-      'import { redirectConsole } from "./_console.ts";\nObject.defineProperty(Deno, "stdout", { value: Deno.stderr });\nglobalThis.console = quiet;\nconsole.log = () => {};\nObject.assign(globalThis.console, methods);\nObject.defineProperty(process, "stdout", { get });',
+      'import { redirectConsole } from "../util/_console.ts";\nObject.defineProperty(Deno, "stdout", { value: Deno.stderr });\nglobalThis.console = quiet;\nconsole.log = () => {};\nObject.assign(globalThis.console, methods);\nObject.defineProperty(process, "stdout", { get });',
     "src/loading/import_tool.ts":
       '/** So a command ends with `Deno.exit`, as main.ts does. */\nconst note = "Deno.args";\nif (Deno.build.os === "windows" || x === globalThis.y) {}',
-    "src/cli/guards.ts":
+    "src/util/guards.ts":
       'import { redirectConsole } from "./_console.ts";\nObject.defineProperty(process, "stdout", { get });',
     "main.ts":
-      'import { protectProcess } from "./src/cli/guards.ts";\nObject.defineProperty(Deno, "stdout", { value: Deno.stderr });\nconst args = Deno.args;\nDeno.exit(0);',
+      'import { protectProcess } from "./src/util/guards.ts";\nObject.defineProperty(Deno, "stdout", { value: Deno.stderr });\nconst args = Deno.args;\nDeno.exit(0);',
   };
   assert.deepEqual(
     breaks(checkProcessEdge, edge).filter((line) =>
@@ -314,8 +314,8 @@ Deno.test("rule 4 names Deno.stdin, Deno.args, Deno.exit and guard installs outs
       "src/cli/mod.ts:2: process edge: only main.ts touches Deno.stdin, Deno.args and Deno.exit (Deno.exit)",
       "src/cli/mod.ts:3: process edge: only main.ts touches Deno.stdin, Deno.args and Deno.exit (Deno.stdin)",
       "src/cli/mod.ts:4: process edge: only main.ts touches Deno.stdin, Deno.args and Deno.exit ({ exit } = Deno)",
-      'src/cli/mod.ts:5: process edge: only main.ts installs the global guards ("./guards.ts")',
-      'src/cli/serve.ts:1: process edge: only main.ts installs the global guards ("./_console.ts")',
+      'src/cli/mod.ts:5: process edge: only main.ts installs the global guards ("../util/guards.ts")',
+      'src/cli/serve.ts:1: process edge: only main.ts installs the global guards ("../util/_console.ts")',
       "src/cli/serve.ts:2: process edge: redefines a global: only main.ts installs the guards (Object.defineProperty(Deno)",
       "src/cli/serve.ts:3: process edge: redefines a global: only main.ts installs the guards (globalThis.console =)",
       "src/cli/serve.ts:4: process edge: redefines a global: only main.ts installs the guards (console.log =)",

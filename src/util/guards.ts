@@ -1,9 +1,10 @@
 /**
  * @module
  * Keeps tool code off the protocol stream (stdout) and keeps its uncaught errors from ending the
- * process. Each guard is installed before any tool module is evaluated.
+ * process or its tool worker. Each guard is installed before any tool module is evaluated, by
+ * main.ts and by the worker entry (src/loading/worker/entry.ts), and by nothing else.
  *
- * Covered: `console.*`, `Deno.stdout` (main.ts), `process.stdout` and `node:process`'s
+ * Covered: `console.*`, `Deno.stdout` (main.ts, the worker entry), `process.stdout` and `node:process`'s
  * `stdout`, and `node:fs`'s `write`, `writeSync`, `writev`, `writevSync` and streams on fd 1 when
  * reached through the module's default export (`import fs from "node:fs"`). Not coverable
  * in-process: a named import (`import { writeSync } from "node:fs"`) bound before the guard,
@@ -11,9 +12,9 @@
  */
 
 import { redirectConsole } from "./_console.ts";
-import type { Logger } from "../util/log.ts";
+import type { Logger } from "./log.ts";
 
-/** What the guards patch: `globalThis` in main.ts. */
+/** What the guards patch: `globalThis` in main.ts or in a tool worker. */
 export interface GuardedGlobal {
   console: Console;
   addEventListener: typeof globalThis.addEventListener;

@@ -5,7 +5,7 @@
  * to stdout even when `log` is replaced, so every method is replaced.
  */
 
-import type { Logger, LogLevel } from "../util/log.ts";
+import type { Logger, LogLevel } from "./log.ts";
 
 /** Replaces the methods of `target` (usually `globalThis.console`) with ones that log. */
 export function redirectConsole(target: Console, log: Logger): void {
