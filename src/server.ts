@@ -43,6 +43,7 @@ export type { ByteSink, ByteWriter } from "./server/writer.ts";
 export type { ServerInfo } from "./server/protocol.ts";
 export {
   type AnyToolDefinition,
+  type RemoteRunner,
   type Tool,
   type ToolDescriptor,
   ToolSet,

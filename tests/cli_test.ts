@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatArgs, redirectConsole } from "../src/cli/_console.ts";
+import { formatArgs, redirectConsole } from "../src/util/_console.ts";
 import { runCli } from "../src/cli/mod.ts";
 import { parseArgs } from "../src/cli/options.ts";
 import { Logger } from "../src/util/log.ts";
@@ -17,6 +17,7 @@ Deno.test("parseArgs reads the command and options, in either --flag value or --
     name: undefined,
     watch: false,
     devChild: false,
+    isolate: false,
     positionals: [],
     json: false,
     client: undefined,
@@ -37,6 +38,8 @@ Deno.test("parseArgs reads the command and options, in either --flag value or --
   assert.equal(parsed.toolsDir, "x");
   assert.equal(parseArgs(["--name", "notes"]).name, "notes");
   assert.equal(parseArgs(["manifest", "--check"]).check, true);
+  assert.equal(parseArgs(["serve", "--isolate"]).isolate, true);
+  assert.equal(parseArgs(["call", "echo", "--isolate"]).isolate, true);
 });
 
 Deno.test("parseArgs rejects what it does not know, saying what is wrong", () => {

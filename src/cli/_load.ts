@@ -1,26 +1,36 @@
 /**
  * @module
- * What the tool commands (`list`, `call`) share: loading the tools the way the server would,
- * with a logger that keeps to warnings so that a command's output is its result.
+ * What the tool commands (`list`, `call`) share: loading the tools the way the server would
+ * (with `--isolate`, each call in its tool's worker), with a logger that keeps to warnings so
+ * that a command's output is its result.
  */
 
 import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { loadTools } from "../loading/load.ts";
+import { WorkerHost } from "../loading/worker/host.ts";
 import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
 import type { ToolSet } from "../tool/toolset.ts";
 import { Logger } from "../util/log.ts";
 
-/** The tools, loaded as `serve` would; undefined (with the reasons logged) when they fail. */
+/**
+ * The tools, loaded as `serve` would; undefined (with the reasons logged) when they fail. With
+ * `--isolate` their calls run in workers, as served, and each worker stops as soon as its calls
+ * have ended, so none outlives the command.
+ */
 export async function loadForCommand(
   io: Io,
   options: CliOptions,
 ): Promise<ToolSet | undefined> {
+  const log = commandLogger(io, options);
   return await loadTools({
     toolsDir: io.toolsDir,
     manifest: io.manifest,
     serverName: options.name ?? DEFAULT_SERVER_INFO.name,
-    log: commandLogger(io, options),
+    log,
+    host: options.isolate
+      ? new WorkerHost({ toolsDir: io.toolsDir, log, idleMs: 0 })
+      : undefined,
   });
 }
 

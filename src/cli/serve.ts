@@ -12,6 +12,7 @@ import type { Logger } from "../util/log.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
 import type { ToolSet } from "../tool/toolset.ts";
+import type { WorkerHost } from "../loading/worker/host.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
 export async function runServe(io: Io, options: CliOptions): Promise<number> {
@@ -23,6 +24,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     ...DEFAULT_SERVER_INFO,
     name: options.name ?? DEFAULT_SERVER_INFO.name,
   };
+  const workers = lazyHost(io, log);
   let preloaded: ToolSet | undefined;
   if (io.stdinIsTerminal && !options.watch) {
     // A person ran it by hand: say what it is rather than wait in silence. The tools load now,
@@ -34,16 +36,28 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
       manifest: io.manifest,
       serverName: info.name,
       log,
+      host: options.isolate ? await workers.host() : undefined,
     });
     io.stderr(banner(io, preloaded?.tools.map((t) => t.name)));
   }
   if (options.watch) {
+    if (options.isolate) {
+      log.warn(
+        "--isolate does not apply with --watch yet: the tools run in the server's thread",
+      );
+    }
     return await serveWatching(io, options, log, info, guard);
   }
   let failed = false;
   const load = async () => {
     await guard(); // off the handshake's path: it boots Node compatibility (~10 ms)
-    const tools = preloaded ?? await loadInBackground(io, log, info.name);
+    const tools = preloaded ??
+      await loadInBackground(
+        io,
+        log,
+        info.name,
+        options.isolate ? workers.host : undefined,
+      );
     if (!tools) {
       failed = true;
       throw new Error("the tools did not load");
@@ -59,6 +73,9 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     maxLineBytes: options.maxLineBytes,
     signal: io.signal,
   });
+  // Every call has ended (a tool that did not stop took its worker with it): no worker may keep
+  // the process alive.
+  workers.close();
   log.debug("Stopped");
   // Not waiting for a load still under way: serving has ended, and a tool module whose
   // top-level await never settles must not keep the process alive.
@@ -184,15 +201,36 @@ Waiting for messages on stdin; Ctrl+D or Ctrl+C ends it.
 `;
 }
 
+/**
+ * The host of the workers that run the calls of tools loaded from files, created (its module
+ * imported) when the tools load; `close` terminates its workers, if it was created.
+ */
+function lazyHost(
+  io: Io,
+  log: Logger,
+): { host: () => Promise<WorkerHost>; close: () => void } {
+  let created: WorkerHost | undefined;
+  return {
+    host: async () => {
+      const { WorkerHost } = await import("../loading/worker/host.ts");
+      return created ??= new WorkerHost({ toolsDir: io.toolsDir, log });
+    },
+    close: () => created?.close(),
+  };
+}
+
 /** Loads the tools off the start-up path; undefined (with the reasons logged) when they fail. */
 async function loadInBackground(
   io: Io,
   log: Logger,
   serverName: string,
+  host: (() => Promise<WorkerHost>) | undefined,
 ): Promise<ToolSet | undefined> {
   let loader: typeof import("../loading/load.ts");
+  let workers: WorkerHost | undefined;
   try {
     loader = await import("../loading/load.ts");
+    workers = await host?.();
   } catch (error) {
     // Read access to src/ is missing: its modules load when first needed (deno.json's unstable
     // "lazy-dynamic-imports"), which Deno checks like any other read.
@@ -213,6 +251,7 @@ async function loadInBackground(
     manifest: io.manifest,
     serverName,
     log,
+    host: workers,
   });
   if (tools) {
     log.info(

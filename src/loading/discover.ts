@@ -34,6 +34,11 @@ export interface LoadOptions {
   serverName?: string | undefined;
   /** Milliseconds each file may take to import; default 10 000. */
   loadTimeoutMs?: number | undefined;
+  /**
+   * Returns each checked tool, from file `fileName`, as it is to be served; tooldrop's own
+   * serving gives it a `remote` that runs its calls in a worker. Default: as it is, run here.
+   */
+  attach?: ((tool: Tool, fileName: string) => Tool) | undefined;
 }
 
 /**
@@ -102,7 +107,7 @@ export function checkModules(
       continue;
     }
     byName.set(tool.name, tool);
-    tools.push(tool);
+    tools.push(options.attach ? options.attach(tool, file) : tool);
   }
   return { tools, errors, warnings };
 }

@@ -6,7 +6,7 @@
  */
 
 import { describeThrown } from "../util/describe.ts";
-import { isTimerMs, MAX_TIMER_MS } from "../util/timer.ts";
+import { isTimerMs, MAX_TIMER_MS, timerMsFromEnv } from "../util/timer.ts";
 
 /** Milliseconds a tool file may take to import, unless configured otherwise. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
@@ -38,21 +38,7 @@ export function loadTimeout(ms: number | undefined): number {
 export function loadTimeoutFromEnv(
   warn: (message: string) => void,
 ): number | undefined {
-  let text: string | undefined;
-  try {
-    text = Deno.env.get(LOAD_TIMEOUT_VARIABLE);
-  } catch {
-    return undefined; // not permitted: the same as unset
-  }
-  if (text === undefined) return undefined;
-  const ms = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (isTimerMs(ms)) return ms;
-  warn(
-    `Ignoring ${LOAD_TIMEOUT_VARIABLE}=${
-      JSON.stringify(text.slice(0, 30))
-    }: use a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
-  );
-  return undefined;
+  return timerMsFromEnv(LOAD_TIMEOUT_VARIABLE, warn);
 }
 
 /**

@@ -20,6 +20,7 @@ import {
 } from "../tool/permissions.ts";
 import { findToolFiles, folderLabel } from "./tool_files.ts";
 import { type Tool, ToolSet } from "../tool/toolset.ts";
+import type { WorkerHost } from "./worker/host.ts";
 
 /** Where the tools come from and how to report on them. */
 export interface LoadToolsOptions {
@@ -34,6 +35,11 @@ export interface LoadToolsOptions {
    * counts as broken. Default `TOOLDROP_LOAD_TIMEOUT_MS` when set and readable, else 10 000.
    */
   loadTimeoutMs?: number | undefined;
+  /**
+   * Runs the calls of tools loaded from the folder in this host's workers. The manifest's tools
+   * (a compiled binary) still run in this thread: the binary does not embed the worker yet.
+   */
+  host?: WorkerHost | undefined;
 }
 
 /** The tool set, or undefined when any tool is broken (every problem is logged). */
@@ -49,6 +55,8 @@ export async function loadTools(
       : await loadToolDir(options.toolsDir, {
         serverName,
         label: folder,
+        attach: options.host &&
+          ((tool: Tool, file: string) => options.host!.attach(tool, file)),
         loadTimeoutMs: options.loadTimeoutMs ??
           loadTimeoutFromEnv((message) => log.warn(message)),
       });

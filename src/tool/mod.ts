@@ -42,6 +42,7 @@ export {
   MAX_QUALIFIED_NAME,
   qualifiedName,
   qualifiedNameFits,
+  type RemoteRunner,
   type Tool,
   TOOL_NAME_PATTERN,
   type ToolDescriptor,

@@ -58,6 +58,47 @@ export const RUNTIME_FLAGS = [
   "--v8-flags=--initial-old-space-size=64",
 ] as const;
 
+/**
+ * A permission set as one string, the same for the same grants in any order (lists sorted,
+ * repeats and empty lists dropped): tools whose keys are equal share a worker.
+ */
+export function permissionsKey(
+  permissions: ToolPermissions | undefined,
+): string {
+  const canonical: ToolPermissions = {};
+  for (const kind of PERMISSION_KINDS) {
+    const grant = permissions?.[kind];
+    if (grant === true) canonical[kind] = true;
+    else if (grant && grant.length > 0) {
+      canonical[kind] = [...new Set(grant)].sort();
+    }
+  }
+  return JSON.stringify(canonical);
+}
+
+/**
+ * The Deno permissions of a tool worker (`new Worker(url, { deno: { permissions } })`): `base`
+ * (the base set, or the part of it this process holds: a worker cannot exceed its parent), read
+ * access to `toolsDir` (to import the tool and its helpers) and exactly what its tools
+ * `declared`; every other kind is denied. `import` (remote modules, `jsr:`) is inherited: it
+ * loads code only, and a tool that imports `jsr:@std/path` loads in this thread too.
+ */
+export function workerPermissions(
+  declared: ToolPermissions | undefined,
+  toolsDir: string,
+  base: ToolPermissions = BASE_PERMISSIONS,
+): Deno.PermissionOptionsObject {
+  const set = unionPermissions([base, { read: [toolsDir] }, declared]);
+  const options: Deno.PermissionOptionsObject = { import: "inherit" };
+  for (const kind of PERMISSION_KINDS) {
+    const grant = set[kind];
+    options[kind] = grant === true || (grant && grant.length > 0)
+      ? grant
+      : false;
+  }
+  return options;
+}
+
 /** Checks a tool's `permissions` field; returns what is wrong, or undefined when it is fine. */
 export function permissionsProblem(value: unknown): string | undefined {
   if (!isPlainObject(value)) {
@@ -126,6 +167,23 @@ export function serverFlags(
 ): string[] {
   const union = unionPermissions([BASE_PERMISSIONS, extra, ...declared]);
   return [...RUNTIME_FLAGS, ...permissionFlags(union)];
+}
+
+/** The part of `permissions` this process was granted (Deno.permissions.querySync). */
+export function heldPermissions(permissions: ToolPermissions): ToolPermissions {
+  const held: ToolPermissions = {};
+  for (const kind of PERMISSION_KINDS) {
+    const grant = permissions[kind];
+    if (grant === true) {
+      if (granted({ name: kind } as Deno.PermissionDescriptor)) {
+        held[kind] = true;
+      }
+    } else if (grant) {
+      const items = grant.filter((item) => granted(descriptor(kind, item)));
+      if (items.length > 0) held[kind] = items;
+    }
+  }
+  return held;
 }
 
 /**

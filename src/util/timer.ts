@@ -12,3 +12,29 @@ export function isTimerMs(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 1 &&
     (value as number) <= MAX_TIMER_MS;
 }
+
+/**
+ * The milliseconds environment variable `name` sets; undefined when it is unset or this process
+ * may not read it. A value that is not a whole number a timer can hold is reported to `warn`
+ * and ignored.
+ */
+export function timerMsFromEnv(
+  name: string,
+  warn: (message: string) => void,
+): number | undefined {
+  let text: string | undefined;
+  try {
+    text = Deno.env.get(name);
+  } catch {
+    return undefined; // not permitted: the same as unset
+  }
+  if (text === undefined) return undefined;
+  const ms = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (isTimerMs(ms)) return ms;
+  warn(
+    `Ignoring ${name}=${
+      JSON.stringify(text.slice(0, 30))
+    }: use a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+  );
+  return undefined;
+}

@@ -1,0 +1,319 @@
+/**
+ * @module
+ * One tool worker as the server's thread sees it: the calls it runs (sent once per turn as one
+ * `calls` message), their context over the boundary, and how it ends — a tool that does not stop
+ * after an abort, a tool that exits, a worker that fails, an idle stop — every call answered.
+ * (Over 300 lines: one worker's whole life, its calls and its five ends, reads best in one place;
+ * the texts of the ends are in ./_worker_texts.ts.)
+ */
+
+import type { CallToolResult, ToolContext } from "../../tool/tool.ts";
+import type {
+  CallOrder,
+  FromWorker,
+  LoadedTool,
+  ToolFile,
+  ToWorker,
+} from "./protocol.ts";
+import { errorResult } from "../../server/result.ts";
+import { describeError } from "../../util/describe.ts";
+import { isPlainObject } from "../../util/is.ts";
+import type { Logger } from "../../util/log.ts";
+import {
+  abortText,
+  checkedResult,
+  endText,
+  exitText,
+  firstLine,
+  reasonName,
+  type WorkerEnd,
+  type WorkerTool,
+} from "./_worker_texts.ts";
+
+export type { WorkerEnd, WorkerTool };
+
+/** What a {@link ToolWorker} needs. */
+export interface ToolWorkerOptions {
+  entry: URL;
+  /** The files it imports first (`load`). */
+  files: ToolFile[];
+  permissions: Deno.PermissionOptionsObject;
+  /** Milliseconds a call may take to end after its abort before the worker is terminated. */
+  graceMs: number;
+  /** Milliseconds without calls before the worker stops; 0: at once; undefined: never. */
+  idleMs: number | undefined;
+  log: Logger;
+  /** Called once, when the worker has ended. */
+  onEnd: (worker: ToolWorker, end: WorkerEnd) => void;
+}
+
+interface PendingCall {
+  readonly order: CallOrder;
+  readonly tool: WorkerTool;
+  readonly context: ToolContext;
+  readonly resolve: (result: CallToolResult) => void;
+  readonly onAbort: () => void;
+  sent: boolean;
+  grace: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** One worker and the calls in flight on it. Throws from the constructor when it cannot start. */
+export class ToolWorker {
+  readonly #worker: Worker;
+  readonly #options: ToolWorkerOptions;
+  readonly #calls = new Map<number, PendingCall>();
+  readonly #loadErrors = new Map<string, string>();
+  #queue: PendingCall[] = [];
+  #flushQueued = false;
+  #loaded = false;
+  #ended = false;
+  #retired = false;
+  #nextId = 1;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #loadGrace: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: ToolWorkerOptions) {
+    this.#options = options;
+    this.#worker = new Worker(options.entry, {
+      type: "module",
+      name: `tooldrop ${options.files.map((f) => f.stem).join(", ")}`
+        .slice(0, 80),
+      deno: { permissions: options.permissions },
+    });
+    this.#worker.addEventListener("message", (event) => {
+      this.#receive((event as MessageEvent<unknown>).data);
+    });
+    this.#worker.addEventListener("error", (event) => {
+      event.preventDefault(); // else it is thrown again in this thread
+      const why = firstLine(event.message ?? "an error");
+      this.#end({ kind: "failed", busy: this.#calls.size > 0 }, why);
+    });
+    this.#worker.addEventListener("messageerror", () => {
+      options.log.warn(
+        `A message from the worker of ${this.#names()} could not be read`,
+      );
+    });
+    // The worker logs at the server's level (`logLevel`: an optional field of `load`).
+    const load = {
+      type: "load",
+      files: options.files,
+      logLevel: options.log.level,
+    } as const;
+    this.#post(load);
+  }
+
+  /** Runs one call; resolves to its result, never rejects. */
+  run(
+    tool: WorkerTool,
+    args: Record<string, unknown>,
+    context: ToolContext,
+  ): Promise<CallToolResult> {
+    const { promise, resolve } = Promise.withResolvers<CallToolResult>();
+    if (this.#ended) {
+      resolve(errorResult(`Cannot run tool "${tool.name}": its worker ended`));
+      return promise;
+    }
+    const signal = context.signal;
+    if (signal.aborted) {
+      resolve(errorResult(abortText(signal.reason)));
+      return promise;
+    }
+    clearTimeout(this.#idleTimer);
+    const id = this.#nextId++;
+    const call: PendingCall = {
+      order: { id, tool: tool.name, args },
+      tool,
+      context,
+      resolve,
+      onAbort: () => this.#abort(call),
+      sent: false,
+      grace: undefined,
+    };
+    signal.addEventListener("abort", call.onAbort, { once: true });
+    this.#calls.set(id, call);
+    const loadError = this.#loadErrors.get(tool.source);
+    if (loadError !== undefined) {
+      this.#settle(call, errorResult(loadError));
+      return promise;
+    }
+    this.#queue.push(call);
+    if (this.#loaded && !this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+    return promise;
+  }
+
+  /** Takes no new calls; stops once the calls in flight have ended. */
+  retire(): void {
+    this.#retired = true;
+    if (this.#calls.size === 0) this.#end({ kind: "idle", busy: false });
+  }
+
+  /** Terminates the worker; every call in flight ends with an error saying why. */
+  close(): void {
+    this.#end({ kind: "closed", busy: this.#calls.size > 0 });
+  }
+
+  /** Sends the queued calls as one `calls` message. */
+  #flush(): void {
+    this.#flushQueued = false;
+    const queue = this.#queue;
+    this.#queue = [];
+    const calls: CallOrder[] = [];
+    for (const call of queue) {
+      if (this.#calls.has(call.order.id)) {
+        call.sent = true;
+        calls.push(call.order);
+      }
+    }
+    if (calls.length > 0 && !this.#ended) {
+      this.#post({ type: "calls", calls });
+    }
+  }
+
+  #abort(call: PendingCall): void {
+    if (!this.#calls.has(call.order.id)) return;
+    const reason = call.context.signal.reason;
+    if (!call.sent) {
+      // It never reached the worker: it ends now. A worker still importing its files may be
+      // stuck there (a loop at a tool's top level): it gets the same grace as a call.
+      this.#queue = this.#queue.filter((queued) => queued !== call);
+      this.#settle(call, errorResult(abortText(reason)));
+      if (!this.#loaded && this.#loadGrace === undefined && !this.#ended) {
+        this.#loadGrace = setTimeout(() => {
+          this.#end({ kind: "stuck", tool: call.tool, busy: true });
+        }, this.#options.graceMs);
+      }
+      return;
+    }
+    this.#post({
+      type: "abort",
+      id: call.order.id,
+      name: reasonName(reason) === "TimeoutError"
+        ? "TimeoutError"
+        : "AbortError",
+      message: abortText(reason),
+    });
+    call.grace = setTimeout(() => {
+      this.#end({ kind: "stuck", tool: call.tool, busy: true });
+    }, this.#options.graceMs);
+  }
+
+  #receive(data: unknown): void {
+    if (this.#ended || !isPlainObject(data)) return;
+    const message = data as FromWorker;
+    switch (message.type) {
+      case "loaded":
+        return this.#onLoaded(message.tools);
+      case "results":
+        for (const { id, result } of message.results) {
+          const call = this.#calls.get(id);
+          if (call) this.#settle(call, checkedResult(call.tool, result));
+        }
+        return;
+      case "progress":
+        this.#calls.get(message.id)?.context.progress(
+          message.done,
+          message.total,
+          message.message,
+        );
+        return;
+      case "log":
+        this.#calls.get(message.id)?.context.log(
+          message.level,
+          message.message,
+        );
+        return;
+      case "roots":
+        void this.#answerRoots(message.id, message.request);
+        return;
+      case "exit":
+        return this.#end(
+          { kind: "exit", busy: this.#calls.size > 0 },
+          exitText(message.how, message.code),
+        );
+    }
+  }
+
+  #onLoaded(tools: LoadedTool[]): void {
+    for (const tool of Array.isArray(tools) ? tools : []) {
+      if ("error" in tool) this.#loadErrors.set(tool.source, tool.error);
+    }
+    this.#loaded = true;
+    clearTimeout(this.#loadGrace);
+    for (const call of this.#queue) {
+      const error = this.#loadErrors.get(call.tool.source);
+      if (error !== undefined) this.#settle(call, errorResult(error));
+    }
+    this.#flush();
+  }
+
+  async #answerRoots(id: number, request: number): Promise<void> {
+    const call = this.#calls.get(id);
+    let reply: ToWorker;
+    try {
+      if (!call) throw new Error("the call has ended");
+      reply = { type: "roots", id, request, roots: await call.context.roots() };
+    } catch (error) {
+      reply = { type: "roots", id, request, error: describeError(error) };
+    }
+    if (!this.#ended) this.#post(reply);
+  }
+
+  /** Ends a call once with `result`. */
+  #settle(call: PendingCall, result: CallToolResult): void {
+    if (!this.#calls.delete(call.order.id)) return;
+    clearTimeout(call.grace);
+    call.context.signal.removeEventListener("abort", call.onAbort);
+    call.resolve(result);
+    if (this.#calls.size > 0 || this.#ended) return;
+    const idleMs = this.#options.idleMs;
+    if (this.#retired || idleMs === 0) this.#end({ kind: "idle", busy: false });
+    else if (idleMs !== undefined) {
+      const timer = setTimeout(() => {
+        if (this.#calls.size === 0) this.#end({ kind: "idle", busy: false });
+      }, idleMs);
+      Deno.unrefTimer(timer); // an idle worker must not keep the process alive
+      this.#idleTimer = timer;
+    }
+  }
+
+  /** Terminates the worker once; each call in flight ends with the error `end` explains. */
+  #end(end: WorkerEnd, detail = ""): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#loadGrace);
+    this.#worker.terminate();
+    const calls = [...this.#calls.values()];
+    const names = this.#names(calls);
+    for (const call of calls) {
+      this.#settle(
+        call,
+        errorResult(endText(end, call, names, detail, this.#options.graceMs)),
+      );
+    }
+    this.#queue = [];
+    this.#options.onEnd(this, end);
+  }
+
+  #post(message: ToWorker): void {
+    try {
+      this.#worker.postMessage(message);
+    } catch (error) {
+      this.#end(
+        { kind: "failed", busy: this.#calls.size > 0 },
+        `a message could not be sent to it: ${describeError(error)}`,
+      );
+    }
+  }
+
+  /** The quoted names of the tools of `calls` (else of the worker's files), for messages. */
+  #names(calls: PendingCall[] = []): string {
+    const names = calls.length > 0
+      ? calls.map((call) => call.tool.name)
+      : this.#options.files.map((file) => file.stem);
+    return [...new Set(names)].map((name) => `"${name}"`).join(", ");
+  }
+}
