@@ -2,7 +2,8 @@
  * @module
  * One tool call in flight (`Call`) and what its tool sees of it (`CallContext`): the abort
  * signal, logging to stderr and the client, progress notifications and the client's roots.
- * Nothing reaches the client for a call once it has ended.
+ * Nothing reaches the client for a call once it has ended. `Deadlines` times calls out with one
+ * timer per timeout length, not one per call.
  */
 
 import { textOf } from "../util/describe.ts";
@@ -38,6 +39,11 @@ export interface CallChannel {
   ) => Promise<Root[] | undefined>;
 }
 
+/** How a call that runs elsewhere (a worker) is told it was aborted. */
+export interface AbortHandle {
+  abort(reason: DOMException): void;
+}
+
 /** One call in flight. */
 export class Call {
   readonly context: ToolContext;
@@ -48,8 +54,17 @@ export class Call {
   ended: EndReason | undefined;
   startedAt = 0;
   lastProgress = -Infinity;
+  /** Told when the call is aborted: its remote run, if any. */
+  remote: AbortHandle | undefined;
+  /** Called once the call is aborted (after its signal and its remote run were). */
+  onAbort: ((call: Call) => void) | undefined;
+  /** When it times out, in `performance.now()` ms, while `Deadlines` holds it. */
+  deadline = 0;
+  /** Its neighbours in its `Deadlines` lane. */
+  older: Call | undefined;
+  newer: Call | undefined;
+  lane: Lane | undefined;
   #controller: AbortController | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly id: RequestId,
@@ -73,10 +88,10 @@ export class Call {
     return !this.done && this.ended === undefined;
   }
 
-  armTimeout(): void {
-    this.#timer = setTimeout(() => this.abort("timeout"), this.tool.timeoutMs);
-  }
-
+  /**
+   * Aborts the call: its signal (when something made one), its remote run, then `onAbort`.
+   * The first reason stays.
+   */
   abort(reason: EndReason): void {
     this.ended ??= reason;
     const message = reason === "timeout"
@@ -84,16 +99,86 @@ export class Call {
       : reason === "cancelled"
       ? "The client cancelled the call"
       : "The server is shutting down";
-    (this.#controller ??= new AbortController()).abort(
-      new DOMException(
-        message,
-        reason === "timeout" ? "TimeoutError" : "AbortError",
-      ),
+    const error = new DOMException(
+      message,
+      reason === "timeout" ? "TimeoutError" : "AbortError",
     );
+    (this.#controller ??= new AbortController()).abort(error);
+    this.remote?.abort(error);
+    this.onAbort?.(this);
+  }
+}
+
+/** The calls of one timeout length, oldest first: they time out in the order they started. */
+interface Lane {
+  readonly ms: number;
+  oldest: Call | undefined;
+  newest: Call | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Times calls out. Calls with the same timeout expire in the order they started, so each
+ * timeout length needs one timer, armed for its oldest call: a call costs two links, not a
+ * timer.
+ */
+export class Deadlines {
+  readonly #lanes = new Map<number, Lane>();
+
+  /** Aborts `call` with "timeout" once its tool's `timeoutMs` has passed, unless removed. */
+  add(call: Call): void {
+    const ms = call.tool.timeoutMs;
+    let lane = this.#lanes.get(ms);
+    if (!lane) {
+      lane = { ms, oldest: undefined, newest: undefined, timer: undefined };
+      this.#lanes.set(ms, lane);
+    }
+    call.deadline = performance.now() + ms;
+    call.lane = lane;
+    call.older = lane.newest;
+    if (lane.newest) lane.newest.newer = call;
+    else lane.oldest = call;
+    lane.newest = call;
+    if (lane.timer === undefined) this.#arm(lane, ms);
   }
 
-  disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  /** Forgets `call` (it ended); its lane's timer stops when no call is left. */
+  remove(call: Call): void {
+    const lane = call.lane;
+    if (!lane) return;
+    call.lane = undefined;
+    if (call.older) call.older.newer = call.newer;
+    else lane.oldest = call.newer;
+    if (call.newer) call.newer.older = call.older;
+    else lane.newest = call.older;
+    call.older = call.newer = undefined;
+    if (!lane.oldest && lane.timer !== undefined) {
+      clearTimeout(lane.timer);
+      lane.timer = undefined;
+    }
+  }
+
+  #arm(lane: Lane, ms: number): void {
+    lane.timer = setTimeout(() => this.#expire(lane), ms);
+  }
+
+  /** Times out every call of `lane` whose deadline has passed; re-arms for the next. */
+  #expire(lane: Lane): void {
+    lane.timer = undefined;
+    const now = performance.now();
+    let call = lane.oldest;
+    while (call && call.deadline <= now) {
+      this.remove(call);
+      call.abort("timeout");
+      call = lane.oldest;
+    }
+    // An abort may have started a call that armed a timer for itself: re-arm for the oldest.
+    if (lane.timer !== undefined) clearTimeout(lane.timer);
+    lane.timer = undefined;
+    const oldest = lane.oldest;
+    if (oldest) {
+      this.#arm(lane, Math.max(1, Math.ceil(oldest.deadline - now)));
+    }
   }
 }
 

@@ -6,7 +6,7 @@
  */
 
 import { checkArguments } from "./arguments.ts";
-import { Call, type CallChannel } from "./call.ts";
+import { Call, type CallChannel, Deadlines } from "./call.ts";
 import { failureResult } from "./_call_failure.ts";
 import type { RequestScope } from "./era.ts";
 import { describeError } from "../util/describe.ts";
@@ -41,10 +41,12 @@ export class CallRunner {
   readonly #inFlight = new Map<string | number | bigint, Call>();
   readonly #waiting: Call[] = [];
   readonly #options: CallRunnerOptions;
+  readonly #deadlines = new Deadlines();
   #running = 0;
   #seq = 0;
   #ended: Array<() => void> = [];
   #waitingForOutput = false;
+  #startingWaiting = false;
 
   constructor(options: CallRunnerOptions) {
     this.#options = options;
@@ -150,34 +152,55 @@ export class CallRunner {
     if (this.#options.log.enabled("debug")) call.startedAt = performance.now();
     const remote = call.tool.remote;
     let value: unknown;
-    let pending: boolean;
     try {
       if (remote) {
         // Checked, run and shaped in the tool's worker; the result comes back ready.
-        value = remote.run(call.args, call.context);
-        pending = true;
-      } else {
-        const check = checkArguments(call.tool, call.args);
-        if (!check.ok) return this.#finish(call, errorResult(check.message));
-        value = call.tool.definition.run(check.value, call.context);
-        pending = isThenable(value); // a `then` getter may throw too
+        call.remote = remote.start(
+          call.args,
+          call.context,
+          (result) =>
+            call.ended ? this.#stopped(call) : this.#finish(call, result),
+        );
+        if (call.done) return; // answered at once (its worker could not run it)
+        return this.#await(call);
       }
+      const check = checkArguments(call.tool, call.args);
+      if (!check.ok) return this.#finish(call, errorResult(check.message));
+      value = call.tool.definition.run(check.value, call.context);
+      if (!isThenable(value)) return this.#complete(call, value); // a `then` getter may throw too
     } catch (error) {
       return this.#finish(call, failureResult(call, error, this.#options.log));
     }
-    if (!pending) return this.#complete(call, value);
-    this.#track(call);
-    call.armTimeout();
+    this.#await(call);
     // Resolving a promise with the thenable calls its `then` in a later job, where anything it
     // throws becomes a rejection: nothing the tool returned can throw into the runner.
-    untilAborted(new Promise((resolve) => resolve(value)), call.signal).then(
+    new Promise((resolve) => resolve(value)).then(
       (result) =>
-        remote
-          ? this.#finish(call, result as CallToolResult)
-          : this.#complete(call, result),
+        call.ended ? this.#stopped(call) : this.#complete(call, result),
       (error) =>
-        this.#finish(call, failureResult(call, error, this.#options.log)),
+        call.ended
+          ? this.#stopped(call)
+          : this.#finish(call, failureResult(call, error, this.#options.log)),
     );
+  }
+
+  /**
+   * Makes a call that did not end at once findable, timed and abortable: once aborted it
+   * answers why (timed out, shut down) in a later job, whatever its tool does after.
+   */
+  #await(call: Call): void {
+    this.#track(call);
+    this.#deadlines.add(call);
+    call.onAbort = this.#onAbort;
+  }
+
+  readonly #onAbort = (call: Call) => queueMicrotask(() => this.#stopped(call));
+
+  /** Ends an aborted call, once, with why it stopped (timed out, shut down). */
+  #stopped(call: Call): void {
+    if (!call.done) {
+      this.#finish(call, failureResult(call, undefined, this.#options.log));
+    }
   }
 
   #complete(call: Call, value: unknown): void {
@@ -202,7 +225,7 @@ export class CallRunner {
   #finish(call: Call, result: CallToolResult | null): void {
     if (call.done) return;
     call.done = true;
-    call.disarm();
+    this.#deadlines.remove(call);
     // A cancelled call's id may already belong to a newer call.
     if (this.#inFlight.get(call.key) === call) this.#inFlight.delete(call.key);
     if (call.started) this.#running--;
@@ -223,14 +246,24 @@ export class CallRunner {
     }
   }
 
-  /** Starts waiting calls while there are free slots and room in the output. */
+  /**
+   * Starts waiting calls while there are free slots and room in the output. A call that ends
+   * as it starts calls this again from within: the loop already running takes its slot, so
+   * the stack does not grow with the queue.
+   */
   #startWaiting(): void {
-    while (
-      this.#running < this.#options.maxConcurrent && this.#waiting.length > 0 &&
-      this.#mayStart()
-    ) {
-      const next = this.#waiting.shift()!;
-      if (!next.done) this.#run(next);
+    if (this.#startingWaiting) return;
+    this.#startingWaiting = true;
+    try {
+      while (
+        this.#running < this.#options.maxConcurrent &&
+        this.#waiting.length > 0 && this.#mayStart()
+      ) {
+        const next = this.#waiting.shift()!;
+        if (!next.done) this.#run(next);
+      }
+    } finally {
+      this.#startingWaiting = false;
     }
   }
 
@@ -247,26 +280,4 @@ export class CallRunner {
       this.#options.respond(call.id, errorResult(why), call.scope);
     }
   }
-}
-
-/** Settles with `promise`, or rejects with the abort reason as soon as `signal` aborts. */
-function untilAborted(
-  promise: PromiseLike<unknown>,
-  signal: AbortSignal,
-): Promise<unknown> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -78,6 +78,16 @@ export interface RemoteRunner {
     args: Record<string, unknown>,
     context: ToolContext,
   ): Promise<CallToolResult>;
+  /**
+   * Starts one call as `run` does, without a promise or a listener on `context.signal` (the
+   * call runner's fast path): `done` receives its result once, perhaps before `start` returns;
+   * the call is aborted through the returned handle, not the signal.
+   */
+  start(
+    args: Record<string, unknown>,
+    context: ToolContext,
+    done: (result: CallToolResult) => void,
+  ): { abort(reason: DOMException): void };
 }
 
 const NO_ARGUMENTS = z.object({});

@@ -2,11 +2,19 @@
  * @module
  * Runs calls inside a tool worker as src/server/call_runner.ts runs them in-thread: arguments
  * checked, `run` called with the call's context, the result shaped, a failure described for the
- * model. Results that end in one turn of the event loop leave in one `results` message.
+ * model. Results that end in one turn of the event loop leave in one `results` message (one
+ * `packed` message for calls that came packed). (Over 300 lines: the calls, their context and
+ * their results in both shapes are one piece; splitting them would only add imports.)
  */
 
 import { setImmediate } from "node:timers";
-import type { CallOrder, FromWorker, ToWorker } from "./protocol.ts";
+import type {
+  CallOrder,
+  FromWorker,
+  PackedCalls,
+  PackedResults,
+  ToWorker,
+} from "./protocol.ts";
 import { failureResult } from "./_failure.ts";
 import { checkArguments } from "../../server/arguments.ts";
 import { errorResult, toCallToolResult } from "../../server/result.ts";
@@ -31,6 +39,7 @@ export class WorkerCalls {
   readonly #roots = new Map<number, PendingRoots>();
   #rootsSeq = 0;
   #done: Result[] = [];
+  #packedDone: PackedResults = [];
   #flushQueued = false;
   /** True while `run` starts a batch: it posts what ends at once itself. */
   #starting = false;
@@ -50,7 +59,27 @@ export class WorkerCalls {
   run(calls: readonly CallOrder[]): void {
     this.#starting = true;
     try {
-      for (const order of calls) this.#start(order);
+      for (const order of calls) {
+        this.#start(order.id, order.tool, order.args, false);
+      }
+    } finally {
+      this.#starting = false;
+    }
+    this.flush();
+  }
+
+  /** `run` for calls sent packed; their results leave packed. */
+  runPacked(packed: PackedCalls): void {
+    this.#starting = true;
+    try {
+      for (let i = 0; i + 2 < packed.length; i += 3) {
+        this.#start(
+          packed[i] as number,
+          packed[i + 1] as string,
+          packed[i + 2] as Record<string, unknown>,
+          true,
+        );
+      }
     } finally {
       this.#starting = false;
     }
@@ -101,21 +130,25 @@ export class WorkerCalls {
     this.#post(message);
   }
 
-  #start(order: CallOrder): void {
-    const tool = this.#tools.get(order.tool);
+  #start(
+    id: number,
+    name: string,
+    args: Record<string, unknown>,
+    packed: boolean,
+  ): void {
+    const tool = this.#tools.get(name);
     if (!tool) {
       return this.#end(
-        order.id,
+        id,
+        packed,
         errorResult(
-          `Cannot call tool "${
-            textOf(order.tool, 30)
-          }": this worker does not run it`,
+          `Cannot call tool "${textOf(name, 30)}": this worker does not run it`,
         ),
       );
     }
-    const check = checkArguments(tool, order.args);
-    if (!check.ok) return this.#end(order.id, errorResult(check.message));
-    const call = new LiveCall(order.id, tool, this);
+    const check = checkArguments(tool, args);
+    if (!check.ok) return this.#end(id, packed, errorResult(check.message));
+    const call = new LiveCall(id, packed, tool, this);
     this.#live.set(call.id, call);
     let value: unknown;
     try {
@@ -144,19 +177,21 @@ export class WorkerCalls {
       );
       return this.#fail(call, error);
     }
-    this.#end(call.id, result);
+    this.#end(call.id, call.packed, result);
   }
 
   #fail(call: LiveCall, error: unknown): void {
     this.#end(
       call.id,
+      call.packed,
       failureResult(call.tool, call.controller.signal, error, this.#log),
     );
   }
 
-  #end(id: number, result: CallToolResult): void {
+  #end(id: number, packed: boolean, result: CallToolResult): void {
     this.#live.delete(id);
-    this.#done.push({ id, result });
+    if (!packed) this.#done.push({ id, result });
+    else this.#packedDone.push(id, textOnly(result) ?? result);
     if (this.#flushQueued || this.#starting) return;
     this.#flushQueued = true;
     // Everything that ends in this turn of the event loop leaves in the same message. Node's
@@ -166,32 +201,62 @@ export class WorkerCalls {
 
   /** Posts the results that ended since the last `results` message, if any. */
   flush(): void {
+    this.#flushQueued = false;
+    if (this.#packedDone.length > 0) {
+      const packed = this.#packedDone;
+      this.#packedDone = [];
+      try {
+        this.#post({ type: "packed", results: packed });
+      } catch {
+        // One result cannot be cloned (a function in structuredContent): send the others.
+        for (let i = 0; i + 1 < packed.length; i += 2) {
+          this.#postOne(
+            packed[i] as number,
+            true,
+            packed[i + 1] as string | CallToolResult,
+          );
+        }
+      }
+    }
     if (this.#done.length === 0) return;
     const results = this.#done;
     this.#done = [];
-    this.#flushQueued = false;
     try {
       this.#post({ type: "results", results });
     } catch {
-      // One result cannot be cloned (a function in structuredContent): send the others.
-      for (const one of results) this.#postOne(one);
+      for (const { id, result } of results) this.#postOne(id, false, result);
     }
   }
 
-  #postOne({ id, result }: Result): void {
+  #postOne(id: number, packed: boolean, result: string | CallToolResult): void {
+    const message = (result: string | CallToolResult): FromWorker =>
+      packed ? { type: "packed", results: [id, result] } : {
+        type: "results",
+        results: [{ id, result: result as CallToolResult }],
+      };
     try {
-      this.#post({ type: "results", results: [{ id, result }] });
+      this.#post(message(result));
     } catch (error) {
       const why = `Tool returned a result that cannot be sent: ${
         describeError(error)
       }`;
       this.#log.warn(why);
-      this.#post({
-        type: "results",
-        results: [{ id, result: errorResult(why) }],
-      });
+      this.#post(message(errorResult(why)));
     }
   }
+}
+
+/** The text of a result that is one text block and nothing else; else undefined. */
+function textOnly(result: CallToolResult): string | undefined {
+  const { content } = result;
+  if (content.length !== 1) return undefined;
+  const block = content[0]!;
+  if (block.type !== "text" || typeof block.text !== "string") return undefined;
+  for (const key in result) if (key !== "content") return undefined;
+  for (const key in block) {
+    if (key !== "type" && key !== "text") return undefined;
+  }
+  return block.text;
 }
 
 interface PendingRoots {
@@ -207,6 +272,8 @@ class LiveCall {
 
   constructor(
     readonly id: number,
+    /** Whether its result leaves packed. */
+    readonly packed: boolean,
     readonly tool: Tool,
     calls: WorkerCalls,
   ) {

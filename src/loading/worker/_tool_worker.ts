@@ -9,9 +9,10 @@
 
 import type { CallToolResult, ToolContext } from "../../tool/tool.ts";
 import type {
-  CallOrder,
   FromWorker,
   LoadedTool,
+  PackedCalls,
+  PackedResults,
   ToolFile,
   ToWorker,
 } from "./protocol.ts";
@@ -48,14 +49,21 @@ export interface ToolWorkerOptions {
 }
 
 interface PendingCall {
-  readonly order: CallOrder;
+  readonly id: number;
+  readonly args: Record<string, unknown>;
   readonly tool: WorkerTool;
   readonly context: ToolContext;
-  readonly resolve: (result: CallToolResult) => void;
-  readonly onAbort: () => void;
+  readonly done: (result: CallToolResult) => void;
   sent: boolean;
   grace: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** Aborts one call on a worker. */
+export interface CallHandle {
+  abort(reason: unknown): void;
+}
+
+const ENDED: CallHandle = { abort: () => {} };
 
 /** One worker and the calls in flight on it. Throws from the constructor when it cannot start. */
 export class ToolWorker {
@@ -102,46 +110,68 @@ export class ToolWorker {
     this.#post(load);
   }
 
-  /** Runs one call; resolves to its result, never rejects. */
+  /** Runs one call; resolves to its result, never rejects. Aborted by `context.signal`. */
   run(
     tool: WorkerTool,
     args: Record<string, unknown>,
     context: ToolContext,
   ): Promise<CallToolResult> {
     const { promise, resolve } = Promise.withResolvers<CallToolResult>();
-    if (this.#ended) {
-      resolve(errorResult(`Cannot run tool "${tool.name}": its worker ended`));
-      return promise;
-    }
     const signal = context.signal;
-    if (signal.aborted) {
+    if (!this.#ended && signal.aborted) {
       resolve(errorResult(abortText(signal.reason)));
       return promise;
     }
-    clearTimeout(this.#idleTimer);
+    let handle = ENDED;
+    const onAbort = () => handle.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    handle = this.start(tool, args, context, (result) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(result);
+    });
+    return promise;
+  }
+
+  /**
+   * Starts one call: `done` gets its result once (perhaps before this returns); the handle
+   * aborts it. `context.signal` is not read.
+   */
+  start(
+    tool: WorkerTool,
+    args: Record<string, unknown>,
+    context: ToolContext,
+    done: (result: CallToolResult) => void,
+  ): CallHandle {
+    if (this.#ended) {
+      done(errorResult(`Cannot run tool "${tool.name}": its worker ended`));
+      return ENDED;
+    }
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     const id = this.#nextId++;
     const call: PendingCall = {
-      order: { id, tool: tool.name, args },
+      id,
+      args,
       tool,
       context,
-      resolve,
-      onAbort: () => this.#abort(call),
+      done,
       sent: false,
       grace: undefined,
     };
-    signal.addEventListener("abort", call.onAbort, { once: true });
     this.#calls.set(id, call);
     const loadError = this.#loadErrors.get(tool.source);
     if (loadError !== undefined) {
       this.#settle(call, errorResult(loadError));
-      return promise;
+      return ENDED;
     }
     this.#queue.push(call);
     if (this.#loaded && !this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#flush();
+      });
     }
-    return promise;
+    return { abort: (reason) => this.#abort(call, reason) };
   }
 
   /** Takes no new calls; stops once the calls in flight have ended. */
@@ -155,26 +185,24 @@ export class ToolWorker {
     this.#end({ kind: "closed", busy: this.#calls.size > 0 });
   }
 
-  /** Sends the queued calls as one `calls` message. */
+  /** Sends the queued calls as one `calls` message, packed. */
   #flush(): void {
-    this.#flushQueued = false;
     const queue = this.#queue;
     this.#queue = [];
-    const calls: CallOrder[] = [];
+    const packed: PackedCalls = [];
     for (const call of queue) {
-      if (this.#calls.has(call.order.id)) {
+      if (this.#calls.has(call.id)) {
         call.sent = true;
-        calls.push(call.order);
+        packed.push(call.id, call.tool.name, call.args);
       }
     }
-    if (calls.length > 0 && !this.#ended) {
-      this.#post({ type: "calls", calls });
+    if (packed.length > 0 && !this.#ended) {
+      this.#post({ type: "calls", packed });
     }
   }
 
-  #abort(call: PendingCall): void {
-    if (!this.#calls.has(call.order.id)) return;
-    const reason = call.context.signal.reason;
+  #abort(call: PendingCall, reason: unknown): void {
+    if (!this.#calls.has(call.id)) return;
     if (!call.sent) {
       // It never reached the worker: it ends now. A worker still importing its files may be
       // stuck there (a loop at a tool's top level): it gets the same grace as a call.
@@ -189,7 +217,7 @@ export class ToolWorker {
     }
     this.#post({
       type: "abort",
-      id: call.order.id,
+      id: call.id,
       name: reasonName(reason) === "TimeoutError"
         ? "TimeoutError"
         : "AbortError",
@@ -212,6 +240,8 @@ export class ToolWorker {
           if (call) this.#settle(call, checkedResult(call.tool, result));
         }
         return;
+      case "packed":
+        return this.#onPacked(message.results);
       case "progress":
         this.#calls.get(message.id)?.context.progress(
           message.done,
@@ -233,6 +263,21 @@ export class ToolWorker {
           { kind: "exit", busy: this.#calls.size > 0 },
           exitText(message.how, message.code),
         );
+    }
+  }
+
+  #onPacked(packed: PackedResults): void {
+    if (!Array.isArray(packed)) return;
+    for (let i = 0; i + 1 < packed.length; i += 2) {
+      const call = this.#calls.get(packed[i] as number);
+      if (!call) continue;
+      const result = packed[i + 1];
+      this.#settle(
+        call,
+        typeof result === "string"
+          ? { content: [{ type: "text", text: result }] }
+          : checkedResult(call.tool, result),
+      );
     }
   }
 
@@ -263,10 +308,9 @@ export class ToolWorker {
 
   /** Ends a call once with `result`. */
   #settle(call: PendingCall, result: CallToolResult): void {
-    if (!this.#calls.delete(call.order.id)) return;
-    clearTimeout(call.grace);
-    call.context.signal.removeEventListener("abort", call.onAbort);
-    call.resolve(result);
+    if (!this.#calls.delete(call.id)) return;
+    if (call.grace !== undefined) clearTimeout(call.grace);
+    call.done(result);
     if (this.#calls.size > 0 || this.#ended) return;
     const idleMs = this.#options.idleMs;
     if (this.#retired || idleMs === 0) this.#end({ kind: "idle", busy: false });
@@ -288,14 +332,16 @@ export class ToolWorker {
     this.#worker.terminate();
     const calls = [...this.#calls.values()];
     const names = this.#names(calls);
+    this.#queue = [];
+    // First, so that a call started while these are told (their `done` may start the next
+    // waiting call at once) goes to a new worker, not to this one.
+    this.#options.onEnd(this, end);
     for (const call of calls) {
       this.#settle(
         call,
         errorResult(endText(end, call, names, detail, this.#options.graceMs)),
       );
     }
-    this.#queue = [];
-    this.#options.onEnd(this, end);
   }
 
   #post(message: ToWorker): void {

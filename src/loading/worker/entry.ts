@@ -54,8 +54,10 @@ function serveWorker(scope: WorkerScope): void {
   let log = stderrLogger(undefined);
   const handle = (message: ToWorker) => {
     if (!calls) return;
-    if (message.type === "calls") calls.run(message.calls);
-    else if (message.type === "abort") {
+    if (message.type === "calls") {
+      if ("packed" in message) calls.runPacked(message.packed);
+      else calls.run(message.calls);
+    } else if (message.type === "abort") {
       calls.abort(message.id, message.name, message.message);
     } else if (message.type === "roots") calls.answerRoots(message);
   };

@@ -6,7 +6,7 @@
  */
 
 import { errorResult } from "../../server/result.ts";
-import type { CallToolResult, ToolContext } from "../../tool/tool.ts";
+import type { CallToolResult } from "../../tool/tool.ts";
 import type { RemoteRunner, Tool } from "../../tool/toolset.ts";
 import {
   BASE_PERMISSIONS,
@@ -24,6 +24,9 @@ import type { ToolFile } from "./protocol.ts";
 import { toolFileUrl } from "../import_tool.ts";
 import { toolStem } from "../tool_files.ts";
 import { ToolWorker, type WorkerEnd, type WorkerTool } from "./_tool_worker.ts";
+
+/** The handle of a call that ended before it started. */
+const NO_CALL = { abort: () => {} };
 
 /** Milliseconds an aborted call may take to end before its worker is terminated. */
 export const DEFAULT_STOP_GRACE_MS = 1000;
@@ -112,7 +115,16 @@ export class WorkerHost {
     group.worker = undefined;
     const named: WorkerTool = { name: tool.name, source: tool.source };
     const target = group;
-    return { run: (args, context) => this.#run(target, named, args, context) };
+    return {
+      run: (args, context) => {
+        const { promise, resolve } = Promise.withResolvers<CallToolResult>();
+        const worker = this.#worker(target, named, resolve);
+        return worker ? worker.run(named, args, context) : promise;
+      },
+      start: (args, context, done) =>
+        this.#worker(target, named, done)?.start(named, args, context, done) ??
+          NO_CALL,
+    };
   }
 
   /** Workers terminated while a call did not stop: their threads may still keep a core busy. */
@@ -131,30 +143,26 @@ export class WorkerHost {
     for (const group of this.#groups.values()) group.worker?.close();
   }
 
-  #run(
+  /** The group's worker, started if need be; else undefined, with `done` told why. */
+  #worker(
     group: Group,
     tool: WorkerTool,
-    args: Record<string, unknown>,
-    context: ToolContext,
-  ): Promise<CallToolResult> {
+    done: (result: CallToolResult) => void,
+  ): ToolWorker | undefined {
+    let why: string;
     try {
       if (this.#closed) {
-        return Promise.resolve(
-          errorResult(
-            `Cannot run tool "${tool.name}": the server is shutting down`,
-          ),
-        );
+        why = `Cannot run tool "${tool.name}": the server is shutting down`;
+      } else {
+        const worker = group.worker ?? this.#start(group, tool);
+        if (typeof worker !== "string") return worker;
+        why = worker;
       }
-      const worker = group.worker ?? this.#start(group, tool);
-      if (typeof worker === "string") {
-        return Promise.resolve(errorResult(worker));
-      }
-      return worker.run(tool, args, context);
     } catch (error) {
-      return Promise.resolve(
-        errorResult(`Cannot run tool "${tool.name}": ${describeError(error)}`),
-      );
+      why = `Cannot run tool "${tool.name}": ${describeError(error)}`;
     }
+    done(errorResult(why));
+    return undefined;
   }
 
   /** Starts the group's worker; returns why it cannot start instead of throwing. */

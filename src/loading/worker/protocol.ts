@@ -26,12 +26,27 @@ export interface CallOrder {
   args: Record<string, unknown>;
 }
 
+/** `CallOrder`s flattened: id, tool, args for each call in turn. */
+export type PackedCalls = Array<number | string | Record<string, unknown>>;
+
+/**
+ * Results flattened: id, then the result for each call in turn. A result that is one text block
+ * and nothing else is its text alone (`{ content: [{ type: "text", text }] }`); any other, the
+ * object. Only calls sent packed are answered packed (a `packed` message).
+ */
+export type PackedResults = Array<number | string | CallToolResult>;
+
 /** From the server's thread to a worker. */
 export type ToWorker =
   /** Import these tool files (sent once, first); the worker answers `loaded`. */
   | { type: "load"; files: ToolFile[] }
   /** Run these calls (every call of one read, batched). */
   | { type: "calls"; calls: CallOrder[] }
+  /**
+   * The same, packed: `[id, tool, args, id, tool, args, …]`, about twice as fast to clone as
+   * objects. Their results come back packed too (see `results`).
+   */
+  | { type: "calls"; packed: PackedCalls }
   /** Abort the call's `ctx.signal` with this reason (timeout, cancellation, shutdown). */
   | {
     type: "abort";
@@ -64,6 +79,8 @@ export type FromWorker =
   | { type: "loaded"; tools: LoadedTool[] }
   /** Results of calls that ended, batched; each already shaped, errors as `isError`. */
   | { type: "results"; results: Array<{ id: number; result: CallToolResult }> }
+  /** The same for calls sent packed. */
+  | { type: "packed"; results: PackedResults }
   /** `ctx.progress` of call `id`, unfiltered (the server drops what the client cannot use). */
   | {
     type: "progress";
