@@ -214,13 +214,17 @@ function fakeProject(files: Record<string, string> = {}) {
  * The dev supervisor run in this process on `project`, with the test as its client; `onLog`
  * sees each log line as it is written, in the same turn.
  */
-function supervise(project: string, onLog?: (text: string) => void) {
+function supervise(
+  project: string,
+  onLog?: (text: string) => void,
+  args: string[] = ["dev"],
+) {
   const encoder = new TextEncoder();
   const logged = new Collector();
   const log = logged.writable.getWriter();
   const input = new TransformStream<Uint8Array, Uint8Array>();
   const client = input.writable.getWriter();
-  const { io, out } = fakeIo(["dev"], {}, {
+  const { io, out } = fakeIo(args, {}, {
     entry: new URL(`file://${project}/main.ts`),
     toolsDir: new URL(`file://${project}/tools/`),
     stdin: input.readable,
@@ -229,7 +233,7 @@ function supervise(project: string, onLog?: (text: string) => void) {
       void log.write(encoder.encode(text));
     },
   });
-  const exit = runDev(io, parseArgs(["dev"]));
+  const exit = runDev(io, parseArgs(args));
   return {
     out,
     logged,
@@ -313,4 +317,22 @@ Deno.test("dev: a restart asked for during the first start waits for it: one ser
   } finally {
     delete holder[HOLD];
   }
+});
+
+// Says the arguments it was started with, then waits for its input to end.
+const ARGS_CHILD = `
+const say = (message) =>
+  Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(message) + "\\n"));
+say({ jsonrpc: "2.0", method: "test/args", params: { args: Deno.args } });
+for await (const _ of Deno.stdin.readable) {}
+`;
+
+Deno.test("dev --isolate starts its server with --isolate", async () => {
+  await using project = await fakeProject({ "main.ts": ARGS_CHILD });
+  const dev = supervise(project.path, undefined, ["dev", "--isolate"]);
+  await dev.until(dev.out, /test\/args/);
+  assert.equal(await dev.close(), 0);
+  const { args } = JSON.parse(dev.out.lines[0]!).params as { args: string[] };
+  assert.deepEqual(args.slice(0, 2), ["serve", "--dev-child"]);
+  assert.ok(args.includes("--isolate"), args.join(" "));
 });

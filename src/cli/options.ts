@@ -69,7 +69,8 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
                               --watch: reload tool files as they change
                               --isolate: run each tool's calls in a worker with only the
                               permissions it declares (preview; see README "How tools run")
-  dev                         serve, reload tools on save, restart on server code changes
+  dev [--isolate]             serve, reload tools on save, restart on server code changes
+                              --isolate: as for serve; a saved tool file gets a new worker
   list [--json]               the tools and their arguments (--json: the tools/list result)
   call <tool> [json] [--isolate]
                               run one tool with JSON arguments; exit 1 when it fails

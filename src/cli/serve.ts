@@ -3,6 +3,8 @@
  * The `serve` command: logger, guards that keep tools off stdout, and the server, which answers
  * the handshake while the tools load. Loading them (zod and every tool file: most of start-up)
  * begins only once the first replies are written, so a client's `initialize` is not kept waiting.
+ * Under `--isolate` the tools' workers then start in the background (pre-warm), so that the first
+ * call does not wait for one.
  */
 
 import type { Io } from "./io.ts";
@@ -41,12 +43,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     io.stderr(banner(io, preloaded?.tools.map((t) => t.name)));
   }
   if (options.watch) {
-    if (options.isolate) {
-      log.warn(
-        "--isolate does not apply with --watch yet: the tools run in the server's thread",
-      );
-    }
-    return await serveWatching(io, options, log, info, guard);
+    return await serveWatching(io, options, log, info, guard, workers);
   }
   let failed = false;
   const load = async () => {
@@ -62,6 +59,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
       failed = true;
       throw new Error("the tools did not load");
     }
+    if (options.isolate) workers.prewarmSoon();
     return tools;
   };
   await serve({
@@ -87,7 +85,9 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
  * broken files are reported and left out instead of stopping the server, and every change is
  * sent to clients as `notifications/tools/list_changed`. Under `dev` (`--dev-child`) the
  * process ends with RESTART_EXIT_CODE when helper code changes or a tool needs permissions it
- * lacks, and the supervisor starts it again.
+ * lacks, and the supervisor starts it again. Under `--isolate` a tool file loaded again replaces
+ * its group's worker (calls in flight end on the old one), and outside `dev` a helper change
+ * replaces every worker.
  */
 async function serveWatching(
   io: Io,
@@ -95,15 +95,18 @@ async function serveWatching(
   log: Logger,
   info: typeof DEFAULT_SERVER_INFO,
   guard: () => Promise<void>,
+  workers: ReturnType<typeof lazyHost>,
 ): Promise<number> {
   const [
     { RESTART_EXIT_CODE, ToolReloader },
     { warnMissingPermissions },
     { folderLabel },
+    host,
   ] = await Promise.all([
     import("../loading/reload.ts"),
     import("../loading/load.ts"),
     import("../loading/tool_files.ts"),
+    options.isolate ? workers.host() : undefined,
   ]);
   const stop = new AbortController();
   let code = 0;
@@ -121,12 +124,22 @@ async function serveWatching(
       const folder = folderLabel(io.toolsDir);
       const changed = paths.map((p) => `${folder}${p}`).join(", ");
       if (options.devChild) restart(`${changed} changed`);
-      else {
+      else if (host) {
+        // Every worker, not only those of the tools that import it: this thread does not know
+        // which do. The list (descriptions, arguments) still comes from this thread's modules.
+        const running = host.restart();
+        log.info(
+          `${changed} changed: restarted the tools' workers (${running} running), so calls run the new code; tools/list shows what the tools declare after a server restart (\`deno task dev\` restarts by itself)`,
+        );
+        workers.prewarmSoon();
+      } else {
         log.warn(
           `${changed} changed; tools see the new code after a restart (\`deno task dev\` restarts by itself)`,
         );
       }
     },
+    attach: host && ((tool, file) => host.attach(tool, file)),
+    detach: host && ((file) => host.detach(file)),
   });
   const checked = (tools: ToolSet): boolean => {
     const lacking = warnMissingPermissions(tools.tools, log);
@@ -149,11 +162,15 @@ async function serveWatching(
           decodeURIComponent(io.toolsDir.pathname)
         } for changes`,
       );
-      checked(tools);
+      if (checked(tools) && host) workers.prewarmSoon();
       return tools;
     }),
     toolUpdates: (async function* () {
-      for await (const tools of updates) if (checked(tools)) yield tools;
+      for await (const tools of updates) {
+        if (!checked(tools)) continue;
+        if (host) workers.prewarmSoon(); // the worker replaced by the change
+        yield tools;
+      }
     })(),
     info,
     log,
@@ -161,6 +178,7 @@ async function serveWatching(
     signal,
   });
   stop.abort(); // stops the watcher when input ended first
+  workers.close();
   log.debug("Stopped");
   return code;
 }
@@ -202,20 +220,33 @@ Waiting for messages on stdin; Ctrl+D or Ctrl+C ends it.
 }
 
 /**
- * The host of the workers that run the calls of tools loaded from files, created (its module
- * imported) when the tools load; `close` terminates its workers, if it was created.
+ * The host of the workers that run the calls of tools loaded from files (`--isolate`): `host`
+ * creates it (importing its module) when first asked; `prewarmSoon` starts the workers of the
+ * tools loaded so far once this turn's replies are on their way (a call that comes meanwhile
+ * waits for its worker, as it would anyway); `close` terminates them, if it was created.
  */
-function lazyHost(
-  io: Io,
-  log: Logger,
-): { host: () => Promise<WorkerHost>; close: () => void } {
+function lazyHost(io: Io, log: Logger) {
   let created: WorkerHost | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   return {
     host: async () => {
       const { WorkerHost } = await import("../loading/worker/host.ts");
       return created ??= new WorkerHost({ toolsDir: io.toolsDir, log });
     },
-    close: () => created?.close(),
+    prewarmSoon: () => {
+      if (!created || timer !== undefined) return;
+      // A timer, not a microtask: the reply that waited for the tools (tools/list) is written
+      // first, and starting a worker costs this thread a few milliseconds.
+      timer = setTimeout(() => {
+        timer = undefined;
+        const started = created?.prewarm() ?? 0;
+        if (started > 0) log.debug(`Pre-warming ${started} worker(s)`);
+      }, 0);
+    },
+    close: () => {
+      clearTimeout(timer);
+      created?.close();
+    },
   };
 }
 

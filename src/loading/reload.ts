@@ -4,7 +4,8 @@
  * added or changed (a new module URL each time, so the module cache hands back the new code),
  * drops it when deleted, and keeps the previous version serving when the new one is broken.
  * Changes to other code in the folder (a tool's helpers) are reported to the caller, which
- * restarts the process under `deno task dev`: a module's own imports cannot be re-imported.
+ * restarts the process under `deno task dev`, or the tools' workers under `--isolate`: a
+ * module's own imports cannot be re-imported in this thread.
  */
 
 import { checkModules } from "./discover.ts";
@@ -56,6 +57,14 @@ export interface ReloaderOptions {
    * such as a helper module the tools import.
    */
   onOtherChange?: (paths: string[]) => void;
+  /**
+   * Returns each tool that loaded, from file `fileName`, as it is to be served (`--isolate`: with
+   * a `remote` runner from the server's WorkerHost, whose worker imports the file as it is now).
+   * Called again each time the file loads again. Default: as it is, run in this thread.
+   */
+  attach?: ((tool: Tool, fileName: string) => Tool) | undefined;
+  /** Told when a tool file stops being served (deleted, or no longer a file). */
+  detach?: ((fileName: string) => void) | undefined;
 }
 
 /** Holds the last good version of every tool file and reloads them as they change. */
@@ -120,6 +129,7 @@ export class ToolReloader {
           log.warn(`Skipping "${this.#label}${file}": ${entry.gone}`);
         }
         if (this.#tools.delete(file)) {
+          this.#options.detach?.(file);
           changed = true;
           log.info(`Removed tool "${previous!.name}" (${this.#label}${file})`);
         }
@@ -154,7 +164,7 @@ export class ToolReloader {
         );
         continue;
       }
-      this.#tools.set(file, tool);
+      this.#tools.set(file, this.#options.attach?.(tool, file) ?? tool);
       changed = true;
       log.info(
         `${

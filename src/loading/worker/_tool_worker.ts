@@ -174,6 +174,11 @@ export class ToolWorker {
     return { abort: (reason) => this.#abort(call, reason) };
   }
 
+  /** The files it imported. */
+  get files(): readonly ToolFile[] {
+    return this.#options.files;
+  }
+
   /** Takes no new calls; stops once the calls in flight have ended. */
   retire(): void {
     this.#retired = true;

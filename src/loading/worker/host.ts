@@ -1,8 +1,10 @@
 /**
  * @module
  * Runs tool calls in workers: tools with the same declared permissions share one, which starts
- * at its first call with exactly those permissions (plus the base set and read access to the
- * tools folder). A tool that does not stop after an abort gets its worker replaced.
+ * at its first call (or when pre-warmed) with exactly those permissions (plus the base set and
+ * read access to the tools folder). A tool that does not stop after an abort, or whose file was
+ * loaded again (`--watch`), gets its worker replaced. (Over 300 lines: the groups and the life
+ * of their workers — started, pre-warmed, retired on reload, ended — read best in one place.)
  */
 
 import { errorResult } from "../../server/result.ts";
@@ -51,17 +53,25 @@ export interface WorkerHostOptions {
 }
 
 interface Group {
+  readonly key: string;
   readonly declared: ToolPermissions | undefined;
-  readonly files: ToolFile[];
+  /** The group's files, by URL. */
+  readonly files: Map<string, ToolFile>;
   worker: ToolWorker | undefined;
 }
 
 /**
- * The workers of one server. `attach` gives a tool loaded from a file a `remote` runner;
- * `close` terminates every worker.
+ * The workers of one server. `attach` gives a tool loaded from a file a `remote` runner (again
+ * when the file is loaded again: its group's worker is then replaced), `detach` forgets a file,
+ * `restart` replaces every worker, `prewarm` starts them ahead of the first call, `close`
+ * terminates them all.
  */
 export class WorkerHost {
   readonly #groups = new Map<string, Group>();
+  /** Each attached file's URL → its group. */
+  readonly #fileGroups = new Map<string, Group>();
+  /** Every worker not yet ended, retired ones still finishing their calls included. */
+  readonly #live = new Set<ToolWorker>();
   readonly #options: WorkerHostOptions;
   readonly #toolsPath: string;
   readonly #graceMs: number;
@@ -98,33 +108,95 @@ export class WorkerHost {
     return { ...tool, remote: this.runner(tool, file) };
   }
 
-  /** A runner for `tool`'s calls in the worker of its permission group, which imports `file`. */
+  /**
+   * A runner for `tool`'s calls in the worker of its permission group, which imports `file`.
+   * When `file` was attached before, it leaves its previous group, and the worker of its new
+   * group is retired: its calls in flight end there, the next call starts a worker that imports
+   * the file as it is now.
+   */
   runner(
     tool: WorkerTool & { readonly permissions: ToolPermissions | undefined },
     file: ToolFile,
   ): RemoteRunner {
+    this.#leave(file.url);
     const key = permissionsKey(tool.permissions);
     let group = this.#groups.get(key);
     if (!group) {
-      group = { declared: tool.permissions, files: [], worker: undefined };
+      group = {
+        key,
+        declared: tool.permissions,
+        files: new Map(),
+        worker: undefined,
+      };
       this.#groups.set(key, group);
     }
-    group.files.push(file);
-    // A running worker has not imported the new file: the next call starts one that has.
-    group.worker?.retire();
-    group.worker = undefined;
+    group.files.set(file.url, file);
+    this.#fileGroups.set(file.url, group);
+    // A running worker has not imported this version of the file: the next call starts one that
+    // has (or the pre-warm does).
+    this.#retire(group);
     const named: WorkerTool = { name: tool.name, source: tool.source };
-    const target = group;
+    // The file's group now: an older runner of the same file (a call that waited for a slot
+    // across a reload) follows the file if its permissions changed.
+    const target = () => this.#fileGroups.get(file.url);
     return {
       run: (args, context) => {
         const { promise, resolve } = Promise.withResolvers<CallToolResult>();
-        const worker = this.#worker(target, named, resolve);
+        const worker = this.#worker(target(), named, resolve);
         return worker ? worker.run(named, args, context) : promise;
       },
       start: (args, context, done) =>
-        this.#worker(target, named, done)?.start(named, args, context, done) ??
+        this.#worker(target(), named, done)?.start(
+          named,
+          args,
+          context,
+          done,
+        ) ??
           NO_CALL,
     };
+  }
+
+  /**
+   * Forgets the tool file `fileName` (deleted, or no longer a tool): the next worker of its group
+   * does not import it. The running worker keeps serving the group's other tools.
+   */
+  detach(fileName: string): void {
+    this.#leave(toolFileUrl(this.#options.toolsDir, fileName).href);
+  }
+
+  /**
+   * Retires every worker (a helper module the tools may import changed): calls in flight end on
+   * the old workers, later calls start new ones. Returns how many were running.
+   */
+  restart(): number {
+    let retired = 0;
+    for (const group of this.#groups.values()) {
+      if (this.#retire(group)) retired++;
+    }
+    return retired;
+  }
+
+  /**
+   * Starts the worker of every group that has none, in the background: a call that comes while
+   * it starts waits for it, as it would for a worker it started. Returns how many it started.
+   */
+  prewarm(): number {
+    if (this.#closed) return 0;
+    let started = 0;
+    for (const group of this.#groups.values()) {
+      if (group.worker || group.files.size === 0) continue;
+      const worker = this.#start(group);
+      if (typeof worker === "string") {
+        // The first call reports it, with the tool's name.
+        this.#options.log.debug(`Cannot pre-warm a worker: ${worker}`);
+      } else started++;
+    }
+    return started;
+  }
+
+  /** Workers running now (retired ones still finishing their calls included). */
+  get liveWorkers(): number {
+    return this.#live.size;
   }
 
   /** Workers terminated while a call did not stop: their threads may still keep a core busy. */
@@ -140,12 +212,37 @@ export class WorkerHost {
   /** Terminates every worker; calls in flight end with an error, later calls are refused. */
   close(): void {
     this.#closed = true;
-    for (const group of this.#groups.values()) group.worker?.close();
+    for (const worker of [...this.#live]) worker.close();
+  }
+
+  /** Takes `url` out of its group, dropping the group when it has no file left. */
+  #leave(url: string): void {
+    const group = this.#fileGroups.get(url);
+    if (!group) return;
+    this.#fileGroups.delete(url);
+    group.files.delete(url);
+    if (group.files.size > 0) return;
+    this.#retire(group);
+    this.#groups.delete(group.key);
+  }
+
+  /** Retires the group's worker, if it has one: it takes no more calls. */
+  #retire(group: Group): boolean {
+    const worker = group.worker;
+    if (!worker) return false;
+    group.worker = undefined;
+    this.#options.log.debug(
+      `Retiring the worker of ${
+        namesOf(group, worker)
+      }: the next call starts a new one`,
+    );
+    worker.retire();
+    return true;
   }
 
   /** The group's worker, started if need be; else undefined, with `done` told why. */
   #worker(
-    group: Group,
+    group: Group | undefined,
     tool: WorkerTool,
     done: (result: CallToolResult) => void,
   ): ToolWorker | undefined {
@@ -153,10 +250,14 @@ export class WorkerHost {
     try {
       if (this.#closed) {
         why = `Cannot run tool "${tool.name}": the server is shutting down`;
+      } else if (!group) {
+        why =
+          `Cannot run tool "${tool.name}": its file ${tool.source} is no longer served; list the tools again`;
       } else {
-        const worker = group.worker ?? this.#start(group, tool);
+        const worker = group.worker ?? this.#start(group);
         if (typeof worker !== "string") return worker;
-        why = worker;
+        why = `Cannot run tool "${tool.name}" (${tool.source}): ${worker}`;
+        this.#options.log.error(why);
       }
     } catch (error) {
       why = `Cannot run tool "${tool.name}": ${describeError(error)}`;
@@ -166,12 +267,12 @@ export class WorkerHost {
   }
 
   /** Starts the group's worker; returns why it cannot start instead of throwing. */
-  #start(group: Group, tool: WorkerTool): ToolWorker | string {
+  #start(group: Group): ToolWorker | string {
     const options = this.#options;
     try {
       const worker = new ToolWorker({
         entry: options.entry ?? new URL("./entry.ts", import.meta.url),
-        files: [...group.files],
+        files: [...group.files.values()],
         permissions: workerPermissions(
           group.declared,
           this.#toolsPath,
@@ -183,30 +284,39 @@ export class WorkerHost {
         onEnd: (ended, end) => this.#ended(group, ended, end),
       });
       group.worker = worker;
+      this.#live.add(worker);
       this.#started++;
+      options.log.debug(`Started a worker for ${namesOf(group)}`);
       return worker;
     } catch (error) {
-      const why = error instanceof Deno.errors.NotCapable
+      return error instanceof Deno.errors.NotCapable
         ? `its worker needs ${
           missingPermissions(
             unionPermissions([{ read: [this.#toolsPath] }, group.declared]),
           ).join(" ") || "permissions"
         }, which this process was not granted; \`deno task dev\`, \`deno task compile\` and \`tooldrop install\` grant what tools declare`
         : `its worker cannot start: ${describeError(error)}`;
-      const message = `Cannot run tool "${tool.name}" (${tool.source}): ${why}`;
-      options.log.error(message);
-      return message;
     }
   }
 
   #ended(group: Group, worker: ToolWorker, end: WorkerEnd): void {
+    this.#live.delete(worker);
     if (group.worker === worker) group.worker = undefined;
+    this.#options.log.debug(
+      `The worker of ${namesOf(group, worker)} ended (${end.kind})`,
+    );
     if (end.kind !== "stuck") return;
     this.#stuck++;
     this.#options.log.warn(
       `Tool "${end.tool.name}" (${end.tool.source}) did not stop within ${this.#graceMs} ms after its call was aborted: its worker was terminated, but if the tool is stuck in a loop its thread keeps a CPU core busy until the server restarts (${this.#stuck} worker(s) so far)`,
     );
   }
+}
+
+/** The group's files, quoted, for debug lines (those of `worker` when it was given). */
+function namesOf(group: Group, worker?: ToolWorker): string {
+  const files = worker?.files ?? [...group.files.values()];
+  return files.map((file) => `"${file.source}"`).join(", ") || "no tool";
 }
 
 /**
