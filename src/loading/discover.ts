@@ -95,21 +95,39 @@ export function checkModules(
       errors.push(checkProblem(source, error));
       continue;
     }
-    const other = byName.get(tool.name);
-    if (other) {
-      errors.push(duplicateNameError(tool, other));
-      continue;
-    }
-    const lint = lintTool(tool, serverName);
-    warnings.push(...lint.warnings);
-    if (lint.errors.length > 0) {
-      errors.push(...lint.errors);
-      continue;
-    }
-    byName.set(tool.name, tool);
+    if (!admitTool(tool, { byName, serverName, errors, warnings })) continue;
     tools.push(options.attach ? options.attach(tool, file) : tool);
   }
   return { tools, errors, warnings };
+}
+
+/**
+ * Whether a checked tool may join the tools in `byName` (adding it there): not when another
+ * has its name or its lint finds an error; each problem goes to `errors`, lint notes to
+ * `warnings`.
+ */
+export function admitTool(
+  tool: Tool,
+  into: {
+    byName: Map<string, Tool>;
+    serverName: string;
+    errors: string[];
+    warnings: string[];
+  },
+): boolean {
+  const other = into.byName.get(tool.name);
+  if (other) {
+    into.errors.push(duplicateNameError(tool, other));
+    return false;
+  }
+  const lint = lintTool(tool, into.serverName);
+  into.warnings.push(...lint.warnings);
+  if (lint.errors.length > 0) {
+    into.errors.push(...lint.errors);
+    return false;
+  }
+  into.byName.set(tool.name, tool);
+  return true;
 }
 
 /** The message for what checking a tool threw: createTool's own, or one naming the file. */

@@ -36,7 +36,8 @@ export interface LoadToolsOptions {
    */
   loadTimeoutMs?: number | undefined;
   /**
-   * Runs the calls of tools loaded from the folder in this host's workers. The manifest's tools
+   * Runs the calls of tools loaded from the folder in this host's workers, and lists them from
+   * the listing cache (./listing.ts) without importing them in this thread. The manifest's tools
    * (a compiled binary) still run in this thread: the binary does not embed the worker yet.
    */
   host?: WorkerHost | undefined;
@@ -50,13 +51,21 @@ export async function loadTools(
   const folder = folderLabel(options.toolsDir);
   let result: LoadResult;
   try {
+    const host = options.host;
     result = options.manifest
       ? checkModules((await options.manifest()).toolModules, { serverName })
+      : host
+      ? await (await import("./listing.ts")).loadListedTools(options.toolsDir, {
+        serverName,
+        label: folder,
+        log,
+        attach: (tool, file) => host.attach(tool, file),
+        loadTimeoutMs: options.loadTimeoutMs ??
+          loadTimeoutFromEnv((message) => log.warn(message)),
+      })
       : await loadToolDir(options.toolsDir, {
         serverName,
         label: folder,
-        attach: options.host &&
-          ((tool: Tool, file: string) => options.host!.attach(tool, file)),
         loadTimeoutMs: options.loadTimeoutMs ??
           loadTimeoutFromEnv((message) => log.warn(message)),
       });

@@ -2,9 +2,11 @@
  * @module
  * The static import manifest of tools/: `deno compile` embeds only modules it can see imported,
  * so the compiled binary loads its tools from this generated file instead of scanning a folder.
+ * Whatever writes it writes the listing cache beside it (./listing.ts).
  */
 
 import { findToolFiles } from "./tool_files.ts";
+import { Logger } from "../util/log.ts";
 
 /** The manifest's file name inside tools/ (the `_` keeps it from being taken for a tool). */
 export const MANIFEST_FILE = "_manifest.ts";
@@ -67,9 +69,21 @@ export async function checkManifest(
   return { text, current: existing === text };
 }
 
-/** Writes the manifest when it is out of date; returns true when it changed. */
-export async function writeManifest(dir: URL): Promise<boolean> {
+/**
+ * Writes the manifest when it is out of date, and the listing cache (tools/.listing.json) when
+ * it is: each tool file whose cache entry is not current is imported in a short-lived worker, not
+ * in this thread. Returns true when the manifest changed.
+ */
+export async function writeManifest(
+  dir: URL,
+  options: { log?: Logger | undefined } = {},
+): Promise<boolean> {
   const { text, current } = await checkManifest(dir);
   if (!current) await Deno.writeTextFile(new URL(MANIFEST_FILE, dir), text);
+  const { writeListing } = await import("./listing.ts");
+  // Broken files are left out of the cache: the server names them when it starts.
+  await writeListing(dir, {
+    log: options.log ?? new Logger({ level: "error", write: () => {} }),
+  });
   return !current;
 }

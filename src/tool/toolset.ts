@@ -1,7 +1,9 @@
 /**
  * @module
  * Checks a tool definition's shape and turns it into a `Tool` with its `tools/list` entry; a
- * `ToolSet` holds the tools of one server by name, with the list reply prepared once.
+ * `ToolSet` holds the tools of one server by name, with the list reply prepared once. (Over 300
+ * lines: a tool's two origins — a definition checked here, or a listing whose calls run in a
+ * worker — build the one `Tool` shape, best read together.)
  */
 
 import { z } from "zod";
@@ -237,6 +239,44 @@ function jsonSchema(
     }
   }
   return json;
+}
+
+/** A tool as the listing cache knows it: what `tools/list` shows and how its calls are run. */
+export interface ToolListing {
+  readonly name: string;
+  readonly descriptor: ToolDescriptor;
+  readonly permissions: ToolPermissions | undefined;
+  readonly timeoutMs: number;
+}
+
+/**
+ * A tool known only from its listing, whose calls run in a worker (`remote`): its module is not
+ * imported in this thread, so its `definition` and schemas here are stand-ins that no call uses.
+ */
+export function listedTool(
+  listing: ToolListing,
+  source: string,
+  remote: RemoteRunner,
+): Tool {
+  const run = () => {
+    throw new Error(
+      `Cannot run tool "${listing.name}" in this thread: its calls run in its worker`,
+    );
+  };
+  return {
+    name: listing.name,
+    source,
+    definition: {
+      description: listing.descriptor.description,
+      run,
+    } as unknown as AnyToolDefinition,
+    input: NO_ARGUMENTS,
+    output: undefined,
+    timeoutMs: listing.timeoutMs,
+    permissions: listing.permissions,
+    descriptor: listing.descriptor,
+    remote,
+  };
 }
 
 /** The Claude API's limit on a tool name, prefix `mcp__<server>__` included. */

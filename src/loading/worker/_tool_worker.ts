@@ -38,7 +38,8 @@ export interface ToolWorkerOptions {
   entry: URL;
   /** The files it imports first (`load`). */
   files: ToolFile[];
-  permissions: Deno.PermissionOptionsObject;
+  /** Its permissions: a tool group's own set, or "inherit" (the listing cache's probe). */
+  permissions: Deno.PermissionOptions;
   /** Milliseconds a call may take to end after its abort before the worker is terminated. */
   graceMs: number;
   /** Milliseconds without calls before the worker stops; 0: at once; undefined: never. */
@@ -46,6 +47,12 @@ export interface ToolWorkerOptions {
   log: Logger;
   /** Called once, when the worker has ended. */
   onEnd: (worker: ToolWorker, end: WorkerEnd) => void;
+  /** Asks for each tool's `tools/list` entry in `loaded` (the listing cache's probe). */
+  describe?: boolean | undefined;
+  /** Milliseconds each file may take to import; default 10 000. */
+  loadTimeoutMs?: number | undefined;
+  /** Called with what the worker found in its files, once they are imported. */
+  onLoaded?: ((tools: LoadedTool[]) => void) | undefined;
 }
 
 interface PendingCall {
@@ -106,6 +113,10 @@ export class ToolWorker {
       type: "load",
       files: options.files,
       logLevel: options.log.level,
+      ...(options.describe ? { describe: true } : {}),
+      ...(options.loadTimeoutMs
+        ? { loadTimeoutMs: options.loadTimeoutMs }
+        : {}),
     } as const;
     this.#post(load);
   }
@@ -290,6 +301,7 @@ export class ToolWorker {
     for (const tool of Array.isArray(tools) ? tools : []) {
       if ("error" in tool) this.#loadErrors.set(tool.source, tool.error);
     }
+    this.#options.onLoaded?.(Array.isArray(tools) ? tools : []);
     this.#loaded = true;
     clearTimeout(this.#loadGrace);
     for (const call of this.#queue) {

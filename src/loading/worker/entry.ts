@@ -22,10 +22,12 @@ import {
   createTool,
   duplicateNameError,
   type Tool,
+  type ToolDescriptor,
 } from "../../tool/toolset.ts";
 import { describeThrown } from "../../util/describe.ts";
 import { guardNodeStdout, protectProcess } from "../../util/guards.ts";
 import { isLogLevel, Logger, type LogLevel } from "../../util/log.ts";
+import { isTimerMs } from "../../util/timer.ts";
 
 /** What a tool sees when it touches stdin. */
 export const STDIN_REFUSED =
@@ -71,7 +73,12 @@ function serveWorker(scope: WorkerScope): void {
         let tools = new Map<string, Tool>();
         try {
           await installGuards(scope, log, () => calls?.flush());
-          tools = await loadTools(order.files, post);
+          tools = await loadTools(order.files, post, {
+            describe: order.describe === true,
+            timeoutMs: isTimerMs(order.loadTimeoutMs)
+              ? order.loadTimeoutMs
+              : DEFAULT_LOAD_TIMEOUT_MS,
+          });
         } catch (error) {
           log.error("Cannot start the tool worker", error);
           const why = `the worker could not start: ${describeThrown(error)}`;
@@ -91,13 +98,17 @@ function serveWorker(scope: WorkerScope): void {
   });
 }
 
-/** Imports and checks each file; answers `loaded`; returns the tools by name. */
+/**
+ * Imports and checks each file; answers `loaded` (with each tool's `tools/list` entry when
+ * `describe`); returns the tools by name.
+ */
 async function loadTools(
   files: readonly ToolFile[],
   post: (message: FromWorker) => void,
+  { describe, timeoutMs }: { describe: boolean; timeoutMs: number },
 ): Promise<Map<string, Tool>> {
   const outcomes = await Promise.all(
-    files.map((file) => importTool(file.url, DEFAULT_LOAD_TIMEOUT_MS)),
+    files.map((file) => importTool(file.url, timeoutMs)),
   );
   const byName = new Map<string, Tool>();
   const loaded: LoadedTool[] = files.map((file, i) => {
@@ -116,12 +127,26 @@ async function loadTools(
     }
     const other = byName.get(tool.name);
     if (other) return { source, error: duplicateNameError(tool, other) };
+    let descriptor: ToolDescriptor | undefined;
+    try {
+      // What tools/list would send: JSON, so that fields a message cannot clone are dropped
+      // as the reply would drop them.
+      if (describe) descriptor = JSON.parse(JSON.stringify(tool.descriptor));
+    } catch (error) {
+      return {
+        source,
+        error: `${prefix}its tools/list entry cannot be written as JSON: ${
+          describeThrown(error)
+        }`,
+      };
+    }
     byName.set(tool.name, tool);
     return {
       source,
       name: tool.name,
       permissions: tool.permissions && unionPermissions([tool.permissions]),
       timeoutMs: tool.timeoutMs,
+      ...(descriptor ? { descriptor } : {}),
     };
   });
   post({ type: "loaded", tools: loaded });

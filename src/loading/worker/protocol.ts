@@ -7,6 +7,7 @@
 
 import type { CallToolResult, Root } from "../../tool/tool.ts";
 import type { ToolPermissions } from "../../tool/permissions.ts";
+import type { ToolDescriptor } from "../../tool/toolset.ts";
 import type { LogLevel } from "../../util/log.ts";
 
 /** A tool file for a worker to import: its URL, and its name in messages (`tools/echo.ts`). */
@@ -38,8 +39,17 @@ export type PackedResults = Array<number | string | CallToolResult>;
 
 /** From the server's thread to a worker. */
 export type ToWorker =
-  /** Import these tool files (sent once, first); the worker answers `loaded`. */
-  | { type: "load"; files: ToolFile[] }
+  /**
+   * Import these tool files (sent once, first); the worker answers `loaded`. With `describe`,
+   * each tool's `tools/list` entry comes back too (the listing cache's probe).
+   */
+  | {
+    type: "load";
+    files: ToolFile[];
+    describe?: boolean | undefined;
+    /** Milliseconds each file may take to import; default 10 000. */
+    loadTimeoutMs?: number | undefined;
+  }
   /** Run these calls (every call of one read, batched). */
   | { type: "calls"; calls: CallOrder[] }
   /**
@@ -70,6 +80,8 @@ export type LoadedTool =
     name: string;
     permissions: ToolPermissions | undefined;
     timeoutMs: number;
+    /** Its `tools/list` entry, as JSON would carry it; only when `load` asked to `describe`. */
+    descriptor?: ToolDescriptor | undefined;
   }
   | { source: string; error: string };
 
