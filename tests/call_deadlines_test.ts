@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Call, type CallChannel, Deadlines } from "../src/server/call.ts";
 import { legacyScope } from "../src/server/era.ts";
-import type { Tool } from "../src/tool/toolset.ts";
+import type { Tool } from "../src/tool/served.ts";
 
 /** What timed out, in order; `reached(n)` resolves once `n` calls have. */
 class Aborted extends Array<string> {

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { defineTool } from "tooldrop";
-import type { ToolSet } from "../src/tool/toolset.ts";
+import type { ToolSet } from "../src/tool/served.ts";
 import { call, cancel, initialize, listTools, ping } from "./requests.ts";
 import { deferred, Session, toolSet } from "./wire.ts";
 

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { call, cancel, ping } from "./requests.ts";
 import { Session } from "./wire.ts";
-import { createTool, type RemoteRunner, ToolSet } from "../src/tool/toolset.ts";
+import { createTool } from "../src/tool/toolset.ts";
+import { type RemoteRunner, ToolSet } from "../src/tool/served.ts";
 import type { CallToolResult } from "../src/tool/tool.ts";
 
 /** A remote run the test controls: its `done`, and the reasons it was aborted with. */

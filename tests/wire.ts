@@ -9,7 +9,8 @@ import { Logger } from "../src/util/log.ts";
 import { serve, type ServeOptions } from "../src/server/serve.ts";
 import { defineTool } from "tooldrop";
 import type { AnyToolDefinition } from "../src/tool/tool.ts";
-import { createTool, ToolSet } from "../src/tool/toolset.ts";
+import { createTool } from "../src/tool/toolset.ts";
+import { ToolSet } from "../src/tool/served.ts";
 import { jsonLines } from "./requests.ts";
 
 const encoder = new TextEncoder();

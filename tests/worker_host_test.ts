@@ -12,8 +12,8 @@ import { WorkerHost } from "../src/loading/worker/host.ts";
 import type { ToWorker } from "../src/loading/worker/protocol.ts";
 import { permissionsKey, workerPermissions } from "../src/tool/permissions.ts";
 import type { CallToolResult, Root, ToolContext } from "../src/tool/tool.ts";
-import type { ToolSet } from "../src/tool/toolset.ts";
-import { ToolSet as Tools } from "../src/tool/toolset.ts";
+import type { ToolSet } from "../src/tool/served.ts";
+import { ToolSet as Tools } from "../src/tool/served.ts";
 import { Logger } from "../src/util/log.ts";
 import { tempDir } from "./spawn.ts";
 

@@ -10,7 +10,7 @@ import type { CliOptions } from "./options.ts";
 import { loadTools } from "../loading/load.ts";
 import { WorkerHost } from "../loading/worker/host.ts";
 import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
-import type { ToolSet } from "../tool/toolset.ts";
+import type { ToolSet } from "../tool/served.ts";
 import { Logger } from "../util/log.ts";
 
 /**

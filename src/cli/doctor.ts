@@ -21,7 +21,7 @@ import {
   MAX_QUALIFIED_NAME,
   qualifiedName,
   qualifiedNameFits,
-} from "../tool/toolset.ts";
+} from "../tool/served.ts";
 
 /** Milliseconds the server gets to answer each request (clients wait about 30 s at most). */
 const ANSWER_TIMEOUT_MS = 15_000;

@@ -7,7 +7,7 @@
 import { type Io, print } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { loadForCommand } from "./_load.ts";
-import type { ToolDescriptor } from "../tool/toolset.ts";
+import type { ToolDescriptor } from "../tool/served.ts";
 
 /** `list [--json]`: the tools, with their arguments (or the exact `tools/list` result). */
 export async function runList(io: Io, options: CliOptions): Promise<number> {

@@ -13,7 +13,7 @@ import {
   qualifiedName,
   qualifiedNameFits,
   TOOL_NAME_PATTERN,
-} from "../tool/toolset.ts";
+} from "../tool/served.ts";
 import { pathTaken } from "../util/fs.ts";
 
 /** `new <name>`: writes tools/<name>.ts and tools/<name>_test.ts, and renews the manifest. */

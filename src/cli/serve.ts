@@ -13,7 +13,7 @@ import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
-import type { ToolSet } from "../tool/toolset.ts";
+import type { ToolSet } from "../tool/served.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */

@@ -11,10 +11,11 @@ import {
   loadTimeout,
   toolFileUrl,
 } from "./import_tool.ts";
-import { lintTool } from "./lint.ts";
+import { admitTool } from "./lint.ts";
 import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
 import { folderLabel, scanToolFiles, toolStem } from "./tool_files.ts";
-import { createTool, duplicateNameError, type Tool } from "../tool/toolset.ts";
+import { createTool } from "../tool/toolset.ts";
+import { type Tool } from "../tool/served.ts";
 
 /** What loading found: the good tools, one error per broken file, and lint warnings. */
 export interface LoadResult {
@@ -99,35 +100,6 @@ export function checkModules(
     tools.push(options.attach ? options.attach(tool, file) : tool);
   }
   return { tools, errors, warnings };
-}
-
-/**
- * Whether a checked tool may join the tools in `byName` (adding it there): not when another
- * has its name or its lint finds an error; each problem goes to `errors`, lint notes to
- * `warnings`.
- */
-export function admitTool(
-  tool: Tool,
-  into: {
-    byName: Map<string, Tool>;
-    serverName: string;
-    errors: string[];
-    warnings: string[];
-  },
-): boolean {
-  const other = into.byName.get(tool.name);
-  if (other) {
-    into.errors.push(duplicateNameError(tool, other));
-    return false;
-  }
-  const lint = lintTool(tool, into.serverName);
-  into.warnings.push(...lint.warnings);
-  if (lint.errors.length > 0) {
-    into.errors.push(...lint.errors);
-    return false;
-  }
-  into.byName.set(tool.name, tool);
-  return true;
 }
 
 /** The message for what checking a tool threw: createTool's own, or one naming the file. */

@@ -1,14 +1,17 @@
 /**
  * @module
  * Start-up lint for tools: what clients reject outright (errors that stop the server) and what
- * makes a tool harder for the model to use (warnings on stderr). Each message names the file.
+ * makes a tool harder for the model to use (warnings on stderr), and whether a tool may join the
+ * others (`admitTool`). Each message names the file. Free of zod: the listing cache admits its
+ * tools with it in the server's thread (./listing.ts).
  */
 
 import {
+  duplicateNameError,
   MAX_QUALIFIED_NAME,
   qualifiedName,
   type Tool,
-} from "../tool/toolset.ts";
+} from "../tool/served.ts";
 
 /** Claude Code cuts tool descriptions (and server instructions) at 2 KB. */
 export const MAX_DESCRIPTION_BYTES = 2048;
@@ -17,6 +20,35 @@ export const MAX_DESCRIPTION_BYTES = 2048;
 export interface LintReport {
   errors: string[];
   warnings: string[];
+}
+
+/**
+ * Whether a checked tool may join the tools in `byName` (adding it there): not when another
+ * has its name or its lint finds an error; each problem goes to `errors`, lint notes to
+ * `warnings`.
+ */
+export function admitTool(
+  tool: Tool,
+  into: {
+    byName: Map<string, Tool>;
+    serverName: string;
+    errors: string[];
+    warnings: string[];
+  },
+): boolean {
+  const other = into.byName.get(tool.name);
+  if (other) {
+    into.errors.push(duplicateNameError(tool, other));
+    return false;
+  }
+  const lint = lintTool(tool, into.serverName);
+  into.warnings.push(...lint.warnings);
+  if (lint.errors.length > 0) {
+    into.errors.push(...lint.errors);
+    return false;
+  }
+  into.byName.set(tool.name, tool);
+  return true;
 }
 
 /** Lints one tool, served under `serverName` (the name clients register the server as). */

@@ -28,11 +28,12 @@ import {
   TOOL_NAME_PATTERN,
   type ToolDescriptor,
   type ToolListing,
-} from "../tool/toolset.ts";
+} from "../tool/served.ts";
 import { isPlainObject } from "../util/is.ts";
 import type { Logger } from "../util/log.ts";
 import { isTimerMs } from "../util/timer.ts";
-import { admitTool, type LoadResult } from "./discover.ts";
+import type { LoadResult } from "./discover.ts";
+import { admitTool } from "./lint.ts";
 import { toolFileUrl } from "./import_tool.ts";
 import {
   findToolFiles,

@@ -4,7 +4,7 @@
  * scanning the tools folder; logs lint warnings and every broken file, and refuses a broken set.
  */
 
-import { checkModules, type LoadResult, loadToolDir } from "./discover.ts";
+import type { LoadResult } from "./discover.ts";
 import {
   importTool,
   loadTimeout,
@@ -19,7 +19,7 @@ import {
   type ToolPermissions,
 } from "../tool/permissions.ts";
 import { findToolFiles, folderLabel } from "./tool_files.ts";
-import { type Tool, ToolSet } from "../tool/toolset.ts";
+import { type Tool, ToolSet } from "../tool/served.ts";
 import type { WorkerHost } from "./worker/host.ts";
 
 /** Where the tools come from and how to report on them. */
@@ -52,8 +52,13 @@ export async function loadTools(
   let result: LoadResult;
   try {
     const host = options.host;
+    // ./discover.ts (with zod, to check definitions) is imported only when tools are imported
+    // here: `serve --isolate` lists them from ./listing.ts without it.
     result = options.manifest
-      ? checkModules((await options.manifest()).toolModules, { serverName })
+      ? (await import("./discover.ts")).checkModules(
+        (await options.manifest()).toolModules,
+        { serverName },
+      )
       : host
       ? await (await import("./listing.ts")).loadListedTools(options.toolsDir, {
         serverName,
@@ -63,7 +68,7 @@ export async function loadTools(
         loadTimeoutMs: options.loadTimeoutMs ??
           loadTimeoutFromEnv((message) => log.warn(message)),
       })
-      : await loadToolDir(options.toolsDir, {
+      : await (await import("./discover.ts")).loadToolDir(options.toolsDir, {
         serverName,
         label: folder,
         loadTimeoutMs: options.loadTimeoutMs ??

@@ -25,7 +25,7 @@ import {
   linkProblem,
   scanToolFiles,
 } from "./tool_files.ts";
-import { type Tool, ToolSet } from "../tool/toolset.ts";
+import { type Tool, ToolSet } from "../tool/served.ts";
 import { watchPaths } from "./watch.ts";
 
 /**

@@ -7,7 +7,7 @@
  */
 
 import type { z } from "zod";
-import type { Tool } from "../tool/toolset.ts";
+import type { Tool } from "../tool/served.ts";
 import { isPlainObject } from "../util/is.ts";
 
 /** The outcome of validating arguments: the parsed value, or a message naming the fields. */

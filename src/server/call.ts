@@ -16,7 +16,7 @@ import {
   type LogLevel,
 } from "../util/log.ts";
 import type { Root, ToolContext } from "../tool/tool.ts";
-import type { Tool } from "../tool/toolset.ts";
+import type { Tool } from "../tool/served.ts";
 
 /** Characters of one log message kept; the rest is cut. */
 const MAX_LOG_CHARS = 64 * 1024;

@@ -13,7 +13,7 @@ import { describeError } from "../util/describe.ts";
 import { idKey, type RequestId } from "./jsonrpc.ts";
 import { errorResult, toCallToolResult } from "./result.ts";
 import type { CallToolResult } from "../tool/tool.ts";
-import type { Tool } from "../tool/toolset.ts";
+import type { Tool } from "../tool/served.ts";
 import { isThenable } from "../util/is.ts";
 
 /** Options for a {@link CallRunner}. */

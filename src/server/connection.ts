@@ -23,7 +23,7 @@ import { Subscriptions } from "./subscriptions.ts";
 import { type Request, ToolGate } from "./tool_gate.ts";
 import { type ByteSink, LineWriter } from "./writer.ts";
 import type { CallToolResult } from "../tool/tool.ts";
-import type { ToolSet } from "../tool/toolset.ts";
+import type { ToolSet } from "../tool/served.ts";
 import { describeError } from "../util/describe.ts";
 import type { Logger } from "../util/log.ts";
 

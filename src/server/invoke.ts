@@ -15,7 +15,8 @@ import type {
   OutputSchema,
   ToolDefinition,
 } from "../tool/tool.ts";
-import { createTool, ToolSet } from "../tool/toolset.ts";
+import { createTool } from "../tool/toolset.ts";
+import { ToolSet } from "../tool/served.ts";
 
 /** One progress update of a call, as the tool reported it with `ctx.progress`. */
 export interface Progress {

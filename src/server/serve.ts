@@ -15,7 +15,7 @@ import {
 } from "./lines.ts";
 import { DEFAULT_SERVER_INFO, type ServerInfo } from "./protocol.ts";
 import type { ByteSink } from "./writer.ts";
-import type { ToolSet } from "../tool/toolset.ts";
+import type { ToolSet } from "../tool/served.ts";
 import { Logger } from "../util/log.ts";
 
 /** What `serve()` needs; only input, output and the tools are required. */
@@ -75,7 +75,7 @@ const FLUSH_STALL_MS = 750;
  * @example Answer a ping from memory
  * ```ts
  * import assert from "node:assert/strict";
- * import { ToolSet } from "../tool/toolset.ts";
+ * import { ToolSet } from "../tool/served.ts";
  *
  * const ping = `{"jsonrpc":"2.0","id":1,"method":"ping"}\n`;
  * let replies = "";

@@ -12,7 +12,7 @@ import {
   type Message,
   type RequestId,
 } from "./jsonrpc.ts";
-import type { ToolSet } from "../tool/toolset.ts";
+import type { ToolSet } from "../tool/served.ts";
 import { isThenable } from "../util/is.ts";
 
 /** A request as parsed from its line. */

@@ -35,8 +35,8 @@ export {
   type ToolDefinition,
   ToolError,
 } from "./tool.ts";
+export { createTool } from "./toolset.ts";
 export {
-  createTool,
   DEFAULT_TIMEOUT_MS,
   duplicateNameError,
   MAX_QUALIFIED_NAME,
@@ -47,7 +47,7 @@ export {
   TOOL_NAME_PATTERN,
   type ToolDescriptor,
   ToolSet,
-} from "./toolset.ts";
+} from "./served.ts";
 export {
   BASE_PERMISSIONS,
   missingPermissions,

@@ -1,96 +1,22 @@
 /**
  * @module
- * Checks a tool definition's shape and turns it into a `Tool` with its `tools/list` entry; a
- * `ToolSet` holds the tools of one server by name, with the list reply prepared once. (Over 300
- * lines: a tool's two origins — a definition checked here, or a listing whose calls run in a
- * worker — build the one `Tool` shape, best read together.)
+ * Checks a tool definition's shape and turns it into a `Tool` with its `tools/list` entry (zod
+ * describes its schemas as JSON Schema). The `Tool` and `ToolSet` shapes, the name rules and
+ * `listedTool` live in the zod-free ./served.ts and are re-exported here, so that code which
+ * checks definitions imports one module, and `serve --isolate` lists tools without zod.
  */
 
 import { z } from "zod";
-import type {
-  AnyToolDefinition,
-  CallToolResult,
-  InputSchema,
-  OutputSchema,
-  ToolContext,
-} from "./tool.ts";
+import type { AnyToolDefinition, InputSchema, OutputSchema } from "./tool.ts";
 import { isTimerMs, MAX_TIMER_MS } from "../util/timer.ts";
 import { permissionsProblem, type ToolPermissions } from "./permissions.ts";
 import { isPlainObject } from "../util/is.ts";
-
-/** Milliseconds a call may run before it is aborted, unless the tool sets `timeoutMs`. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
-
-/** What the Claude API (and so Claude Code) accepts as a tool name. */
-export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** A tool's entry in a `tools/list` result. */
-export interface ToolDescriptor {
-  /** The name the client calls. */
-  name: string;
-  /** A human-friendly name for client UIs. */
-  title?: string;
-  /** What the tool does, for the model. */
-  description: string;
-  /** The arguments' JSON Schema, as a caller sends them. */
-  inputSchema: Record<string, unknown>;
-  /** The structured result's JSON Schema, when the tool declares one. */
-  outputSchema?: Record<string, unknown>;
-  /** Hints about the tool's behaviour. */
-  annotations?: Record<string, unknown>;
-  /** Icons for client UIs. */
-  icons?: unknown[];
-  /** Extra fields for the client. */
-  _meta?: Record<string, unknown>;
-}
-
-/** A checked tool, ready to serve. */
-export interface Tool {
-  /** The name the client calls: the definition's `name`, else the file's stem. */
-  readonly name: string;
-  /** Where it came from, for messages: `tools/echo.ts`. */
-  readonly source: string;
-  /** The definition as the tool file exports it. */
-  readonly definition: AnyToolDefinition;
-  /** The arguments' schema; an empty object schema when the tool takes none. */
-  readonly input: InputSchema;
-  /** The structured result's schema, when the tool declares one. */
-  readonly output: OutputSchema | undefined;
-  /** Milliseconds a call may run before it is aborted. */
-  readonly timeoutMs: number;
-  /** The Deno permissions it declares beyond the base set. */
-  readonly permissions: ToolPermissions | undefined;
-  /** Its entry in a `tools/list` result. */
-  readonly descriptor: ToolDescriptor;
-  /** Where its calls run when not in this thread (a worker); unset: `definition.run`, here. */
-  readonly remote?: RemoteRunner | undefined;
-}
-
-/**
- * Runs a tool's calls outside this thread, in a worker with the tool's own permissions: the
- * arguments are checked and the result shaped there, as `definition.run`'s would be here.
- */
-export interface RemoteRunner {
-  /**
-   * Runs one call with arguments that are a JSON object; resolves to its result, already
-   * shaped, and never rejects (a tool that fails or ends its worker resolves to an error
-   * result). `context` is the call's own: its signal, logs, progress and roots.
-   */
-  run(
-    args: Record<string, unknown>,
-    context: ToolContext,
-  ): Promise<CallToolResult>;
-  /**
-   * Starts one call as `run` does, without a promise or a listener on `context.signal` (the
-   * call runner's fast path): `done` receives its result once, perhaps before `start` returns;
-   * the call is aborted through the returned handle, not the signal.
-   */
-  start(
-    args: Record<string, unknown>,
-    context: ToolContext,
-    done: (result: CallToolResult) => void,
-  ): { abort(reason: DOMException): void };
-}
+import {
+  DEFAULT_TIMEOUT_MS,
+  type Tool,
+  TOOL_NAME_PATTERN,
+  type ToolDescriptor,
+} from "./served.ts";
 
 const NO_ARGUMENTS = z.object({});
 const NO_ARGUMENTS_SCHEMA = {
@@ -239,99 +165,4 @@ function jsonSchema(
     }
   }
   return json;
-}
-
-/** A tool as the listing cache knows it: what `tools/list` shows and how its calls are run. */
-export interface ToolListing {
-  readonly name: string;
-  readonly descriptor: ToolDescriptor;
-  readonly permissions: ToolPermissions | undefined;
-  readonly timeoutMs: number;
-}
-
-/**
- * A tool known only from its listing, whose calls run in a worker (`remote`): its module is not
- * imported in this thread, so its `definition` and schemas here are stand-ins that no call uses.
- */
-export function listedTool(
-  listing: ToolListing,
-  source: string,
-  remote: RemoteRunner,
-): Tool {
-  const run = () => {
-    throw new Error(
-      `Cannot run tool "${listing.name}" in this thread: its calls run in its worker`,
-    );
-  };
-  return {
-    name: listing.name,
-    source,
-    definition: {
-      description: listing.descriptor.description,
-      run,
-    } as unknown as AnyToolDefinition,
-    input: NO_ARGUMENTS,
-    output: undefined,
-    timeoutMs: listing.timeoutMs,
-    permissions: listing.permissions,
-    descriptor: listing.descriptor,
-    remote,
-  };
-}
-
-/** The Claude API's limit on a tool name, prefix `mcp__<server>__` included. */
-export const MAX_QUALIFIED_NAME = 64;
-
-/** The name Claude Code calls a tool by, `mcp__<server>__<tool>`; the API takes 64 at most. */
-export function qualifiedName(serverName: string, toolName: string): string {
-  return `mcp__${serverName}__${toolName}`;
-}
-
-/** Whether the tool's qualified name fits the Claude API's limit. */
-export function qualifiedNameFits(
-  serverName: string,
-  toolName: string,
-): boolean {
-  return qualifiedName(serverName, toolName).length <= MAX_QUALIFIED_NAME;
-}
-
-/** The error for two tools with one name, naming both files. */
-export function duplicateNameError(tool: Tool, other: Tool): string {
-  return `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${other.source}"; rename one of them or set "name"`;
-}
-
-/** The tools of one server, by name, with the `tools/list` result serialized once. */
-export class ToolSet {
-  readonly #byName = new Map<string, Tool>();
-  readonly #tools: readonly Tool[];
-  #listJson: string | undefined;
-
-  /** Throws when two tools share a name, naming both files. */
-  constructor(tools: readonly Tool[]) {
-    for (const tool of tools) {
-      const other = this.#byName.get(tool.name);
-      if (other) {
-        throw new Error(duplicateNameError(tool, other));
-      }
-      this.#byName.set(tool.name, tool);
-    }
-    this.#tools = tools;
-  }
-
-  /** The tool named `name`, if there is one. */
-  get(name: string): Tool | undefined {
-    return this.#byName.get(name);
-  }
-
-  /** The tools in their stable order (by file name). */
-  get tools(): readonly Tool[] {
-    return this.#tools;
-  }
-
-  /** The `tools/list` result as JSON text, built on first use. */
-  get listJson(): string {
-    return this.#listJson ??= JSON.stringify({
-      tools: this.#tools.map((t) => t.descriptor),
-    });
-  }
 }

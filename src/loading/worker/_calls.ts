@@ -19,7 +19,7 @@ import { failureResult } from "./_failure.ts";
 import { checkArguments } from "../../server/arguments.ts";
 import { errorResult, toCallToolResult } from "../../server/result.ts";
 import type { CallToolResult, Root, ToolContext } from "../../tool/tool.ts";
-import type { Tool } from "../../tool/toolset.ts";
+import type { Tool } from "../../tool/served.ts";
 import { describeError, textOf } from "../../util/describe.ts";
 import { isThenable } from "../../util/is.ts";
 import { isLogLevel, type Logger, type LogLevel } from "../../util/log.ts";

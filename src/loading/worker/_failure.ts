@@ -14,7 +14,7 @@ import {
 } from "../../tool/permissions.ts";
 import { errorResult } from "../../server/result.ts";
 import { type CallToolResult, ToolError } from "../../tool/tool.ts";
-import type { Tool } from "../../tool/toolset.ts";
+import type { Tool } from "../../tool/served.ts";
 import { describeError, textOf } from "../../util/describe.ts";
 import type { Logger } from "../../util/log.ts";
 

@@ -18,12 +18,12 @@ import {
   importTool,
 } from "../import_tool.ts";
 import { unionPermissions } from "../../tool/permissions.ts";
+import { createTool } from "../../tool/toolset.ts";
 import {
-  createTool,
   duplicateNameError,
   type Tool,
   type ToolDescriptor,
-} from "../../tool/toolset.ts";
+} from "../../tool/served.ts";
 import { describeThrown } from "../../util/describe.ts";
 import { guardNodeStdout, protectProcess } from "../../util/guards.ts";
 import { isLogLevel, Logger, type LogLevel } from "../../util/log.ts";

@@ -9,7 +9,7 @@
 
 import { errorResult } from "../../server/result.ts";
 import type { CallToolResult } from "../../tool/tool.ts";
-import type { RemoteRunner, Tool } from "../../tool/toolset.ts";
+import type { RemoteRunner, Tool } from "../../tool/served.ts";
 import {
   BASE_PERMISSIONS,
   heldPermissions,

@@ -7,7 +7,7 @@
 
 import type { CallToolResult, Root } from "../../tool/tool.ts";
 import type { ToolPermissions } from "../../tool/permissions.ts";
-import type { ToolDescriptor } from "../../tool/toolset.ts";
+import type { ToolDescriptor } from "../../tool/served.ts";
 import type { LogLevel } from "../../util/log.ts";
 
 /** A tool file for a worker to import: its URL, and its name in messages (`tools/echo.ts`). */
