@@ -66,6 +66,18 @@ async function listAndCall(path: string) {
   };
 }
 
+/** Starts a server, asks for the list, ends its input; resolves to its exit code and log. */
+async function listUntilExit(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string }> {
+  const server = new ServerProcess(args, { env });
+  await server.send(initialize(1), listTools(2));
+  await server.closeStdin();
+  const { code } = await server.exit();
+  return { code, stderr: server.stderr.text };
+}
+
 Deno.test("serve --isolate with a warm listing cache lists and calls a tool without importing it in the server's thread", async () => {
   await using dir = await tempDir({
     "mark.ts": tool("Says a word."),
@@ -116,11 +128,7 @@ Deno.test("serve --isolate refuses a broken file that is not in the cache, namin
     `${dir.path}/broken.ts`,
     'throw new Error("boom");\n',
   );
-  const server = new ServerProcess(isolatedArgs(dir.path, []));
-  await server.send(initialize(1), listTools(2));
-  await server.closeStdin();
-  const { code } = await server.exit();
-  const stderr = server.stderr.text;
+  const { code, stderr } = await listUntilExit(isolatedArgs(dir.path, []));
   assert.equal(code, 1, stderr);
   assert.ok(
     stderr.includes(`Cannot load tool "${dir.path}/broken.ts"`),
@@ -138,13 +146,9 @@ Deno.test("serve --isolate names the one file whose top-level await never settle
   const args = isolatedArgs(dir.path, []).map((flag) =>
     flag.startsWith("--allow-env=") ? `${flag},TOOLDROP_LOAD_TIMEOUT_MS` : flag
   );
-  const server = new ServerProcess(args, {
-    env: { TOOLDROP_LOAD_TIMEOUT_MS: "300" },
+  const { code, stderr } = await listUntilExit(args, {
+    TOOLDROP_LOAD_TIMEOUT_MS: "300",
   });
-  await server.send(initialize(1), listTools(2));
-  await server.closeStdin();
-  const { code } = await server.exit();
-  const stderr = server.stderr.text;
   assert.equal(code, 1, stderr);
   assert.ok(
     stderr.includes(
