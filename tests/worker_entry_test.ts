@@ -56,16 +56,21 @@ class TestWorker {
     return message as Message<T>;
   }
 
-  /** Results until every id in `ids` has one; returns them by id and how many messages came. */
+  /**
+   * Results until every id in `ids` has one; returns them by id and how many messages came.
+   * Turns with logs or progress are acknowledged, as the server's thread does.
+   */
   async results(
     ids: number[],
   ): Promise<{ byId: Map<number, string>; messages: number }> {
     const byId = new Map<number, string>();
     let messages = 0;
     while (ids.some((id) => !byId.has(id))) {
-      const { results } = await this.next("results");
+      const turn = await this.next("turn");
+      if (turn.ack) this.send({ type: "ack" });
       messages++;
-      for (const { id, result } of results) {
+      for (const { id, result } of turn.results ?? []) {
+        assert.ok(!("json" in result), "a short result crosses as it is");
         const text = result.content.map((b) =>
           b.type === "text" ? b.text : b.type
         ).join("");
@@ -204,7 +209,7 @@ Deno.test("a call is checked, run and shaped in the worker; a bad argument, a To
   );
 });
 
-Deno.test("a burst of calls is answered in one results message (sync) or a few (async)", async () => {
+Deno.test("a burst of calls is answered in one turn message (sync) or a few (async)", async () => {
   await using tools = await toolsDir({
     "echo.ts": ECHO,
     "tick.ts": tool(
@@ -355,7 +360,7 @@ Deno.test("abort aborts the call's signal with a DOMException of that name and m
   );
 });
 
-Deno.test("ctx.progress, ctx.log and ctx.roots() cross as messages; roots resolve or reject with the server's answer", async () => {
+Deno.test("ctx.progress, ctx.log and ctx.roots() of one turn cross in one message, progress coalesced; roots resolve or reject with the server's answer", async () => {
   await using tools = await toolsDir({
     "ctx.ts": tool(`run: async (_args, ctx) => {
       ctx.progress(1, 4, "a quarter");
@@ -371,44 +376,34 @@ Deno.test("ctx.progress, ctx.log and ctx.roots() cross as messages; roots resolv
   const { worker } = await started(tools);
   using _ = worker;
   worker.send({ type: "calls", calls: [{ id: 3, tool: "ctx", args: {} }] });
-  assert.deepEqual(await worker.next("progress"), {
-    type: "progress",
-    id: 3,
-    done: 1,
-    total: 4,
-    message: "a quarter",
+  // The second update replaced the first in its place, as the writer replaces a queued one.
+  assert.deepEqual(await worker.next("turn"), {
+    type: "turn",
+    ack: true,
+    notes: [
+      ...[3, 2, undefined, undefined],
+      ...[3, "warning", "careful", undefined],
+      ...[3, "info", '{"x":1}', undefined],
+    ],
+    roots: [3, 1],
   });
-  assert.deepEqual(await worker.next("progress"), {
-    type: "progress",
-    id: 3,
-    done: 2,
-  });
-  assert.deepEqual(await worker.next("log"), {
-    type: "log",
-    id: 3,
-    level: "warning",
-    message: "careful",
-  });
-  assert.deepEqual(await worker.next("log"), {
-    type: "log",
-    id: 3,
-    level: "info",
-    message: '{"x":1}',
-  });
-  const first = await worker.next("roots");
-  assert.equal(first.id, 3);
+  worker.send({ type: "ack" });
   worker.send({
     type: "roots",
     id: 3,
-    request: first.request,
+    request: 1,
     roots: [{ uri: "file:///work" }],
   });
-  const second = await worker.next("roots");
-  assert.notEqual(second.request, first.request);
+  assert.deepEqual(await worker.next("turn"), {
+    type: "turn",
+    ack: true,
+    roots: [3, 2],
+  });
+  worker.send({ type: "ack" });
   worker.send({
     type: "roots",
     id: 3,
-    request: second.request,
+    request: 2,
     error: "The client does not answer roots/list",
   });
   const { byId } = await worker.results([3]);
@@ -463,9 +458,10 @@ for (
         args: {},
       }],
     });
-    assert.deepEqual((await worker.next("results")).results.map((r) => r.id), [
-      1,
-    ]);
+    assert.deepEqual(
+      (await worker.next("turn")).results?.map((r) => r.id),
+      [1],
+    );
     assert.deepEqual(await worker.next("exit"), { type: "exit", code, how });
     if (exit === "close()") return; // close() ends the worker once this turn is over
     worker.send({
@@ -516,7 +512,7 @@ Deno.test("console, Deno.stdout, process.stdout, node:process and node:fs writes
     }] } } });
 worker.addEventListener("message", (event) => {
   if (event.data.type === "loaded") worker.postMessage({ type: "calls", calls: [{ id: 1, tool: "noisy", args: {} }] });
-  if (event.data.type === "results") { Deno.stderr.writeSync(new TextEncoder().encode("RESULT " + event.data.results[0].result.content[0].text + "\\n")); worker.terminate(); }
+  if (event.data.type === "turn") { Deno.stderr.writeSync(new TextEncoder().encode("RESULT " + event.data.results[0].result.content[0].text + "\\n")); worker.terminate(); }
 });
 worker.postMessage({ type: "load", files: ${JSON.stringify(tools.files)} });
 `,

@@ -53,8 +53,9 @@ async function exchange(
       const message = (event as MessageEvent<FromWorker>).data;
       if (message.type === "loaded") return worker.postMessage(send);
       seen.push(message);
-      if (message.type === "packed") answered += message.results.length / 2;
-      if (message.type === "results") answered += message.results.length;
+      if (message.type !== "turn") return;
+      answered += (message.packed?.length ?? 0) / 2 +
+        (message.results?.length ?? 0);
       if (answered >= count) resolve();
     });
     worker.postMessage({ type: "load", files, logLevel: "emergency" });
@@ -91,9 +92,10 @@ Deno.test("packed calls are answered packed: a lone text block as its text, any 
   }, 6);
   assert.equal(seen.length, 1, JSON.stringify(seen));
   const message = seen[0]!;
-  assert.equal(message.type, "packed");
+  assert.equal(message.type, "turn");
+  assert.deepEqual(Object.keys(message), ["type", "packed"]);
   const results = new Map<number, unknown>();
-  const packed = (message as { results: PackedResults }).results;
+  const packed = (message as { packed: PackedResults }).packed;
   for (let i = 0; i < packed.length; i += 2) {
     results.set(packed[i] as number, packed[i + 1]);
   }
@@ -121,7 +123,7 @@ Deno.test("calls sent as objects are still answered with objects", async () => {
     calls: [{ id: 1, tool: "echo", args: { text: "hi" } }],
   }, 1);
   assert.deepEqual(seen, [{
-    type: "results",
+    type: "turn",
     results: [{ id: 1, result: { content: [{ type: "text", text: "hi" }] } }],
   }]);
 });

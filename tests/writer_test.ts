@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { BIG_STRING_CHARS, jsonLine } from "../src/server/json_line.ts";
-import { LineWriter } from "../src/server/writer.ts";
+import {
+  BIG_STRING_CHARS,
+  EncodedString,
+  jsonLine,
+} from "../src/server/json_line.ts";
+import { LineWriter, MAX_QUEUED_LOG_LINES } from "../src/server/writer.ts";
 
 const decoder = new TextDecoder();
 
@@ -134,4 +138,90 @@ Deno.test("the writer reports a failed write once and drops later lines", async 
   await lines.drained();
   assert.equal(errors.length, 1);
   assert.ok(lines.failed);
+});
+
+/** An `EncodedString` of `text`: the UTF-8 of its JSON, as a tool worker sends it. */
+function encoded(text: string): EncodedString {
+  return new EncodedString(new TextEncoder().encode(JSON.stringify(text)));
+}
+
+Deno.test("strings a worker sent encoded are written as their bytes, in order with the rest, small or bigger than the buffer", async () => {
+  const small = awkwardText(1000);
+  const big = awkwardText(300_000);
+  const value = {
+    content: [{ type: "text", text: encoded(big) }, {
+      type: "text",
+      text: encoded(small),
+    }],
+    structuredContent: { big, n: 1 },
+  };
+  const line = jsonLine('{"id":1,"result":', value, "}");
+  assert.notEqual(typeof line, "string");
+  for (const sink of ["bytes", "stream"]) {
+    const writer = byteWriter(50_000);
+    const chunks: Uint8Array[] = [];
+    const lines = new LineWriter(
+      sink === "bytes"
+        ? writer
+        : new WritableStream({ write: (chunk) => void chunks.push(chunk) }),
+      (error) => {
+        throw error;
+      },
+    );
+    lines.send("before");
+    lines.send(line);
+    lines.send("after");
+    await lines.drained();
+    const text = sink === "bytes"
+      ? writer.text()
+      : chunks.map((c) => decoder.decode(c, { stream: true })).join("");
+    assert.equal(
+      text,
+      `before\n{"id":1,"result":${
+        JSON.stringify({
+          content: [{ type: "text", text: big }, { type: "text", text: small }],
+          structuredContent: { big, n: 1 },
+        })
+      }}\nafter\n`,
+    );
+  }
+});
+
+Deno.test("log lines dropped while the reader waits are taken out of the queue, and keyed lines keep their places", async () => {
+  let release!: () => void;
+  const blocked = new Promise<void>((resolve) => release = resolve);
+  const chunks: string[] = [];
+  const lines = new LineWriter(
+    new WritableStream({
+      async write(chunk) {
+        await blocked;
+        chunks.push(decoder.decode(chunk, { stream: true }));
+      },
+    }),
+    (error) => {
+      throw error;
+    },
+  );
+  const note = (n: number) => `note ${n}`;
+  lines.send("first"); // being written: the rest wait behind it
+  await Promise.resolve();
+  lines.send("progress 1", "progress");
+  for (let i = 0; i < 5000; i++) lines.sendLog(`log ${i}`, note);
+  lines.dropLogs(7, note); // dropped in a worker
+  lines.send("progress 2", "progress"); // takes the place of "progress 1"
+  lines.sendLog("log last", note);
+  release();
+  await lines.drained();
+  const logs = Array.from(
+    { length: MAX_QUEUED_LOG_LINES - 1 },
+    (_, i) => `log ${5001 - MAX_QUEUED_LOG_LINES + i}`,
+  );
+  assert.deepEqual(chunks.join("").split("\n"), [
+    "first",
+    "progress 2",
+    `note ${5000 - MAX_QUEUED_LOG_LINES + 1 + 7}`,
+    ...logs,
+    "log last",
+    "",
+  ]);
 });

@@ -31,12 +31,24 @@ export interface CallChannel {
   notify: (line: string, key?: string) => void;
   /** Queues a log notification, which may be dropped when too many wait (see `LineWriter`). */
   notifyLog: (line: string) => void;
+  /** Counts log notifications dropped before they were queued (see `RemoteContext`). */
+  notifyLogsDropped: (count: number) => void;
   /** The least severe level the client wants tool logs at, if any. */
   clientLogLevel: (scope: RequestScope) => LogLevel | undefined;
   roots: (
     scope: RequestScope,
     signal: AbortSignal,
   ) => Promise<Root[] | undefined>;
+}
+
+/**
+ * What a call's context offers a runner in another thread (a tool worker) besides `ToolContext`.
+ * Such a runner holds a bounded number of log messages while this thread is behind, drops the
+ * oldest beyond that, and says how many here.
+ */
+export interface RemoteContext extends ToolContext {
+  /** `count` log messages at `level` were dropped before they reached this thread. */
+  logsDropped(level: LogLevel, count: number): void;
 }
 
 /** How a call that runs elsewhere (a worker) is told it was aborted. */
@@ -182,7 +194,7 @@ export class Deadlines {
   }
 }
 
-class CallContext implements ToolContext {
+class CallContext implements RemoteContext {
   readonly #call: Call;
   readonly #channel: CallChannel;
 
@@ -214,6 +226,21 @@ class CallContext implements ToolContext {
           data: text,
         }),
       );
+    }
+  }
+
+  logsDropped(level: LogLevel, count: number): void {
+    if (!(count > 0)) return;
+    const lvl = isLogLevel(level) ? level : "info";
+    const { log, clientLogLevel, notifyLogsDropped } = this.#channel;
+    log.log(
+      lvl,
+      `[${this.toolName}] ${count} log message(s) dropped: the tool logged faster than the server's thread took them`,
+    );
+    if (!this.#call.live) return;
+    const threshold = clientLogLevel(this.#call.scope);
+    if (threshold !== undefined && levelRank(lvl) >= levelRank(threshold)) {
+      notifyLogsDropped(count);
     }
   }
 

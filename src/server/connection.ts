@@ -89,6 +89,8 @@ export class Connection {
       outputDrained: () => this.writer.drained(),
       notify: (line, key) => this.writer.send(line, key),
       notifyLog: (line) => this.writer.sendLog(line, logsDroppedNote),
+      notifyLogsDropped: (count) =>
+        this.writer.dropLogs(count, logsDroppedNote),
       clientLogLevel: (scope) =>
         scope.modern ? scope.logLevel : this.session.logLevel,
       roots: (scope, signal) =>

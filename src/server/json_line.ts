@@ -2,7 +2,9 @@
  * @module
  * JSON text for replies that hold big strings (a file's text, an image's base64): the strings
  * stay out of the text and are escaped piece by piece as they are written, so a 50 MiB reply is
- * never built, copied and encoded whole. The bytes written are exactly `JSON.stringify`'s.
+ * never built, copied and encoded whole; strings a tool worker sent already encoded
+ * (`EncodedString`) are written as the bytes they are. The bytes written are exactly
+ * `JSON.stringify`'s.
  */
 
 /** Strings longer than this (in UTF-16 units) are escaped while written. */
@@ -13,19 +15,32 @@ export interface BigString {
   readonly big: string;
 }
 
-/** JSON text in parts: text as it is, and big strings to escape when written. */
+/**
+ * A string already written as JSON: the UTF-8 bytes of `JSON.stringify(text)`, quotes included.
+ * A tool worker sends its results' big strings so, moved rather than copied, and the writer
+ * writes the bytes as they are. Where a result holds one, `jsonLine` writes it as that string.
+ */
+export class EncodedString {
+  /** `bytes` must not change after this: they are written later, as they are. */
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/** JSON text in parts: text as it is, big strings to escape when written, and encoded ones. */
 export interface JsonParts {
-  readonly parts: ReadonlyArray<string | BigString>;
+  readonly parts: ReadonlyArray<string | BigString | EncodedString>;
   /** Characters in all, about: for the writer's backlog. */
   readonly chars: number;
 }
 
-/** How deep the search for big strings goes; deeper ones are stringified with the rest. */
-const MAX_DEPTH = 32;
+/**
+ * How deep the search for big strings goes; deeper ones are stringified with the rest. A worker
+ * encodes strings no deeper than this (an `EncodedString` deeper would not be found).
+ */
+export const MAX_DEPTH = 32;
 
 /**
  * `JSON.stringify(value)` wrapped in `before` and `after`: a string, or parts when the value
- * holds a big string (found in plain objects and arrays).
+ * holds a big string or an `EncodedString` (found in plain objects and arrays).
  *
  * @example
  * ```ts
@@ -41,25 +56,31 @@ export function jsonLine(
   if (!holdsBigString(value, 0)) {
     return `${before}${JSON.stringify(value)}${after}`;
   }
-  const bigs: string[] = [];
+  const bigs: Array<string | EncodedString> = [];
   const mark = `\u0000big-string-${crypto.randomUUID()}:`;
   const json = JSON.stringify(
     value,
     (_key, field) =>
-      typeof field === "string" && field.length > BIG_STRING_CHARS
+      (typeof field === "string" && field.length > BIG_STRING_CHARS) ||
+        field instanceof EncodedString
         ? `${mark}${bigs.push(field) - 1}`
         : field,
   );
   const quotedMark = `"${JSON.stringify(mark).slice(1, -1)}`;
-  const parts: Array<string | BigString> = [];
+  const parts: Array<string | BigString | EncodedString> = [];
   let text = before;
   let chars = before.length + after.length;
   let from = 0;
   for (let at = json.indexOf(quotedMark); at !== -1;) {
     const end = json.indexOf('"', at + quotedMark.length);
     const big = bigs[Number(json.slice(at + quotedMark.length, end))]!;
-    parts.push(text + json.slice(from, at), { big });
-    chars += at - from + big.length + 2;
+    if (typeof big === "string") {
+      parts.push(text + json.slice(from, at), { big });
+      chars += at - from + big.length + 2;
+    } else {
+      parts.push(text + json.slice(from, at), big);
+      chars += at - from + big.bytes.length;
+    }
     text = "";
     from = end + 1;
     at = json.indexOf(quotedMark, from);
@@ -70,6 +91,7 @@ export function jsonLine(
 
 function holdsBigString(value: unknown, depth: number): boolean {
   if (typeof value === "string") return value.length > BIG_STRING_CHARS;
+  if (value instanceof EncodedString) return true;
   if (typeof value !== "object" || value === null || depth > MAX_DEPTH) {
     return false;
   }

@@ -2,14 +2,20 @@
  * @module
  * The single writer of protocol lines: one write at a time, lines that are ready together
  * coalesced into one write through one reused buffer (big strings escaped into it piece by
- * piece), a backlog the reader can wait on, and a failed write (the client closed stdout)
- * reported once instead of thrown.
+ * piece, strings a tool worker encoded written as they are), a bounded queue of log lines, a
+ * backlog the reader can wait on, and a failed write (the client closed stdout) reported once
+ * instead of thrown.
  *
  * About 300 lines, not split: nearly all of it is `LineWriter`, whose queue, log bound and
  * buffer share one state, and the rest is the 40 lines of sink I/O it writes through.
  */
 
-import { escapePieces, type JsonParts, pieceEnd } from "./json_line.ts";
+import {
+  EncodedString,
+  escapePieces,
+  type JsonParts,
+  pieceEnd,
+} from "./json_line.ts";
 
 /**
  * Where lines are written: a byte stream, or a writer such as `Deno.stdout`, written without the
@@ -59,13 +65,14 @@ const WRITE_BUFFER_BYTES = 192 * 1024;
 /** Log notifications that may wait to be written at once; older ones are dropped. */
 export const MAX_QUEUED_LOG_LINES = 1000;
 /** The characters those may have in all. */
-const MAX_QUEUED_LOG_CHARS = 1024 * 1024;
+export const MAX_QUEUED_LOG_CHARS = 1024 * 1024;
 const LOGS_DROPPED_KEY = "logs-dropped";
 const LF = 10;
 
 /** Serializes lines onto a byte sink; every line ends with `\n`. */
 export class LineWriter {
-  readonly #write: (bytes: Uint8Array) => Promise<void>;
+  /** Writes `bytes`; `owned`: they are not reused after, so a stream may keep them. */
+  readonly #write: (bytes: Uint8Array, owned?: boolean) => Promise<void>;
   readonly #close: () => Promise<void> | void;
   readonly #encoder = new TextEncoder();
   readonly #onError: (error: unknown) => void;
@@ -92,8 +99,8 @@ export class LineWriter {
   constructor(sink: ByteSink, onError: (error: unknown) => void) {
     if (isStream(sink)) {
       const writer = sink.getWriter();
-      this.#write = async (bytes) => {
-        await writer.write(bytes.slice()); // a stream may keep what it gets
+      this.#write = async (bytes, owned) => {
+        await writer.write(owned ? bytes : bytes.slice()); // a stream may keep what it gets
         this.#written += bytes.length;
       };
       this.#close = () => writer.close();
@@ -161,6 +168,40 @@ export class LineWriter {
       this.#logsDropped += dropped;
       this.send(makeNote(this.#logsDropped), LOGS_DROPPED_KEY);
     }
+    if (this.#logHead >= MAX_QUEUED_LOG_LINES) this.#compact();
+  }
+
+  /**
+   * Takes the places of dropped log lines out of the queue: a tool that logs without end while
+   * the client does not read would otherwise grow it by one place a line.
+   */
+  #compact(): void {
+    const dropped = this.#logAt.slice(0, this.#logHead); // ascending
+    const head = this.#logHead;
+    this.#queue = this.#queue.filter((line) => line !== null);
+    // Every kept log line comes after every dropped one; a keyed line may sit anywhere.
+    this.#logAt = this.#logAt.slice(head).map((at) => at - head);
+    this.#logHead = 0;
+    for (const [key, at] of this.#keyed) {
+      let low = 0;
+      for (let high = dropped.length; low < high;) {
+        const mid = (low + high) >> 1;
+        if (dropped[mid]! < at) low = mid + 1;
+        else high = mid;
+      }
+      this.#keyed.set(key, at - low);
+    }
+  }
+
+  /**
+   * Counts `count` log notifications dropped before they reached this writer (a tool worker
+   * dropped them while the server's thread was behind): the `makeNote` line of `sendLog` counts
+   * them with the ones dropped here.
+   */
+  dropLogs(count: number, makeNote: (dropped: number) => string): void {
+    if (this.#failed || !(count > 0)) return;
+    this.#logsDropped += count;
+    this.send(makeNote(this.#logsDropped), LOGS_DROPPED_KEY);
   }
 
   /** Bytes written so far: how the server tells a slow reader from one that stopped. */
@@ -205,8 +246,8 @@ export class LineWriter {
         this.#logAt = [];
         this.#logHead = 0;
         this.#logChars = 0;
-        this.#logsDropped = 0;
       }
+      this.#logsDropped = 0;
       this.#inFlightChars = this.#queuedChars;
       this.#queuedChars = 0;
       try {
@@ -266,7 +307,11 @@ export class LineWriter {
     else {
       for (const part of line.parts) {
         if (typeof part === "string") await this.#put(part);
-        else for (const piece of escapePieces(part.big)) await this.#put(piece);
+        else if (part instanceof EncodedString) {
+          await this.#putBytes(part.bytes);
+        } else {for (const piece of escapePieces(part.big)) {
+            await this.#put(piece);
+          }}
       }
     }
     await this.#put("\n");
@@ -288,6 +333,17 @@ export class LineWriter {
       start = end;
     }
     this.#encode(start === 0 ? text : text.slice(start));
+  }
+
+  /** Writes bytes already encoded: copied into the buffer when they fit, else as they are. */
+  async #putBytes(bytes: Uint8Array): Promise<void> {
+    if (bytes.length <= WRITE_BUFFER_BYTES - this.#used) {
+      this.#buffer.set(bytes, this.#used);
+      this.#used += bytes.length;
+      return;
+    }
+    if (this.#used > 0) await this.#flush();
+    await this.#write(bytes, true);
   }
 
   #encode(text: string): void {

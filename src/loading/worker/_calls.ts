@@ -2,20 +2,15 @@
  * @module
  * Runs calls inside a tool worker as src/server/call_runner.ts runs them in-thread: arguments
  * checked, `run` called with the call's context, the result shaped, a failure described for the
- * model. Results that end in one turn of the event loop leave in one `results` message (one
- * `packed` message for calls that came packed). (Over 300 lines: the calls, their context and
- * their results in both shapes are one piece; splitting them would only add imports.)
+ * model. What ends or is said in one turn of the event loop (results, logs, progress) leaves in
+ * one `turn` message, through ./_outbox.ts; a result's big strings leave as bytes
+ * (./_encoded.ts).
  */
 
-import { setImmediate } from "node:timers";
-import type {
-  CallOrder,
-  FromWorker,
-  PackedCalls,
-  PackedResults,
-  ToWorker,
-} from "./protocol.ts";
+import type { CallOrder, PackedCalls, ToWorker } from "./protocol.ts";
 import { failureResult } from "./_failure.ts";
+import { Outbox, type Post } from "./_outbox.ts";
+import { ENCODED_CHARS, encodeResult } from "./_encoded.ts";
 import { checkArguments } from "../../server/arguments.ts";
 import { errorResult, toCallToolResult } from "../../server/result.ts";
 import type { CallToolResult, Root, ToolContext } from "../../tool/tool.ts";
@@ -28,31 +23,29 @@ import { isLogLevel, type Logger, type LogLevel } from "../../util/log.ts";
 const MAX_LOG_CHARS = 64 * 1024;
 
 type RootsAnswer = Extract<ToWorker, { type: "roots" }>;
-type Result = { id: number; result: CallToolResult };
 
-/** The calls of one worker: started by `calls`, aborted by `abort`, answered with `results`. */
+/** The calls of one worker: started by `calls`, aborted by `abort`, answered in `turn`s. */
 export class WorkerCalls {
   readonly #tools: ReadonlyMap<string, Tool>;
-  readonly #post: (message: FromWorker) => void;
+  readonly #outbox: Outbox;
   readonly #log: Logger;
   readonly #live = new Map<number, LiveCall>();
   readonly #roots = new Map<number, PendingRoots>();
   #rootsSeq = 0;
-  #done: Result[] = [];
-  #packedDone: PackedResults = [];
-  #flushQueued = false;
-  /** True while `run` starts a batch: it posts what ends at once itself. */
+  /** True while `run` starts a batch: it sends what ends at once itself. */
   #starting = false;
 
   /** `post` sends a message to the server's thread; `log` writes to stderr. */
-  constructor(
-    tools: ReadonlyMap<string, Tool>,
-    post: (message: FromWorker) => void,
-    log: Logger,
-  ) {
+  constructor(tools: ReadonlyMap<string, Tool>, post: Post, log: Logger) {
     this.#tools = tools;
-    this.#post = post;
     this.#log = log;
+    this.#outbox = new Outbox(post, (error) => {
+      const why = `Tool returned a result that cannot be sent: ${
+        describeError(error)
+      }`;
+      log.warn(why);
+      return errorResult(why);
+    });
   }
 
   /** Starts every call; the results of those that end at once leave together. */
@@ -65,7 +58,7 @@ export class WorkerCalls {
     } finally {
       this.#starting = false;
     }
-    this.flush();
+    this.#outbox.flush();
   }
 
   /** `run` for calls sent packed; their results leave packed. */
@@ -83,7 +76,17 @@ export class WorkerCalls {
     } finally {
       this.#starting = false;
     }
-    this.flush();
+    this.#outbox.flush();
+  }
+
+  /** The server's thread handled a turn that asked for an `ack`. */
+  ack(): void {
+    this.#outbox.ack();
+  }
+
+  /** Sends what waits now, acknowledged or not: the worker is ending. */
+  flush(): void {
+    this.#outbox.flush(true);
   }
 
   /** Aborts call `id`'s signal with this reason; nothing for a call that already ended. */
@@ -121,13 +124,24 @@ export class WorkerCalls {
           reject(error);
         },
       });
-      this.#post({ type: "roots", id: call.id, request });
+      this.#outbox.roots(call.id, request);
     });
   }
 
-  /** Posts a message for a live call (its logs and progress). */
-  send(message: FromWorker): void {
-    this.#post(message);
+  /** `ctx.log` of `call`: to the server's thread while it runs, to stderr after. */
+  log(call: LiveCall, level: LogLevel, message: string): void {
+    if (!call.ended) this.#outbox.log(call.id, level, message);
+    else this.#log.log(level, `[${call.tool.name}] ${message}`);
+  }
+
+  /** `ctx.progress` of `call`, while it runs. */
+  progress(
+    call: LiveCall,
+    done: number,
+    total?: number,
+    message?: string,
+  ): void {
+    if (!call.ended) this.#outbox.progress(call.id, done, total, message);
   }
 
   #start(
@@ -177,7 +191,7 @@ export class WorkerCalls {
       );
       return this.#fail(call, error);
     }
-    this.#end(call.id, call.packed, result);
+    this.#end(call.id, call.packed, result, call);
   }
 
   #fail(call: LiveCall, error: unknown): void {
@@ -185,64 +199,24 @@ export class WorkerCalls {
       call.id,
       call.packed,
       failureResult(call.tool, call.controller.signal, error, this.#log),
+      call,
     );
   }
 
-  #end(id: number, packed: boolean, result: CallToolResult): void {
+  #end(
+    id: number,
+    packed: boolean,
+    result: CallToolResult,
+    call?: LiveCall,
+  ): void {
+    if (call) call.ended = true;
     this.#live.delete(id);
-    if (!packed) this.#done.push({ id, result });
-    else this.#packedDone.push(id, textOnly(result) ?? result);
-    if (this.#flushQueued || this.#starting) return;
-    this.#flushQueued = true;
-    // Everything that ends in this turn of the event loop leaves in the same message. Node's
-    // setImmediate runs in ~3 µs; a 0 ms setTimeout waits ~2 ms in Deno 2.9.6.
-    setImmediate(() => this.flush());
-  }
-
-  /** Posts the results that ended since the last `results` message, if any. */
-  flush(): void {
-    this.#flushQueued = false;
-    if (this.#packedDone.length > 0) {
-      const packed = this.#packedDone;
-      this.#packedDone = [];
-      try {
-        this.#post({ type: "packed", results: packed });
-      } catch {
-        // One result cannot be cloned (a function in structuredContent): send the others.
-        for (let i = 0; i + 1 < packed.length; i += 2) {
-          this.#postOne(
-            packed[i] as number,
-            true,
-            packed[i + 1] as string | CallToolResult,
-          );
-        }
-      }
-    }
-    if (this.#done.length === 0) return;
-    const results = this.#done;
-    this.#done = [];
-    try {
-      this.#post({ type: "results", results });
-    } catch {
-      for (const { id, result } of results) this.#postOne(id, false, result);
-    }
-  }
-
-  #postOne(id: number, packed: boolean, result: string | CallToolResult): void {
-    const message = (result: string | CallToolResult): FromWorker =>
-      packed ? { type: "packed", results: [id, result] } : {
-        type: "results",
-        results: [{ id, result: result as CallToolResult }],
-      };
-    try {
-      this.#post(message(result));
-    } catch (error) {
-      const why = `Tool returned a result that cannot be sent: ${
-        describeError(error)
-      }`;
-      this.#log.warn(why);
-      this.#post(message(errorResult(why)));
-    }
+    const text = packed ? textOnly(result) : undefined;
+    // The common case first: a short text crosses as it is, with nothing to look through.
+    const value = text !== undefined && text.length < ENCODED_CHARS
+      ? text
+      : encodeResult(result) ?? text ?? result;
+    this.#outbox.result(id, value, packed, !this.#starting);
   }
 }
 
@@ -269,6 +243,8 @@ class LiveCall {
   readonly controller = new AbortController();
   readonly context: ToolContext;
   lastProgress = -Infinity;
+  /** True once its result is made: what it says after goes to stderr, or nowhere. */
+  ended = false;
 
   constructor(
     readonly id: number,
@@ -300,12 +276,11 @@ class WorkerContext implements ToolContext {
   }
 
   log(level: LogLevel, message: string): void {
-    this.#calls.send({
-      type: "log",
-      id: this.#call.id,
-      level: isLogLevel(level) ? level : "info",
-      message: textOf(message, MAX_LOG_CHARS),
-    });
+    this.#calls.log(
+      this.#call,
+      isLogLevel(level) ? level : "info",
+      textOf(message, MAX_LOG_CHARS),
+    );
   }
 
   progress(done: number, total?: number, message?: string): void {
@@ -316,13 +291,12 @@ class WorkerContext implements ToolContext {
       done <= call.lastProgress
     ) return;
     call.lastProgress = done;
-    this.#calls.send({
-      type: "progress",
-      id: call.id,
+    this.#calls.progress(
+      call,
       done,
-      ...(typeof total === "number" && Number.isFinite(total) ? { total } : {}),
-      ...(typeof message === "string" ? { message } : {}),
-    });
+      typeof total === "number" && Number.isFinite(total) ? total : undefined,
+      typeof message === "string" ? message : undefined,
+    );
   }
 
   roots(): Promise<Root[] | undefined> {

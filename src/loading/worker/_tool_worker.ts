@@ -1,7 +1,8 @@
 /**
  * @module
  * One tool worker as the server's thread sees it: the calls it runs (sent once per turn as one
- * `calls` message), their context over the boundary, and how it ends — a tool that does not stop
+ * `calls` message), their context over the boundary (each `turn` the worker sends handled in
+ * order, and acknowledged when it asks), and how it ends — a tool that does not stop
  * after an abort, a tool that exits, a worker that fails, an idle stop — every call answered.
  * (Over 300 lines: one worker's whole life, its calls and its five ends, reads best in one place;
  * the texts of the ends are in ./_worker_texts.ts.)
@@ -9,17 +10,21 @@
 
 import type { CallToolResult, ToolContext } from "../../tool/tool.ts";
 import type {
+  EncodedResult,
   FromWorker,
   LoadedTool,
+  Notes,
   PackedCalls,
   PackedResults,
   ToolFile,
   ToWorker,
 } from "./protocol.ts";
+import { decodeStrings, isEncoded, placeEncoded } from "./_encoded.ts";
+import type { RemoteContext } from "../../server/call.ts";
 import { errorResult } from "../../server/result.ts";
 import { describeError } from "../../util/describe.ts";
 import { isPlainObject } from "../../util/is.ts";
-import type { Logger } from "../../util/log.ts";
+import { isLogLevel, type Logger, type LogLevel } from "../../util/log.ts";
 import {
   abortText,
   checkedResult,
@@ -45,6 +50,8 @@ export interface ToolWorkerOptions {
   /** Milliseconds without calls before the worker stops; 0: at once; undefined: never. */
   idleMs: number | undefined;
   log: Logger;
+  /** The level the worker logs at, its tools' console output included; default `log`'s. */
+  logLevel?: LogLevel | undefined;
   /** Called once, when the worker has ended. */
   onEnd: (worker: ToolWorker, end: WorkerEnd) => void;
   /** Asks for each tool's `tools/list` entry in `loaded` (the listing cache's probe). */
@@ -55,19 +62,28 @@ export interface ToolWorkerOptions {
   onLoaded?: ((tools: LoadedTool[]) => void) | undefined;
 }
 
-interface PendingCall {
-  readonly id: number;
-  readonly args: Record<string, unknown>;
-  readonly tool: WorkerTool;
-  readonly context: ToolContext;
-  readonly done: (result: CallToolResult) => void;
-  sent: boolean;
-  grace: ReturnType<typeof setTimeout> | undefined;
-}
-
 /** Aborts one call on a worker. */
 export interface CallHandle {
   abort(reason: unknown): void;
+}
+
+/** One call on a worker, and its handle: one object a call, the hot path allocates little. */
+class PendingCall implements CallHandle {
+  sent = false;
+  grace: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(
+    readonly id: number,
+    readonly args: Record<string, unknown>,
+    readonly tool: WorkerTool,
+    readonly context: ToolContext,
+    readonly done: (result: CallToolResult) => void,
+    readonly onAbort: (call: PendingCall, reason: unknown) => void,
+  ) {}
+
+  abort(reason: unknown): void {
+    this.onAbort(this, reason);
+  }
 }
 
 const ENDED: CallHandle = { abort: () => {} };
@@ -84,7 +100,12 @@ export class ToolWorker {
   #ended = false;
   #retired = false;
   #nextId = 1;
+  /** Armed while the worker has no calls (re-armed, not replaced, when calls come and go). */
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the worker last ran out of calls, in `performance.now()` ms. */
+  #idleSince = 0;
+  readonly #abortCall = (call: PendingCall, reason: unknown) =>
+    this.#abort(call, reason);
   #loadGrace: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ToolWorkerOptions) {
@@ -112,7 +133,7 @@ export class ToolWorker {
     const load = {
       type: "load",
       files: options.files,
-      logLevel: options.log.level,
+      logLevel: options.logLevel ?? options.log.level,
       ...(options.describe ? { describe: true } : {}),
       ...(options.loadTimeoutMs
         ? { loadTimeoutMs: options.loadTimeoutMs }
@@ -138,14 +159,16 @@ export class ToolWorker {
     signal.addEventListener("abort", onAbort, { once: true });
     handle = this.start(tool, args, context, (result) => {
       signal.removeEventListener("abort", onAbort);
-      resolve(result);
+      resolve(decodeStrings(result));
     });
     return promise;
   }
 
   /**
    * Starts one call: `done` gets its result once (perhaps before this returns); the handle
-   * aborts it. `context.signal` is not read.
+   * aborts it. `context.signal` is not read. A big string of the result may be an
+   * `EncodedString` (server/json_line.ts), which the server's writer writes as it is: `done`
+   * must write the result, not read it (`run` gives it with strings).
    */
   start(
     tool: WorkerTool,
@@ -157,17 +180,15 @@ export class ToolWorker {
       done(errorResult(`Cannot run tool "${tool.name}": its worker ended`));
       return ENDED;
     }
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     const id = this.#nextId++;
-    const call: PendingCall = {
+    const call = new PendingCall(
       id,
       args,
       tool,
       context,
       done,
-      sent: false,
-      grace: undefined,
-    };
+      this.#abortCall,
+    );
     this.#calls.set(id, call);
     const loadError = this.#loadErrors.get(tool.source);
     if (loadError !== undefined) {
@@ -178,11 +199,10 @@ export class ToolWorker {
     if (this.#loaded && !this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => {
-        this.#flushQueued = false;
-        this.#flush();
+        if (this.#flushQueued) this.#flush();
       });
     }
-    return { abort: (reason) => this.#abort(call, reason) };
+    return call;
   }
 
   /** The files it imported. */
@@ -203,6 +223,7 @@ export class ToolWorker {
 
   /** Sends the queued calls as one `calls` message, packed. */
   #flush(): void {
+    this.#flushQueued = false;
     const queue = this.#queue;
     this.#queue = [];
     const packed: PackedCalls = [];
@@ -248,32 +269,10 @@ export class ToolWorker {
     if (this.#ended || !isPlainObject(data)) return;
     const message = data as FromWorker;
     switch (message.type) {
+      case "turn":
+        return this.#onTurn(message);
       case "loaded":
         return this.#onLoaded(message.tools);
-      case "results":
-        for (const { id, result } of message.results) {
-          const call = this.#calls.get(id);
-          if (call) this.#settle(call, checkedResult(call.tool, result));
-        }
-        return;
-      case "packed":
-        return this.#onPacked(message.results);
-      case "progress":
-        this.#calls.get(message.id)?.context.progress(
-          message.done,
-          message.total,
-          message.message,
-        );
-        return;
-      case "log":
-        this.#calls.get(message.id)?.context.log(
-          message.level,
-          message.message,
-        );
-        return;
-      case "roots":
-        void this.#answerRoots(message.id, message.request);
-        return;
       case "exit":
         return this.#end(
           { kind: "exit", busy: this.#calls.size > 0 },
@@ -282,8 +281,66 @@ export class ToolWorker {
     }
   }
 
+  /** What one turn of the worker produced, in order: dropped logs, notes, roots, results. */
+  #onTurn(turn: Extract<FromWorker, { type: "turn" }>): void {
+    if (Array.isArray(turn.dropped)) this.#onDropped(turn.dropped);
+    if (Array.isArray(turn.notes)) this.#onNotes(turn.notes);
+    const roots = turn.roots;
+    if (Array.isArray(roots)) {
+      for (let i = 0; i + 1 < roots.length; i += 2) {
+        void this.#answerRoots(roots[i]!, roots[i + 1]!);
+      }
+    }
+    if (Array.isArray(turn.results)) {
+      for (const { id, result } of turn.results) {
+        const call = this.#calls.get(id);
+        if (call) this.#settle(call, this.#resultOf(call, result));
+      }
+    }
+    if (Array.isArray(turn.packed)) this.#onPacked(turn.packed);
+    // Handled: the worker may send the logs and progress it holds meanwhile.
+    if (turn.ack && !this.#ended) this.#post({ type: "ack" });
+    // The calls these results made room for leave now, before the replies are written: the
+    // worker runs them while this thread writes.
+    if (this.#flushQueued) this.#flush();
+  }
+
+  #onDropped(dropped: Array<number | LogLevel>): void {
+    for (let i = 0; i + 2 < dropped.length; i += 3) {
+      const call = this.#calls.get(dropped[i] as number);
+      const level = dropped[i + 1];
+      const count = dropped[i + 2] as number;
+      if (!call || !isLogLevel(level) || !(count > 0)) continue;
+      const context = call.context as Partial<RemoteContext>;
+      if (typeof context.logsDropped === "function") {
+        context.logsDropped(level, count);
+      } else {
+        call.context.log(
+          level,
+          `${count} log message(s) dropped: the tool logged faster than the server's thread took them`,
+        );
+      }
+    }
+  }
+
+  #onNotes(notes: Notes): void {
+    for (let i = 0; i + 3 < notes.length; i += 4) {
+      const context = this.#calls.get(notes[i] as number)?.context;
+      if (!context) continue;
+      const field = notes[i + 1];
+      if (typeof field === "string") {
+        context.log(field as LogLevel, notes[i + 2] as string);
+      } else {
+        context.progress(
+          field as number,
+          notes[i + 2] as number | undefined,
+          notes[i + 3] as string | undefined,
+        );
+      }
+    }
+  }
+
   #onPacked(packed: PackedResults): void {
-    if (!Array.isArray(packed)) return;
     for (let i = 0; i + 1 < packed.length; i += 2) {
       const call = this.#calls.get(packed[i] as number);
       if (!call) continue;
@@ -292,9 +349,17 @@ export class ToolWorker {
         call,
         typeof result === "string"
           ? { content: [{ type: "text", text: result }] }
-          : checkedResult(call.tool, result),
+          : this.#resultOf(call, result),
       );
     }
+  }
+
+  /** A result from the worker, its big strings as `EncodedString`s; an error when malformed. */
+  #resultOf(call: PendingCall, result: unknown): CallToolResult {
+    return checkedResult(
+      call.tool,
+      isEncoded(result) ? placeEncoded(result as EncodedResult) : result,
+    );
   }
 
   #onLoaded(tools: LoadedTool[]): void {
@@ -332,12 +397,26 @@ export class ToolWorker {
     const idleMs = this.#options.idleMs;
     if (this.#retired || idleMs === 0) this.#end({ kind: "idle", busy: false });
     else if (idleMs !== undefined) {
-      const timer = setTimeout(() => {
-        if (this.#calls.size === 0) this.#end({ kind: "idle", busy: false });
-      }, idleMs);
-      Deno.unrefTimer(timer); // an idle worker must not keep the process alive
-      this.#idleTimer = timer;
+      this.#idleSince = performance.now();
+      if (this.#idleTimer === undefined) this.#armIdle(idleMs);
     }
+  }
+
+  /**
+   * Ends the worker once it has had no calls for `idleMs`. One timer, re-armed for what is left
+   * when calls came and went meanwhile: a call does not cost a timer.
+   */
+  #armIdle(ms: number): void {
+    const timer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      const idleMs = this.#options.idleMs;
+      if (this.#calls.size > 0 || this.#ended || idleMs === undefined) return;
+      const left = this.#idleSince + idleMs - performance.now();
+      if (left <= 0) this.#end({ kind: "idle", busy: false });
+      else this.#armIdle(Math.ceil(left));
+    }, ms);
+    Deno.unrefTimer(timer); // an idle worker must not keep the process alive
+    this.#idleTimer = timer;
   }
 
   /** Terminates the worker once; each call in flight ends with the error `end` explains. */

@@ -35,7 +35,7 @@ export const STDIN_REFUSED =
 
 /** The worker's global scope, as far as this module uses it. */
 interface WorkerScope {
-  postMessage(message: FromWorker): void;
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
   close(): void;
   addEventListener(
     type: "message",
@@ -48,9 +48,12 @@ type LoadOrder = Extract<ToWorker, { type: "load" }> & { logLevel?: unknown };
 
 if (import.meta.main) serveWorker(globalThis as unknown as WorkerScope);
 
-/** Answers the server's thread: `load` first, then `calls`, `abort` and `roots`. */
+/** Answers the server's thread: `load` first, then `calls`, `ack`, `abort` and `roots`. */
 function serveWorker(scope: WorkerScope): void {
-  const post = (message: FromWorker) => scope.postMessage(message);
+  // Taken before any tool module runs: a tool cannot post to the server's thread itself.
+  const postMessage = scope.postMessage.bind(scope);
+  const post = (message: FromWorker, transfer: ArrayBuffer[] = []) =>
+    transfer.length > 0 ? postMessage(message, transfer) : postMessage(message);
   let calls: WorkerCalls | undefined;
   let ready: Promise<WorkerCalls> | undefined;
   let log = stderrLogger(undefined);
@@ -59,7 +62,8 @@ function serveWorker(scope: WorkerScope): void {
     if (message.type === "calls") {
       if ("packed" in message) calls.runPacked(message.packed);
       else calls.run(message.calls);
-    } else if (message.type === "abort") {
+    } else if (message.type === "ack") calls.ack();
+    else if (message.type === "abort") {
       calls.abort(message.id, message.name, message.message);
     } else if (message.type === "roots") calls.answerRoots(message);
   };
@@ -72,7 +76,7 @@ function serveWorker(scope: WorkerScope): void {
       ready = (async () => {
         let tools = new Map<string, Tool>();
         try {
-          await installGuards(scope, log, () => calls?.flush());
+          await installGuards(scope, log, () => calls?.flush(), post);
           tools = await loadTools(order.files, post, {
             describe: order.describe === true,
             timeoutMs: isTimerMs(order.loadTimeoutMs)
@@ -174,6 +178,7 @@ async function installGuards(
   scope: WorkerScope,
   log: Logger,
   flush: () => void,
+  post: (message: FromWorker) => void,
 ): Promise<void> {
   protectProcess(globalThis, log, true);
   // With a `then` on Object.prototype every object is a thenable, and Deno 2.9.6's worker
@@ -191,10 +196,11 @@ async function installGuards(
   refuse(Deno, "stdin");
   const exit = Deno.exit;
   const close = scope.close.bind(scope);
+  refusePosting(scope);
   const announce = (code: number, how: string) => {
     try {
       flush();
-      scope.postMessage({ type: "exit", code, how });
+      post({ type: "exit", code, how });
     } catch {
       // Nothing more can be said: the worker ends all the same.
     }
@@ -236,6 +242,34 @@ async function installGuards(
     configurable: true,
     writable: true,
   });
+}
+
+/** What a tool sees when it posts a message to the server's thread itself. */
+export const POSTING_REFUSED =
+  "Cannot post messages from a tool: the server's thread reads only the worker's own; return a result, or use ctx.log and ctx.progress";
+
+/**
+ * Makes `postMessage` throw {@link POSTING_REFUSED}, on the worker's scope and on the prototypes
+ * it inherits it from: a tool posting in a loop would fill the server's queue without bound and
+ * could answer other calls.
+ */
+function refusePosting(scope: WorkerScope): void {
+  const refused = () => {
+    throw new Error(POSTING_REFUSED);
+  };
+  for (
+    let target: object | null = scope;
+    target !== null;
+    target = Object.getPrototypeOf(target)
+  ) {
+    if (Object.hasOwn(target, "postMessage")) {
+      Object.defineProperty(target, "postMessage", {
+        value: refused,
+        configurable: false,
+        writable: false,
+      });
+    }
+  }
 }
 
 /** Makes `target[key]` throw {@link STDIN_REFUSED} when touched. */

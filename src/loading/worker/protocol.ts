@@ -2,7 +2,10 @@
  * @module
  * The messages between the server's thread and a tool worker. Each worker runs the tools of one
  * permission group: it imports their files, runs their calls with the tool's context, and
- * answers in batches (one `postMessage` per turn of its event loop, not one per call).
+ * answers with one `turn` message per turn of its event loop, not one per call or per log line.
+ * What a turn carries is bounded: results by the calls in flight, logs by a count the worker
+ * drops the oldest beyond, progress to the latest per call; and a turn with logs, progress or
+ * roots requests waits for the server to `ack` the ones before it (see ./_outbox.ts).
  */
 
 import type { CallToolResult, Root } from "../../tool/tool.ts";
@@ -33,9 +36,31 @@ export type PackedCalls = Array<number | string | Record<string, unknown>>;
 /**
  * Results flattened: id, then the result for each call in turn. A result that is one text block
  * and nothing else is its text alone (`{ content: [{ type: "text", text }] }`); any other, the
- * object. Only calls sent packed are answered packed (a `packed` message).
+ * object (or an `EncodedResult`). Only calls sent packed are answered packed (`packed`).
  */
-export type PackedResults = Array<number | string | CallToolResult>;
+export type PackedResults = Array<
+  number | string | CallToolResult | EncodedResult
+>;
+
+/**
+ * A result whose big strings cross as bytes, moved rather than copied: `result` with "" in place
+ * of each, `at` the keys that lead to each, and `json` the UTF-8 bytes of each one's JSON text,
+ * quotes included, as `JSON.stringify` writes it (their buffers are transferred). The server's
+ * thread writes those bytes into the reply as they are.
+ */
+export interface EncodedResult {
+  readonly result: CallToolResult;
+  readonly at: ReadonlyArray<ReadonlyArray<string | number>>;
+  readonly json: readonly Uint8Array[];
+}
+
+/**
+ * `ctx.log` and `ctx.progress` of calls, oldest first, four fields an entry: a log is
+ * `id, level, message, undefined`; a progress update `id, done, total, message` (`total` and
+ * `message` undefined when not given). A log's level is a string, a progress update's `done` a
+ * number. Progress is the latest of its call, in the place of the first one the turn held.
+ */
+export type Notes = Array<number | string | undefined>;
 
 /** From the server's thread to a worker. */
 export type ToWorker =
@@ -57,6 +82,8 @@ export type ToWorker =
    * objects. Their results come back packed too (see `results`).
    */
   | { type: "calls"; packed: PackedCalls }
+  /** The server's thread has handled a `turn` sent with `ack`: the worker may send more. */
+  | { type: "ack" }
   /** Abort the call's `ctx.signal` with this reason (timeout, cancellation, shutdown). */
   | {
     type: "abort";
@@ -89,21 +116,33 @@ export type LoadedTool =
 export type FromWorker =
   /** The files of `load`, each a tool or the error that names its file. */
   | { type: "loaded"; tools: LoadedTool[] }
-  /** Results of calls that ended, batched; each already shaped, errors as `isError`. */
-  | { type: "results"; results: Array<{ id: number; result: CallToolResult }> }
-  /** The same for calls sent packed. */
-  | { type: "packed"; results: PackedResults }
-  /** `ctx.progress` of call `id`, unfiltered (the server drops what the client cannot use). */
+  /**
+   * What one turn of the worker's event loop produced, handled in this order: log messages the
+   * worker dropped, logs and progress, roots requests, results.
+   */
   | {
-    type: "progress";
-    id: number;
-    done: number;
-    total?: number | undefined;
-    message?: string | undefined;
+    type: "turn";
+    /**
+     * Log messages the worker dropped, oldest first, because the server's thread was behind:
+     * call id, level, how many, … (its bound is the writer's, MAX_QUEUED_LOG_LINES).
+     */
+    dropped?: Array<number | LogLevel> | undefined;
+    /** Logs and progress of calls still running (see `Notes`). */
+    notes?: Notes | undefined;
+    /** `ctx.roots()` requests: call id, request, …; the server answers each with `roots`. */
+    roots?: number[] | undefined;
+    /** Results of calls that ended, each already shaped (errors as `isError`). */
+    results?:
+      | Array<{ id: number; result: CallToolResult | EncodedResult }>
+      | undefined;
+    /** The same for calls sent packed. */
+    packed?: PackedResults | undefined;
+    /**
+     * Set when the turn carries dropped counts, notes or roots: the server answers `ack` once it
+     * has handled them, and the worker holds further ones (and the results behind them) while
+     * two such turns wait for theirs.
+     */
+    ack?: true | undefined;
   }
-  /** `ctx.log` of call `id`. */
-  | { type: "log"; id: number; level: LogLevel; message: string }
-  /** `ctx.roots()` of call `id`: the server asks the client and answers with `roots`. */
-  | { type: "roots"; id: number; request: number }
   /** A tool called `Deno.exit`, `process.exit` or `close()`: the worker is ending. */
   | { type: "exit"; code: number; how: string };
