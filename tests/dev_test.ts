@@ -127,6 +127,92 @@ Deno.test("dev: tools reload in place; server code restarts it and the session s
   assert.equal((await server.exit()).code, 0);
 });
 
+/** A tool whose description and reply are its helper's word; it counts its calls. */
+const SAY = `
+import { z } from "zod";
+import { defineTool } from "tooldrop";
+import { permissions, word } from "./_word.ts";
+let calls = 0;
+export default defineTool({
+  description: "Says " + word + ".",
+  input: z.object({}),
+  permissions,
+  run: () =>
+    word + " " + ++calls + (permissions ? " " + Deno.env.get("TOOLDROP_TEST_WORD") : ""),
+});
+`;
+
+/** The helper: the word, and the permissions it makes the tool declare. */
+const word = (text: string, permissions?: unknown) =>
+  `export const word = ${JSON.stringify(text)};
+export const permissions = ${JSON.stringify(permissions)};
+`;
+
+Deno.test("dev: a helper change reloads the tools that import it in the same server (the client sees the new description, the listing cache follows), unless they need new permissions", async () => {
+  await using project = await projectCopy({
+    "tools/say.ts": SAY,
+    "tools/_word.ts": word("one"),
+  });
+  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
+  const server = new ServerProcess(
+    [
+      ...devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
+      "--log-level",
+      "debug",
+    ],
+    { cwd: project.path, env: { TOOLDROP_TEST_WORD: "granted" } },
+  );
+  await server.send(initialize(1), initialized(), listTools(2));
+  await server.reply(2);
+  await server.stderr.waitFor(/serving 3 tool\(s\)/);
+  await server.send(call(4, "say", {}));
+  assert.deepEqual((await server.reply(4)).result, {
+    content: [{ type: "text", text: "one 1" }],
+  });
+
+  const saved = performance.now();
+  await Deno.writeTextFile(`${project.path}/tools/_word.ts`, word("two"));
+  await server.stdout.waitFor(/notifications\/tools\/list_changed/);
+  const ms = performance.now() - saved;
+  await server.send(listTools(5), call(6, "say", {}));
+  const list = (await server.reply(5)).result as {
+    tools: { name: string; description: string }[];
+  };
+  assert.equal(
+    list.tools.find((t) => t.name === "say")?.description,
+    "Says two.",
+  );
+  assert.deepEqual((await server.reply(6)).result, {
+    content: [{ type: "text", text: "two 1" }],
+  });
+  // The same server: no restart, and the listing cache has the new description once quiet.
+  await server.stderr.waitFor(/dev: updated tools\/\.listing\.json/);
+  const cache = JSON.parse(
+    await Deno.readTextFile(`${project.path}/tools/.listing.json`),
+  );
+  assert.equal(cache.tools["say.ts"]?.descriptor.description, "Says two.");
+  assert.equal(server.stderr.text.match(/dev: serving/g)?.length, 1);
+  assert.doesNotMatch(server.stderr.text, /restarting the server/);
+
+  // A helper change that makes the tool need a permission the server lacks restarts it, with it.
+  await Deno.writeTextFile(
+    `${project.path}/tools/_word.ts`,
+    word("three", { env: ["TOOLDROP_TEST_WORD"] }),
+  );
+  await server.stderr.waitFor(
+    /tools\/say\.ts needs more permissions: restarting the server/,
+  );
+  await server.stderr.waitFor(/(?:dev: serving[^]*){2}/);
+  await server.send(call(7, "say", {}));
+  assert.deepEqual((await server.reply(7)).result, {
+    content: [{ type: "text", text: "three 1 granted" }],
+  });
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+  // deno-lint-ignore no-console
+  console.log(`  helper saved → list_changed (dev): ${ms.toFixed(0)} ms`);
+});
+
 Deno.test("dev: a request that comes while a restart ends the old server gets one reply, from the new one", async () => {
   await using project = await projectCopy({ "tools/stuck.ts": STUCK });
   const devArgs = denoJson.tasks.dev.split(" ").slice(1);
@@ -136,7 +222,8 @@ Deno.test("dev: a request that comes while a restart ends the old server gets on
   );
   await server.send(initialize(1, "2025-06-18"), initialized());
   await server.reply(1);
-  // The old server cannot end by itself: the restart waits out its grace, then kills it.
+  // A call that blocks its worker: the old server ends it after its stop grace and answers it
+  // itself, while the supervisor waits for that server to end.
   await server.send(call(2, "stuck", {}));
   await server.stderr.waitFor(/stuck: blocking/);
   await Deno.writeTextFile(
@@ -152,8 +239,7 @@ Deno.test("dev: a request that comes while a restart ends the old server gets on
   assert.deepEqual((await server.reply(2)).result, {
     content: [{
       type: "text",
-      text:
-        "The call did not finish: src/server/protocol.ts changed. The server restarts itself in development; call the tool again.",
+      text: 'Tool "stuck" was stopped: the server is shutting down',
     }],
     isError: true,
   });
@@ -275,28 +361,40 @@ Deno.test("dev: an initialize a restart catches unanswered gets its one reply, f
   ]);
 });
 
-/** Where the tool below finds the test's hold on the supervisor's first start. */
-const HOLD = "tooldropDevTestHold";
+/** The channel between the test and the tool below: a probe worker shares no globals with it. */
+const HOLD = "tooldrop-dev-test-hold";
 
-// Imported by the supervisor itself (in this process) as each start reads the tools' permissions:
-// the first start waits there until the test lets it go.
+// Imported in the supervisor's probe worker (in this process) as each start reads the tools'
+// permissions: it says so on the channel and waits there until the test lets it go.
 const HOLDING_TOOL = `
-const hold = globalThis.${HOLD};
-hold?.reached();
-await hold?.released;
+const channel = new BroadcastChannel(${JSON.stringify(HOLD)});
+channel.postMessage("reached");
+await new Promise((resolve) => {
+  channel.onmessage = (event) => event.data === "release" && resolve();
+});
+channel.close();
 export default {};
 `;
 
 Deno.test("dev: a restart asked for during the first start waits for it: one server at a time, each ended", async () => {
   await using project = await fakeProject({ "tools/hold.ts": HOLDING_TOOL });
   const reached = deferred();
-  const released = deferred();
-  const holder = globalThis as Record<string, unknown>;
-  holder[HOLD] = { reached: reached.resolve, released: released.promise };
+  let released = false;
+  const channel = new BroadcastChannel(HOLD);
+  const release = () => {
+    released = true;
+    channel.postMessage("release");
+  };
+  // The first start is held until released; later ones (a restart, the listing cache) are not.
+  channel.onmessage = (event) => {
+    if (event.data !== "reached") return;
+    reached.resolve();
+    if (released) channel.postMessage("release");
+  };
   try {
     const dev = supervise(project.path, (text) => {
       // Logged just before the watcher asks for the restart, in the same turn.
-      if (text.includes("dev: updated tools/_manifest.ts")) released.resolve();
+      if (text.includes("dev: updated tools/_manifest.ts")) release();
     });
     await reached.promise;
     // Server code (asks for a restart), then a new tool (renews the manifest, which lets go).
@@ -315,24 +413,6 @@ Deno.test("dev: a restart asked for during the first start waits for it: one ser
       `{"jsonrpc":"2.0","method":"test/ended"}`,
     ]);
   } finally {
-    delete holder[HOLD];
+    channel.close();
   }
-});
-
-// Says the arguments it was started with, then waits for its input to end.
-const ARGS_CHILD = `
-const say = (message) =>
-  Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(message) + "\\n"));
-say({ jsonrpc: "2.0", method: "test/args", params: { args: Deno.args } });
-for await (const _ of Deno.stdin.readable) {}
-`;
-
-Deno.test("dev --isolate starts its server with --isolate", async () => {
-  await using project = await fakeProject({ "main.ts": ARGS_CHILD });
-  const dev = supervise(project.path, undefined, ["dev", "--isolate"]);
-  await dev.until(dev.out, /test\/args/);
-  assert.equal(await dev.close(), 0);
-  const { args } = JSON.parse(dev.out.lines[0]!).params as { args: string[] };
-  assert.deepEqual(args.slice(0, 2), ["serve", "--dev-child"]);
-  assert.ok(args.includes("--isolate"), args.join(" "));
 });

@@ -32,7 +32,6 @@ const SKIPPED: Record<string, Record<string, string>> = {
   },
   "src/cli/serve.ts": {
     "src/loading/reload.ts": "serve --watch",
-    "src/loading/tool_files.ts": "serve --watch",
   },
   "src/loading/load.ts": {
     "src/loading/discover.ts":

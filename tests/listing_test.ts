@@ -13,7 +13,7 @@ import {
   loadListedTools,
   writeListing,
 } from "../src/loading/listing.ts";
-import { sourceHash } from "../src/loading/_source_hash.ts";
+import { sourceHash, sourceKey } from "../src/loading/_source_hash.ts";
 import type { LoadedTool, ToolFile } from "../src/loading/worker/protocol.ts";
 import { Logger } from "../src/util/log.ts";
 
@@ -66,13 +66,18 @@ async function listAndCall(path: string) {
   };
 }
 
-/** Starts a server, asks for the list, ends its input; resolves to its exit code and log. */
+/**
+ * Starts a server, asks for the list, ends its input once it answered; resolves to its exit code
+ * and log. (Ending it before would leave the tools the shutdown grace, 500 ms, to load: a cold
+ * probe on a busy machine takes longer.)
+ */
 async function listUntilExit(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stderr: string }> {
   const server = new ServerProcess(args, { env });
   await server.send(initialize(1), listTools(2));
+  await server.reply(2);
   await server.closeStdin();
   const { code } = await server.exit();
   return { code, stderr: server.stderr.text };
@@ -178,6 +183,64 @@ Deno.test("the cache key covers local imports, followed recursively, and nothing
     'import "./_b.ts"; // changed\n',
   );
   assert.notEqual(await hash(), first);
+});
+
+Deno.test("the modules a cache key covers are the file's local imports, as paths in the folder, missing ones included", async () => {
+  await using dir = await tempDir({
+    "a b.ts":
+      'import "./_b.ts";\nimport "./lib/c%20d.ts";\nimport "../x.ts";\n',
+    "_b.ts": 'import "./_gone.ts";\nimport("./lib/c%20d.ts");\n',
+    "lib/c d.ts": "export {};\n",
+  });
+  const url = dirUrl(dir.path);
+  const { hash, modules } = await sourceKey(url, new URL("a%20b.ts", url));
+  assert.equal(hash, await sourceHash(url, new URL("a%20b.ts", url)));
+  assert.deepEqual([...modules].sort(), [
+    "_b.ts",
+    "_gone.ts",
+    "a b.ts",
+    "lib/c d.ts",
+  ]);
+});
+
+Deno.test("writeListing leaves out a file saved again while it was probed: its hash was read before the save", async () => {
+  await using dir = await tempDir({
+    "mark.ts": tool("Says a word."),
+    "_helper.ts": HELPER,
+  });
+  const url = dirUrl(dir.path);
+  const answer = (files: ToolFile[]): LoadedTool[] =>
+    files.map((file) => ({
+      source: file.source,
+      name: file.stem,
+      permissions: undefined,
+      timeoutMs: 1000,
+      descriptor: {
+        name: file.stem,
+        description: "Probed.",
+        inputSchema: { type: "object" },
+      },
+    }));
+  const read = async () =>
+    JSON.parse(await Deno.readTextFile(`${dir.path}/${LISTING_FILE}`));
+  await writeListing(url, {
+    log: quiet(),
+    probe: async (files) => {
+      // The helper is saved while the probe imports its tool.
+      await Deno.writeTextFile(
+        `${dir.path}/_helper.ts`,
+        'export const word = "two";\n',
+      );
+      return answer(files);
+    },
+  });
+  assert.deepEqual((await read()).tools, {});
+  // Written again after that save, it holds the file.
+  await writeListing(url, {
+    log: quiet(),
+    probe: (files) => Promise.resolve(answer(files)),
+  });
+  assert.deepEqual(Object.keys((await read()).tools), ["mark.ts"]);
 });
 
 Deno.test("a cache that is not JSON, another version's, or hand-edited wrongly is ignored: its files are probed", async () => {

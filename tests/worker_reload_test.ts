@@ -1,8 +1,9 @@
 /**
- * Workers across reloads (`serve --watch --isolate`) and pre-warming: a tool file loaded again
- * gets a new worker while its calls in flight end on the old one, a deleted file leaves its
- * group, `restart` replaces every worker, and `prewarm` starts each group's worker before any
- * call. Runs the real worker entry through the ToolReloader, as serving does.
+ * Workers across reloads (`serve --watch`) and pre-warming: a tool file loaded again gets a new
+ * worker while its calls in flight end on the old one, a helper change replaces only the workers
+ * of the tools that import it, a deleted file leaves its group, `restart` replaces every worker,
+ * and `prewarm` starts each group's worker before any call. Runs the real worker entry through
+ * the ToolReloader, as serving does.
  */
 
 import assert from "node:assert/strict";
@@ -63,7 +64,7 @@ function text(result: CallToolResult): string {
   return result.isError ? `error: ${body}` : body;
 }
 
-/** A reloader over `files` whose tools run in a host's workers, as `serve --watch --isolate`. */
+/** A reloader over `files` whose tools run in a host's workers, as `serve --watch`. */
 async function watched(files: Record<string, string>) {
   const dir = await tempDir(files);
   const lines: string[] = [];
@@ -177,4 +178,52 @@ Deno.test("a tool whose permissions change moves to its new group's worker", asy
   assert.equal(t.host.startedWorkers, 1, "w's worker stays: v only left it");
   assert.equal(text(await t.call("v")), "v2 function");
   assert.equal(t.host.startedWorkers, 2);
+});
+
+/** A tool that counts its calls in its module: the count survives only while its worker does. */
+const COUNTER = `import { z } from "zod";
+let calls = 0;
+export default {
+  description: "Counts its calls.",
+  input: z.object({}),
+  permissions: { env: ["HOME"] },
+  run: () => String(++calls),
+};
+`;
+
+Deno.test("a helper change replaces only the workers of the tools that import it", async () => {
+  await using t = await watched({
+    "v.ts": `import { z } from "zod";
+import { helper } from "./_helper.ts";
+export default {
+  description: "Replies " + helper + ".",
+  input: z.object({}),
+  run: () => helper + " " + typeof WorkerGlobalScope,
+};
+`,
+    "_helper.ts": 'export const helper = "h1";\n',
+    "n.ts": COUNTER,
+  });
+  assert.equal(
+    t.reloader.tools.get("v")?.descriptor.description,
+    "Replies h1.",
+  );
+  assert.equal(text(await t.call("n")), "1");
+  assert.equal(text(await t.call("n")), "2");
+  assert.equal(text(await t.call("v")), "h1 function");
+  assert.equal(t.host.startedWorkers, 2);
+
+  await Deno.writeTextFile(
+    `${t.dir}/_helper.ts`,
+    'export const helper = "h2";\n',
+  );
+  assert.equal(await t.reloader.reload(["_helper.ts"]), true, "a new listing");
+  assert.equal(
+    t.reloader.tools.get("v")?.descriptor.description,
+    "Replies h2.",
+  );
+  assert.equal(t.host.liveWorkers, 1, "v's worker ended; n's runs on");
+  assert.equal(text(await t.call("n")), "3", "n's worker kept its state");
+  assert.equal(text(await t.call("v")), "h2 function");
+  assert.equal(t.host.startedWorkers, 3, "one new worker, for v");
 });

@@ -2,7 +2,7 @@
  * @module
  * The listing cache: what each tool file lists (name, `tools/list` entry, declared permissions,
  * timeout) in tools/.listing.json, keyed by a hash of the file and its local imports, so that
- * `serve --isolate` lists tools without importing any tool module in the server's thread.
+ * serving lists tools without importing any tool module in the server's thread.
  *
  * Design, and why:
  * - Key: SHA-256 of the file's text and of the local modules it imports, followed recursively
@@ -15,9 +15,14 @@
  *   file's own permissions are unknown until it is evaluated), terminated once it answers
  *   (./worker/probe.ts). Its listing is served and kept in memory; serving never writes the
  *   cache, so it needs no write permission. A broken file is reported as in-thread loading does.
- * - It is written where tools/_manifest.ts is (`deno task manifest`, `new`, `dev`), so a
- *   committed project starts warm. Its name starts with "." rather than "_": the watchers of
- *   `serve --watch` and `dev` take a `_*.json` in tools/ for a helper module and would restart.
+ * - It is written where tools/_manifest.ts is (`deno task manifest`, `new`, and `dev` once the
+ *   folder is quiet), so a committed project starts warm. Its name starts with "." rather than
+ *   "_": the watchers of `serve --watch` and `dev` pass over hidden files, and would take a
+ *   `_*.json` for a helper module. An entry is written only when its file's hash is the same
+ *   after the probe as before: a save in between would pair one version's hash with another's
+ *   listing.
+ * - The reloader (./reload.ts) lists the files a change touched with `listToolFiles`, always
+ *   probing them, and learns from the same keys which tool files import a changed helper.
  */
 
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
@@ -42,7 +47,15 @@ import {
   toolStem,
 } from "./tool_files.ts";
 import type { LoadedTool, ToolFile } from "./worker/protocol.ts";
-import { sourceHash, sourceReader } from "./_source_hash.ts";
+import {
+  combinedInput,
+  digest,
+  type SourceInput,
+  sourceInput,
+  type SourceKey,
+  sourceKey,
+  sourceReader,
+} from "./_source_hash.ts";
 
 /** The cache's file name inside tools/ (hidden: discovery and the watchers skip it). */
 export const LISTING_FILE = ".listing.json";
@@ -77,23 +90,30 @@ export async function loadListedTools(
 ): Promise<LoadResult & { probed: number }> {
   const label = options.label ?? folderLabel(dir);
   const { files, warnings } = await scanToolFiles(dir, label);
-  const { listings, errors, probed } = await currentListings(
-    dir,
-    files,
+  const { listed, probed } = await listToolFiles(dir, files, {
+    ...options,
     label,
-    options,
-  );
+  });
   const tools: Tool[] = [];
+  const errors: string[] = [];
   const byName = new Map<string, Tool>();
   const serverName = options.serverName ?? DEFAULT_SERVER_INFO.name;
-  for (const file of files) {
-    const listing = listings.get(file);
-    if (!listing) continue;
-    const tool = listedTool(listing, `${label}${file}`, NO_RUNNER);
+  for (const { file, entry, error } of listed) {
+    if (error !== undefined) errors.push(error);
+    if (!entry) continue;
+    const tool = unattachedTool(entry, `${label}${file}`);
     if (!admitTool(tool, { byName, serverName, errors, warnings })) continue;
     tools.push(options.attach(tool, file));
   }
   return { tools, errors, warnings, probed };
+}
+
+/**
+ * The tool `listing` describes, from the file named `source` in messages, with no runner yet:
+ * `attach` gives it its worker's before any call.
+ */
+export function unattachedTool(listing: ToolListing, source: string): Tool {
+  return listedTool(listing, source, NO_RUNNER);
 }
 
 /** Replaced by `attach` before any call. */
@@ -108,24 +128,48 @@ const NO_RUNNER = {
 /**
  * Writes the cache for `dir`'s tool files when it is out of date (current entries are kept, the
  * others probed; broken files are left out, for the server to report); true when it changed.
+ * A file saved again while it was probed is left out too: its entry would pair the hash read
+ * before the save with what the probe found after it (the next write, after that save, adds it).
  */
 export async function writeListing(
   dir: URL,
   options: Pick<ListOptions, "log" | "loadTimeoutMs" | "probe">,
 ): Promise<boolean> {
   const files = await findToolFiles(dir);
-  const { entries } = await currentListings(dir, files, "tools/", options);
+  const { listed } = await listToolFiles(dir, files, {
+    ...options,
+    label: "tools/",
+  });
+  const probed = listed.filter((item) => item.probed && item.entry);
+  const after = await hashFiles(dir, probed.map((item) => item.file));
+  const moved = new Set(
+    probed.filter((item, i) => item.entry!.hash !== after[i]!.hash)
+      .map((item) => item.file),
+  );
   const tools: Record<string, unknown> = {};
-  for (const file of files) {
-    const entry = entries.get(file);
-    if (entry) tools[file] = entry;
+  for (const { file, entry } of listed) {
+    if (entry && !moved.has(file)) tools[file] = entry;
   }
+  // The folder's digest, for a start to check every entry at once: written only when every file
+  // has its entry, and each file, read again now, still has that entry's hash.
+  const read = sourceReader();
+  const inputs = files.map((file) =>
+    sourceInput(dir, toolFileUrl(dir, file), read)
+  );
+  const hashes = await Promise.all(inputs.map(({ input }) => digest(input)));
+  const current = files.every((file, i) =>
+    (tools[file] as ListingEntry | undefined)?.hash === hashes[i]
+  );
+  const folder = current
+    ? await digest(combinedInput(files, inputs))
+    : undefined;
   const text = `${
     JSON.stringify(
       {
         "//":
           "Generated by tooldrop with tools/_manifest.ts: what each tool lists, by a hash of its file and local imports; do not edit",
         tooldrop: VERSION,
+        ...(folder ? { folder } : {}),
         tools,
       },
       null,
@@ -139,39 +183,64 @@ export async function writeListing(
   return true;
 }
 
-/** Each file's listing (from the cache, else probed), the probe's errors, and how many it took. */
-async function currentListings(
+/** What one tool file lists, and where that came from. */
+export interface ListedFile {
+  /** Its name in the folder. */
+  readonly file: string;
+  /**
+   * The file and the local modules it imports, as paths inside the folder (see `sourceKey`): a
+   * change to any of them may change its listing.
+   */
+  readonly modules: readonly string[];
+  /** Its listing, under the hash of its sources read before it was probed; none when broken. */
+  readonly entry?: ListingEntry | undefined;
+  /** Why it cannot be served, naming it, when it is broken. */
+  readonly error?: string | undefined;
+  /** True when a probe worker imported it (it had no current cache entry, or `cache` was false). */
+  readonly probed: boolean;
+}
+
+/**
+ * What each of `files` (names in `dir`) lists, in their order: from the cache where its entry is
+ * current (unless `cache` is false), the others from one probe worker for all of them. Never
+ * imports a tool module in this thread.
+ */
+export async function listToolFiles(
   dir: URL,
   files: readonly string[],
-  label: string,
-  options: Pick<ListOptions, "log" | "loadTimeoutMs" | "probe">,
-): Promise<{
-  listings: Map<string, ToolListing>;
-  entries: Map<string, ListingEntry>;
-  errors: string[];
-  probed: number;
-}> {
-  const [cached, hashes] = await Promise.all([
-    readListing(dir),
-    hashFiles(dir, files),
-  ]);
-  const entries = new Map<string, ListingEntry>();
+  options: Pick<ListOptions, "log" | "loadTimeoutMs" | "probe"> & {
+    label: string;
+    /** False: probe every file, ignoring the cache (the reloader: they just changed). */
+    cache?: boolean | undefined;
+  },
+): Promise<{ listed: ListedFile[]; probed: number }> {
+  const read = sourceReader();
+  const inputs = files.map((file) =>
+    sourceInput(dir, toolFileUrl(dir, file), read)
+  );
+  const cached = options.cache === false
+    ? { entries: new Map<string, ListingEntry>(), folder: undefined }
+    : await readListing(dir);
+  const keys = await currentKeys(files, inputs, cached);
+  const { label } = options;
+  const listed = new Map<string, ListedFile>();
   const misses: ToolFile[] = [];
-  const missNames = new Map<string, string>();
+  const missNames = new Map<string, number>();
   for (const [i, file] of files.entries()) {
-    const entry = cached.get(file);
-    if (entry && entry.hash === hashes[i]) entries.set(file, entry);
-    else {
-      const source = `${label}${file}`;
-      misses.push({
-        url: toolFileUrl(dir, file).href,
-        source,
-        stem: toolStem(file),
-      });
-      missNames.set(source, file);
+    const { hash, modules } = keys[i]!;
+    const entry = cached.entries.get(file);
+    if (entry && entry.hash === hash) {
+      listed.set(file, { file, modules, entry, probed: false });
+      continue;
     }
+    const source = `${label}${file}`;
+    misses.push({
+      url: toolFileUrl(dir, file).href,
+      source,
+      stem: toolStem(file),
+    });
+    missNames.set(source, i);
   }
-  const errors: string[] = [];
   if (misses.length > 0) {
     options.log.debug(
       `Listing ${misses.length} tool file(s) not in ${LISTING_FILE} (or changed since) in a worker`,
@@ -180,53 +249,92 @@ async function currentListings(
       (async (files: ToolFile[]) =>
         (await import("./worker/probe.ts")).probeTools(files, options));
     for (const loaded of await probe(misses)) {
-      const file = missNames.get(loaded.source);
-      if (file === undefined) continue;
-      if ("error" in loaded) {
-        errors.push(loaded.error);
-        continue;
-      }
-      const entry = toEntry({
-        hash: hashes[files.indexOf(file)],
-        name: loaded.name,
-        descriptor: loaded.descriptor,
-        permissions: loaded.permissions,
-        timeoutMs: loaded.timeoutMs,
+      const i = missNames.get(loaded.source);
+      if (i === undefined) continue;
+      const { hash, modules } = keys[i]!;
+      const entry = "error" in loaded
+        ? undefined
+        : toEntry({ ...loaded, hash });
+      listed.set(files[i]!, {
+        file: files[i]!,
+        modules,
+        entry,
+        error: "error" in loaded
+          ? loaded.error
+          : entry
+          ? undefined
+          : `Cannot load tool "${loaded.source}": its worker did not describe it`,
+        probed: true,
       });
-      if (entry) entries.set(file, entry);
-      else {errors.push(
-          `Cannot load tool "${loaded.source}": its worker did not describe it`,
-        );}
     }
   }
-  return { listings: entries, entries, errors, probed: misses.length };
+  return {
+    listed: files.flatMap((file) => listed.get(file) ?? []),
+    probed: misses.length,
+  };
 }
 
-/** The hashes of `files`, in their order. */
-function hashFiles(dir: URL, files: readonly string[]): Promise<string[]> {
-  const read = sourceReader();
-  return Promise.all(
-    files.map((file) => sourceHash(dir, toolFileUrl(dir, file), read)),
+/**
+ * The keys of `files`, whose inputs are `inputs`: the cache's own when the folder's digest
+ * matches the one it was written at (every file then has the entry it had: one digest for the
+ * folder), else one digest per file.
+ */
+async function currentKeys(
+  files: readonly string[],
+  inputs: readonly SourceInput[],
+  cached: CachedListing,
+): Promise<SourceKey[]> {
+  const { entries, folder } = cached;
+  if (
+    folder !== undefined && files.every((file) => entries.has(file)) &&
+    await digest(combinedInput(files, inputs)) === folder
+  ) {
+    return files.map((file, i) => ({
+      hash: entries.get(file)!.hash,
+      modules: inputs[i]!.modules,
+    }));
+  }
+  return await Promise.all(
+    inputs.map(async ({ input, modules }) => ({
+      hash: await digest(input),
+      modules,
+    })),
   );
 }
 
-/** The cache's valid entries; none when it is missing, unreadable or another version's. */
-async function readListing(dir: URL): Promise<Map<string, ListingEntry>> {
+/** The cache keys of `files`, in their order. */
+function hashFiles(dir: URL, files: readonly string[]): Promise<SourceKey[]> {
+  const read = sourceReader();
+  return Promise.all(
+    files.map((file) => sourceKey(dir, toolFileUrl(dir, file), read)),
+  );
+}
+
+/** The cache as read: its valid entries, and the folder's digest when it was written. */
+interface CachedListing {
+  entries: Map<string, ListingEntry>;
+  folder: string | undefined;
+}
+
+/** The cache; no entries when it is missing, unreadable or another version's. */
+async function readListing(dir: URL): Promise<CachedListing> {
   const entries = new Map<string, ListingEntry>();
+  const none = { entries, folder: undefined };
   let parsed: unknown;
   try {
     parsed = JSON.parse(await Deno.readTextFile(new URL(LISTING_FILE, dir)));
   } catch {
-    return entries; // no cache (or not JSON): every file is probed
+    return none; // no cache (or not JSON): every file is probed
   }
-  if (!isPlainObject(parsed) || parsed.tooldrop !== VERSION) return entries;
+  if (!isPlainObject(parsed) || parsed.tooldrop !== VERSION) return none;
   const tools = parsed.tools;
-  if (!isPlainObject(tools)) return entries;
+  if (!isPlainObject(tools)) return none;
   for (const [file, value] of Object.entries(tools)) {
     const entry = isPlainObject(value) ? toEntry(value) : undefined;
     if (entry) entries.set(file, entry);
   }
-  return entries;
+  const folder = typeof parsed.folder === "string" ? parsed.folder : undefined;
+  return { entries, folder };
 }
 
 /** `value` as an entry when it is one (a hand-edited cache must not break serving), else undefined. */

@@ -1,23 +1,19 @@
 /**
  * @module
- * Hot reload for development: watches the tools folder and re-imports a tool file when it is
- * added or changed (a new module URL each time, so the module cache hands back the new code),
- * drops it when deleted, and keeps the previous version serving when the new one is broken.
- * Changes to other code in the folder (a tool's helpers) are reported to the caller, which
- * restarts the process under `deno task dev`, or the tools' workers under `--isolate`: a
- * module's own imports cannot be re-imported in this thread.
+ * Hot reload for development: watches the tools folder and, when a tool file or a local module it
+ * imports (directly or through others) is added, changed or deleted, learns what the file lists
+ * from a short-lived probe worker (./worker/probe.ts; one for each settled burst of changes),
+ * never by importing it in this thread. Each tool it serves goes through `attach` again, which
+ * replaces that tool's worker, so a helper change replaces only the workers of the tools that
+ * import it. A deleted file is dropped; a broken one is reported and its previous version keeps
+ * serving. (Over 300 lines: the first load, what a change touches and the watch loop share the
+ * last good versions and read best in one place.)
  */
 
-import { checkModules } from "./discover.ts";
-import {
-  type ImportOutcome,
-  importProblem,
-  importTool,
-  loadTimeout,
-  loadTimeoutFromEnv,
-  toolFileUrl,
-} from "./import_tool.ts";
 import type { Logger } from "../util/log.ts";
+import { loadTimeout, loadTimeoutFromEnv, toolFileUrl } from "./import_tool.ts";
+import { admitTool } from "./lint.ts";
+import { listToolFiles, unattachedTool } from "./listing.ts";
 import { MANIFEST_FILE } from "./manifest.ts";
 import {
   folderLabel,
@@ -27,10 +23,12 @@ import {
 } from "./tool_files.ts";
 import { type Tool, ToolSet } from "../tool/served.ts";
 import { watchPaths } from "./watch.ts";
+import type { LoadedTool, ToolFile } from "./worker/protocol.ts";
+import { Prober } from "./worker/probe.ts";
 
 /**
- * The exit code of a server under `deno task dev` that wants to be started again: helper code
- * changed, or a tool needs permissions the process was not granted.
+ * The exit code of a server under `deno task dev` that wants to be started again: a tool needs
+ * permissions the process was not granted.
  */
 export const RESTART_EXIT_CODE = 75;
 
@@ -48,23 +46,29 @@ export interface ReloaderOptions {
   /** Prefixes file names in messages; default the folder's path (see `folderLabel`). */
   label?: string | undefined;
   /**
-   * Milliseconds each file may take to import; default `TOOLDROP_LOAD_TIMEOUT_MS` when set and
-   * readable, else 10 000.
+   * Milliseconds each file may take to import in its probe; default `TOOLDROP_LOAD_TIMEOUT_MS`
+   * when set and readable, else 10 000.
    */
   loadTimeoutMs?: number | undefined;
   /**
-   * Called with the paths (relative to the folder) of changed code that is not a tool file,
-   * such as a helper module the tools import.
+   * Returns each tool that loaded, from file `fileName`, with the runner of its calls (a
+   * WorkerHost's, whose worker imports the file as it is now). Called again each time the file
+   * or a module it imports changed and it still loads: the worker that imported the old code is
+   * replaced. A listed tool cannot run in this thread.
    */
-  onOtherChange?: (paths: string[]) => void;
-  /**
-   * Returns each tool that loaded, from file `fileName`, as it is to be served (`--isolate`: with
-   * a `remote` runner from the server's WorkerHost, whose worker imports the file as it is now).
-   * Called again each time the file loads again. Default: as it is, run in this thread.
-   */
-  attach?: ((tool: Tool, fileName: string) => Tool) | undefined;
+  attach: (tool: Tool, fileName: string) => Tool;
   /** Told when a tool file stops being served (deleted, or no longer a file). */
   detach?: ((fileName: string) => void) | undefined;
+  /**
+   * What learns what files declare; default a probe worker for each load or reload (while
+   * watching, a `Prober`'s, started ahead).
+   */
+  probe?: ((files: ToolFile[]) => Promise<LoadedTool[]>) | undefined;
+  /**
+   * While watching, milliseconds the probe worker started ahead may wait for a change before it
+   * stops (see `Prober`); default: never.
+   */
+  probeIdleMs?: number | undefined;
 }
 
 /** Holds the last good version of every tool file and reloads them as they change. */
@@ -72,9 +76,17 @@ export class ToolReloader {
   readonly #options: ReloaderOptions;
   readonly #label: string;
   readonly #timeoutMs: number;
-  /** File name → its last good tool. */
+  /** File name → its last good tool, attached. */
   readonly #tools = new Map<string, Tool>();
-  #version = 0;
+  /**
+   * Every tool file seen, served or broken → the local modules it imported when last listed,
+   * itself included (paths inside the folder): which files a change touches.
+   */
+  readonly #imports = new Map<string, ReadonlySet<string>>();
+  /** The load or reload under way: each waits for the one before, so the last change wins. */
+  #serial: Promise<unknown> = Promise.resolve();
+  /** While watching: keeps the next probe's worker started ahead. */
+  #prober: Prober | undefined;
 
   constructor(options: ReloaderOptions) {
     this.#options = options;
@@ -93,118 +105,177 @@ export class ToolReloader {
     return new ToolSet(files.map((file) => this.#tools.get(file)!));
   }
 
-  /** Loads every tool file; broken ones are logged and left out, the rest serve. */
-  async load(): Promise<ToolSet> {
-    const { files, warnings } = await scanToolFiles(
-      this.#options.dir,
-      this.#label,
-    );
-    for (const message of warnings) this.#options.log.warn(message);
-    await this.reload(files);
-    return this.tools;
+  /**
+   * Loads every tool file, from the listing cache where its entry is current, else from a probe;
+   * broken ones are logged and left out, the rest serve.
+   */
+  load(): Promise<ToolSet> {
+    return this.#serially(async () => {
+      const { files, warnings } = await scanToolFiles(
+        this.#options.dir,
+        this.#label,
+      );
+      for (const message of warnings) this.#options.log.warn(message);
+      await this.#apply(files, new Set(files), true);
+      // Listed from the cache, nothing was probed: the first change would wait for a worker.
+      this.#prober?.warmSoon();
+      return this.tools;
+    });
   }
 
   /**
-   * Reloads the given files (names relative to the folder); returns true when the tool set
-   * changed. A file that no longer exists is dropped, and so is one that is no longer a file
-   * (a symbolic link to a folder or to nothing: with a warning); one that fails to import in
-   * time or to check is logged and its previous version kept.
+   * Reloads after `paths` (relative to the folder, `/`-separated) changed: each tool file among
+   * them, and each tool file that imports one of them, directly or through other modules, all
+   * in one probe; returns true when the tool set changed. A file that no longer exists is
+   * dropped, and so is one that is no longer a file (a symbolic link to a folder or to nothing:
+   * with a warning); one that fails to load in time or to check is logged and its previous
+   * version kept. A changed tool file counts as a change even when it lists the same; a file
+   * reloaded for a module it imports counts only when its listing changed.
    */
-  async reload(files: Iterable<string>): Promise<boolean> {
-    const names = [...new Set(files)].filter(isToolFile).sort();
-    const version = ++this.#version;
-    const imported = await Promise.all(
-      names.map((file) => this.#import(file, version)),
+  reload(paths: Iterable<string>): Promise<boolean> {
+    const changed = [...new Set(paths)].sort();
+    return this.#serially(() => this.#reload(changed));
+  }
+
+  async #reload(paths: string[]): Promise<boolean> {
+    const saved = new Set(
+      paths.filter((path) => !path.includes("/") && isToolFile(path)),
     );
-    const { log, serverName } = this.#options;
+    const touched = new Set(paths);
+    const importers: string[] = [];
+    const imported = new Set<string>();
+    for (const [file, modules] of this.#imports) {
+      if (saved.has(file)) continue;
+      const changed = [...modules].filter((module) => touched.has(module));
+      if (changed.length === 0) continue;
+      importers.push(file);
+      for (const module of changed) imported.add(module);
+    }
+    const { log } = this.#options;
+    const named = (paths: Iterable<string>) =>
+      [...paths].sort().map((path) => `${this.#label}${path}`).join(", ");
+    if (importers.length > 0) {
+      log.info(
+        `${named(imported)} changed: reloading what imports ${
+          imported.size > 1 ? "them" : "it"
+        }: ${importers.map((file) => `"${this.#label}${file}"`).join(", ")}`,
+      );
+    }
+    const loose = paths.filter((path) =>
+      !saved.has(path) && !imported.has(path) && isOtherCode(path)
+    );
+    if (loose.length > 0) {
+      log.info(
+        `${
+          named(loose)
+        } changed, which no tool file imports (an import whose name is computed is not followed); save the tool file that imports it to reload it`,
+      );
+    }
+    return await this.#apply([...saved, ...importers].sort(), saved, false);
+  }
+
+  /**
+   * Lists `files` (one probe for those not answered from the cache, with `cache`) and serves
+   * what loaded; true when the tool set changed. A file in `saved` counts as a change whenever it
+   * loads; another (reloaded for a module it imports) only when its listing changed.
+   */
+  async #apply(
+    files: readonly string[],
+    saved: ReadonlySet<string>,
+    cache: boolean,
+  ): Promise<boolean> {
+    const { log, serverName, dir } = this.#options;
     let changed = false;
-    for (const entry of imported) {
-      const { file } = entry;
+    const present: string[] = [];
+    for (const file of files) {
+      const gone = await this.#gone(file);
+      if (gone === false) {
+        present.push(file);
+        continue;
+      }
+      if (gone) log.warn(`Skipping "${this.#label}${file}": ${gone}`);
+      this.#imports.delete(file);
+      const previous = this.#tools.get(file);
+      if (previous && this.#tools.delete(file)) {
+        this.#options.detach?.(file);
+        changed = true;
+        log.info(`Removed tool "${previous.name}" (${this.#label}${file})`);
+      }
+    }
+    const { listed } = await listToolFiles(dir, present, {
+      label: this.#label,
+      log,
+      loadTimeoutMs: this.#timeoutMs,
+      probe: this.#options.probe ?? this.#prober?.probe.bind(this.#prober),
+      cache,
+    });
+    for (const { file, modules, entry, error } of listed) {
+      this.#imports.set(file, new Set(modules));
       const previous = this.#tools.get(file);
       const keeping = previous
         ? "; the previous version keeps serving"
         : "; it is not served until it loads";
-      if ("gone" in entry) {
-        if (entry.gone) {
-          log.warn(`Skipping "${this.#label}${file}": ${entry.gone}`);
-        }
-        if (this.#tools.delete(file)) {
-          this.#options.detach?.(file);
-          changed = true;
-          log.info(`Removed tool "${previous!.name}" (${this.#label}${file})`);
-        }
+      if (!entry) {
+        log.error(`${error}${keeping}`);
         continue;
       }
-      if (!("module" in entry)) {
-        log.error(
-          `Cannot load tool "${this.#label}${file}": ${
-            importProblem(entry)
-          }${keeping}`,
-        );
-        continue;
+      const tool = unattachedTool(entry, `${this.#label}${file}`);
+      const byName = new Map<string, Tool>();
+      for (const [other, served] of this.#tools) {
+        if (other !== file) byName.set(served.name, served);
       }
-      const result = checkModules([[file, entry.module]], {
-        label: this.#label,
+      const errors: string[] = [];
+      const warnings: string[] = [];
+      const admitted = admitTool(tool, {
+        byName,
         serverName,
+        errors,
+        warnings,
       });
-      for (const message of result.warnings) log.warn(message);
-      const tool = result.tools[0];
-      if (!tool) {
-        for (const message of result.errors) log.error(`${message}${keeping}`);
+      for (const message of warnings) log.warn(message);
+      if (!admitted) {
+        for (const message of errors) log.error(`${message}${keeping}`);
         continue;
       }
-      const clash = [...this.#tools].find(([other, t]) =>
-        other !== file && t.name === tool.name
-      );
-      if (clash) {
-        log.error(
-          `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${
-            clash[1].source
-          }"; rename one of them or set "name"${keeping}`,
-        );
-        continue;
-      }
-      this.#tools.set(file, this.#options.attach?.(tool, file) ?? tool);
-      changed = true;
+      this.#tools.set(file, this.#options.attach(tool, file));
+      const same = previous !== undefined && sameListing(previous, tool);
+      if (saved.has(file) || !same) changed = true;
       log.info(
         `${
           previous ? "Reloaded" : "Loaded"
-        } tool "${tool.name}" (${tool.source})`,
+        } tool "${tool.name}" (${tool.source})${
+          same && !saved.has(file) ? "; its listing is unchanged" : ""
+        }`,
       );
     }
     return changed;
   }
 
-  /** Imports one file afresh, bounded in time; `gone` when it is no longer a file (and why). */
-  async #import(
-    file: string,
-    version: number,
-  ): Promise<
-    { file: string } & (ImportOutcome | { gone: string | undefined })
-  > {
+  /**
+   * False while `file` is a file (or a symbolic link to one) or cannot be looked at (its probe
+   * says why); else why not, or undefined when it simply is not there.
+   */
+  async #gone(file: string): Promise<string | undefined | false> {
     const url = toolFileUrl(this.#options.dir, file);
     try {
       const info = await Deno.lstat(url);
-      if (info.isSymlink) {
-        const problem = await linkProblem(url);
-        if (problem) return { file, gone: problem };
-      } else if (!info.isFile) return { file, gone: undefined };
+      if (info.isSymlink) return (await linkProblem(url)) ?? false;
+      return info.isFile ? false : undefined;
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        return { file, gone: undefined };
-      }
-      return { file, error };
+      return error instanceof Deno.errors.NotFound ? undefined : false;
     }
-    // A fresh URL per reload: the module cache would hand back the old code otherwise.
-    return {
-      file,
-      ...await importTool(`${url.href}?v=${version}`, this.#timeoutMs),
-    };
+  }
+
+  /** Runs `task` once the load or reload before it has finished. */
+  #serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(task);
+    this.#serial = run.catch(() => {});
+    return run;
   }
 
   /**
    * Watches the folder until `signal` aborts, yielding the new tool set after each change that
-   * altered it. Other code changes go to `onOtherChange`.
+   * altered it. The changes that come while one is being reloaded are reloaded together next.
    */
   watch(signal: AbortSignal): AsyncIterable<ToolSet> {
     // Watching starts now, before the first load finishes, so no change in between is missed.
@@ -212,6 +283,18 @@ export class ToolReloader {
       signal,
       settleMs: SETTLE_MS,
     });
+    if (!this.#options.probe && !signal.aborted) {
+      const prober = this.#prober = new Prober({
+        log: this.#options.log,
+        loadTimeoutMs: this.#timeoutMs,
+        idleMs: this.#options.probeIdleMs,
+      });
+      // Its worker started ahead would keep the process alive.
+      signal.addEventListener("abort", () => {
+        prober.close();
+        if (this.#prober === prober) this.#prober = undefined;
+      }, { once: true });
+    }
     return this.#follow(batches, signal);
   }
 
@@ -220,15 +303,10 @@ export class ToolReloader {
     signal: AbortSignal,
   ): AsyncGenerator<ToolSet> {
     try {
+      // While a batch is reloaded the watcher keeps gathering: the next batch holds every path
+      // that changed meanwhile, listed in one probe.
       for await (const paths of batches) {
-        const tools = paths.filter((path) =>
-          !path.includes("/") && isToolFile(path)
-        );
-        const others = paths.filter((path) => isOtherCode(path));
-        if (others.length > 0) this.#options.onOtherChange?.(others.sort());
-        if (tools.length > 0 && await this.reload(tools) && !signal.aborted) {
-          yield this.tools;
-        }
+        if (await this.reload(paths) && !signal.aborted) yield this.tools;
       }
     } catch (error) {
       if (!signal.aborted) {
@@ -236,6 +314,18 @@ export class ToolReloader {
       }
     }
   }
+}
+
+/** True when `a` and `b` list the same: name, `tools/list` entry, permissions and timeout. */
+function sameListing(a: Tool, b: Tool): boolean {
+  const listing = (tool: Tool) =>
+    JSON.stringify([
+      tool.name,
+      tool.descriptor,
+      tool.permissions ?? null,
+      tool.timeoutMs,
+    ]);
+  return listing(a) === listing(b);
 }
 
 /** Code a tool may import that is not itself a tool: helpers, not tests or the manifest. */

@@ -1,13 +1,13 @@
 /**
  * @module
  * `deno task dev`: a supervisor between the client and a server child (`serve --dev-child`).
- * The child reloads tool files itself; the supervisor restarts it when the server's own code
- * changes (src/, main.ts, deno.json, code outside tools/) or when the child asks to be
- * restarted (a tool's helper changed, or a tool needs permissions it was not granted). The
- * client keeps its session across restarts: the supervisor replays its `initialize` (and log
- * level) to the new child, sends requests that were still waiting again — except tool calls,
- * which it answers with an error saying to call again — and tells the client the tool list may
- * have changed. It also keeps tools/_manifest.ts current as tool files come and go.
+ * The child reloads tool files, and the tools a changed helper touches, itself; the supervisor
+ * restarts it when the server's own code changes (src/, main.ts, deno.json, code outside
+ * tools/) or when the child asks to be restarted (a tool needs permissions it was not granted).
+ * The client keeps its session across restarts: the supervisor replays its `initialize` (and
+ * log level) to the new child, sends requests that were still waiting again — except tool
+ * calls, which it answers with an error saying to call again — and tells the client the tool
+ * list may have changed. It also keeps tools/_manifest.ts and the listing cache current.
  *
  * The parts: supervisor.ts runs the child and passes lines, replay.ts is what it remembers of
  * the client's session (pure), watch.ts decides which changes restart and which renew.

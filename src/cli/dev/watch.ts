@@ -1,15 +1,23 @@
 /**
  * @module
  * What `dev` watches in the project: server code (src/, main.ts, deno.json, code outside tools/)
- * restarts the server child; tool files coming and going renew tools/_manifest.ts.
+ * restarts the server child; changes in tools/ renew tools/_manifest.ts at once and the listing
+ * cache (tools/.listing.json) once the folder is quiet. The server child reloads the tools itself.
  */
 
-import type { Logger } from "../../util/log.ts";
-import { writeManifest } from "../../loading/manifest.ts";
+import { Logger } from "../../util/log.ts";
+import { checkManifest, MANIFEST_FILE } from "../../loading/manifest.ts";
+import { writeListing } from "../../loading/listing.ts";
 import { folderPath, watchPaths } from "../../loading/watch.ts";
 
 /** Milliseconds to let a burst of file events settle before restarting. */
 const SETTLE_MS = 50;
+/**
+ * Milliseconds the tools folder stays unchanged before the listing cache is renewed: renewing
+ * probes the changed files in a worker, which would compete for a core with the server child's
+ * probe of the same save (the one its client waits for); the cache only serves the next start.
+ */
+const LISTING_QUIET_MS = 1000;
 /** Folders of the project whose changes never restart the server. */
 const IGNORED_DIRS = [
   "tools",
@@ -54,24 +62,31 @@ export async function watchProject(options: ProjectWatch): Promise<void> {
   const tools = toolsPath.startsWith(root)
     ? toolsPath.slice(root.length)
     : undefined;
+  // Hidden files in tools/ are not tools' code: the listing cache among them, which this writes.
   const isTool = (path: string) =>
-    tools !== undefined && path.startsWith(tools);
+    tools !== undefined && path.startsWith(tools) &&
+    !path.slice(path.lastIndexOf("/") + 1).startsWith(".");
   const batches = watchPaths(root, {
     signal,
     settleMs: SETTLE_MS,
     filter: (path) => isTool(path) || restartsServer(path),
   });
+  const listing = listingRenewal(options);
   try {
     for await (const paths of batches) {
+      const toolsTouched = paths.some(isTool);
+      if (toolsTouched) listing.soon();
       // Not awaited: changes keep being gathered while the server restarts.
       void changed(
         options,
-        paths.some(isTool),
+        toolsTouched,
         paths.filter((path) => !isTool(path)).sort(),
       );
     }
   } catch (error) {
     if (!signal.aborted) log.error("dev: stopped watching", error);
+  } finally {
+    await listing.stop();
   }
 }
 
@@ -83,7 +98,12 @@ async function changed(
   const { log, signal } = options;
   if (toolsTouched && options.renewManifest) {
     try {
-      if (await writeManifest(options.toolsDir)) {
+      const { text, current } = await checkManifest(options.toolsDir);
+      if (!current) {
+        await Deno.writeTextFile(
+          new URL(MANIFEST_FILE, options.toolsDir),
+          text,
+        );
         log.info("dev: updated tools/_manifest.ts");
       }
     } catch (error) {
@@ -93,4 +113,40 @@ async function changed(
   if (code.length > 0 && !signal.aborted) {
     await options.restart(`${code.join(", ")} changed`);
   }
+}
+
+/**
+ * Renews the listing cache `LISTING_QUIET_MS` after the last change in tools/ (`soon`), one
+ * renewal at a time, so a burst of saves is probed once; `stop` cancels one not yet begun and
+ * waits for one under way.
+ */
+function listingRenewal(options: ProjectWatch) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const renew = () => {
+    timer = undefined;
+    running = running.then(async () => {
+      if (options.signal.aborted) return;
+      try {
+        // Quiet: what the probed files print and why a broken one fails, the server child says.
+        const quiet = new Logger({ level: "error", write: () => {} });
+        if (await writeListing(options.toolsDir, { log: quiet })) {
+          options.log.debug("dev: updated tools/.listing.json");
+        }
+      } catch (error) {
+        options.log.warn("dev: could not update tools/.listing.json", error);
+      }
+    });
+  };
+  return {
+    soon: () => {
+      if (!options.renewManifest) return;
+      clearTimeout(timer);
+      timer = setTimeout(renew, LISTING_QUIET_MS);
+    },
+    stop: async () => {
+      clearTimeout(timer);
+      await running;
+    },
+  };
 }

@@ -20,7 +20,7 @@ import {
   workerPermissions,
 } from "../../tool/permissions.ts";
 import { describeError } from "../../util/describe.ts";
-import type { Logger } from "../../util/log.ts";
+import type { Logger, LogLevel } from "../../util/log.ts";
 import { isTimerMs, MAX_TIMER_MS, timerMsFromEnv } from "../../util/timer.ts";
 import type { ToolFile } from "./protocol.ts";
 import { toolFileUrl } from "../import_tool.ts";
@@ -41,6 +41,11 @@ export interface WorkerHostOptions {
   /** The tools folder: each worker may read it, to import its tools and their helpers. */
   toolsDir: URL;
   log: Logger;
+  /**
+   * The level the workers log at, their tools' console output included; default `log`'s. A
+   * command (`call`) keeps its own messages to warnings but shows what the tool prints.
+   */
+  logLevel?: LogLevel | undefined;
   /**
    * Milliseconds an aborted call (timeout, cancellation, shutdown) may take to end before its
    * worker is terminated. Default `TOOLDROP_STOP_GRACE_MS` when set and readable, else 1000.
@@ -165,8 +170,9 @@ export class WorkerHost {
   }
 
   /**
-   * Retires every worker (a helper module the tools may import changed): calls in flight end on
-   * the old workers, later calls start new ones. Returns how many were running.
+   * Retires every worker: calls in flight end on the old workers, later calls start new ones.
+   * Returns how many were running. (A changed helper retires only its importers' workers: the
+   * reloader attaches those tools again.)
    */
   restart(): number {
     let retired = 0;
@@ -281,6 +287,7 @@ export class WorkerHost {
         graceMs: this.#graceMs,
         idleMs: options.idleMs,
         log: options.log,
+        logLevel: options.logLevel,
         onEnd: (ended, end) => this.#ended(group, ended, end),
       });
       group.worker = worker;
