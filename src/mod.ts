@@ -3,8 +3,9 @@
  * tooldrop for tool authors, imported by every file in `tools/` as `"tooldrop"`: `defineTool`
  * declares a tool (its arguments typed from a zod schema), `ToolError` tells the model what went
  * wrong, the types describe what `run` gets (its context) and may return (MCP content), and
- * `callTool` runs a definition as a client would, for the tool's own tests. Embedding the
- * server in another program is `"tooldrop/server"`.
+ * `callTool` calls a tool as a client would, for its tests: its file as served, in a worker with
+ * only the permissions it declares (`toolFile`), or a definition in the test's thread. Embedding
+ * the server in another program is `"tooldrop/server"`.
  *
  * @example A tool and its test
  * ```ts
@@ -55,9 +56,8 @@ export {
   type ToolPermissions,
   type ToolReturn,
 } from "./tool/mod.ts";
-export {
-  callTool,
-  type CallToolOptions,
-  type Progress,
-} from "./server/invoke.ts";
+export { callTool, type FileTool, toolFile } from "./loading/call_tool.ts";
+// Types only: a tool worker loads this module, and the server behind `callTool` is imported on
+// its first call (src/loading/call_tool.ts).
+export type { CallToolOptions, Progress } from "./server/invoke.ts";
 export type { LogLevel } from "./util/log.ts";

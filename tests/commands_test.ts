@@ -114,19 +114,46 @@ Deno.test("new scaffolds a working tool and a passing test, updates the manifest
   assert.equal(await runCli(call.io), 0);
   assert.equal(call.out.text, "Hello, Ada!\n");
 
-  const test = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "test",
-      "--no-prompt",
-      "--config",
-      `${ROOT}/deno.json`,
-      `${dir.path}/greet_test.ts`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(test.code, 0, new TextDecoder().decode(test.stdout));
-  assert.match(new TextDecoder().decode(test.stdout), /2 passed/);
+  // Its test calls greet.ts in a worker: under `deno task test` (--allow-all), and with only
+  // the read access the worker needs (the project, for tooldrop's modules, and the tools
+  // folder); without it, each call says what is missing.
+  const runTest = async (...flags: string[]) => {
+    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "test",
+        "--no-prompt",
+        ...flags,
+        "--config",
+        `${ROOT}/deno.json`,
+        `--lock=${ROOT}/tests/deno.lock`,
+        `${dir.path}/greet_test.ts`,
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code, text: new TextDecoder().decode(stdout) };
+  };
+  for (const flags of [["--allow-all"], [`--allow-read=${ROOT},${dir.path}`]]) {
+    const { code, text } = await runTest(...flags);
+    assert.equal(code, 0, text);
+    assert.match(text, /\| 2 passed \| 0 failed/, flags.join(" "));
+  }
+  const refusals = {
+    "":
+      `its worker needs --allow-read=${dir.path}, which this test process was not granted;`,
+    [`--allow-read=${dir.path}`]:
+      `its worker may not read tooldrop's ${ROOT}/src/, which is outside the working directory and the tool's folder;`,
+  };
+  for (const [flag, refusal] of Object.entries(refusals)) {
+    const { code, text } = await runTest(...(flag ? [flag] : []));
+    assert.equal(code, 1, text);
+    assert.match(text, /\| 0 passed \| 2 failed/, flag);
+    const expected =
+      `Cannot call tool "greet" (${dir.path}/greet.ts) as served: ${refusal}`;
+    assert.equal(text.split(expected).length, 3, `${flag}: ${text}`);
+  }
 
   const again = fakeIo(["new", "greet"], {}, { toolsDir, entry: ENTRY });
   assert.equal(await runCli(again.io), 1);

@@ -1,8 +1,9 @@
 /**
  * The types of the public API, checked by `deno check` (and so by `deno test`): every return the
  * README documents type-checks, and a malformed block or result is a type error instead of JSON
- * text the model reads; `callTool` takes the tool's input type. Each `@ts-expect-error` line
- * must fail to type-check, or the check fails.
+ * text the model reads; `callTool` takes the tool's input type, for a definition and for a tool
+ * file (`toolFile`) alike. Each `@ts-expect-error` line must fail to type-check, or the check
+ * fails.
  */
 
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import {
   type ContentBlock,
   defineTool,
   type ToolContext,
+  toolFile,
   type ToolReturn,
 } from "tooldrop";
 
@@ -203,8 +205,31 @@ async function typedCalls(): Promise<void> {
   await callTool(stats, { name: "Ada" });
 }
 
+// `toolFile` keeps the definition's types: a call of the file takes the same arguments.
+const greetFile = toolFile(greet, new URL("./greet.ts", import.meta.url));
+const noArgumentsFile = toolFile(
+  noArguments,
+  new URL("./no_arguments.ts", import.meta.url),
+);
+
+async function typedFileCalls(): Promise<void> {
+  await callTool(greetFile, { name: "Ada" });
+  await callTool(greetFile, { name: "Ada", greeting: "Hi" }, {
+    logLevel: "info",
+  });
+  await callTool(noArgumentsFile, {});
+  // @ts-expect-error: "name" is required
+  await callTool(greetFile, {});
+  // @ts-expect-error: "name" is a string
+  await callTool(greetFile, { name: 42 });
+  // @ts-expect-error: the file's URL, not a path
+  toolFile(greet, "./greet.ts");
+}
+
 Deno.test("the type-checked calls above behave as their types say", async () => {
   assert.equal(typeof typedCalls, "function");
+  assert.equal(typeof typedFileCalls, "function");
+  assert.equal(greetFile.definition, greet);
   assert.equal(fine.length, 7);
   assert.ok(notFine);
   assert.deepEqual((await callTool(greet, { name: "Ada" })).content, [

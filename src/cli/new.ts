@@ -16,6 +16,9 @@ import {
 } from "../tool/served.ts";
 import { pathTaken } from "../util/fs.ts";
 
+/** The width `deno fmt` keeps code lines within. */
+const MAX_LINE = 80;
+
 /** `new <name>`: writes tools/<name>.ts and tools/<name>_test.ts, and renews the manifest. */
 export async function runNew(io: Io, options: CliOptions): Promise<number> {
   const [name, extra] = options.positionals;
@@ -76,8 +79,7 @@ import { defineTool } from "tooldrop";
 // The ${name} tool. Say what it does, when to use it and an example in the description: the
 // model reads it to decide when to call the tool. \`deno task dev\` reloads this file on save.
 export default defineTool({
-  description:
-    'Greets someone by name. Example: {"name": "Ada"}',
+  description: 'Greets someone by name. Example: {"name": "Ada"}',
   input: z.object({
     name: z.string().min(1).describe("Who to greet"),
   }),
@@ -88,20 +90,61 @@ export default defineTool({
 }
 
 function testTemplate(name: string): string {
+  const refusal = property(
+    "      ",
+    "text",
+    `'Invalid arguments for tool "${name}": name: required (expected string)'`,
+  );
   return `import assert from "node:assert/strict";
-import { callTool } from "tooldrop";
-import tool from "./${name}.ts";
+import { callTool, toolFile } from "tooldrop";
+import definition from "./${name}.ts";
+
+// The tool as the server runs it: its file in a worker with only the permissions it declares,
+// so a test fails when the tool uses one it did not declare. \`deno task test\` runs this file.
+${toolLine(name)}
 
 Deno.test("${name} answers with a greeting", async () => {
   const result = await callTool(tool, { name: "Ada" });
-  assert.deepEqual(result.content, [{ type: "text", text: "Hello, Ada!" }]);
+  assert.deepEqual(result, {
+    content: [{ type: "text", text: "Hello, Ada!" }],
+  });
 });
 
-Deno.test("${name} names a missing argument", async () => {
+Deno.test("${name} names a missing argument, as the model reads it", async () => {
   // @ts-expect-error: "name" is left out on purpose, as a client might
   const result = await callTool(tool, {});
-  assert.equal(result.isError, true);
-  assert.match(JSON.stringify(result.content), /name/);
+  assert.deepEqual(result, {
+    content: [{
+      type: "text",
+${refusal}
+    }],
+    isError: true,
+  });
 });
 `;
+}
+
+/** The test's `toolFile` line, laid out as `deno fmt` lays it out for a name this long. */
+function toolLine(name: string): string {
+  const url = `new URL("./${name}.ts", import.meta.url)`;
+  const line = `const tool = toolFile(definition, ${url});`;
+  if (line.length <= MAX_LINE) return line;
+  if (`  ${url},`.length <= MAX_LINE) {
+    return `const tool = toolFile(\n  definition,\n  ${url},\n);`;
+  }
+  return `const tool = toolFile(
+  definition,
+  new URL(
+    "./${name}.ts",
+    import.meta.url,
+  ),
+);`;
+}
+
+/** `key: value,` at `indent`; the value on a line of its own where `deno fmt` puts it. */
+function property(indent: string, key: string, value: string): string {
+  const line = `${indent}${key}: ${value},`;
+  return line.length <= MAX_LINE
+    ? line
+    : `${indent}${key}:\n${indent}  ${value},`;
 }

@@ -1,8 +1,10 @@
 /**
  * @module
  * Calls one tool outside a client — from the shell (`tooldrop call`) or from a tool's own test
- * (`callTool`) — through the same server a client talks to, so validation, coercion, timeouts
- * and result shaping are exactly what the client would get.
+ * (`callTool`, src/loading/call_tool.ts) — through the same server a client talks to, so
+ * validation, coercion, timeouts and result shaping are exactly what the client would get.
+ * `callTool` imports this module on its first call: a tool worker, which loads "tooldrop" for
+ * `defineTool`, never loads the server.
  */
 
 import { readLineBatches } from "./lines.ts";
@@ -34,7 +36,11 @@ export interface CallToolOptions {
   onProgress?: (progress: Progress) => void;
   /** Aborting it cancels the call, which then resolves with its cancelled result. */
   signal?: AbortSignal;
-  /** The least severe of the tool's (and the server's) log lines shown on stderr; default warning. */
+  /**
+   * The least severe log lines shown on stderr: the server's, and the tool's `ctx.log`; default
+   * warning. A tool file run in its worker also shows its console output, at info, unless this
+   * is set to a more severe level.
+   */
   logLevel?: LogLevel;
 }
 
@@ -95,31 +101,11 @@ export async function invokeTool(
 }
 
 /**
- * Calls a tool definition as a client would — arguments validated and coerced, the result
- * shaped — for a tool's tests. `args` are the tool's input type; to test how it answers bad
- * arguments, mark that call with `// @ts-expect-error`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { z } from "zod";
- * import { callTool, defineTool } from "tooldrop";
- *
- * const greet = defineTool({
- *   description: 'Greets someone by name. Example: {"name": "Ada"}',
- *   input: z.object({ name: z.string().min(1).describe("Who to greet") }),
- *   run: ({ name }) => `Hello, ${name}!`,
- * });
- *
- * const result = await callTool(greet, { name: "Ada" });
- * assert.deepEqual(result.content, [{ type: "text", text: "Hello, Ada!" }]);
- *
- * // @ts-expect-error: the name is missing on purpose
- * const refused = await callTool(greet, {});
- * assert.equal(refused.isError, true);
- * ```
+ * Calls a tool definition in this thread, as a client would: arguments validated and coerced,
+ * the result shaped. The tool runs with this process's permissions; `callTool` in
+ * src/loading/call_tool.ts runs a tool file in a worker with only what it declares.
  */
-export function callTool<
+export function callDefinition<
   Input extends InputSchema,
   Output extends OutputSchema | undefined,
 >(
@@ -135,7 +121,8 @@ export function callTool<
   });
 }
 
-function stderrLogger(level: LogLevel = "warning"): Logger {
+/** A logger that writes whole lines to stderr; default level warning. */
+export function stderrLogger(level: LogLevel = "warning"): Logger {
   const encoder = new TextEncoder();
   return new Logger({
     level,

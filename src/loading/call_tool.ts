@@ -1,0 +1,255 @@
+/**
+ * @module
+ * `callTool` and `toolFile`, for a tool's tests: a tool file runs as the server runs it, in a
+ * worker with only the permissions it declares; a bare definition runs in the caller's thread.
+ * Every tool module loads this file through "tooldrop", in its worker too, so it imports only
+ * what `defineTool` needs; the server and the worker host are imported on the first call.
+ */
+
+import type { CallToolOptions } from "../server/invoke.ts";
+import type {
+  CallArgs,
+  CallToolResult,
+  InputSchema,
+  OutputSchema,
+  ToolDefinition,
+} from "../tool/tool.ts";
+import {
+  BASE_PERMISSIONS,
+  heldPermissions,
+  missingPermissions,
+  unionPermissions,
+  workerPermissions,
+} from "../tool/permissions.ts";
+import { type Tool, ToolSet } from "../tool/served.ts";
+import { createTool } from "../tool/toolset.ts";
+import { toolFileUrl } from "./import_tool.ts";
+
+/** A tool definition and the file that exports it: `callTool` runs it as the server would. */
+export class FileTool<
+  Input extends InputSchema = InputSchema,
+  Output extends OutputSchema | undefined = OutputSchema | undefined,
+> {
+  /** The definition, as the file exports it (`export default defineTool({ … })`). */
+  readonly definition: ToolDefinition<Input, Output>;
+  /** The file's `file:` URL. */
+  readonly url: URL;
+
+  /** What `toolFile(definition, url)` makes; throws a `TypeError` for a URL that is not `file:`. */
+  constructor(definition: ToolDefinition<Input, Output>, url: URL) {
+    if (!(url instanceof URL) || url.protocol !== "file:") {
+      throw new TypeError(
+        `Cannot test ${
+          JSON.stringify(String(url))
+        } as a tool file: pass its file: URL, like new URL("./greet.ts", import.meta.url)`,
+      );
+    }
+    this.definition = definition;
+    this.url = new URL(url.href);
+  }
+}
+
+/**
+ * The tool that file `url` exports as `definition`, for `callTool` to run as served: in a
+ * worker with the base permissions, read access to its folder and what it declares.
+ *
+ * @example In tools/greet_test.ts
+ * ```ts ignore
+ * import { callTool, toolFile } from "tooldrop";
+ * import definition from "./greet.ts";
+ *
+ * const tool = toolFile(definition, new URL("./greet.ts", import.meta.url));
+ * const result = await callTool(tool, { name: "Ada" });
+ * ```
+ */
+export function toolFile<
+  Input extends InputSchema,
+  Output extends OutputSchema | undefined,
+>(
+  definition: ToolDefinition<Input, Output>,
+  url: URL,
+): FileTool<Input, Output> {
+  return new FileTool(definition, url);
+}
+
+/**
+ * Calls a tool as a client would — arguments validated and coerced as the server does, the
+ * result shaped — for a tool's tests; `args` are the tool's input type (to test how it answers
+ * bad arguments, mark that call with `// @ts-expect-error`).
+ *
+ * Where the tool runs:
+ * - A {@link FileTool} (`toolFile(definition, url)`) runs as served: its file is imported in a
+ *   worker with only the permissions it declares, whatever the test process holds, so a tool
+ *   that uses a permission it did not declare fails here as it would for a client (`Tool "x"
+ *   needs net access to "example.com", which it does not declare; add permissions: …`). A tool
+ *   that exits or outlives its timeout is answered as served, and the worker is terminated
+ *   before this resolves (one stuck in a synchronous loop keeps its thread busy until the test
+ *   process exits, as it would the server's). The test process needs read access to the
+ *   project (tooldrop's modules) and the tool's folder, and what the tool declares
+ *   (`deno task test` grants all); else this rejects, saying what is missing.
+ * - A definition runs in this thread with the test process's permissions and no worker: for
+ *   unit tests of a tool's logic, and definitions that no file exports.
+ *
+ * Rejects when the call itself is refused (arguments that are not an object), when the file
+ * does not export `definition`, or when the definition is not a valid tool.
+ *
+ * @example A definition, in this thread
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { z } from "zod";
+ * import { callTool, defineTool } from "tooldrop";
+ *
+ * const greet = defineTool({
+ *   description: 'Greets someone by name. Example: {"name": "Ada"}',
+ *   input: z.object({ name: z.string().min(1).describe("Who to greet") }),
+ *   run: ({ name }) => `Hello, ${name}!`,
+ * });
+ *
+ * const result = await callTool(greet, { name: "Ada" });
+ * assert.deepEqual(result.content, [{ type: "text", text: "Hello, Ada!" }]);
+ *
+ * // @ts-expect-error: the name is missing on purpose
+ * const refused = await callTool(greet, {});
+ * assert.equal(refused.isError, true);
+ * ```
+ *
+ * @example A tool file, as served: tools/greet_test.ts (it needs read access to tools/)
+ * ```ts ignore
+ * import assert from "node:assert/strict";
+ * import { callTool, toolFile } from "tooldrop";
+ * import definition from "./greet.ts";
+ *
+ * const tool = toolFile(definition, new URL("./greet.ts", import.meta.url));
+ *
+ * Deno.test("greet answers as served", async () => {
+ *   const result = await callTool(tool, { name: "Ada" });
+ *   assert.deepEqual(result.content, [{ type: "text", text: "Hello, Ada!" }]);
+ * });
+ * ```
+ */
+export async function callTool<
+  Input extends InputSchema,
+  Output extends OutputSchema | undefined,
+>(
+  tool: ToolDefinition<Input, Output> | FileTool<Input, Output>,
+  args: CallArgs<Input>,
+  options: CallToolOptions = {},
+): Promise<CallToolResult> {
+  if (tool instanceof FileTool) return await callFile(tool, args, options);
+  const { callDefinition } = await import("../server/invoke.ts");
+  return await callDefinition(tool, args, options);
+}
+
+/** Runs `tool`'s file in a worker of its own, as the server would, and terminates it after. */
+async function callFile(
+  tool: FileTool,
+  args: unknown,
+  options: CallToolOptions,
+): Promise<CallToolResult> {
+  const [{ invokeTool, stderrLogger }, { WorkerHost }, files] = await Promise
+    .all([
+      import("../server/invoke.ts"),
+      import("./worker/host.ts"),
+      import("./tool_files.ts"),
+    ]);
+  const dir = new URL(".", tool.url);
+  const path = decodeURIComponent(tool.url.pathname);
+  const fileName = path.slice(path.lastIndexOf("/") + 1);
+  const checked = createTool(
+    tool.definition,
+    files.toolStem(fileName),
+    `${files.folderLabel(dir)}${fileName}`,
+  );
+  await checkServable(tool, checked, dir, fileName);
+  const { logLevel, ...rest } = options;
+  const log = stderrLogger(logLevel);
+  // The tool's console output shows (at info), as it does under `call` and `dev`.
+  const host = new WorkerHost({
+    toolsDir: dir,
+    log,
+    logLevel: logLevel ?? "info",
+    idleMs: 0,
+  });
+  try {
+    const served = host.attach(checked, fileName);
+    return await invokeTool(new ToolSet([served]), served.name, args, {
+      ...rest,
+      log,
+    });
+  } finally {
+    host.close();
+  }
+}
+
+/**
+ * Throws, saying what to do, where the test itself is wrong rather than the tool: this process
+ * lacks a permission the tool's worker needs, the worker could not read its own modules, or the
+ * file does not export the definition given.
+ */
+async function checkServable(
+  tool: FileTool,
+  checked: Tool,
+  dir: URL,
+  fileName: string,
+): Promise<void> {
+  const prefix =
+    `Cannot call tool "${checked.name}" (${checked.source}) as served: `;
+  const folder = decodeURIComponent(dir.pathname).replace(/(.)\/$/, "$1");
+  const missing = missingPermissions(
+    unionPermissions([{ read: [folder] }, checked.permissions]),
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `${prefix}its worker needs ${
+        missing.join(" ")
+      }, which this test process was not granted; run the tests with \`deno task test\` (--allow-all), or grant at least that`,
+    );
+  }
+  // A worker reads the modules it starts from only where it may read: under the working
+  // directory (when this process holds it) or in the tool's folder.
+  const granted = workerPermissions(
+    checked.permissions,
+    folder,
+    heldPermissions(BASE_PERMISSIONS),
+  ).read;
+  const entry = new URL("./worker/entry.ts", import.meta.url);
+  if (entry.protocol === "file:" && !mayRead(granted, entry)) {
+    throw new Error(
+      `${prefix}its worker may not read tooldrop's ${
+        decodeURIComponent(new URL("..", import.meta.url).pathname)
+      }, which is outside the working directory and the tool's folder; run the tests from the project's folder with read access to it (\`deno task test\` grants all)`,
+    );
+  }
+  // The worker imports the file itself: the definition given must be the one it finds there.
+  const module: { default?: unknown } = await import(
+    toolFileUrl(dir, fileName).href
+  );
+  if (module.default !== tool.definition) {
+    throw new Error(
+      `${prefix}the file's default export is not the definition given to toolFile(); pass the one it exports (import definition from "./${fileName}")`,
+    );
+  }
+}
+
+/** Whether a worker granted `grant` of read access may read the file at `url`. */
+function mayRead(
+  grant: Deno.PermissionOptionsObject["read"],
+  url: URL,
+): boolean {
+  if (grant === true || grant === "inherit") return true;
+  if (!Array.isArray(grant)) return false;
+  const path = decodeURIComponent(url.pathname);
+  return grant.some((item) => {
+    let folder = item instanceof URL ? decodeURIComponent(item.pathname) : item;
+    if (!folder.startsWith("/")) {
+      try {
+        const cwd = new URL(`file://${Deno.cwd()}/`);
+        folder = decodeURIComponent(new URL(folder, cwd).pathname);
+      } catch {
+        return false; // this process may not read the working directory
+      }
+    }
+    const base = folder.replace(/\/$/, "");
+    return path === base || path.startsWith(`${base}/`);
+  });
+}
