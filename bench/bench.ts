@@ -9,7 +9,14 @@
  */
 
 import denoJson from "../deno.json" with { type: "json" };
-import { bigEcho, coldStart, type ServerSpec, session } from "./measure.ts";
+import {
+  bigEcho,
+  coldStart,
+  MANY_TOOLS,
+  type ServerSpec,
+  session,
+  writeManyTools,
+} from "./measure.ts";
 import { type Round, summarize, table } from "./report.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -22,6 +29,8 @@ const SESSION = quick
   ? { warmup: 100, sequential: 300, pipelined: 2_000 }
   : { warmup: 500, sequential: 3_000, pipelined: 20_000 };
 const ECHO_SIZES_MIB = [1, 10, 50];
+/** The many-tools case's folder: inside the project, so `start`'s `--allow-read=.` covers it. */
+const MANY_DIR = `${ROOT}/bench/.many-tools`;
 
 function print(text = ""): void {
   Deno.stdout.writeSync(new TextEncoder().encode(`${text}\n`));
@@ -117,9 +126,33 @@ async function machine(): Promise<Record<string, unknown>> {
   };
 }
 
+/**
+ * tooldrop from source over MANY_TOOLS tool files with a warm listing cache, as a project that
+ * commits tools/.listing.json starts.
+ */
+async function manyToolsSpec(main: ServerSpec): Promise<ServerSpec> {
+  print(`Writing ${MANY_TOOLS} tool files and their listing cache…`);
+  await writeManyTools(MANY_DIR);
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}/main.ts`, "manifest", "--tools", MANY_DIR],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(
+      `manifest --tools ${MANY_DIR} failed: ${
+        new TextDecoder().decode(stderr)
+      }`,
+    );
+  }
+  return { ...main, command: [...main.command, "--tools", MANY_DIR] };
+}
+
 async function main(): Promise<void> {
   await prepareSdk();
   const specs = await servers();
+  const many = await manyToolsSpec(specs[0]!);
   const rounds: Round[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     // Rotate the order each round, so no server always runs first (or right after another).
@@ -135,10 +168,19 @@ async function main(): Promise<void> {
       for (const mib of ECHO_SIZES_MIB) {
         echoes[`${mib}`] = await attempt(() => bigEcho(spec, mib));
       }
+      const manyColds = [];
+      if (spec === specs[0]) {
+        // The middle tool: neither the first nor the last file its worker imports.
+        const tool = `t${String(MANY_TOOLS / 2).padStart(4, "0")}`;
+        for (let i = 0; i < COLD_STARTS; i++) {
+          manyColds.push(await attempt(() => coldStart(many, tool)));
+        }
+      }
       round[spec.name] = {
         cold: colds,
         session: await attempt(() => session(spec, SESSION)),
         echoes,
+        ...(manyColds.length > 0 ? { many: manyColds } : {}),
       };
     }
     rounds.push(round);
@@ -154,6 +196,7 @@ async function main(): Promise<void> {
       coldStarts: COLD_STARTS,
       session: SESSION,
       echoSizesMiB: ECHO_SIZES_MIB,
+      manyTools: MANY_TOOLS,
     },
     servers: specs.map((s) => ({
       name: s.name,

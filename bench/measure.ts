@@ -20,10 +20,22 @@ const INITIALIZE = {
 };
 const TIMEOUT_MS = 30_000;
 
-/** Spawn → `initialize` reply, and → `tools/list` reply, in ms. */
+/** What a cold start measured, in ms from the spawn. */
+export interface ColdStart {
+  initializeMs: number;
+  toolsListMs: number;
+  /** The reply to a call of `tool` sent as soon as the `tools/list` reply came. */
+  firstCallMs: number;
+}
+
+/**
+ * Spawn → `initialize` reply, → `tools/list` reply, and → the reply to a first call of `tool`
+ * (default echo) sent as soon as the list came, as a client does when the model calls at once.
+ */
 export async function coldStart(
   spec: ServerSpec,
-): Promise<{ initializeMs: number; toolsListMs: number }> {
+  tool = "echo",
+): Promise<ColdStart> {
   const server = new RpcProcess(spec.command, spec.cwd);
   try {
     const init = await server.call(1, "initialize", INITIALIZE, TIMEOUT_MS);
@@ -33,12 +45,45 @@ export async function coldStart(
     const list = await server.call(2, "tools/list", {}, TIMEOUT_MS);
     checkResult(init);
     checkResult(list);
+    const first = await server.call(3, "tools/call", {
+      name: tool,
+      arguments: { text: "first" },
+    }, TIMEOUT_MS);
+    checkEcho(first, "first");
     return {
       initializeMs: init.at - server.spawnedAt,
       toolsListMs: list.at - server.spawnedAt,
+      firstCallMs: first.at - server.spawnedAt,
     };
   } finally {
     await server.closeAndExit(5_000).catch(() => server.kill());
+  }
+}
+
+/** How many tool files the many-tools case serves. */
+export const MANY_TOOLS = 1000;
+
+/**
+ * Writes MANY_TOOLS echo tools (`t0001` …) into `dir`, replacing what was there; the caller
+ * then warms their listing cache (`main.ts manifest --tools dir`), as a committed project has it.
+ */
+export async function writeManyTools(dir: string): Promise<void> {
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir, { recursive: true });
+  for (let i = 1; i <= MANY_TOOLS; i++) {
+    const name = `t${String(i).padStart(4, "0")}`;
+    await Deno.writeTextFile(
+      `${dir}/${name}.ts`,
+      `import { z } from "zod";
+import { defineTool } from "tooldrop";
+
+export default defineTool({
+  description: "Tool ${i} of ${MANY_TOOLS}: returns its text unchanged.",
+  input: z.object({ text: z.string().describe("The text to send back") }),
+  run: ({ text }) => text,
+});
+`,
+    );
   }
 }
 

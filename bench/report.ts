@@ -4,16 +4,18 @@
  * verdicts on the targets, and a Markdown table.
  */
 
-import type { SessionResult } from "./measure.ts";
+import type { ColdStart, SessionResult } from "./measure.ts";
 
 type Failure = { error: string };
 type Maybe<T> = T | Failure;
 
 /** What one round measured, by server name. */
 export type Round = Record<string, {
-  cold: Array<Maybe<{ initializeMs: number; toolsListMs: number }>>;
+  cold: Array<Maybe<ColdStart>>;
   session: Maybe<SessionResult>;
   echoes: Record<string, Maybe<number>>;
+  /** Cold starts over MANY_TOOLS tool files (tooldrop from source only). */
+  many?: Array<Maybe<ColdStart>> | undefined;
 }>;
 
 interface Metric {
@@ -40,16 +42,27 @@ const fromSession = (key: keyof SessionResult) => (server: Round[string]) =>
     ? `failed: ${server.session.error}`
     : server.session[key];
 
+/** The median of `key` over the cold starts (`many`: those over MANY_TOOLS tool files). */
 const fromCold =
-  (key: "initializeMs" | "toolsListMs") => (server: Round[string]) => {
-    const ok = server.cold.filter((c) => !failed(c)) as Array<
-      Record<typeof key, number>
-    >;
-    const bad = server.cold.find(failed);
+  (key: keyof ColdStart, many = false) => (server: Round[string]) => {
+    const starts = many ? server.many : server.cold;
+    if (!starts) return "not run";
+    const ok = starts.filter((c): c is ColdStart => !failed(c));
+    const bad = starts.find(failed);
     return ok.length > 0
       ? median(ok.map((c) => c[key]))
       : `failed: ${bad?.error}`;
   };
+
+/** The median of first call − tools/list reply over the cold starts. */
+const fromFirstCall = (many: boolean) => (server: Round[string]) => {
+  const starts = many ? server.many : server.cold;
+  if (!starts) return "not run";
+  const ok = starts.filter((c): c is ColdStart => !failed(c));
+  return ok.length > 0
+    ? median(ok.map((c) => c.firstCallMs - c.toolsListMs))
+    : `failed: ${starts.find(failed)?.error}`;
+};
 
 const fromEcho = (mib: string) => (server: Round[string]) => {
   const value = server.echoes[mib];
@@ -70,6 +83,27 @@ export const METRICS: Metric[] = [
     unit: "ms",
     higherIsBetter: false,
     pick: fromCold("toolsListMs"),
+  },
+  {
+    key: "coldFirstCall",
+    label: "cold start: tools/list reply → first call reply",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromFirstCall(false),
+  },
+  {
+    key: "manyToolsList",
+    label: "1,000 tool files: spawn → tools/list reply",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromCold("toolsListMs", true),
+  },
+  {
+    key: "manyFirstCall",
+    label: "1,000 tool files: tools/list reply → first call reply",
+    unit: "ms",
+    higherIsBetter: false,
+    pick: fromFirstCall(true),
   },
   {
     key: "sequentialP50",
@@ -129,10 +163,13 @@ export const METRICS: Metric[] = [
   },
 ];
 
-/** A target from the issue, checked on the median of per-round ratios. */
+/**
+ * A target from the issue, checked on the median of per-round ratios (`absolute`: on the median
+ * value itself, in the metric's unit).
+ */
 interface Target {
   metric: string;
-  against: "SDK" | "floor" | "self";
+  against: "SDK" | "floor" | "self" | "absolute";
   text: string;
   ok: (ratio: number) => boolean;
 }
@@ -159,10 +196,28 @@ export const TARGETS: Target[] = [
     ok: (r) => r <= 0.25,
   },
   {
+    metric: "coldToolsList",
+    against: "floor",
+    text: "≤ 2× floor",
+    ok: (r) => r <= 2,
+  },
+  {
+    metric: "manyToolsList",
+    against: "absolute",
+    text: "≤ 200 ms",
+    ok: (ms) => ms <= 200,
+  },
+  {
+    metric: "manyFirstCall",
+    against: "absolute",
+    text: "≤ 50 ms",
+    ok: (ms) => ms <= 50,
+  },
+  {
     metric: "peakRss",
     against: "SDK",
-    text: "≤ 0.6× SDK",
-    ok: (r) => r <= 0.6,
+    text: "≤ 0.7× SDK",
+    ok: (r) => r <= 0.7,
   },
   { metric: "echo10", against: "floor", text: "≤ 2× floor", ok: (r) => r <= 2 },
   { metric: "echo50", against: "floor", text: "≤ 2× floor", ok: (r) => r <= 2 },
@@ -229,7 +284,10 @@ export function summarize(rounds: Round[], servers: string[]): Summary {
   }
   const targets = variants.flatMap((server) =>
     TARGETS.map((t) => {
-      const ratio = ratios[server]![t.metric]![t.against] ?? null;
+      const value = medianOf(values, t.metric, server);
+      const ratio = t.against === "absolute"
+        ? value
+        : ratios[server]![t.metric]![t.against] ?? null;
       return {
         server,
         metric: t.metric,
@@ -253,6 +311,16 @@ function format(value: number | string | undefined, unit: string): string {
       minimumFractionDigits: digits,
     })
   }`;
+}
+
+/** The median value of `metric` for `server`, when it is a number. */
+function medianOf(
+  values: Summary["values"],
+  metric: string,
+  server: string,
+): number | null {
+  const value = values[metric]?.[server];
+  return typeof value === "number" ? value : null;
 }
 
 const ratioText = (
@@ -291,7 +359,9 @@ export function table(summary: Summary): string {
     );
   }
   const failures = Object.entries(summary.values).flatMap(([key, row]) =>
-    Object.entries(row).filter(([, v]) => typeof v === "string").map((
+    Object.entries(row).filter(([, v]) =>
+      typeof v === "string" && v.startsWith("failed")
+    ).map((
       [server, v],
     ) => `- ${server}, ${key}: ${v}`)
   );

@@ -17,7 +17,6 @@ Deno.test("parseArgs reads the command and options, in either --flag value or --
     name: undefined,
     watch: false,
     devChild: false,
-    isolate: false,
     positionals: [],
     json: false,
     client: undefined,
@@ -38,8 +37,6 @@ Deno.test("parseArgs reads the command and options, in either --flag value or --
   assert.equal(parsed.toolsDir, "x");
   assert.equal(parseArgs(["--name", "notes"]).name, "notes");
   assert.equal(parseArgs(["manifest", "--check"]).check, true);
-  assert.equal(parseArgs(["serve", "--isolate"]).isolate, true);
-  assert.equal(parseArgs(["call", "echo", "--isolate"]).isolate, true);
 });
 
 Deno.test("parseArgs rejects what it does not know, saying what is wrong", () => {
@@ -67,6 +64,11 @@ Deno.test("--version and --help print to stdout and exit 0", async () => {
   const version = fakeIo(["--version"]);
   assert.equal(await runCli(version.io), 0);
   assert.equal(version.out.text, `tooldrop ${VERSION}\n`);
+  // Written out in src/server/protocol.ts (workers may not read deno.json): the two agree.
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  assert.equal(VERSION, config.version);
   const help = fakeIo(["--help"]);
   assert.equal(await runCli(help.io), 0);
   assert.match(help.out.text, /^ {2}serve \[--watch\] /m);

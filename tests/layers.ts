@@ -35,8 +35,12 @@ export const PACKAGE_LAYERS: Record<string, readonly string[]> = {
   zod: ["tool/", "server/", "loading/", "cli/", "entry"],
   "jsonc-parser": ["cli/"],
 };
-/** Files outside src/ that src/ may import: the package's own deno.json, for its version. */
-const SRC_MAY_IMPORT = ["deno.json"];
+/**
+ * Files outside src/ that src/ may import: none. Not even deno.json, for the version: a tool
+ * module imports src/ through "tooldrop", and a worker may import a JSON file only where its
+ * permissions let it read (src/server/protocol.ts writes the version out).
+ */
+const SRC_MAY_IMPORT: readonly string[] = [];
 /** What main.ts may import beside src/cli/: the binary's generated tool manifest, the guards. */
 const MAIN_MAY_IMPORT = ["tools/_manifest.ts", "src/util/guards.ts"];
 /** The one writer of protocol lines and the one writer of command output. */

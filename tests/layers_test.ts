@@ -155,8 +155,7 @@ Deno.test("rule 1 passes imports that point down the layers", () => {
       "src/cli/install/mod.ts": 'import { print } from "../io.ts";',
       "src/loading/load.ts":
         'import { z } from "zod";\nimport { c } from "../server/serve.ts";\nimport { join } from "node:path";',
-      "src/server/protocol.ts":
-        'import denoJson from "../../deno.json" with { type: "json" };\nimport { t } from "../tool/tool.ts";',
+      "src/server/protocol.ts": 'import { t } from "../tool/tool.ts";',
       "src/tool/tool.ts":
         'import type { z } from "zod";\nimport { log } from "../util/log.ts";',
       "src/util/log.ts": 'import { isPlainObject } from "./is.ts";',

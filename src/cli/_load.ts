@@ -1,7 +1,7 @@
 /**
  * @module
  * What the tool commands (`list`, `call`) share: loading the tools the way the server would
- * (with `--isolate`, each call in its tool's worker), with a logger that keeps to warnings so
+ * (each call in its tool's worker), with a logger that keeps to warnings so
  * that a command's output is its result.
  */
 
@@ -14,9 +14,9 @@ import type { ToolSet } from "../tool/served.ts";
 import { Logger } from "../util/log.ts";
 
 /**
- * The tools, loaded as `serve` would; undefined (with the reasons logged) when they fail. With
- * `--isolate` their calls run in workers, as served, and each worker stops as soon as its calls
- * have ended, so none outlives the command.
+ * The tools, loaded as `serve` would; undefined (with the reasons logged) when they fail. Their
+ * calls run in workers, as served, and each worker stops as soon as its calls have ended, so
+ * none outlives the command.
  */
 export async function loadForCommand(
   io: Io,
@@ -28,9 +28,13 @@ export async function loadForCommand(
     manifest: io.manifest,
     serverName: options.name ?? DEFAULT_SERVER_INFO.name,
     log,
-    host: options.isolate
-      ? new WorkerHost({ toolsDir: io.toolsDir, log, idleMs: 0 })
-      : undefined,
+    // The tool's own console output shows (at info), as when it runs in a terminal.
+    host: new WorkerHost({
+      toolsDir: io.toolsDir,
+      log,
+      logLevel: options.logLevel ?? "info",
+      idleMs: 0,
+    }),
   });
 }
 

@@ -57,23 +57,17 @@ export interface CliOptions {
   watch: boolean;
   /** serve: run as the server `dev` supervises (exit with RESTART_EXIT_CODE to be restarted). */
   devChild: boolean;
-  /** serve, call: run each tool's calls in a worker with only its declared permissions. */
-  isolate: boolean;
 }
 
 export const USAGE =
   `tooldrop ${VERSION}: an MCP server whose tools are the files in tools/
 
 Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
-  serve [--watch] [--isolate] serve MCP over stdin/stdout: what an AI client runs (the default)
+  serve [--watch]             serve MCP over stdin/stdout: what an AI client runs (the default)
                               --watch: reload tool files as they change
-                              --isolate: run each tool's calls in a worker with only the
-                              permissions it declares (preview; see README "How tools run")
-  dev [--isolate]             serve, reload tools on save, restart on server code changes
-                              --isolate: as for serve; a saved tool file gets a new worker
+  dev                         serve, reload tools on save, restart on server code changes
   list [--json]               the tools and their arguments (--json: the tools/list result)
-  call <tool> [json] [--isolate]
-                              run one tool with JSON arguments; exit 1 when it fails
+  call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
   new <name>                  write tools/<name>.ts and its test, tools/<name>_test.ts
   install [--client C] [--scope project|user] [--name N] [--force]
                               register this server in a client's configuration; C is one of
@@ -95,7 +89,8 @@ Options:
                             serverInfo.name, checked against mcp__<name>__<tool>, and the
                             entry's name for install and doctor
 
-Logs go to stderr; stdout carries only protocol messages (and command output).
+Each tool's calls run in a worker with only the permissions the tool declares (README: "How
+tools run"). Logs go to stderr; stdout carries only protocol messages (and command output).
 `;
 
 /** Parses arguments; throws an `Error` that says what is wrong. */
@@ -108,7 +103,6 @@ export function parseArgs(args: readonly string[]): CliOptions {
     toolsDir: undefined,
     name: undefined,
     watch: false,
-    isolate: false,
     devChild: false,
     positionals: [],
     json: false,
@@ -162,9 +156,6 @@ export function parseArgs(args: readonly string[]): CliOptions {
         break;
       case "--watch":
         options.watch = true;
-        break;
-      case "--isolate":
-        options.isolate = true;
         break;
       case "--dev-child":
         options.watch = options.devChild = true;

@@ -3,14 +3,15 @@
  * The `serve` command: logger, guards that keep tools off stdout, and the server, which answers
  * the handshake while the tools load. Loading them (zod and every tool file: most of start-up)
  * begins only once the first replies are written, so a client's `initialize` is not kept waiting.
- * Under `--isolate` the tools' workers then start in the background (pre-warm), so that the first
- * call does not wait for one.
+ * The tools' workers then start in the background (pre-warm), so that the first call does not
+ * wait for one.
  */
 
 import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
+import { timerMsFromEnv } from "../util/timer.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
 import type { ToolSet } from "../tool/served.ts";
@@ -20,8 +21,11 @@ import type { WorkerHost } from "../loading/worker/host.ts";
 export async function runServe(io: Io, options: CliOptions): Promise<number> {
   const log = serverLogger(io, options);
   io.guards?.console(log, true);
-  // Before any tool module is evaluated, whichever way the tools are loaded.
-  const guard = io.guards?.nodeStdout ?? (() => Promise.resolve());
+  // Before any tool module is evaluated in this thread, which only a compiled binary does (from
+  // its manifest). Elsewhere every tool module is evaluated in a worker, whose entry installs its
+  // own guards: booting Node compatibility here (~50 ms) would only delay the tools/list reply.
+  const none = () => Promise.resolve();
+  const guard = io.manifest ? io.guards?.nodeStdout ?? none : none;
   const info = {
     ...DEFAULT_SERVER_INFO,
     name: options.name ?? DEFAULT_SERVER_INFO.name,
@@ -38,7 +42,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
       manifest: io.manifest,
       serverName: info.name,
       log,
-      host: options.isolate ? await workers.host() : undefined,
+      host: await workers.host(),
     });
     io.stderr(banner(io, preloaded?.tools.map((t) => t.name)));
   }
@@ -47,19 +51,14 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
   }
   let failed = false;
   const load = async () => {
-    await guard(); // off the handshake's path: it boots Node compatibility (~10 ms)
+    await guard(); // off the handshake's path: it boots Node compatibility
     const tools = preloaded ??
-      await loadInBackground(
-        io,
-        log,
-        info.name,
-        options.isolate ? workers.host : undefined,
-      );
+      await loadInBackground(io, log, info.name, workers.host);
     if (!tools) {
       failed = true;
       throw new Error("the tools did not load");
     }
-    if (options.isolate) workers.prewarmSoon();
+    workers.prewarmSoon();
     return tools;
   };
   await serve({
@@ -82,12 +81,12 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
 
 /**
  * Serves while watching the tools folder (`serve --watch`, and the server `deno task dev` runs):
- * broken files are reported and left out instead of stopping the server, and every change is
- * sent to clients as `notifications/tools/list_changed`. Under `dev` (`--dev-child`) the
- * process ends with RESTART_EXIT_CODE when helper code changes or a tool needs permissions it
- * lacks, and the supervisor starts it again. Under `--isolate` a tool file loaded again replaces
- * its group's worker (calls in flight end on the old one), and outside `dev` a helper change
- * replaces every worker.
+ * broken files are reported and left out instead of stopping the server, and every change to
+ * the list is sent to clients as `notifications/tools/list_changed`. What a changed file lists
+ * is learned in a probe worker, never in this thread; a saved tool file, or a helper module it
+ * imports, replaces that tool's worker (calls in flight end on the old one), and no other. Under
+ * `dev` (`--dev-child`) the process ends with RESTART_EXIT_CODE when a tool needs permissions it
+ * lacks, and the supervisor starts it again with them.
  */
 async function serveWatching(
   io: Io,
@@ -100,13 +99,11 @@ async function serveWatching(
   const [
     { RESTART_EXIT_CODE, ToolReloader },
     { warnMissingPermissions },
-    { folderLabel },
     host,
   ] = await Promise.all([
     import("../loading/reload.ts"),
     import("../loading/load.ts"),
-    import("../loading/tool_files.ts"),
-    options.isolate ? workers.host() : undefined,
+    workers.host(),
   ]);
   const stop = new AbortController();
   let code = 0;
@@ -116,30 +113,22 @@ async function serveWatching(
     code = RESTART_EXIT_CODE;
     stop.abort();
   };
+  let serving = false;
   const reloader = new ToolReloader({
     dir: io.toolsDir,
     serverName: info.name,
     log,
-    onOtherChange: (paths) => {
-      const folder = folderLabel(io.toolsDir);
-      const changed = paths.map((p) => `${folder}${p}`).join(", ");
-      if (options.devChild) restart(`${changed} changed`);
-      else if (host) {
-        // Every worker, not only those of the tools that import it: this thread does not know
-        // which do. The list (descriptions, arguments) still comes from this thread's modules.
-        const running = host.restart();
-        log.info(
-          `${changed} changed: restarted the tools' workers (${running} running), so calls run the new code; tools/list shows what the tools declare after a server restart (\`deno task dev\` restarts by itself)`,
-        );
-        workers.prewarmSoon();
-      } else {
-        log.warn(
-          `${changed} changed; tools see the new code after a restart (\`deno task dev\` restarts by itself)`,
-        );
-      }
+    attach: (tool, file) => {
+      const attached = host.attach(tool, file);
+      // Its worker was replaced: start the new one ahead of the next call. Not during the first
+      // load: its workers start once the reply that waited for the tools is written.
+      if (serving) workers.prewarmSoon();
+      return attached;
     },
-    attach: host && ((tool, file) => host.attach(tool, file)),
-    detach: host && ((file) => host.detach(file)),
+    detach: (file) => host.detach(file),
+    // The probe worker started ahead stops when the tools' workers would (lazyHost warns about
+    // an invalid value).
+    probeIdleMs: timerMsFromEnv(IDLE_VARIABLE, () => {}) ?? DEFAULT_IDLE_MS,
   });
   const checked = (tools: ToolSet): boolean => {
     const lacking = warnMissingPermissions(tools.tools, log);
@@ -162,14 +151,13 @@ async function serveWatching(
           decodeURIComponent(io.toolsDir.pathname)
         } for changes`,
       );
-      if (checked(tools) && host) workers.prewarmSoon();
+      serving = true;
+      if (checked(tools)) workers.prewarmSoon();
       return tools;
     }),
     toolUpdates: (async function* () {
       for await (const tools of updates) {
-        if (!checked(tools)) continue;
-        if (host) workers.prewarmSoon(); // the worker replaced by the change
-        yield tools;
+        if (checked(tools)) yield tools;
       }
     })(),
     info,
@@ -220,7 +208,17 @@ Waiting for messages on stdin; Ctrl+D or Ctrl+C ends it.
 }
 
 /**
- * The host of the workers that run the calls of tools loaded from files (`--isolate`): `host`
+ * Milliseconds a tool's worker may sit without calls before it stops, giving its memory back
+ * (about 18 MiB each, measured with one small tool); the next call starts it again (~20 ms plus
+ * the tool's import).
+ */
+const DEFAULT_IDLE_MS = 5 * 60_000;
+
+/** The environment variable that sets that idle time. */
+const IDLE_VARIABLE = "TOOLDROP_WORKER_IDLE_MS";
+
+/**
+ * The host of the workers that run the calls of tools loaded from files: `host`
  * creates it (importing its module) when first asked; `prewarmSoon` starts the workers of the
  * tools loaded so far once this turn's replies are on their way (a call that comes meanwhile
  * waits for its worker, as it would anyway); `close` terminates them, if it was created.
@@ -231,7 +229,12 @@ function lazyHost(io: Io, log: Logger) {
   return {
     host: async () => {
       const { WorkerHost } = await import("../loading/worker/host.ts");
-      return created ??= new WorkerHost({ toolsDir: io.toolsDir, log });
+      return created ??= new WorkerHost({
+        toolsDir: io.toolsDir,
+        log,
+        idleMs: timerMsFromEnv(IDLE_VARIABLE, (m) => log.warn(m)) ??
+          DEFAULT_IDLE_MS,
+      });
     },
     prewarmSoon: () => {
       if (!created || timer !== undefined) return;
@@ -255,13 +258,13 @@ async function loadInBackground(
   io: Io,
   log: Logger,
   serverName: string,
-  host: (() => Promise<WorkerHost>) | undefined,
+  host: () => Promise<WorkerHost>,
 ): Promise<ToolSet | undefined> {
   let loader: typeof import("../loading/load.ts");
   let workers: WorkerHost | undefined;
   try {
     loader = await import("../loading/load.ts");
-    workers = await host?.();
+    workers = await host();
   } catch (error) {
     // Read access to src/ is missing: its modules load when first needed (deno.json's unstable
     // "lazy-dynamic-imports"), which Deno checks like any other read.

@@ -5,20 +5,14 @@
  */
 
 import type { LoadResult } from "./discover.ts";
-import {
-  importTool,
-  loadTimeout,
-  loadTimeoutFromEnv,
-  toolFileUrl,
-} from "./import_tool.ts";
-import type { Logger } from "../util/log.ts";
+import { loadTimeoutFromEnv } from "./import_tool.ts";
+import { Logger } from "../util/log.ts";
 import type { ToolManifest } from "./manifest.ts";
 import {
   missingPermissions,
-  permissionsProblem,
   type ToolPermissions,
 } from "../tool/permissions.ts";
-import { findToolFiles, folderLabel } from "./tool_files.ts";
+import { folderLabel } from "./tool_files.ts";
 import { type Tool, ToolSet } from "../tool/served.ts";
 import type { WorkerHost } from "./worker/host.ts";
 
@@ -124,36 +118,25 @@ export function warnMissingPermissions(
 }
 
 /**
- * What every tool file declares in `permissions`; files that fail to import, or do not finish
- * importing within `loadTimeoutMs` (default 10 000), are skipped.
+ * What every tool file declares in `permissions`, from the listing cache where it is current,
+ * else from a probe worker (./listing.ts): no tool module is evaluated in this thread. Files
+ * that fail to load, or do not finish loading within `loadTimeoutMs` (default 10 000), are
+ * skipped: they are the server's to report.
  */
 export async function declaredPermissions(
   dir: URL,
-  options: { loadTimeoutMs?: number | undefined } = {},
+  options: { loadTimeoutMs?: number | undefined; log?: Logger | undefined } =
+    {},
 ): Promise<ToolPermissions[]> {
-  const timeoutMs = loadTimeout(options.loadTimeoutMs);
-  const stamp = Date.now();
-  const files = await findToolFiles(dir).catch(() => []);
-  const outcomes = await Promise.all(files.map((file) =>
-    importTool(
-      `${toolFileUrl(dir, file).href}?permissions=${stamp}`,
-      timeoutMs,
-    )
-  ));
+  const { loadListedTools } = await import("./listing.ts");
+  const listed = await loadListedTools(dir, {
+    log: options.log ?? new Logger({ level: "error", write: () => {} }),
+    loadTimeoutMs: options.loadTimeoutMs,
+    attach: (tool) => tool,
+  }).catch(() => undefined);
   const found: ToolPermissions[] = [];
-  for (const outcome of outcomes) {
-    // A broken file is the server's to report, when it loads it.
-    if (!("module" in outcome)) continue;
-    try {
-      const permissions = (outcome.module as {
-        default?: { permissions?: unknown };
-      } | null)?.default?.permissions;
-      if (permissions !== undefined && !permissionsProblem(permissions)) {
-        found.push(permissions as ToolPermissions);
-      }
-    } catch {
-      // a default export whose fields throw when read: the server reports it too
-    }
+  for (const tool of listed?.tools ?? []) {
+    if (tool.permissions) found.push(tool.permissions);
   }
   return found;
 }

@@ -86,7 +86,6 @@ export function isolatedArgs(
     ...permissionFlags(unionPermissions([...granted, ...declared])),
     "--unstable-worker-options",
     `${ROOT}/main.ts`,
-    "--isolate",
     "--tools",
     toolsPath,
   ];

@@ -99,6 +99,7 @@ Deno.test("call exits 0 without a stack trace when its reader has closed stdout"
 });
 
 Deno.test("list --json and call keep a tool's console.log off stdout, on stderr", async () => {
+  // Without a listing cache, list imports the tool in a probe worker, at the command's level.
   await using dir = await tempDir({ "noisy.ts": NOISY });
   const list = await run(["list", "--json", "--tools", dir.path]);
   assert.equal(list.code, 0);
@@ -106,7 +107,7 @@ Deno.test("list --json and call keep a tool's console.log off stdout, on stderr"
     JSON.parse(list.stdout).tools.map((t: { name: string }) => t.name),
     ["noisy"],
   );
-  assert.match(list.stderr, /loading noisy\n/);
+  assert.doesNotMatch(list.stdout, /loading noisy/);
 
   const call = await run(["call", "noisy", "--json", "--tools", dir.path]);
   assert.equal(call.code, 0);

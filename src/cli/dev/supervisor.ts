@@ -163,7 +163,6 @@ export class Supervisor {
         ? ["--log-level", this.#options.logLevel]
         : []),
       ...(this.#options.name ? ["--name", this.#options.name] : []),
-      ...(this.#options.isolate ? ["--isolate"] : []),
     ];
     this.#log.debug(`Starting: deno ${args.join(" ")}`);
     let process: Deno.ChildProcess;

@@ -1,0 +1,57 @@
+/**
+ * Idle workers give their memory back: a tool's worker that has had no call for
+ * TOOLDROP_WORKER_IDLE_MS (default 5 minutes) stops, and the next call starts a new one.
+ */
+
+import assert from "node:assert/strict";
+import { call, initialize, initialized, listTools } from "./requests.ts";
+import { ServerProcess, tempDir } from "./spawn.ts";
+import { isolatedArgs } from "./hostile/_isolation_tools.ts";
+
+/** A tool that counts its calls in its worker's memory. */
+const COUNTER = `
+import { z } from "zod";
+import { defineTool } from "tooldrop";
+let calls = 0;
+export default defineTool({
+  description: "Counts its calls.",
+  input: z.object({}),
+  run: () => String(++calls),
+});
+`;
+
+Deno.test("a worker idle for TOOLDROP_WORKER_IDLE_MS stops, and the next call runs in a new one", async () => {
+  await using dir = await tempDir({ "counter.ts": COUNTER });
+  const server = new ServerProcess(
+    [
+      // The process reads the knob only where it may (as TOOLDROP_LOAD_TIMEOUT_MS).
+      ...isolatedArgs(dir.path, []).map((flag) =>
+        flag.startsWith("--allow-env=")
+          ? `${flag},TOOLDROP_WORKER_IDLE_MS`
+          : flag
+      ),
+      "--log-level",
+      "debug",
+    ],
+    { env: { TOOLDROP_WORKER_IDLE_MS: "300" } },
+  );
+  await server.send(initialize(1), initialized(), listTools(2));
+  await server.reply(2);
+  const text = async (id: number) => {
+    await server.send(call(id, "counter", {}));
+    const { result } = await server.reply(id) as {
+      result: { content: { text: string }[] };
+    };
+    return result.content[0]!.text;
+  };
+  // Two calls in a row share the worker (its module state counts both).
+  assert.equal(await text(3), "1");
+  assert.equal(await text(4), "2");
+  await server.stderr.waitFor(
+    /The worker of "[^"]*counter\.ts" ended \(idle\)/,
+  );
+  // A new worker: the module is evaluated again.
+  assert.equal(await text(5), "1");
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+});
