@@ -213,6 +213,49 @@ Deno.test("dev: a helper change reloads the tools that import it in the same ser
   console.log(`  helper saved → list_changed (dev): ${ms.toFixed(0)} ms`);
 });
 
+/** A tool that spins in a loop, so its worker is terminated with its thread still busy. */
+const SPIN = `
+import { z } from "zod";
+import { defineTool } from "tooldrop";
+export default defineTool({
+  description: "Spins forever.",
+  input: z.object({}),
+  timeoutMs: 200,
+  run: () => {
+    while (true) {}
+  },
+});
+`;
+
+Deno.test("dev: a worker terminated while stuck in a loop restarts the server (ending the thread that spins) once no call is in flight", async () => {
+  await using project = await projectCopy({ "tools/spin.ts": SPIN });
+  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
+  const server = new ServerProcess(
+    devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
+    { cwd: project.path },
+  );
+  await server.send(initialize(1, "2025-06-18"), initialized());
+  await server.reply(1);
+  await server.send(call(2, "spin", {}));
+  assert.deepEqual((await server.reply(2)).result, {
+    content: [{
+      type: "text",
+      text: 'Tool "spin" timed out after 200 ms and was stopped',
+    }],
+    isError: true,
+  });
+  await server.stderr.waitFor(
+    /stuck in a loop and keeps a CPU core busy: restarting the server/,
+  );
+  await server.stderr.waitFor(/(?:dev: serving[^]*){2}/);
+  await server.send(call(3, "echo", { text: "after" }));
+  assert.deepEqual((await server.reply(3)).result, {
+    content: [{ type: "text", text: "after" }],
+  });
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+});
+
 Deno.test("dev: a request that comes while a restart ends the old server gets one reply, from the new one", async () => {
   await using project = await projectCopy({ "tools/stuck.ts": STUCK });
   const devArgs = denoJson.tasks.dev.split(" ").slice(1);

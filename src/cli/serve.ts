@@ -113,6 +113,15 @@ async function serveWatching(
     code = RESTART_EXIT_CODE;
     stop.abort();
   };
+  if (options.devChild) {
+    // A terminated worker stuck in a loop keeps a core busy until the process ends: under dev,
+    // the server restarts once no call is in flight (the supervisor keeps the session).
+    workers.onStuck(() =>
+      host.afterCalls(() =>
+        restart("A tool's worker was stuck in a loop and keeps a CPU core busy")
+      )
+    );
+  }
   let serving = false;
   const reloader = new ToolReloader({
     dir: io.toolsDir,
@@ -226,7 +235,12 @@ const IDLE_VARIABLE = "TOOLDROP_WORKER_IDLE_MS";
 function lazyHost(io: Io, log: Logger) {
   let created: WorkerHost | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onStuck: ((stuck: number) => void) | undefined;
   return {
+    /** What to do when a worker is terminated with its thread possibly still busy. */
+    onStuck: (handler: (stuck: number) => void) => {
+      onStuck = handler;
+    },
     host: async () => {
       const { WorkerHost } = await import("../loading/worker/host.ts");
       return created ??= new WorkerHost({
@@ -234,6 +248,7 @@ function lazyHost(io: Io, log: Logger) {
         log,
         idleMs: timerMsFromEnv(IDLE_VARIABLE, (m) => log.warn(m)) ??
           DEFAULT_IDLE_MS,
+        onStuck: (stuck) => onStuck?.(stuck),
       });
     },
     prewarmSoon: () => {

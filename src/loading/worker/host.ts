@@ -55,6 +55,11 @@ export interface WorkerHostOptions {
   idleMs?: number | undefined;
   /** The worker's module; default `entry.ts` beside this file. */
   entry?: URL | undefined;
+  /**
+   * Told each time a worker is terminated because a call did not stop (its thread may keep a
+   * CPU core busy), with how many so far: `deno task dev` restarts the server to get it back.
+   */
+  onStuck?: ((stuck: number) => void) | undefined;
 }
 
 interface Group {
@@ -63,7 +68,23 @@ interface Group {
   /** The group's files, by URL. */
   readonly files: Map<string, ToolFile>;
   worker: ToolWorker | undefined;
+  /** Calls sent to its workers that have not ended. */
+  inFlight: number;
+  /** When it last got a call, in the host's own count of calls. */
+  lastCall: number;
 }
+
+/**
+ * Workers `prewarm` starts at most: each holds ~18 MiB, and a folder whose tools declare many
+ * different permissions would otherwise start one per set at once.
+ */
+export const MAX_PREWARMED = 4;
+
+/**
+ * Workers running at most while they have no call: starting one more stops the least recently
+ * called idle one. (Busy ones are bounded by the server's concurrency limit on calls.)
+ */
+export const MAX_IDLE_WORKERS = 16;
 
 /**
  * The workers of one server. `attach` gives a tool loaded from a file a `remote` runner (again
@@ -84,6 +105,12 @@ export class WorkerHost {
   readonly #base: ToolPermissions;
   #stuck = 0;
   #started = 0;
+  /** Calls so far, the clock of `Group.lastCall`. */
+  #calls = 0;
+  /** Calls in flight, in every group. */
+  #inFlight = 0;
+  /** What `afterCalls` waits to run. */
+  #afterCalls: Array<() => void> = [];
   #closed = false;
 
   constructor(options: WorkerHostOptions) {
@@ -132,6 +159,8 @@ export class WorkerHost {
         declared: tool.permissions,
         files: new Map(),
         worker: undefined,
+        inFlight: 0,
+        lastCall: 0,
       };
       this.#groups.set(key, group);
     }
@@ -147,17 +176,27 @@ export class WorkerHost {
     return {
       run: (args, context) => {
         const { promise, resolve } = Promise.withResolvers<CallToolResult>();
-        const worker = this.#worker(target(), named, resolve);
-        return worker ? worker.run(named, args, context) : promise;
+        const group = target();
+        const ended = this.#called(group);
+        const worker = this.#worker(group, named, resolve);
+        return (worker ? worker.run(named, args, context) : promise).finally(
+          ended,
+        );
       },
-      start: (args, context, done) =>
-        this.#worker(target(), named, done)?.start(
+      start: (args, context, done) => {
+        const group = target();
+        const ended = this.#called(group);
+        const finish = (result: CallToolResult) => {
+          ended();
+          done(result);
+        };
+        return this.#worker(group, named, finish)?.start(
           named,
           args,
           context,
-          done,
-        ) ??
-          NO_CALL,
+          finish,
+        ) ?? NO_CALL;
+      },
     };
   }
 
@@ -191,6 +230,7 @@ export class WorkerHost {
     let started = 0;
     for (const group of this.#groups.values()) {
       if (group.worker || group.files.size === 0) continue;
+      if (this.#live.size >= MAX_PREWARMED) break;
       const worker = this.#start(group);
       if (typeof worker === "string") {
         // The first call reports it, with the tool's name.
@@ -198,6 +238,12 @@ export class WorkerHost {
       } else started++;
     }
     return started;
+  }
+
+  /** Runs `fn` once no call is in flight: now (in a microtask), or when the last one ends. */
+  afterCalls(fn: () => void): void {
+    if (this.#inFlight === 0) queueMicrotask(fn);
+    else this.#afterCalls.push(fn);
   }
 
   /** Workers running now (retired ones still finishing their calls included). */
@@ -272,9 +318,44 @@ export class WorkerHost {
     return undefined;
   }
 
+  /** Counts a call of `group`'s tool; returns what to call once when it has ended. */
+  #called(group: Group | undefined): () => void {
+    if (!group) return () => {};
+    group.inFlight++;
+    this.#inFlight++;
+    group.lastCall = ++this.#calls;
+    let once = false;
+    return () => {
+      if (once) return;
+      once = true;
+      group.inFlight--;
+      if (--this.#inFlight > 0) return;
+      const waiting = this.#afterCalls;
+      this.#afterCalls = [];
+      for (const run of waiting) run();
+    };
+  }
+
+  /**
+   * Stops the least recently called worker that has no call, when MAX_IDLE_WORKERS run with
+   * none: a client that calls tools of many permission sets in turn would otherwise keep one
+   * worker per set until each idles out.
+   */
+  #makeRoom(starting: Group): void {
+    let idle = 0;
+    let oldest: Group | undefined;
+    for (const group of this.#groups.values()) {
+      if (!group.worker || group === starting || group.inFlight > 0) continue;
+      idle++;
+      if (!oldest || group.lastCall < oldest.lastCall) oldest = group;
+    }
+    if (idle >= MAX_IDLE_WORKERS && oldest) this.#retire(oldest);
+  }
+
   /** Starts the group's worker; returns why it cannot start instead of throwing. */
   #start(group: Group): ToolWorker | string {
     const options = this.#options;
+    this.#makeRoom(group);
     try {
       const worker = new ToolWorker({
         entry: options.entry ?? new URL("./entry.ts", import.meta.url),
@@ -317,6 +398,7 @@ export class WorkerHost {
     this.#options.log.warn(
       `Tool "${end.tool.name}" (${end.tool.source}) did not stop within ${this.#graceMs} ms after its call was aborted: its worker was terminated, but if the tool is stuck in a loop its thread keeps a CPU core busy until the server restarts (${this.#stuck} worker(s) so far)`,
     );
+    this.#options.onStuck?.(this.#stuck);
   }
 }
 
