@@ -213,6 +213,18 @@ Deno.test("dev: a helper change reloads the tools that import it in the same ser
   console.log(`  helper saved → list_changed (dev): ${ms.toFixed(0)} ms`);
 });
 
+/** `deno task dev` in the copy of the project at `path`, past its handshake (id 1). */
+async function devSession(path: string): Promise<ServerProcess> {
+  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
+  const server = new ServerProcess(
+    devArgs.map((a) => (a === "main.ts" ? `${path}/main.ts` : a)),
+    { cwd: path },
+  );
+  await server.send(initialize(1, "2025-06-18"), initialized());
+  await server.reply(1);
+  return server;
+}
+
 /** A tool that spins in a loop, so its worker is terminated with its thread still busy. */
 const SPIN = `
 import { z } from "zod";
@@ -229,13 +241,7 @@ export default defineTool({
 
 Deno.test("dev: a worker terminated while stuck in a loop restarts the server (ending the thread that spins) once no call is in flight", async () => {
   await using project = await projectCopy({ "tools/spin.ts": SPIN });
-  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
-  const server = new ServerProcess(
-    devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
-    { cwd: project.path },
-  );
-  await server.send(initialize(1, "2025-06-18"), initialized());
-  await server.reply(1);
+  const server = await devSession(project.path);
   await server.send(call(2, "spin", {}));
   assert.deepEqual((await server.reply(2)).result, {
     content: [{
@@ -258,13 +264,7 @@ Deno.test("dev: a worker terminated while stuck in a loop restarts the server (e
 
 Deno.test("dev: a request that comes while a restart ends the old server gets one reply, from the new one", async () => {
   await using project = await projectCopy({ "tools/stuck.ts": STUCK });
-  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
-  const server = new ServerProcess(
-    devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
-    { cwd: project.path },
-  );
-  await server.send(initialize(1, "2025-06-18"), initialized());
-  await server.reply(1);
+  const server = await devSession(project.path);
   // A call that blocks its worker: the old server ends it after its stop grace and answers it
   // itself, while the supervisor waits for that server to end.
   await server.send(call(2, "stuck", {}));

@@ -12,8 +12,7 @@ import { Prober, probeTools } from "../src/loading/worker/probe.ts";
 import type { ToolFile } from "../src/loading/worker/protocol.ts";
 import { WorkerHost } from "../src/loading/worker/host.ts";
 import { watchPaths } from "../src/loading/watch.ts";
-import type { ToolContext } from "../src/tool/tool.ts";
-import { memoryLog } from "./wire.ts";
+import { memoryLog, quietContext } from "./wire.ts";
 import { initialize, initialized, listTools } from "./requests.ts";
 import { ROOT, serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 
@@ -58,22 +57,12 @@ function reloading(path: string, options: Partial<ReloaderOptions> = {}) {
     async reply(name: string): Promise<unknown> {
       const found = reloader.tools.get(name);
       if (!found) return undefined;
-      const result = await found.remote!.run({}, context());
+      const result = await found.remote!.run({}, quietContext());
       return result.content.map((b) => b.type === "text" ? b.text : "").join(
         "",
       );
     },
     [Symbol.dispose]: () => host.close(),
-  };
-}
-
-function context(): ToolContext {
-  return {
-    signal: new AbortController().signal,
-    toolName: "test",
-    log: () => {},
-    progress: () => {},
-    roots: () => Promise.resolve([]),
   };
 }
 

@@ -8,12 +8,23 @@ import type { Io } from "../src/cli/io.ts";
 import { Logger } from "../src/util/log.ts";
 import { serve, type ServeOptions } from "../src/server/serve.ts";
 import { defineTool } from "tooldrop";
-import type { AnyToolDefinition } from "../src/tool/tool.ts";
+import type { AnyToolDefinition, ToolContext } from "../src/tool/tool.ts";
 import { createTool } from "../src/tool/toolset.ts";
 import { ToolSet } from "../src/tool/served.ts";
 import { jsonLines } from "./requests.ts";
 
 const encoder = new TextEncoder();
+
+/** A call's context that is never aborted, drops logs and progress, and has no roots. */
+export function quietContext(): ToolContext {
+  return {
+    signal: new AbortController().signal,
+    toolName: "test",
+    log: () => {},
+    progress: () => {},
+    roots: () => Promise.resolve([]),
+  };
+}
 
 /** A tool set from definitions keyed by name, as if each were a file in tools/. */
 export function toolSet(

@@ -12,7 +12,7 @@ import {
   MAX_PREWARMED,
   WorkerHost,
 } from "../src/loading/worker/host.ts";
-import type { ToolContext } from "../src/tool/tool.ts";
+import { quietContext } from "./wire.ts";
 import { ToolSet } from "../src/tool/served.ts";
 import { Logger } from "../src/util/log.ts";
 import { tempDir } from "./spawn.ts";
@@ -33,16 +33,6 @@ export default {
   );
 }
 
-function context(): ToolContext {
-  return {
-    signal: new AbortController().signal,
-    toolName: "test",
-    log: () => {},
-    progress: () => {},
-    roots: () => Promise.resolve([]),
-  };
-}
-
 /** A host over `count` such tools; disposing closes it and removes the folder. */
 async function hosted(count: number) {
   const dir = await tempDir(tools(count));
@@ -58,7 +48,7 @@ async function hosted(count: number) {
     host,
     /** The text of a call of tool `i`. */
     async call(i: number): Promise<string> {
-      const result = await set.get(`t${i}`)!.remote!.run({}, context());
+      const result = await set.get(`t${i}`)!.remote!.run({}, quietContext());
       const block = result.content[0];
       return block?.type === "text" ? block.text : JSON.stringify(result);
     },

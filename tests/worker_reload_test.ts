@@ -11,7 +11,7 @@ import { ToolReloader } from "../src/loading/reload.ts";
 import { WorkerHost } from "../src/loading/worker/host.ts";
 import type { CallToolResult, Root, ToolContext } from "../src/tool/tool.ts";
 import { Logger } from "../src/util/log.ts";
-import { deferred } from "./wire.ts";
+import { deferred, quietContext } from "./wire.ts";
 import { tempDir } from "./spawn.ts";
 
 /** A tool that replies `reply`, after waiting for its call's roots when `waits`. */
@@ -46,17 +46,6 @@ function heldContext() {
   return { ctx, asked: asked.promise, release: () => released.resolve([]) };
 }
 
-/** A context whose `roots()` answers at once. */
-function context(): ToolContext {
-  return {
-    signal: new AbortController().signal,
-    toolName: "test",
-    log: () => {},
-    progress: () => {},
-    roots: () => Promise.resolve([]),
-  };
-}
-
 /** The text of a result, `error: …` when it is an error. */
 function text(result: CallToolResult): string {
   const body = result.content.map((b) => b.type === "text" ? b.text : b.type)
@@ -79,7 +68,7 @@ async function watched(files: Record<string, string>) {
     detach: (file) => host.detach(file),
   });
   await reloader.load();
-  const call = (name: string, ctx: ToolContext = context()) =>
+  const call = (name: string, ctx: ToolContext = quietContext()) =>
     reloader.tools.get(name)!.remote!.run({}, ctx);
   return {
     host,
