@@ -46,13 +46,13 @@ class TestWorker {
     this.#worker.postMessage(message);
   }
 
-  /** The next message, which must be of `type`. */
-  async next<T extends FromWorker["type"]>(type: T): Promise<Message<T>> {
+  /** The next message, which must be of `type` when given. */
+  async next<T extends FromWorker["type"]>(type?: T): Promise<Message<T>> {
     while (this.#inbox.length === 0) {
       await new Promise<void>((resolve) => this.#wake = resolve);
     }
     const message = this.#inbox.shift()!;
-    assert.equal(message.type, type, JSON.stringify(message));
+    if (type) assert.equal(message.type, type, JSON.stringify(message));
     return message as Message<T>;
   }
 
@@ -229,6 +229,108 @@ Deno.test("a burst of calls is answered in one turn message (sync) or a few (asy
     assert.equal(byId.get(199), "t199");
     assert.equal(messages, 1, `${name}: ${messages} messages`);
   }
+});
+
+/** A tool file whose import waits until the test posts "open" on a BroadcastChannel. */
+const GATED = `await new Promise((resolve) => {
+  const gate = new BroadcastChannel("tooldrop-test-gate");
+  gate.addEventListener("message", () => { gate.close(); resolve(); });
+  gate.postMessage("waiting");
+});
+${tool(`run: () => "late"`)}`;
+
+/** The test's end of GATED's channel: `waiting` resolves once the file's import waits. */
+function gate() {
+  const channel = new BroadcastChannel("tooldrop-test-gate");
+  const waiting = new Promise((resolve) =>
+    channel.addEventListener("message", resolve, { once: true })
+  );
+  return {
+    waiting,
+    open: () => channel.postMessage("open"),
+    [Symbol.dispose]: () => channel.close(),
+  };
+}
+
+Deno.test("a call runs once its own file is imported, while another file of the worker still imports; loaded comes once every file is in", async () => {
+  await using tools = await toolsDir({ "echo.ts": ECHO, "gated.ts": GATED });
+  using door = gate();
+  using worker = new TestWorker(tools.dir);
+  worker.send({ type: "load", files: tools.files, logLevel: "emergency" });
+  await door.waiting;
+  assert.equal(await worker.call("echo", { text: "meanwhile" }), "meanwhile");
+  assert.deepEqual(worker.seen.map((message) => message.type), ["turn"]);
+  door.open();
+  assert.deepEqual((await worker.next("loaded")).tools.map((t) => t.source), [
+    "tools/echo.ts",
+    "tools/gated.ts",
+  ]);
+  assert.equal(await worker.call("gated", {}, 2), "late");
+});
+
+Deno.test("a call whose file is still importing ends at once when aborted, with the abort's message", async () => {
+  await using tools = await toolsDir({ "echo.ts": ECHO, "gated.ts": GATED });
+  using door = gate();
+  using worker = new TestWorker(tools.dir);
+  worker.send({ type: "load", files: tools.files, logLevel: "emergency" });
+  worker.send({ type: "calls", calls: [{ id: 1, tool: "gated", args: {} }] });
+  await door.waiting;
+  worker.send({
+    type: "abort",
+    id: 1,
+    name: "AbortError",
+    message: "The client cancelled the call",
+  });
+  assert.equal(
+    (await worker.results([1])).byId.get(1),
+    "error: The client cancelled the call",
+  );
+  door.open();
+  await worker.next("loaded");
+  // Aborted before it started: the tool never runs, and nothing more is said of the call.
+  assert.equal(await worker.call("echo", { text: "after" }, 2), "after");
+});
+
+Deno.test("calls of a file that fails to load answer its error while the others run, each file named by sources", async () => {
+  await using tools = await toolsDir({
+    "echo.ts": ECHO,
+    "throws.ts": 'throw new Error("broken at import");\n',
+    "renamed.ts": tool(`name: "other_name", run: () => "renamed ran"`),
+  });
+  using worker = new TestWorker(tools.dir);
+  worker.send({ type: "load", files: tools.files, logLevel: "emergency" });
+  worker.send({
+    type: "calls",
+    packed: [1, "throws", {}, 2, "echo", { text: "fine" }, 3, "other_name", {}],
+    sources: ["throws", "tools/throws.ts", "other_name", "tools/renamed.ts"],
+  });
+  // The results, and `loaded` among them or after them.
+  const byId = new Map<unknown, unknown>();
+  let loaded = false;
+  while (byId.size < 3 || !loaded) {
+    const message = await worker.next();
+    if (message.type === "loaded") loaded = true;
+    else if (message.type !== "turn") assert.fail(JSON.stringify(message));
+    const packed = message.type === "turn" ? message.packed ?? [] : [];
+    for (let i = 0; i + 1 < packed.length; i += 2) {
+      byId.set(packed[i], packed[i + 1]);
+    }
+  }
+  assert.deepEqual(byId.get(1), {
+    content: [{
+      type: "text",
+      text:
+        'Cannot load tool "tools/throws.ts": it failed to import: broken at import',
+    }],
+    isError: true,
+  });
+  assert.equal(byId.get(2), "fine");
+  assert.equal(byId.get(3), "renamed ran");
+  // Told once is enough: a later call of the tool answers the same.
+  assert.equal(
+    await worker.call("throws", {}, 4),
+    'error: Cannot load tool "tools/throws.ts": it failed to import: broken at import',
+  );
 });
 
 Deno.test("a permission the tool does not declare is an error naming the tool, the permission and the line to add", async () => {

@@ -320,24 +320,54 @@ Deno.test("with idleMs 0 a worker stops as soon as its calls have ended (the com
   assert.equal(t.host.startedWorkers, 2);
 });
 
-Deno.test("a worker stuck importing its tools is terminated a grace after a waiting call was aborted", async () => {
+Deno.test("a call waiting for its own file's import ends at once when aborted, while the worker's other tools answer", async () => {
   await using t = await hosted({
     "echo.ts": TOOLS["echo.ts"],
-    // Hangs at its top level only in a worker (the server's thread imports it for the list).
+    // Never finishes importing in a worker (the server's thread imports it for the list).
     "stall.ts":
       `if (typeof WorkerGlobalScope !== "undefined") await new Promise(() => {});\n${
         tool(`run: () => "never"`)
       }`,
   }, { graceMs: 100 });
   const c = context();
-  const aborted = t.call("echo", { text: "x" }, c);
-  const waiting = t.call("echo", { text: "y" });
-  await Promise.resolve();
+  const stalled = t.call("stall", {}, c);
+  // Sent after stall's call, to the same worker: answered while stall.ts is still importing.
+  assert.equal(text(await t.call("echo", { text: "x" })), "x");
   c.controller.abort(new DOMException("Tool timed out", "TimeoutError"));
-  assert.equal(text(await aborted), "error: Tool timed out", "at once");
-  assert.match(
-    text(await waiting),
-    /^error: Tool "echo" did not stop within 100 ms/,
-  );
-  assert.equal(t.host.stuckWorkers, 1);
+  assert.equal(text(await stalled), "error: Tool timed out");
+  assert.equal(text(await t.call("echo", { text: "y" })), "y");
+  assert.equal(t.host.startedWorkers, 1);
+  assert.equal(t.host.stuckWorkers, 0);
+});
+
+Deno.test("a worker stuck in a loop at a tool file's top level is terminated a grace after that tool's call was aborted", async () => {
+  await using t = await hosted({
+    "echo.ts": TOOLS["echo.ts"],
+    // Loops only in a worker (the server's thread imports it for the list), saying so first.
+    "loop.ts": `if (typeof WorkerGlobalScope !== "undefined") {
+  new BroadcastChannel("tooldrop-test-loop").postMessage("spinning");
+  while (true) {}
+}
+${tool(`run: () => "never"`)}`,
+  }, { graceMs: 100 });
+  const channel = new BroadcastChannel("tooldrop-test-loop");
+  try {
+    const spinning = new Promise((resolve) =>
+      channel.addEventListener("message", resolve, { once: true })
+    );
+    const c = context();
+    const looping = t.call("loop", {}, c);
+    await spinning;
+    const aborted = performance.now();
+    c.controller.abort(new DOMException("Tool timed out", "TimeoutError"));
+    assert.equal(
+      text(await looping),
+      'error: Tool "loop" did not stop within 100 ms after it was aborted, so its worker was stopped; the next call starts a new one',
+    );
+    const waited = performance.now() - aborted;
+    assert.ok(waited >= 90, `${waited} ms`);
+    assert.equal(t.host.stuckWorkers, 1);
+  } finally {
+    channel.close();
+  }
 });

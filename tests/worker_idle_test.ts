@@ -55,3 +55,38 @@ Deno.test("a worker idle for TOOLDROP_WORKER_IDLE_MS stops, and the next call ru
   await server.closeStdin();
   assert.equal((await server.exit()).code, 0);
 });
+
+Deno.test("a pre-warmed worker that gets no call stops after TOOLDROP_WORKER_IDLE_MS, and a later call starts a new one", async () => {
+  await using dir = await tempDir({ "counter.ts": COUNTER });
+  const server = new ServerProcess(
+    [
+      ...isolatedArgs(dir.path, []).map((flag) =>
+        flag.startsWith("--allow-env=")
+          ? `${flag},TOOLDROP_WORKER_IDLE_MS`
+          : flag
+      ),
+      "--log-level",
+      "debug",
+    ],
+    { env: { TOOLDROP_WORKER_IDLE_MS: "300" } },
+  );
+  await server.send(initialize(1), initialized(), listTools(2));
+  await server.reply(2);
+  // Started after tools/list, before any call; it stops with none.
+  await server.stderr.waitFor(/Pre-warming 1 worker\(s\)/);
+  await server.stderr.waitFor(
+    /The worker of "[^"]*counter\.ts" ended \(idle\)/,
+  );
+  await server.send(call(3, "counter", {}));
+  const { result } = await server.reply(3) as {
+    result: { content: { text: string }[] };
+  };
+  assert.equal(result.content[0]!.text, "1");
+  assert.equal(
+    server.stderr.text.match(/Started a worker for/g)?.length,
+    2,
+    server.stderr.text,
+  );
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+});

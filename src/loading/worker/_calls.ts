@@ -2,9 +2,10 @@
  * @module
  * Runs calls inside a tool worker as src/server/call_runner.ts runs them in-thread: arguments
  * checked, `run` called with the call's context, the result shaped, a failure described for the
- * model. What ends or is said in one turn of the event loop (results, logs, progress) leaves in
- * one `turn` message, through ./_outbox.ts; a result's big strings leave as bytes
- * (./_encoded.ts).
+ * model. A call whose tool's file is not imported yet waits for that import
+ * (./_tool_imports.ts), and an abort meanwhile ends it at once. What ends or is said in one turn
+ * of the event loop (results, logs, progress) leaves in one `turn` message, through
+ * ./_outbox.ts; a result's big strings leave as bytes (./_encoded.ts).
  */
 
 import type { CallOrder, PackedCalls, ToWorker } from "./protocol.ts";
@@ -24,19 +25,38 @@ const MAX_LOG_CHARS = 64 * 1024;
 
 type RootsAnswer = Extract<ToWorker, { type: "roots" }>;
 
+/** The worker's tools, as ./_tool_imports.ts imports them. */
+export interface WorkerTools {
+  /** The tool named `name` when its file is imported already. */
+  get(name: string): Tool | undefined;
+  /**
+   * The tool once its file is imported, the error naming its file, or undefined (no file
+   * defines it); a promise of one of those while its file, or the files it may be in, import.
+   */
+  find(
+    name: string,
+  ): Tool | string | undefined | Promise<Tool | string | undefined>;
+}
+
+/** A call waiting for its tool's file to be imported. */
+interface Waiting {
+  readonly packed: boolean;
+}
+
 /** The calls of one worker: started by `calls`, aborted by `abort`, answered in `turn`s. */
 export class WorkerCalls {
-  readonly #tools: ReadonlyMap<string, Tool>;
+  readonly #tools: WorkerTools;
   readonly #outbox: Outbox;
   readonly #log: Logger;
   readonly #live = new Map<number, LiveCall>();
+  readonly #waiting = new Map<number, Waiting>();
   readonly #roots = new Map<number, PendingRoots>();
   #rootsSeq = 0;
   /** True while `run` starts a batch: it sends what ends at once itself. */
   #starting = false;
 
   /** `post` sends a message to the server's thread; `log` writes to stderr. */
-  constructor(tools: ReadonlyMap<string, Tool>, post: Post, log: Logger) {
+  constructor(tools: WorkerTools, post: Post, log: Logger) {
     this.#tools = tools;
     this.#log = log;
     this.#outbox = new Outbox(post, (error) => {
@@ -89,8 +109,16 @@ export class WorkerCalls {
     this.#outbox.flush(true);
   }
 
-  /** Aborts call `id`'s signal with this reason; nothing for a call that already ended. */
+  /**
+   * Aborts call `id`'s signal with this reason; a call still waiting for its file ends now with
+   * `message`, as one that never reached the worker would. Nothing for a call that has ended.
+   */
   abort(id: number, name: string, message: string): void {
+    const waiting = this.#waiting.get(id);
+    if (waiting) {
+      this.#waiting.delete(id);
+      return this.#end(id, waiting.packed, errorResult(message));
+    }
     this.#live.get(id)?.controller.abort(new DOMException(message, name));
   }
 
@@ -151,15 +179,50 @@ export class WorkerCalls {
     packed: boolean,
   ): void {
     const tool = this.#tools.get(name);
-    if (!tool) {
-      return this.#end(
-        id,
-        packed,
-        errorResult(
-          `Cannot call tool "${textOf(name, 30)}": this worker does not run it`,
-        ),
-      );
+    if (tool) return this.#run(id, tool, args, packed);
+    const found = this.#tools.find(name);
+    if (!(found instanceof Promise)) {
+      return this.#found(id, name, found, args, packed);
     }
+    // Its file is still importing: the call starts once it is in, unless aborted meanwhile.
+    const waiting: Waiting = { packed };
+    this.#waiting.set(id, waiting);
+    const settle = (found: Tool | string | undefined) => {
+      if (this.#waiting.get(id) !== waiting) return; // aborted: answered
+      this.#waiting.delete(id);
+      this.#found(id, name, found, args, packed);
+    };
+    found.then(settle, (error) =>
+      settle(
+        `Cannot call tool "${textOf(name, 30)}": ${describeError(error)}`,
+      ));
+  }
+
+  /** Runs the tool found for a call, or ends it with why there is none. */
+  #found(
+    id: number,
+    name: string,
+    found: Tool | string | undefined,
+    args: Record<string, unknown>,
+    packed: boolean,
+  ): void {
+    if (typeof found === "object") return this.#run(id, found, args, packed);
+    this.#end(
+      id,
+      packed,
+      errorResult(
+        found ??
+          `Cannot call tool "${textOf(name, 30)}": this worker does not run it`,
+      ),
+    );
+  }
+
+  #run(
+    id: number,
+    tool: Tool,
+    args: Record<string, unknown>,
+    packed: boolean,
+  ): void {
     const check = checkArguments(tool, args);
     if (!check.ok) return this.#end(id, packed, errorResult(check.message));
     const call = new LiveCall(id, packed, tool, this);

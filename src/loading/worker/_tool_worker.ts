@@ -41,13 +41,19 @@ export type { WorkerEnd, WorkerTool };
 /** What a {@link ToolWorker} needs. */
 export interface ToolWorkerOptions {
   entry: URL;
-  /** The files it imports first (`load`). */
+  /**
+   * The files of its group (`load`): the worker imports each at its tool's first call, the rest
+   * in the background.
+   */
   files: ToolFile[];
   /** Its permissions: a tool group's own set, or "inherit" (the listing cache's probe). */
   permissions: Deno.PermissionOptions;
   /** Milliseconds a call may take to end after its abort before the worker is terminated. */
   graceMs: number;
-  /** Milliseconds without calls before the worker stops; 0: at once; undefined: never. */
+  /**
+   * Milliseconds without calls before the worker stops, counted from its start too (a
+   * pre-warmed worker that is never called stops); 0: at once; undefined: never.
+   */
   idleMs: number | undefined;
   log: Logger;
   /** The level the worker logs at, its tools' console output included; default `log`'s. */
@@ -58,7 +64,7 @@ export interface ToolWorkerOptions {
   describe?: boolean | undefined;
   /** Milliseconds each file may take to import; default 10 000. */
   loadTimeoutMs?: number | undefined;
-  /** Called with what the worker found in its files, once they are imported. */
+  /** Called with what the worker found in its files, once all are imported. */
   onLoaded?: ((tools: LoadedTool[]) => void) | undefined;
 }
 
@@ -96,7 +102,8 @@ export class ToolWorker {
   readonly #loadErrors = new Map<string, string>();
   #queue: PendingCall[] = [];
   #flushQueued = false;
-  #loaded = false;
+  /** The tools whose file the worker has been told (`sources`). */
+  readonly #told = new Set<string>();
   #ended = false;
   #retired = false;
   #nextId = 1;
@@ -106,7 +113,6 @@ export class ToolWorker {
   #idleSince = 0;
   readonly #abortCall = (call: PendingCall, reason: unknown) =>
     this.#abort(call, reason);
-  #loadGrace: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ToolWorkerOptions) {
     this.#options = options;
@@ -140,6 +146,12 @@ export class ToolWorker {
         : {}),
     } as const;
     this.#post(load);
+    const idleMs = options.idleMs;
+    if (idleMs !== undefined) {
+      // Started ahead of its first call (pre-warmed), it must not live forever without one.
+      this.#idleSince = performance.now();
+      this.#armIdle(idleMs);
+    }
   }
 
   /** Runs one call; resolves to its result, never rejects. Aborted by `context.signal`. */
@@ -196,7 +208,8 @@ export class ToolWorker {
       return ENDED;
     }
     this.#queue.push(call);
-    if (this.#loaded && !this.#flushQueued) {
+    // Sent at once, not after `loaded`: the worker imports the tool's file first.
+    if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => {
         if (this.#flushQueued) this.#flush();
@@ -227,31 +240,36 @@ export class ToolWorker {
     const queue = this.#queue;
     this.#queue = [];
     const packed: PackedCalls = [];
+    const sources: string[] = [];
     for (const call of queue) {
       if (this.#calls.has(call.id)) {
         call.sent = true;
-        packed.push(call.id, call.tool.name, call.args);
+        const { name, source } = call.tool;
+        packed.push(call.id, name, call.args);
+        if (!this.#told.has(name)) {
+          this.#told.add(name);
+          sources.push(name, source);
+        }
       }
     }
     if (packed.length > 0 && !this.#ended) {
-      this.#post({ type: "calls", packed });
+      this.#post(
+        sources.length > 0
+          ? { type: "calls", packed, sources }
+          : { type: "calls", packed },
+      );
     }
   }
 
   #abort(call: PendingCall, reason: unknown): void {
     if (!this.#calls.has(call.id)) return;
     if (!call.sent) {
-      // It never reached the worker: it ends now. A worker still importing its files may be
-      // stuck there (a loop at a tool's top level): it gets the same grace as a call.
+      // It never reached the worker: it ends now.
       this.#queue = this.#queue.filter((queued) => queued !== call);
-      this.#settle(call, errorResult(abortText(reason)));
-      if (!this.#loaded && this.#loadGrace === undefined && !this.#ended) {
-        this.#loadGrace = setTimeout(() => {
-          this.#end({ kind: "stuck", tool: call.tool, busy: true });
-        }, this.#options.graceMs);
-      }
-      return;
+      return this.#settle(call, errorResult(abortText(reason)));
     }
+    // One still waiting for its file ends at the worker's next turn; a worker stuck importing
+    // (a loop at a tool's top level) is stopped after the grace, as one stuck in a call.
     this.#post({
       type: "abort",
       id: call.id,
@@ -362,18 +380,12 @@ export class ToolWorker {
     );
   }
 
+  /** What every file held: a later call of a tool whose file failed is answered here. */
   #onLoaded(tools: LoadedTool[]): void {
     for (const tool of Array.isArray(tools) ? tools : []) {
       if ("error" in tool) this.#loadErrors.set(tool.source, tool.error);
     }
     this.#options.onLoaded?.(Array.isArray(tools) ? tools : []);
-    this.#loaded = true;
-    clearTimeout(this.#loadGrace);
-    for (const call of this.#queue) {
-      const error = this.#loadErrors.get(call.tool.source);
-      if (error !== undefined) this.#settle(call, errorResult(error));
-    }
-    this.#flush();
   }
 
   async #answerRoots(id: number, request: number): Promise<void> {
@@ -424,7 +436,6 @@ export class ToolWorker {
     if (this.#ended) return;
     this.#ended = true;
     clearTimeout(this.#idleTimer);
-    clearTimeout(this.#loadGrace);
     this.#worker.terminate();
     const calls = [...this.#calls.values()];
     const names = this.#names(calls);

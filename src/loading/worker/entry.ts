@@ -2,7 +2,9 @@
  * @module
  * The main module of a tool worker: the process edge of its thread, as main.ts is the process's.
  * On `load` it installs the guards (stdout routes to stderr, no stdin, exits announced, stray
- * errors logged), imports the tool files and answers `loaded`; then it runs `calls` (./_calls.ts).
+ * errors logged) and runs `calls` (./_calls.ts) as they come: a tool's file is imported at its
+ * first call, the others in the background (./_tool_imports.ts), and `loaded` says what each
+ * file held once all are in.
  *
  * It imports src/mod.ts, what tool files import as "tooldrop", so that a worker allowed to read
  * only its tools folder can import them: a dynamic import needs read access to every module it
@@ -10,20 +12,11 @@
  */
 
 import "../../mod.ts";
-import type { FromWorker, LoadedTool, ToolFile, ToWorker } from "./protocol.ts";
+import { setImmediate } from "node:timers";
+import type { FromWorker, ToWorker } from "./protocol.ts";
 import { WorkerCalls } from "./_calls.ts";
-import {
-  DEFAULT_LOAD_TIMEOUT_MS,
-  importProblem,
-  importTool,
-} from "../import_tool.ts";
-import { unionPermissions } from "../../tool/permissions.ts";
-import { createTool } from "../../tool/toolset.ts";
-import {
-  duplicateNameError,
-  type Tool,
-  type ToolDescriptor,
-} from "../../tool/served.ts";
+import { BACKGROUND_IMPORTS, ToolImports } from "./_tool_imports.ts";
+import { DEFAULT_LOAD_TIMEOUT_MS } from "../import_tool.ts";
 import { describeThrown } from "../../util/describe.ts";
 import { guardNodeStdout, protectProcess } from "../../util/guards.ts";
 import { isLogLevel, Logger, type LogLevel } from "../../util/log.ts";
@@ -55,11 +48,13 @@ function serveWorker(scope: WorkerScope): void {
   const post = (message: FromWorker, transfer: ArrayBuffer[] = []) =>
     transfer.length > 0 ? postMessage(message, transfer) : postMessage(message);
   let calls: WorkerCalls | undefined;
+  let imports: ToolImports | undefined;
   let ready: Promise<WorkerCalls> | undefined;
   let log = stderrLogger(undefined);
   const handle = (message: ToWorker) => {
     if (!calls) return;
     if (message.type === "calls") {
+      if (Array.isArray(message.sources)) imports?.locate(message.sources);
       if ("packed" in message) calls.runPacked(message.packed);
       else calls.run(message.calls);
     } else if (message.type === "ack") calls.ack();
@@ -73,100 +68,33 @@ function serveWorker(scope: WorkerScope): void {
       if (ready) return log.error("Cannot load tools twice in one worker");
       const order = message as LoadOrder;
       log = stderrLogger(order.logLevel);
+      const describe = order.describe === true;
+      const timeoutMs = isTimerMs(order.loadTimeoutMs)
+        ? order.loadTimeoutMs
+        : DEFAULT_LOAD_TIMEOUT_MS;
       ready = (async () => {
-        let tools = new Map<string, Tool>();
         try {
           await installGuards(scope, log, () => calls?.flush(), post);
-          tools = await loadTools(order.files, post, {
-            describe: order.describe === true,
-            timeoutMs: isTimerMs(order.loadTimeoutMs)
-              ? order.loadTimeoutMs
-              : DEFAULT_LOAD_TIMEOUT_MS,
-          });
+          imports = new ToolImports(order.files, timeoutMs);
         } catch (error) {
           log.error("Cannot start the tool worker", error);
           const why = `the worker could not start: ${describeThrown(error)}`;
-          post({
-            type: "loaded",
-            tools: order.files.map(({ source }) => ({
-              source,
-              error: `Cannot load tool "${source}": ${why}`,
-            })),
-          });
+          imports = new ToolImports(order.files, timeoutMs, why);
         }
-        return calls = new WorkerCalls(tools, post, log);
+        const all = imports;
+        // After the calls that came while the worker started: each imports its own file
+        // first. The probe (`describe`) wants every file at once.
+        setImmediate(() => {
+          void all.importAll(describe ? Infinity : BACKGROUND_IMPORTS).then(
+            () => post({ type: "loaded", tools: all.report(describe) }),
+          );
+        });
+        return calls = new WorkerCalls(all, post, log);
       })();
     } else if (calls) handle(message);
     else if (ready) void ready.then(() => handle(message));
     else log.error(`Cannot handle "${message.type}" before "load"`);
   });
-}
-
-/**
- * Imports and checks each file; answers `loaded` (with each tool's `tools/list` entry when
- * `describe`); returns the tools by name.
- */
-async function loadTools(
-  files: readonly ToolFile[],
-  post: (message: FromWorker) => void,
-  { describe, timeoutMs }: { describe: boolean; timeoutMs: number },
-): Promise<Map<string, Tool>> {
-  const outcomes = await Promise.all(
-    files.map((file) => importTool(file.url, timeoutMs)),
-  );
-  const byName = new Map<string, Tool>();
-  const loaded: LoadedTool[] = files.map((file, i) => {
-    const outcome = outcomes[i]!;
-    const { source } = file;
-    const prefix = `Cannot load tool "${source}": `;
-    if (!("module" in outcome)) {
-      return { source, error: prefix + importProblem(outcome) };
-    }
-    let tool: Tool;
-    try {
-      const definition = (outcome.module as { default?: unknown }).default;
-      tool = createTool(definition, file.stem, source);
-    } catch (error) {
-      return { source, error: checkProblem(prefix, error) };
-    }
-    const other = byName.get(tool.name);
-    if (other) return { source, error: duplicateNameError(tool, other) };
-    let descriptor: ToolDescriptor | undefined;
-    try {
-      // What tools/list would send: JSON, so that fields a message cannot clone are dropped
-      // as the reply would drop them.
-      if (describe) descriptor = JSON.parse(JSON.stringify(tool.descriptor));
-    } catch (error) {
-      return {
-        source,
-        error: `${prefix}its tools/list entry cannot be written as JSON: ${
-          describeThrown(error)
-        }`,
-      };
-    }
-    byName.set(tool.name, tool);
-    return {
-      source,
-      name: tool.name,
-      permissions: tool.permissions && unionPermissions([tool.permissions]),
-      timeoutMs: tool.timeoutMs,
-      ...(descriptor ? { descriptor } : {}),
-    };
-  });
-  post({ type: "loaded", tools: loaded });
-  return byName;
-}
-
-/** createTool's own message, or one naming the file for what reading the export threw. */
-function checkProblem(prefix: string, error: unknown): string {
-  try {
-    if (error instanceof Error && error.message.startsWith(prefix)) {
-      return error.message;
-    }
-  } catch {
-    // a value that throws when inspected: described below
-  }
-  return `${prefix}reading its default export failed: ${describeThrown(error)}`;
 }
 
 /**

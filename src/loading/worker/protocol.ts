@@ -30,7 +30,11 @@ export interface CallOrder {
   args: Record<string, unknown>;
 }
 
-/** `CallOrder`s flattened: id, tool, args for each call in turn. */
+/**
+ * `CallOrder`s flattened: id, tool, args for each call in turn. A `calls` message may carry
+ * `sources` too: `tool, source, …` for the tools it is the first to call, naming the file each
+ * is in (the worker imports that one first; a tool may set a name that is not its file's).
+ */
 export type PackedCalls = Array<number | string | Record<string, unknown>>;
 
 /**
@@ -65,23 +69,25 @@ export type Notes = Array<number | string | undefined>;
 /** From the server's thread to a worker. */
 export type ToWorker =
   /**
-   * Import these tool files (sent once, first); the worker answers `loaded`. With `describe`,
-   * each tool's `tools/list` entry comes back too (the listing cache's probe).
+   * The tool files of the worker's group (sent once, first). It imports each at the first call
+   * of its tool and the others in the background (all at once with `describe`), and answers
+   * `loaded` once every file is in; calls need not wait for that. With `describe`, each tool's
+   * `tools/list` entry comes back too (the listing cache's probe).
    */
   | {
     type: "load";
     files: ToolFile[];
     describe?: boolean | undefined;
-    /** Milliseconds each file may take to import; default 10 000. */
+    /** Milliseconds each file may take to import, from when its import starts; default 10 000. */
     loadTimeoutMs?: number | undefined;
   }
   /** Run these calls (every call of one read, batched). */
-  | { type: "calls"; calls: CallOrder[] }
+  | { type: "calls"; calls: CallOrder[]; sources?: string[] | undefined }
   /**
    * The same, packed: `[id, tool, args, id, tool, args, …]`, about twice as fast to clone as
    * objects. Their results come back packed too (see `results`).
    */
-  | { type: "calls"; packed: PackedCalls }
+  | { type: "calls"; packed: PackedCalls; sources?: string[] | undefined }
   /** The server's thread has handled a `turn` sent with `ack`: the worker may send more. */
   | { type: "ack" }
   /** Abort the call's `ctx.signal` with this reason (timeout, cancellation, shutdown). */
@@ -114,7 +120,7 @@ export type LoadedTool =
 
 /** From a worker to the server's thread. */
 export type FromWorker =
-  /** The files of `load`, each a tool or the error that names its file. */
+  /** The files of `load`, each a tool or the error that names its file, once all are in. */
   | { type: "loaded"; tools: LoadedTool[] }
   /**
    * What one turn of the worker's event loop produced, handled in this order: log messages the
