@@ -2,13 +2,22 @@
  * End-to-end on the compiled binary: `deno task compile` builds dist/tooldrop, and the official
  * SDK client uses it from another folder. Where Deno cannot download the runtime it compiles
  * into (no internet), this prints one SKIP line; any other compile failure fails the test.
+ * It builds in a copy of tooldrop with the fixture tools: the project's tools/ is the user's,
+ * and a build there would rewrite its manifest and leave dist/ behind.
  */
 
 import assert from "node:assert/strict";
 import { Client, StdioClientTransport } from "./sdk.ts";
-import { ROOT, tempDir } from "./spawn.ts";
+import { projectCopy, tempDir } from "./spawn.ts";
 
-const BINARY = `${ROOT}/dist/tooldrop${
+const project = await projectCopy();
+// Removed when this file's tests are done, whichever of them ran.
+globalThis.addEventListener(
+  "unload",
+  () => Deno.removeSync(project.path, { recursive: true }),
+);
+
+const BINARY = `${project.path}/dist/tooldrop${
   Deno.build.os === "windows" ? ".exe" : ""
 }`;
 
@@ -17,7 +26,7 @@ async function compile(): Promise<
 > {
   const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["task", "compile"],
-    cwd: ROOT,
+    cwd: project.path,
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -145,7 +145,7 @@ Deno.test("serve with a broken tool file answers tool requests -32603, names the
   }
 });
 
-Deno.test("manifest --check passes for the committed manifest", async () => {
+Deno.test("manifest --check passes for a committed manifest that is current (the fixture tools')", async () => {
   const { io, errors } = fakeIo(["manifest", "--check"]);
   assert.equal(await runCli(io), 0);
   assert.equal(errors.join(""), "tools/_manifest.ts is up to date\n");

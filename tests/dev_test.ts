@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { projectCopy, ROOT, ServerProcess, tempDir } from "./spawn.ts";
+import { FIXTURE_TOOLS, projectCopy, ServerProcess, tempDir } from "./spawn.ts";
 import { Collector, deferred, fakeIo } from "./wire.ts";
 import {
   call,
@@ -94,7 +94,7 @@ Deno.test("dev: tools reload in place; server code restarts it and the session s
   // A new tool file is served without a restart, and the manifest follows the folder.
   await Deno.writeTextFile(
     `${project.path}/tools/greet.ts`,
-    (await Deno.readTextFile(`${ROOT}/tools/echo.ts`)).replace(
+    (await Deno.readTextFile(`${FIXTURE_TOOLS}/echo.ts`)).replace(
       "Echo",
       "Greet",
     ),

@@ -3,23 +3,41 @@
 import assert from "node:assert/strict";
 import { runCli } from "../src/cli/mod.ts";
 import { fakeIo } from "./wire.ts";
-import { ROOT, tempDir } from "./spawn.ts";
+import { projectCopy, tempDir } from "./spawn.ts";
 
-const ENTRY = new URL("../main.ts", import.meta.url);
-
+/**
+ * A copy of tooldrop whose tools/ holds the fixture tools (what is registered and started: never
+ * the project's own tools/), temporary project and home folders, and `run`, which runs a command
+ * as that copy's main.ts would; disposing `dir` removes them all.
+ */
 async function folders() {
-  const dir = await tempDir({ "project/.keep": "", "home/.keep": "" });
-  const env = { HOME: `${dir.path}/home`, INIT_CWD: `${dir.path}/project` };
+  const tooldrop = await projectCopy();
+  const folder = await tempDir({ "project/.keep": "", "home/.keep": "" });
+  const env = {
+    HOME: `${folder.path}/home`,
+    INIT_CWD: `${folder.path}/project`,
+  };
   const run = async (args: string[]) => {
-    const { io, errors } = fakeIo(args, env, { entry: ENTRY, os: "linux" });
+    const { io, errors } = fakeIo(args, env, {
+      entry: new URL(`file://${tooldrop.path}/main.ts`),
+      toolsDir: new URL(`file://${tooldrop.path}/tools/`),
+      os: "linux",
+    });
     const code = await runCli(io);
     return { code, text: errors.join("") };
   };
-  return { dir, env, run, project: env.INIT_CWD, home: env.HOME };
+  const dir = {
+    [Symbol.asyncDispose]: async () => {
+      await folder[Symbol.asyncDispose]();
+      await tooldrop[Symbol.asyncDispose]();
+    },
+  };
+  const root = tooldrop.path;
+  return { dir, env, run, root, project: env.INIT_CWD, home: env.HOME };
 }
 
 Deno.test("install writes each client's file in its place and shape", async () => {
-  const { dir, run, project, home } = await folders();
+  const { dir, run, root, project, home } = await folders();
   await using _ = dir;
   const cases = [
     ["claude-code", "project", `${project}/.mcp.json`, "mcpServers", "stdio"],
@@ -68,12 +86,12 @@ Deno.test("install writes each client's file in its place and shape", async () =
     assert.equal(entry.type, type, client);
     assert.equal(entry.command, Deno.execPath());
     assert.deepEqual(entry.args.slice(-3), [
-      `${ROOT}/main.ts`,
+      `${root}/main.ts`,
       "serve",
       "--watch",
     ]);
     assert.ok(
-      entry.args.includes(`--allow-read=.,${ROOT}/src,${ROOT}/tools`),
+      entry.args.includes(`--allow-read=.,${root}/src,${root}/tools`),
       entry.args.join(" "),
     );
     assert.ok(

@@ -79,6 +79,21 @@ Deno.test("no file in the project's tools/ reaches into tooldrop's src/", async 
   );
 });
 
+Deno.test("the framework tests' fixture tools keep every rule for tool imports", async () => {
+  // What the tests serve in place of tools/: held to the whole rule, as an example tool is.
+  const { imports } = await project();
+  const tools = await readScripts(ROOT, "tests/fixtures/tools");
+  assert.deepEqual([...tools.keys()], [
+    "tests/fixtures/tools/_manifest.ts",
+    "tests/fixtures/tools/echo.ts",
+    "tests/fixtures/tools/get_cwd.ts",
+  ]);
+  assertNone(
+    checkToolImports(tools, "tests/fixtures/tools", imports),
+    "Fixture tool imports",
+  );
+});
+
 // The checker itself, on fixtures: a checker that always passes fails these.
 
 Deno.test("lex blanks comments, strings and regex bodies, keeping offsets, lines and template code", () => {

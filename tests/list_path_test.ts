@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { initialize, initialized, listTools } from "./requests.ts";
-import { ROOT, ServerProcess, tempDir } from "./spawn.ts";
+import { projectCopy, ROOT, ServerProcess, tempDir } from "./spawn.ts";
 import { isolatedArgs } from "./hostile/_isolation_tools.ts";
 import { writeListing } from "../src/loading/listing.ts";
 import { Logger } from "../src/util/log.ts";
@@ -47,18 +47,24 @@ interface InfoModule {
   dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
 }
 
-const relative = (specifier: string) =>
-  specifier.startsWith(`file://${ROOT}/`)
-    ? specifier.slice(`file://${ROOT}/`.length)
+/** `specifier` relative to the folder `root`, when it is a file there. */
+const relativeTo = (root: string, specifier: string) =>
+  specifier.startsWith(`file://${root}/`)
+    ? specifier.slice(`file://${root}/`.length)
     : specifier;
 
 const isZod = (specifier: string) =>
   /^npm:\/?zod@/.test(specifier) || /\/npm\/[^ ]*\/zod\//.test(specifier);
 
 Deno.test("the module graph of serve --isolate's path to a tools/list reply from the cache has no zod", async () => {
+  // A copy of tooldrop with the fixture tools: the graph from main.ts takes in tools/, and the
+  // project's own is the user's.
+  await using copy = await projectCopy();
+  const root = copy.path;
+  const relative = (specifier: string) => relativeTo(root, specifier);
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "--no-lock", `${ROOT}/main.ts`],
-    cwd: ROOT,
+    args: ["info", "--json", "--no-lock", `${root}/main.ts`],
+    cwd: root,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -70,7 +76,7 @@ Deno.test("the module graph of serve --isolate's path to a tools/list reply from
   const modules = new Map(info.modules.map((m) => [m.specifier, m]));
   const seenSkips = new Set<string>();
   const via = new Map<string, string | undefined>([[
-    `file://${ROOT}/main.ts`,
+    `file://${root}/main.ts`,
     undefined,
   ]]);
   const queue = [...via.keys()];
@@ -102,7 +108,7 @@ Deno.test("the module graph of serve --isolate's path to a tools/list reply from
   assert.deepEqual(zod.map(chain), [], "zod is on the path");
   for (const path of ["load.ts", "listing.ts", "worker/host.ts"]) {
     assert.ok(
-      via.has(`file://${ROOT}/src/loading/${path}`),
+      via.has(`file://${root}/src/loading/${path}`),
       `src/loading/${path} is on the path`,
     );
   }

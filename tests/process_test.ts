@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { call, initialize, listTools, ping } from "./requests.ts";
-import { ROOT, serverArgs, ServerProcess, tempDir } from "./spawn.ts";
+import { projectCopy, serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 
 const SLEEPER = `
 import { defineTool } from "tooldrop";
@@ -132,12 +132,13 @@ Deno.test("when the client closes the server's stdout (EPIPE) it exits 0 without
 });
 
 Deno.test("without read access to src/, the server answers initialize, names the flag to add and refuses tool requests", async () => {
+  await using copy = await projectCopy();
   await using elsewhere = await tempDir({});
   const server = new ServerProcess([
     "run",
     "--no-prompt",
-    `--allow-read=.,${ROOT}/tools`, // src/ left out: its modules load when first needed
-    `${ROOT}/main.ts`,
+    `--allow-read=.,${copy.path}/tools`, // src/ left out: its modules load when first needed
+    `${copy.path}/main.ts`,
   ], { cwd: elsewhere.path });
   // Together: serving stops once the tools fail to load, so a later request would go unread.
   await server.send(initialize(1), listTools(2));
@@ -148,7 +149,7 @@ Deno.test("without read access to src/, the server answers initialize, names the
   await server.exit();
   assert.ok(
     server.stderr.text.includes(
-      `--allow-read=.,${ROOT}/src,${ROOT}/tools (\`tooldrop install\``,
+      `--allow-read=.,${copy.path}/src,${copy.path}/tools (\`tooldrop install\``,
     ),
     server.stderr.text,
   );

@@ -4,7 +4,13 @@
 
 import assert from "node:assert/strict";
 import { Client, StdioClientTransport } from "./sdk.ts";
-import { projectCopy, ROOT, serverArgs, tempDir } from "./spawn.ts";
+import {
+  FIXTURE_TOOLS,
+  projectCopy,
+  ROOT,
+  serverArgs,
+  tempDir,
+} from "./spawn.ts";
 
 interface Connected {
   client: Client;
@@ -46,7 +52,9 @@ const text = (result: unknown) =>
   ((result as { content: Array<{ text: string }> }).content[0]!).text;
 
 Deno.test("the SDK client lists the tools and calls echo and get_cwd over deno task start", async () => {
-  await using server = await connect(["task", "start"]);
+  // A copy of tooldrop with the fixture tools in its tools/: the project's own are the user's.
+  await using copy = await projectCopy();
+  await using server = await connect(["task", "start"], copy.path);
   const { client } = server;
   assert.equal(client.getServerVersion()?.name, "tooldrop");
   const { tools } = await client.listTools();
@@ -69,7 +77,7 @@ Deno.test("the SDK client lists the tools and calls echo and get_cwd over deno t
   // deno task runs in the folder of deno.json, so that is the server's working directory here.
   assert.equal(
     text(await client.callTool({ name: "get_cwd", arguments: {} })),
-    ROOT,
+    copy.path,
   );
   const bad = await client.callTool({ name: "echo", arguments: { text: 42 } });
   assert.equal(bad.isError, true);
@@ -78,7 +86,7 @@ Deno.test("the SDK client lists the tools and calls echo and get_cwd over deno t
 });
 
 Deno.test("the SDK client gets 100 concurrent calls answered, each with its own text", async () => {
-  await using server = await connect(["task", "start"]);
+  await using server = await connect(serverArgs());
   const texts = Array.from(
     { length: 100 },
     (_, i) => `call ${i} `.repeat(i + 1),
@@ -106,7 +114,7 @@ Deno.test("cancelling through the SDK client aborts the tool's signal and the se
         }),
       });
     `,
-    "echo.ts": await Deno.readTextFile(`${ROOT}/tools/echo.ts`),
+    "echo.ts": await Deno.readTextFile(`${FIXTURE_TOOLS}/echo.ts`),
   });
   await using server = await connect(serverArgs(tools.path));
   const controller = new AbortController();
@@ -170,6 +178,7 @@ Deno.test("a tool file dropped into tools/ answers a real client with no other c
 });
 
 Deno.test("started from another folder, the server finds tools/ next to main.ts and reports that folder as its cwd", async () => {
+  await using copy = await projectCopy();
   await using elsewhere = await tempDir({
     "tools/decoy.ts": "export default 1;",
   });
@@ -177,8 +186,8 @@ Deno.test("started from another folder, the server finds tools/ next to main.ts 
     [
       "run",
       "--no-prompt",
-      `--allow-read=.,${ROOT}/src,${ROOT}/tools`, // as `tooldrop install` grants
-      `${ROOT}/main.ts`,
+      `--allow-read=.,${copy.path}/src,${copy.path}/tools`, // as `tooldrop install` grants
+      `${copy.path}/main.ts`,
     ],
     elsewhere.path,
   );

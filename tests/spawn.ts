@@ -14,25 +14,26 @@ export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
   "",
 );
 
+/**
+ * The framework tests' own tools folder (echo and get_cwd, with their manifest and listing
+ * cache). The project's tools/ is the user's: no test of tooldrop depends on what is in it.
+ */
+export const FIXTURE_TOOLS = `${ROOT}/tests/fixtures/tools`;
+
 /** `deno task start` as arguments to deno, without the script: run it with `${ROOT}/main.ts`. */
 export const START_FLAGS: readonly string[] = denoJson.tasks.start.split(" ")
   .slice(1, -1);
 
 /**
- * Arguments to deno that run the server as `deno task start` does, with read access widened to
- * `toolsPath` (a temporary tools folder, passed as --tools) the way `tooldrop install` widens it.
+ * Arguments to deno that run the server as `deno task start` does, on the tools in `toolsPath`
+ * (passed as --tools; default the fixture tools), with read access widened to it the way
+ * `tooldrop install` widens it.
  */
-export function serverArgs(toolsPath?: string): string[] {
+export function serverArgs(toolsPath: string = FIXTURE_TOOLS): string[] {
   const flags = START_FLAGS.map((flag) =>
-    flag.startsWith("--allow-read=") && toolsPath
-      ? `${flag},${toolsPath}`
-      : flag
+    flag.startsWith("--allow-read=") ? `${flag},${toolsPath}` : flag
   );
-  return [
-    ...flags,
-    `${ROOT}/main.ts`,
-    ...(toolsPath ? ["--tools", toolsPath] : []),
-  ];
+  return [...flags, `${ROOT}/main.ts`, "--tools", toolsPath];
 }
 
 /** Creates a temporary folder with `files`; returns its path and a function that removes it. */
@@ -54,8 +55,9 @@ export async function tempDir(
 }
 
 /**
- * A temporary copy of the project (main.ts, deno.json, deno.lock, src/ and the files of tools/)
- * with `extra` files added, for tests that change files a running server watches.
+ * A temporary copy of tooldrop (main.ts, deno.json, deno.lock and src/) whose tools/ holds the
+ * fixture tools, with `extra` files added: for tests of the default tools folder next to
+ * main.ts, and for tests that change files a running server watches.
  */
 export async function projectCopy(
   extra: Record<string, string> = {},
@@ -64,16 +66,20 @@ export async function projectCopy(
   for (const file of ["main.ts", "deno.json", "deno.lock"]) {
     files[file] = await Deno.readTextFile(`${ROOT}/${file}`);
   }
-  const copy = async (folder: string, recursive: boolean) => {
-    for await (const entry of Deno.readDir(`${ROOT}/${folder}`)) {
-      const path = `${folder}/${entry.name}`;
+  const copy = async (from: string, to: string, recursive: boolean) => {
+    for await (const entry of Deno.readDir(`${ROOT}/${from}`)) {
+      const path = `${from}/${entry.name}`;
       if (entry.isFile) {
-        files[path] = await Deno.readTextFile(`${ROOT}/${path}`);
-      } else if (entry.isDirectory && recursive) await copy(path, true);
+        files[`${to}/${entry.name}`] = await Deno.readTextFile(
+          `${ROOT}/${path}`,
+        );
+      } else if (entry.isDirectory && recursive) {
+        await copy(path, `${to}/${entry.name}`, true);
+      }
     }
   };
-  await copy("src", true);
-  await copy("tools", false);
+  await copy("src", "src", true);
+  await copy("tests/fixtures/tools", "tools", false);
   return await tempDir({ ...files, ...extra });
 }
 

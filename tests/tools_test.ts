@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import {
-  callTool,
-  defineTool,
-  ToolError,
-  toolFile,
-  type ToolReturn,
-} from "tooldrop";
-import echo from "../tools/echo.ts";
-import getCwd from "../tools/get_cwd.ts";
+import { defineTool, ToolError, type ToolReturn } from "tooldrop";
 import { call, jsonLines, listTools, ping } from "./requests.ts";
 import { exchange, memoryLog, toolSet } from "./wire.ts";
 
@@ -306,17 +298,4 @@ Deno.test("echo returns 10 MiB of Unicode text unchanged", async () => {
   assert.equal(out.length, 1);
   const reply = JSON.parse(out[0]!);
   assert.equal(reply.result.content[0].text, big);
-});
-
-Deno.test("the project's tools answer through their files, as served, with only the base permissions", async () => {
-  const echoFile = toolFile(echo, new URL("../tools/echo.ts", import.meta.url));
-  assert.deepEqual(
-    await callTool(echoFile, { text: "héllo\n" }),
-    text("héllo\n"),
-  );
-  const cwdFile = toolFile(
-    getCwd,
-    new URL("../tools/get_cwd.ts", import.meta.url),
-  );
-  assert.deepEqual(await callTool(cwdFile, {}), text(Deno.cwd()));
 });

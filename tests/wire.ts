@@ -179,7 +179,8 @@ export function deferred<T = void>(): {
 
 /**
  * The process as the CLI sees it, in memory: no input, stdout collected, stderr lines kept,
- * `env` as the environment; `extra` overrides any part (entry, cwd, stdin…).
+ * `env` as the environment, the fixture tools (tests/fixtures/tools/, never the project's
+ * tools/) as its tools folder; `extra` overrides any part (entry, toolsDir, cwd, stdin…).
  */
 export function fakeIo(
   args: string[],
@@ -194,7 +195,7 @@ export function fakeIo(
     stdout: out.writable,
     stderr: (text) => void errors.push(text),
     env: (name) => env[name],
-    toolsDir: new URL("../tools/", import.meta.url),
+    toolsDir: new URL("./fixtures/tools/", import.meta.url),
     signal: new AbortController().signal,
     ...extra,
   };
