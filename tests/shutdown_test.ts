@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { z } from "zod";
 import { defineTool } from "tooldrop";
 import { serve } from "../src/server/serve.ts";
 import { call, jsonLines, ping } from "./requests.ts";
@@ -39,6 +40,49 @@ Deno.test("at EOF a call still running after the grace period is stopped and tol
   assert.equal(aborted, true);
   assert.deepEqual(session.out.lines, [
     `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"Tool \\"stuck\\" was stopped: the server is shutting down"}],"isError":true}}`,
+  ]);
+});
+
+Deno.test("at EOF, requests that wait for the tools get them for loadWaitMs, not just the grace", async () => {
+  const loaded = deferred<ReturnType<typeof toolSet>>();
+  const tools = loaded.promise;
+  const session = new Session({
+    tools,
+    shutdownGraceMs: 20,
+    loadWaitMs: 5_000,
+  });
+  session.send(call(1, "echo", { text: "late" }));
+  const ended = session.end();
+  // Well past the grace: the tools of a cold start (a probe worker) can take that long.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  loaded.resolve(toolSet({
+    echo: defineTool({
+      description: "e",
+      input: z.object({ text: z.string() }),
+      run: ({ text }) => text,
+    }),
+  }));
+  await ended;
+  assert.deepEqual(session.out.lines, [
+    `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"late"}]}}`,
+  ]);
+});
+
+Deno.test("after a stop signal, requests that wait for the tools get only the grace", async () => {
+  const stop = new AbortController();
+  const session = new Session({
+    tools: new Promise(() => {}),
+    shutdownGraceMs: 20,
+    loadWaitMs: 60_000,
+    signal: stop.signal,
+  });
+  session.send(call(1, "echo", { text: "never" }));
+  // Read before the stop: it waits for the tools.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  stop.abort();
+  await session.done;
+  assert.deepEqual(session.out.lines, [
+    `{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"Internal error: the server shut down before its tools loaded"}}`,
   ]);
 });
 

@@ -12,6 +12,7 @@ import type { CliOptions } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
 import { timerMsFromEnv } from "../util/timer.ts";
+import { loadTimeout, loadTimeoutFromEnv } from "../loading/import_tool.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
 import type { ToolSet } from "../tool/served.ts";
@@ -65,6 +66,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     readable: io.stdin,
     writable: io.stdout,
     ...afterFirstReplies(load),
+    loadWaitMs: loadWaitMs(),
     info,
     log,
     maxLineBytes: options.maxLineBytes,
@@ -172,6 +174,7 @@ async function serveWatching(
     info,
     log,
     maxLineBytes: options.maxLineBytes,
+    loadWaitMs: loadWaitMs(),
     signal,
   });
   stop.abort(); // stops the watcher when input ended first
@@ -266,6 +269,15 @@ function lazyHost(io: Io, log: Logger) {
       created?.close();
     },
   };
+}
+
+/**
+ * How long requests sent before EOF may wait for the tools: as long as a file may take to load
+ * (TOOLDROP_LOAD_TIMEOUT_MS, else 10 s; the loader reports a bad value), plus a second for a
+ * probe worker to start.
+ */
+function loadWaitMs(): number {
+  return loadTimeout(loadTimeoutFromEnv(() => {})) + 1000;
 }
 
 /** Loads the tools off the start-up path; undefined (with the reasons logged) when they fail. */

@@ -54,6 +54,12 @@ export interface ServeOptions {
   maxPendingCalls?: number;
   /** After EOF or a stop signal, how long running calls may finish before they are stopped. */
   shutdownGraceMs?: number;
+  /**
+   * After EOF (not a stop signal), how long requests that wait for the tools may keep waiting
+   * for them to load: a client that writes its requests and closes its end (a shell pipe) wants
+   * their replies, and loading is bounded by its own timeout. Default `shutdownGraceMs`.
+   */
+  loadWaitMs?: number;
   /** Aborting it stops serving as EOF would (SIGTERM, SIGINT). */
   signal?: AbortSignal;
 }
@@ -193,7 +199,11 @@ class Server {
     const deadline = performance.now() + grace;
     if (c.tools.waiting > 0) {
       this.#firstReplies(); // requests wait for tools whose loading may wait for this
-      await withTimeout(c.tools.loaded, grace);
+      const stopped = this.#options.signal?.aborted ?? false;
+      await withTimeout(
+        c.tools.loaded,
+        stopped ? grace : Math.max(grace, this.#options.loadWaitMs ?? 0),
+      );
       c.tools.release("the server shut down before its tools loaded");
     }
     if (!c.writer.failed && c.calls.size > 0) {
