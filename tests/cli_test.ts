@@ -21,6 +21,7 @@ Deno.test("parseArgs reads the command and options, in either --flag value or --
     json: false,
     client: undefined,
     scope: undefined,
+    project: undefined,
     force: false,
     targets: [],
   });

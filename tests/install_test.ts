@@ -222,3 +222,52 @@ Deno.test("doctor names a server that writes non-protocol text to stdout, or one
   assert.equal(gone.code, 1);
   assert.match(gone.text, /no-such-binary does not exist/);
 });
+
+Deno.test("install --project writes that project's file, read against the caller's folder; a missing folder or --scope user is refused", async () => {
+  const { dir, run, project } = await folders();
+  await using _ = dir;
+  const other = `${project}/../other`;
+  await Deno.mkdir(other);
+  // Relative to INIT_CWD (the caller's folder), not to tooldrop's, where `deno task` runs.
+  const done = await run(["install", "--project", "../other"]);
+  assert.equal(done.code, 0, done.text);
+  const written = JSON.parse(await Deno.readTextFile(`${other}/.mcp.json`));
+  assert.equal(typeof written.mcpServers.tooldrop.command, "string");
+  assert.match(done.text, /tooldrop doctor --project \.\.\/other/);
+  await assert.rejects(Deno.stat(`${project}/.mcp.json`));
+
+  const missing = await run(["install", "--project", "../nowhere"]);
+  assert.equal(missing.code, 2);
+  assert.equal(
+    missing.text,
+    `The project folder ${
+      Deno.realPathSync(`${project}/..`)
+    }/nowhere (--project ../nowhere) does not exist or is not a folder\n`,
+  );
+  const user = await run([
+    "install",
+    "--project",
+    "../other",
+    "--scope",
+    "user",
+  ]);
+  assert.equal(user.code, 2);
+  assert.equal(
+    user.text,
+    "--project names a project's configuration; it does not go with --scope user\n",
+  );
+});
+
+Deno.test("--tools is read against the caller's folder, and a folder that is not there is refused", async () => {
+  const { dir, run, project } = await folders();
+  await using _ = dir;
+  const missing = await run(["list", "--tools", "mine"]);
+  assert.equal(missing.code, 2);
+  assert.equal(
+    missing.text,
+    `The tools folder ${project}/mine (--tools mine) is not a folder this process can read\n`,
+  );
+  await Deno.mkdir(`${project}/mine`);
+  const listed = await run(["list", "--tools", "mine"]);
+  assert.equal(listed.code, 0, listed.text);
+});

@@ -63,7 +63,7 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     return 1;
   }
   const report = await probe(entry, {
-    cwd: target.scope === "project" ? projectDir(io) : undefined,
+    cwd: target.scope === "project" ? projectDir(io, options) : undefined,
   });
   for (const check of report.checks) say(check.ok, check.text);
   const healthy = report.checks.every((c) => c.ok);

@@ -61,3 +61,18 @@ export async function print(io: Io, text: string): Promise<boolean> {
     throw error; // anything else (a full disk) lost output the reader wanted: fail loudly
   }
 }
+
+/**
+ * The folder the command was started from, against which the paths it was given are read:
+ * `deno task` runs in the project's folder and keeps the caller's in INIT_CWD.
+ */
+export function callerDir(io: Io): string {
+  return io.env("INIT_CWD") ?? io.cwd?.() ?? ".";
+}
+
+/** `word` as a POSIX shell reads it back: bare when safe, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word)
+    ? word
+    : `'${word.replaceAll("'", `'\\''`)}'`;
+}

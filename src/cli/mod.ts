@@ -10,7 +10,7 @@
 
 import { Logger } from "../util/log.ts";
 import { VERSION } from "../server/protocol.ts";
-import { type Io, print } from "./io.ts";
+import { callerDir, type Io, print } from "./io.ts";
 import { type CliOptions, parseArgs, USAGE, USAGE_ERROR } from "./options.ts";
 import { runServe } from "./serve.ts";
 
@@ -33,11 +33,16 @@ export async function runCli(io: Io): Promise<number> {
       import("node:path"),
       import("node:url"),
     ]);
-    io = {
-      ...io,
-      toolsDir: pathToFileURL(`${resolve(options.toolsDir)}/`),
-      manifest: undefined,
-    };
+    // Against the caller's folder: `deno task` runs in the project's and keeps the caller's in
+    // INIT_CWD.
+    const dir = resolve(callerDir(io), options.toolsDir);
+    if (!isFolder(dir)) {
+      io.stderr(
+        `The tools folder ${dir} (--tools ${options.toolsDir}) is not a folder this process can read\n`,
+      );
+      return USAGE_ERROR;
+    }
+    io = { ...io, toolsDir: pathToFileURL(`${dir}/`), manifest: undefined };
   }
   if (io.guards && options.command !== "serve") {
     // A tool's output (at import, or run by `call`) would land in the command's output, or in
@@ -99,4 +104,13 @@ async function runManifest(io: Io, check: boolean): Promise<number> {
   const changed = await writeManifest(io.toolsDir);
   io.stderr(changed ? `Wrote ${path}\n` : `${path} is up to date\n`);
   return 0;
+}
+
+/** True when `path` is a folder this process may read. */
+function isFolder(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }

@@ -49,6 +49,8 @@ export interface CliOptions {
   client: string | undefined;
   /** install, doctor: project or user configuration. */
   scope: string | undefined;
+  /** install, doctor: the project folder whose configuration to write or check. */
+  project: string | undefined;
   /** install: replace a different entry of the same name. */
   force: boolean;
   /** compile: platforms to build for besides this one (`all` for every one). */
@@ -69,10 +71,12 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
   list [--json]               the tools and their arguments (--json: the tools/list result)
   call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
   new <name>                  write tools/<name>.ts and its test, tools/<name>_test.ts
-  install [--client C] [--scope project|user] [--name N] [--force]
+  install [--client C] [--scope project|user] [--project DIR] [--name N] [--force]
                               register this server in a client's configuration; C is one of
-                              claude-code (default), vscode, cursor, claude-desktop, cline
-  doctor [--client C] [--scope S] [--name N]
+                              claude-code (default), vscode, cursor, claude-desktop, cline;
+                              --project: the project whose configuration to write (default:
+                              the folder the command was started from)
+  doctor [--client C] [--scope S] [--project DIR] [--name N]
                               start the registered server as the client would, and check it
   compile [--target T]...     build dist/tooldrop with the permissions the tools declare
                               (T: all, or a platform such as aarch64-apple-darwin)
@@ -108,6 +112,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
     json: false,
     client: undefined,
     scope: undefined,
+    project: undefined,
     force: false,
     targets: [],
   };
@@ -184,6 +189,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
         break;
       case "--scope":
         options.scope = value();
+        break;
+      case "--project":
+        options.project = value();
         break;
       case "--target":
         options.targets.push(value());

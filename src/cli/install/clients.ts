@@ -5,8 +5,8 @@
  * its servers and the shape of an entry; and the options that pick one file among them.
  */
 
-import { join } from "node:path";
-import type { Io } from "../io.ts";
+import { join, resolve } from "node:path";
+import { callerDir, type Io, shellWord } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import { DEFAULT_SERVER_INFO } from "../../server/protocol.ts";
 
@@ -107,6 +107,11 @@ export function configTarget(io: Io, options: CliOptions): ConfigTarget {
   if (scope !== "project" && scope !== "user") {
     throw new Error(`Unknown --scope "${scope}"; use project or user`);
   }
+  if (options.project !== undefined && scope !== "project") {
+    throw new Error(
+      `--project names a project's configuration; it does not go with --scope ${scope}`,
+    );
+  }
   let path: string;
   if (scope === "project") {
     if (!spec.project) {
@@ -114,7 +119,7 @@ export function configTarget(io: Io, options: CliOptions): ConfigTarget {
         `${spec.label} has no project configuration; use --scope user`,
       );
     }
-    path = join(projectDir(io), ...spec.project);
+    path = join(projectDir(io, options), ...spec.project);
   } else {
     path = join(...spec.user(home(io)));
   }
@@ -148,13 +153,34 @@ export function reportedTarget(
 export function targetFlags(target: ConfigTarget, options: CliOptions): string {
   return `${options.client ? ` --client ${target.client}` : ""}${
     options.scope ? ` --scope ${target.scope}` : ""
-  }${options.name ? ` --name ${target.name}` : ""}`;
+  }${options.project ? ` --project ${shellWord(options.project)}` : ""}${
+    options.name ? ` --name ${target.name}` : ""
+  }`;
 }
 
-/** Where `--scope project` writes: the folder the command was started in. */
-export function projectDir(io: Io): string {
-  // `deno task` runs in the project's folder and keeps the caller's in INIT_CWD.
-  return io.env("INIT_CWD") ?? io.cwd?.() ?? ".";
+/**
+ * Where `--scope project` writes: `--project`, read against the folder the command was started
+ * in, else that folder. Throws when `--project` is not a folder.
+ */
+export function projectDir(
+  io: Io,
+  options: Pick<CliOptions, "project">,
+): string {
+  const caller = callerDir(io);
+  if (options.project === undefined) return caller;
+  const dir = resolve(caller, options.project);
+  let folder = false;
+  try {
+    folder = Deno.statSync(dir).isDirectory;
+  } catch {
+    // missing or unreadable: said below
+  }
+  if (!folder) {
+    throw new Error(
+      `The project folder ${dir} (--project ${options.project}) does not exist or is not a folder`,
+    );
+  }
+  return dir;
 }
 
 function home(io: Io): Home {

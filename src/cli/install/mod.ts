@@ -14,7 +14,8 @@ import type { CliOptions } from "../options.ts";
 import { DEFAULT_SERVER_INFO } from "../../server/protocol.ts";
 import { CLIENTS, reportedTarget, targetFlags } from "./clients.ts";
 import { type ConfigFile, readConfig, setEntry } from "./config_file.ts";
-import { serverCommand, shellWord } from "./server_command.ts";
+import { serverCommand } from "./server_command.ts";
+import { shellWord } from "../io.ts";
 
 /** Adds or updates the entry; resolves to the exit code. */
 export async function runInstall(io: Io, options: CliOptions): Promise<number> {

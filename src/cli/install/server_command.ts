@@ -62,10 +62,3 @@ export async function serverCommand(
       "Deno running main.ts, reloading tools as you edit them (`deno task compile` builds a binary; install again to use it)",
   };
 }
-
-/** `word` as a POSIX shell reads it back: bare when safe, else single-quoted. */
-export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word)
-    ? word
-    : `'${word.replaceAll("'", `'\\''`)}'`;
-}
