@@ -271,3 +271,34 @@ Deno.test("--tools is read against the caller's folder, and a folder that is not
   const listed = await run(["list", "--tools", "mine"]);
   assert.equal(listed.code, 0, listed.text);
 });
+
+Deno.test("install updates an entry it wrote when only what it runs with changed, and prints the difference", async () => {
+  const { dir, run, project } = await folders();
+  await using _ = dir;
+  const path = `${project}/.mcp.json`;
+  assert.equal((await run(["install"])).code, 0);
+  const written = await Deno.readTextFile(path);
+  const config = JSON.parse(written);
+  const args: string[] = config.mcpServers.tooldrop.args;
+  const flag = args.find((arg) => arg.startsWith("--v8-flags="))!;
+  // As an older tooldrop registered it, with a permission a tool no longer declares.
+  config.mcpServers.tooldrop.args = args.map((arg) =>
+    arg === flag ? "--v8-flags=--initial-old-space-size=64" : arg
+  ).concat("--allow-net=example.com");
+  await Deno.writeTextFile(path, JSON.stringify(config));
+  const updated = await run(["install"]);
+  assert.equal(updated.code, 0, updated.text);
+  assert.match(updated.text, /^Updated "tooldrop" in /);
+  assert.match(
+    updated.text,
+    new RegExp(
+      `\\n  - --v8-flags=--initial-old-space-size=64\\n  - --allow-net=example\\.com\\n  \\+ ${
+        flag.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&")
+      }\\n`,
+    ),
+  );
+  assert.deepEqual(
+    JSON.parse(await Deno.readTextFile(path)).mcpServers.tooldrop,
+    JSON.parse(written).mcpServers.tooldrop,
+  );
+});

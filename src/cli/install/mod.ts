@@ -8,7 +8,9 @@
  * without `--force`. `doctor` reads the same table and files to check what was registered.
  */
 
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { binaryFile } from "../compile.ts";
 import type { Io } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import { DEFAULT_SERVER_INFO } from "../../server/protocol.ts";
@@ -56,7 +58,8 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
     );
     return 0;
   }
-  if (existing !== undefined && !options.force) {
+  const ours = existing !== undefined && startsThisServer(existing, io);
+  if (existing !== undefined && !ours && !options.force) {
     io.stderr(
       `${target.path} already has a different server named "${target.name}":\n  ${
         JSON.stringify(existing)
@@ -71,7 +74,9 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
     `${
       existing === undefined ? "Registered" : "Updated"
     } "${target.name}" in ${target.path} (${target.label}, ${target.scope} scope): ${how}.
-  ${[command, ...args].map(shellWord).join(" ")}
+  ${[command, ...args].map(shellWord).join(" ")}${
+      ours ? difference(existing, [command, ...args]) : ""
+    }
 ${CLIENTS[target.client].next} \`tooldrop doctor${
       targetFlags(target, options)
     }\` checks that it starts and answers.
@@ -93,4 +98,30 @@ function canonical(value: unknown): unknown {
       k,
     ) => [k, canonical((value as Record<string, unknown>)[k])]),
   );
+}
+
+/**
+ * True when `entry` starts this server: the same main.ts (or, when it was compiled, the same
+ * binary). Such an entry was written by `install`, and is updated without `--force` when what it
+ * runs with changed (the tools declare other permissions, tooldrop's flags changed).
+ */
+function startsThisServer(entry: unknown, io: Io): boolean {
+  if (typeof entry !== "object" || entry === null || !io.entry) return false;
+  const { command, args } = entry as { command?: unknown; args?: unknown };
+  const main = fileURLToPath(io.entry);
+  const binary = join(dirname(main), binaryFile());
+  return command === binary ||
+    (Array.isArray(args) && args.includes(main));
+}
+
+/** The words `entry`'s command line had that `now` has not (-), and the other way (+). */
+function difference(entry: unknown, now: readonly string[]): string {
+  const { command, args } = entry as { command?: unknown; args?: unknown };
+  const before = [command, ...(Array.isArray(args) ? args : [])].map(String);
+  const removed = before.filter((word) => !now.includes(word));
+  const added = now.filter((word) => !before.includes(word));
+  return [
+    ...removed.map((word) => `\n  - ${shellWord(word)}`),
+    ...added.map((word) => `\n  + ${shellWord(word)}`),
+  ].join("");
 }
