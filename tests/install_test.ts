@@ -302,3 +302,54 @@ Deno.test("install updates an entry it wrote when only what it runs with changed
     JSON.parse(written).mcpServers.tooldrop,
   );
 });
+
+Deno.test("install run by a Deno in npx's cache registers a copy in .deno/ that lasts; doctor flags an entry that points into npx's cache", async () => {
+  const { dir, root, env, project } = await folders();
+  await using _ = dir;
+  // A Deno where `npx -y deno@…` unpacks it.
+  const npxDeno = `${project}/../npm/_npx/0123abcd/node_modules/deno/deno`;
+  await Deno.mkdir(npxDeno.slice(0, npxDeno.lastIndexOf("/")), {
+    recursive: true,
+  });
+  try {
+    await Deno.link(Deno.execPath(), npxDeno);
+  } catch {
+    await Deno.copyFile(Deno.execPath(), npxDeno);
+  }
+  const install = await new Deno.Command(npxDeno, {
+    args: ["run", "-A", `${root}/main.ts`, "install"],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const said = new TextDecoder().decode(install.stderr);
+  assert.equal(install.code, 0, said);
+  assert.match(
+    said,
+    /copied from npx's cache \(which npm may clear\) to \.deno\//,
+  );
+  const entry = JSON.parse(await Deno.readTextFile(`${project}/.mcp.json`))
+    .mcpServers.tooldrop;
+  assert.equal(entry.command, `${root}/.deno/deno`);
+  const copy = await Deno.stat(entry.command);
+  assert.equal(copy.size, (await Deno.stat(npxDeno)).size);
+  assert.notEqual((copy.mode ?? 0) & 0o111, 0);
+
+  // An entry written before, pointing into the cache.
+  const config = JSON.parse(await Deno.readTextFile(`${project}/.mcp.json`));
+  config.mcpServers.tooldrop.command = npxDeno;
+  await Deno.writeTextFile(`${project}/.mcp.json`, JSON.stringify(config));
+  const doctor = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}/main.ts`, "doctor"],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(doctor.stdout) +
+    new TextDecoder().decode(doctor.stderr);
+  assert.equal(doctor.code, 1, out);
+  assert.match(
+    out,
+    /it runs .*_npx.*deno, a Deno in npx's cache, which npm may clear; `tooldrop install` registers a copy that lasts/,
+  );
+});

@@ -15,6 +15,7 @@ import {
   targetFlags,
 } from "./install/clients.ts";
 import { readConfig } from "./install/config_file.ts";
+import { inNpxCache } from "./install/server_command.ts";
 import { type Arrival, RpcChild } from "./rpc_child.ts";
 import { LATEST_LEGACY_VERSION } from "../server/protocol.ts";
 import {
@@ -60,6 +61,13 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
   const problem = await commandProblem(entry.command);
   if (problem) {
     say(false, `${problem}; \`${install} --force\` registers it again`);
+    return 1;
+  }
+  if (inNpxCache(entry.command)) {
+    say(
+      false,
+      `it runs ${entry.command}, a Deno in npx's cache, which npm may clear; \`${install}\` registers a copy that lasts`,
+    );
     return 1;
   }
   const report = await probe(entry, {

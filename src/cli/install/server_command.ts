@@ -46,8 +46,9 @@ export async function serverCommand(
     { read: [tools, join(root, "src")] },
   );
   const config = join(root, "deno.json");
+  const deno = await lastingDeno(root);
   return {
-    command: Deno.execPath(),
+    command: deno.path,
     args: [
       "run",
       ...flags,
@@ -58,7 +59,48 @@ export async function serverCommand(
       ...(options.toolsDir ? ["--tools", tools] : []),
       ...name,
     ],
-    how:
-      "Deno running main.ts, reloading tools as you edit them (`deno task compile` builds a binary; install again to use it)",
+    how: `${
+      deno.copied ? `${deno.copied}; ` : ""
+    }Deno running main.ts, reloading tools as you edit them (\`deno task compile\` builds a binary; install again to use it)`,
+  };
+}
+
+/** The folder, inside the project, that holds a Deno copied out of npx's cache. */
+export const DENO_COPY_DIR = ".deno";
+
+/** True when `path` is a Deno that npx unpacked into its cache, which npm may clear. */
+export function inNpxCache(path: string): boolean {
+  return /[\\/]_npx[\\/]/.test(path);
+}
+
+/**
+ * The Deno to register: this one, unless it runs from npx's cache (`npx -y deno@2.9.6 task …`),
+ * which `npm cache clean` or a newer npx empties, breaking the client's entry. Then a copy of it
+ * in `.deno/` inside the project (git ignores it), made or refreshed now; `copied` says so.
+ * Registering `npx -y deno@…` itself would last too, but adds ~0.9 s to every start.
+ */
+async function lastingDeno(
+  root: string,
+): Promise<{ path: string; copied: string | undefined }> {
+  const current = Deno.execPath();
+  if (!inNpxCache(current)) return { path: current, copied: undefined };
+  const path = join(
+    root,
+    DENO_COPY_DIR,
+    Deno.build.os === "windows" ? "deno.exe" : "deno",
+  );
+  const [from, to] = await Promise.all([
+    Deno.stat(current),
+    Deno.stat(path).catch(() => undefined),
+  ]);
+  if (to?.size !== from.size) {
+    await Deno.mkdir(join(root, DENO_COPY_DIR), { recursive: true });
+    await Deno.copyFile(current, path);
+    if (Deno.build.os !== "windows") await Deno.chmod(path, 0o755);
+  }
+  return {
+    path,
+    copied:
+      `Deno ${Deno.version.deno} copied from npx's cache (which npm may clear) to ${DENO_COPY_DIR}/`,
   };
 }
