@@ -63,19 +63,21 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     say(false, `${problem}; \`${install} --force\` registers it again`);
     return 1;
   }
-  if (inNpxCache(entry.command)) {
+  // It works today, so the server is still checked; but the entry breaks when npm clears it.
+  const fragile = inNpxCache(entry.command);
+  if (fragile) {
     say(
       false,
       `it runs ${entry.command}, a Deno in npx's cache, which npm may clear; \`${install}\` registers a copy that lasts`,
     );
-    return 1;
   }
   const report = await probe(entry, {
     cwd: target.scope === "project" ? projectDir(io, options) : undefined,
   });
   for (const check of report.checks) say(check.ok, check.text);
-  const healthy = report.checks.every((c) => c.ok);
-  if (!healthy && report.stderr.trim()) {
+  const answers = report.checks.every((c) => c.ok);
+  const healthy = answers && !fragile;
+  if (!answers && report.stderr.trim()) {
     io.stderr(
       `Its log (stderr), last lines:\n${
         report.stderr.trimEnd().split("\n").slice(-15).map((l) => `  ${l}`)
