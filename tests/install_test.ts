@@ -358,3 +358,34 @@ Deno.test("install run by a Deno in npx's cache registers a copy in .deno/ that 
     /it runs .*_npx.*deno, a Deno in npx's cache, which npm may clear; `tooldrop install` registers a copy that lasts/,
   );
 });
+
+Deno.test("doctor names the permission flags an entry lacks once a tool declares more, and install updates it", async () => {
+  const { dir, run, root } = await folders();
+  await using _ = dir;
+  assert.equal((await run(["install"])).code, 0);
+  assert.equal((await run(["doctor"])).code, 0);
+  await Deno.writeTextFile(
+    `${root}/tools/secret.ts`,
+    `import { defineTool } from "tooldrop";
+export default defineTool({
+  description: "Says whether a secret is set.",
+  permissions: { env: ["TOOLDROP_TEST_SECRET"] },
+  run: () => String(Deno.env.get("TOOLDROP_TEST_SECRET") !== undefined),
+});
+`,
+  );
+  const stale = await run(["doctor"]);
+  assert.equal(stale.code, 1, stale.text);
+  assert.match(
+    stale.text,
+    /FAIL {2}it runs without --allow-env=TOOLDROP_LOG,TOOLDROP_TEST_SECRET, which its tools now need \(a permission declared since it was registered\); `tooldrop install` updates it\n/,
+  );
+  const updated = await run(["install"]);
+  assert.equal(updated.code, 0, updated.text);
+  assert.match(
+    updated.text,
+    /\n {2}\+ --allow-env=TOOLDROP_LOG,TOOLDROP_TEST_SECRET\n/,
+  );
+  const ready = await run(["doctor"]);
+  assert.equal(ready.code, 0, ready.text);
+});

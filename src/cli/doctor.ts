@@ -15,7 +15,8 @@ import {
   targetFlags,
 } from "./install/clients.ts";
 import { readConfig } from "./install/config_file.ts";
-import { inNpxCache } from "./install/server_command.ts";
+import { inNpxCache, serverCommand } from "./install/server_command.ts";
+import { fileURLToPath } from "node:url";
 import { type Arrival, RpcChild } from "./rpc_child.ts";
 import { LATEST_LEGACY_VERSION } from "../server/protocol.ts";
 import {
@@ -63,6 +64,15 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     say(false, `${problem}; \`${install} --force\` registers it again`);
     return 1;
   }
+  const lacking = await lackingFlags(io, options, entry);
+  if (lacking.length > 0) {
+    say(
+      false,
+      `it runs without ${
+        lacking.join(" ")
+      }, which its tools now need (a permission declared since it was registered); \`${install}\` updates it`,
+    );
+  }
   // It works today, so the server is still checked; but the entry breaks when npm clears it.
   const fragile = inNpxCache(entry.command);
   if (fragile) {
@@ -76,7 +86,7 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
   });
   for (const check of report.checks) say(check.ok, check.text);
   const answers = report.checks.every((c) => c.ok);
-  const healthy = answers && !fragile;
+  const healthy = answers && !fragile && lacking.length === 0;
   if (!answers && report.stderr.trim()) {
     io.stderr(
       `Its log (stderr), last lines:\n${
@@ -102,6 +112,27 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
       : `"${target.name}" would not work in ${target.label}: see above.\n`,
   );
   return healthy ? 0 : 1;
+}
+
+/**
+ * The permission flags that registering again would give the entry and it lacks: for an entry
+ * that runs this main.ts with Deno (a binary holds its permissions inside; another server is
+ * not ours to judge).
+ */
+async function lackingFlags(
+  io: Io,
+  options: CliOptions,
+  entry: Entry,
+): Promise<string[]> {
+  if (!io.entry || !entry.args.includes(fileURLToPath(io.entry))) return [];
+  // Registered for another tools folder than this run's: its tools are not the ones to compare.
+  if (entry.args.includes("--tools") && options.toolsDir === undefined) {
+    return [];
+  }
+  const { args } = await serverCommand(io, options);
+  return args.filter((arg) =>
+    arg.startsWith("--allow-") && !entry.args.includes(arg)
+  );
 }
 
 async function readEntry(target: ConfigTarget): Promise<Entry> {
