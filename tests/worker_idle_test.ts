@@ -20,12 +20,12 @@ export default defineTool({
 });
 `;
 
-Deno.test("a worker idle for TOOLDROP_WORKER_IDLE_MS stops, and the next call runs in a new one", async () => {
-  await using dir = await tempDir({ "counter.ts": COUNTER });
+/** A server over `path` whose workers idle out after 300 ms, past its tools/list (id 2). */
+async function listed(path: string): Promise<ServerProcess> {
   const server = new ServerProcess(
     [
       // The process reads the knob only where it may (as TOOLDROP_LOAD_TIMEOUT_MS).
-      ...isolatedArgs(dir.path, []).map((flag) =>
+      ...isolatedArgs(path, []).map((flag) =>
         flag.startsWith("--allow-env=")
           ? `${flag},TOOLDROP_WORKER_IDLE_MS`
           : flag
@@ -37,6 +37,12 @@ Deno.test("a worker idle for TOOLDROP_WORKER_IDLE_MS stops, and the next call ru
   );
   await server.send(initialize(1), initialized(), listTools(2));
   await server.reply(2);
+  return server;
+}
+
+Deno.test("a worker idle for TOOLDROP_WORKER_IDLE_MS stops, and the next call runs in a new one", async () => {
+  await using dir = await tempDir({ "counter.ts": COUNTER });
+  const server = await listed(dir.path);
   const text = async (id: number) => {
     await server.send(call(id, "counter", {}));
     const { result } = await server.reply(id) as {
@@ -58,20 +64,7 @@ Deno.test("a worker idle for TOOLDROP_WORKER_IDLE_MS stops, and the next call ru
 
 Deno.test("a pre-warmed worker that gets no call stops after TOOLDROP_WORKER_IDLE_MS, and a later call starts a new one", async () => {
   await using dir = await tempDir({ "counter.ts": COUNTER });
-  const server = new ServerProcess(
-    [
-      ...isolatedArgs(dir.path, []).map((flag) =>
-        flag.startsWith("--allow-env=")
-          ? `${flag},TOOLDROP_WORKER_IDLE_MS`
-          : flag
-      ),
-      "--log-level",
-      "debug",
-    ],
-    { env: { TOOLDROP_WORKER_IDLE_MS: "300" } },
-  );
-  await server.send(initialize(1), initialized(), listTools(2));
-  await server.reply(2);
+  const server = await listed(dir.path);
   // Started after tools/list, before any call; it stops with none.
   await server.stderr.waitFor(/Pre-warming 1 worker\(s\)/);
   await server.stderr.waitFor(

@@ -11,8 +11,7 @@ import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
-import { timerMsFromEnv } from "../util/timer.ts";
-import { loadTimeout, loadTimeoutFromEnv } from "../loading/import_tool.ts";
+import { lazyHost, loadWaitMs, workerIdleMs } from "./_workers.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
 import type { ToolSet } from "../tool/served.ts";
@@ -139,7 +138,7 @@ async function serveWatching(
     detach: (file) => host.detach(file),
     // The probe worker started ahead stops when the tools' workers would (lazyHost warns about
     // an invalid value).
-    probeIdleMs: timerMsFromEnv(IDLE_VARIABLE, () => {}) ?? DEFAULT_IDLE_MS,
+    probeIdleMs: workerIdleMs(() => {}),
   });
   const checked = (tools: ToolSet): boolean => {
     const lacking = warnMissingPermissions(tools.tools, log);
@@ -217,67 +216,6 @@ Try a tool from the shell:  ${cli} call echo '{"text": "hi"}'
 Waiting for messages on stdin; Ctrl+D or Ctrl+C ends it.
 
 `;
-}
-
-/**
- * Milliseconds a tool's worker may sit without calls before it stops, giving its memory back
- * (about 18 MiB each, measured with one small tool); the next call starts it again (~20 ms plus
- * the tool's import).
- */
-const DEFAULT_IDLE_MS = 5 * 60_000;
-
-/** The environment variable that sets that idle time. */
-const IDLE_VARIABLE = "TOOLDROP_WORKER_IDLE_MS";
-
-/**
- * The host of the workers that run the calls of tools loaded from files: `host`
- * creates it (importing its module) when first asked; `prewarmSoon` starts the workers of the
- * tools loaded so far once this turn's replies are on their way (a call that comes meanwhile
- * waits for its worker, as it would anyway); `close` terminates them, if it was created.
- */
-function lazyHost(io: Io, log: Logger) {
-  let created: WorkerHost | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onStuck: ((stuck: number) => void) | undefined;
-  return {
-    /** What to do when a worker is terminated with its thread possibly still busy. */
-    onStuck: (handler: (stuck: number) => void) => {
-      onStuck = handler;
-    },
-    host: async () => {
-      const { WorkerHost } = await import("../loading/worker/host.ts");
-      return created ??= new WorkerHost({
-        toolsDir: io.toolsDir,
-        log,
-        idleMs: timerMsFromEnv(IDLE_VARIABLE, (m) => log.warn(m)) ??
-          DEFAULT_IDLE_MS,
-        onStuck: (stuck) => onStuck?.(stuck),
-      });
-    },
-    prewarmSoon: () => {
-      if (!created || timer !== undefined) return;
-      // A timer, not a microtask: the reply that waited for the tools (tools/list) is written
-      // first, and starting a worker costs this thread a few milliseconds.
-      timer = setTimeout(() => {
-        timer = undefined;
-        const started = created?.prewarm() ?? 0;
-        if (started > 0) log.debug(`Pre-warming ${started} worker(s)`);
-      }, 0);
-    },
-    close: () => {
-      clearTimeout(timer);
-      created?.close();
-    },
-  };
-}
-
-/**
- * How long requests sent before EOF may wait for the tools: as long as a file may take to load
- * (TOOLDROP_LOAD_TIMEOUT_MS, else 10 s; the loader reports a bad value), plus a second for a
- * probe worker to start.
- */
-function loadWaitMs(): number {
-  return loadTimeout(loadTimeoutFromEnv(() => {})) + 1000;
 }
 
 /** Loads the tools off the start-up path; undefined (with the reasons logged) when they fail. */

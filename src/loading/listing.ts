@@ -2,7 +2,9 @@
  * @module
  * The listing cache: what each tool file lists (name, `tools/list` entry, declared permissions,
  * timeout) in tools/.listing.json, keyed by a hash of the file and its local imports, so that
- * serving lists tools without importing any tool module in the server's thread.
+ * serving lists tools without importing any tool module in the server's thread. (Over 300
+ * lines: reading, checking and writing the cache share its format and its key; the key itself
+ * is ./_source_hash.ts, the probe ./worker/probe.ts.)
  *
  * Design, and why:
  * - Key: SHA-256 of the file's text and of the local modules it imports, followed recursively

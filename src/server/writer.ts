@@ -6,8 +6,8 @@
  * backlog the reader can wait on, and a failed write (the client closed stdout) reported once
  * instead of thrown.
  *
- * About 300 lines, not split: nearly all of it is `LineWriter`, whose queue, log bound and
- * buffer share one state, and the rest is the 40 lines of sink I/O it writes through.
+ * About 360 lines, not split: nearly all of it is `LineWriter`, whose queue, log bound and
+ * buffer share one state, and the rest is the sink I/O it writes through.
  */
 
 import {

@@ -5,7 +5,9 @@
  * model. A call whose tool's file is not imported yet waits for that import
  * (./_tool_imports.ts), and an abort meanwhile ends it at once. What ends or is said in one turn
  * of the event loop (results, logs, progress) leaves in one `turn` message, through
- * ./_outbox.ts; a result's big strings leave as bytes (./_encoded.ts).
+ * ./_outbox.ts; a result's big strings leave as bytes (./_encoded.ts). (Over 300 lines: one call's
+ * path through the worker, its wait for its file, its context and its three ends, shares the
+ * pending-call state; the outbox, encoding and imports are already their own files.)
  */
 
 import type { CallOrder, PackedCalls, ToWorker } from "./protocol.ts";
