@@ -23,6 +23,7 @@ Deno.test("parseArgs reads the command and options, in either --flag value or --
     scope: undefined,
     project: undefined,
     force: false,
+    env: [],
     targets: [],
   });
   const parsed = parseArgs([

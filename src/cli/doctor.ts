@@ -15,10 +15,13 @@ import {
   targetFlags,
 } from "./install/clients.ts";
 import { readConfig } from "./install/config_file.ts";
+import { clientEnv, shownEnv } from "./install/env.ts";
+import { cacheCommand, checkCache } from "./install/warm.ts";
 import { inNpxCache, serverCommand } from "./install/server_command.ts";
 import { fileURLToPath } from "node:url";
 import { type Arrival, RpcChild } from "./rpc_child.ts";
 import { LATEST_LEGACY_VERSION } from "../server/protocol.ts";
+import { isPlainObject } from "../util/is.ts";
 import {
   MAX_QUALIFIED_NAME,
   qualifiedName,
@@ -46,8 +49,8 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
   }
   const target = reportedTarget(io, options);
   if (!target) return 2;
-  const say = (ok: boolean, text: string) =>
-    io.stderr(`${ok ? "ok  " : "FAIL"}  ${text}\n`);
+  const say = (ok: boolean | "warn", text: string) =>
+    io.stderr(`${ok === "warn" ? "warn" : ok ? "ok  " : "FAIL"}  ${text}\n`);
   const install = `tooldrop install${targetFlags(target, options)}`;
 
   let entry: Entry;
@@ -58,6 +61,24 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     return 1;
   }
   say(true, `${target.path} registers "${target.name}" for ${target.label}`);
+  const passed = clientEnv(target.client, entry.env, io.env);
+  const names = Object.entries(entry.env);
+  if (names.length > 0) {
+    // Names and references only: a value may be a secret, and this output may be shared.
+    say(
+      true,
+      `it sets env ${
+        names.map(([name, value]) => shownEnv(target.client, name, value))
+          .join(", ")
+      }`,
+    );
+  }
+  for (const name of passed.unset) {
+    say(
+      "warn",
+      `${name} is not set here, so this check starts the server without it; ${target.label} passes the ${name} of its own environment`,
+    );
+  }
 
   const problem = await commandProblem(entry.command);
   if (problem) {
@@ -81,7 +102,20 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
       `it runs ${entry.command}, a Deno in npx's cache, which npm may clear; \`${install}\` registers a copy that lasts`,
     );
   }
-  const report = await probe(entry, {
+  // Before the probe below, whose start downloads what is missing.
+  const cache = await cacheCommand({ ...entry, env: passed.env });
+  if (cache) {
+    const cached = await checkCache(cache);
+    if (cached.ok) {
+      say(true, "Deno's cache holds what its first start needs");
+    } else {
+      say(
+        "warn",
+        `Deno's cache lacks what its first start needs (${cached.problem}), so that start downloads it and may outlast the client's wait (about 2 s for Claude Code); \`${install}\` fills it, as does: ${cache.line}`,
+      );
+    }
+  }
+  const report = await probe({ ...entry, env: passed.env }, {
     cwd: target.scope === "project" ? projectDir(io, options) : undefined,
   });
   for (const check of report.checks) say(check.ok, check.text);
@@ -95,8 +129,8 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
       }\n`,
     );
   }
-  const names = report.tools ?? [];
-  const long = names.filter((t) => !qualifiedNameFits(target.name, t));
+  const tools = report.tools ?? [];
+  const long = tools.filter((t) => !qualifiedNameFits(target.name, t));
   if (long.length > 0) {
     say(
       false,
@@ -151,6 +185,14 @@ async function readEntry(target: ConfigTarget): Promise<Entry> {
     throw new Error(`${target.path} has no server named "${target.name}"`);
   }
   const { command, args = [], env = {} } = entry;
+  if (
+    !isPlainObject(env) ||
+    !Object.values(env).every((value) => typeof value === "string")
+  ) {
+    throw new Error(
+      `"env" of "${target.name}" in ${target.path} is not an object of strings`,
+    );
+  }
   if (typeof command !== "string" || command === "") {
     throw new Error(
       `the "${target.name}" entry in ${target.path} has no "command"`,

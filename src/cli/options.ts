@@ -53,6 +53,11 @@ export interface CliOptions {
   project: string | undefined;
   /** install: replace a different entry of the same name. */
   force: boolean;
+  /**
+   * install: variables to set in the entry's env (--env NAME=value), or to have the client pass
+   * from its own environment (--env NAME: `value` undefined).
+   */
+  env: EnvOption[];
   /** compile: platforms to build for besides this one (`all` for every one). */
   targets: string[];
   /** serve: reload tools as their files change. */
@@ -60,6 +65,15 @@ export interface CliOptions {
   /** serve: run as the server `dev` supervises (exit with RESTART_EXIT_CODE to be restarted). */
   devChild: boolean;
 }
+
+/** One `--env`: a variable and its value, or no value to take it from the client's environment. */
+export interface EnvOption {
+  name: string;
+  value: string | undefined;
+}
+
+/** The names `--env` takes: what a POSIX shell can export. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const USAGE =
   `tooldrop ${VERSION}: an MCP server whose tools are the files in tools/
@@ -72,12 +86,18 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
   call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
   new <name>                  write tools/<name>.ts and its test, tools/<name>_test.ts
   install [--client C] [--scope project|user] [--project DIR] [--name N] [--force]
+          [--env NAME[=VALUE]]...
                               register this server in a client's configuration; C is one of
                               claude-code (default), vscode, cursor, claude-desktop, cline;
                               --project: the project whose configuration to write (default:
-                              the folder the command was started from)
+                              the folder the command was started from);
+                              --env NAME=VALUE sets a variable in the entry; --env NAME has
+                              the client pass its own NAME (\${NAME} or \${env:NAME}: no secret in the
+                              file); without --env the entry keeps the variables it has.
+                              Then fills Deno's cache for the registered command
   doctor [--client C] [--scope S] [--project DIR] [--name N]
                               start the registered server as the client would, and check it
+                              (and whether Deno's cache holds what its first start needs)
   compile [--target T]...     build dist/tooldrop with the permissions the tools declare
                               (T: all, or a platform such as aarch64-apple-darwin)
   manifest [--check]          regenerate tools/_manifest.ts (--check: exit 1 when stale)
@@ -114,6 +134,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
     scope: undefined,
     project: undefined,
     force: false,
+    env: [],
     targets: [],
   };
   let commandSeen = false;
@@ -193,6 +214,27 @@ export function parseArgs(args: readonly string[]): CliOptions {
       case "--project":
         options.project = value();
         break;
+      case "--env": {
+        const given = value();
+        const equals = given.indexOf("=");
+        const name = equals < 0 ? given : given.slice(0, equals);
+        // Never echoed whole: what follows "=" may be a secret.
+        if (!ENV_NAME.test(name)) {
+          throw new Error(
+            `The variable name "${
+              name.slice(0, 30)
+            }" (--env) must be letters, digits and "_", not starting with a digit`,
+          );
+        }
+        if (options.env.some((env) => env.name === name)) {
+          throw new Error(`--env ${name} is given twice`);
+        }
+        options.env.push({
+          name,
+          value: equals < 0 ? undefined : given.slice(equals + 1),
+        });
+        break;
+      }
       case "--target":
         options.targets.push(value());
         break;

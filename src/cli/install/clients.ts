@@ -10,9 +10,33 @@ import { callerDir, type Io, shellWord } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import { DEFAULT_SERVER_INFO } from "../../server/protocol.ts";
 
+/** The variables an entry sets for the server: absent when there are none. */
+type EntryEnv = Record<string, string>;
+
+function withEnv(env: EntryEnv | undefined) {
+  return env && Object.keys(env).length > 0 ? { env } : {};
+}
+
 /** An entry that names its transport, as Claude Code and VS Code write it. */
-function typedStdioEntry(command: string, args: string[]) {
-  return { type: "stdio", command, args };
+function typedStdioEntry(command: string, args: string[], env?: EntryEnv) {
+  return { type: "stdio", command, args, ...withEnv(env) };
+}
+
+/**
+ * A reference to the client's own environment variable, in the client's syntax, for its
+ * configuration to hold instead of the value. Each one as its documentation gives it.
+ */
+function dollarBrace(name: string) {
+  // Claude Code expands ${VAR} (and ${VAR:-default}) in command, args, env, url and headers of
+  // .mcp.json and of the servers in ~/.claude.json (code.claude.com/docs/en/mcp).
+  return `\${${name}}`;
+}
+
+function envColon(name: string) {
+  // VS Code's predefined variable ${env:NAME} (code.visualstudio.com/docs/reference/
+  // variables-reference, which mcp.json takes); Cursor's config interpolation (cursor.com/docs/
+  // context/mcp); Cline's, since cline/cline#8079.
+  return `\${env:${name}}`;
 }
 
 /** The clients `install` knows, by the name `--client` takes. */
@@ -23,6 +47,7 @@ export const CLIENTS = {
     project: [".mcp.json"],
     user: (home: Home) => [home.home, ".claude.json"],
     entry: typedStdioEntry,
+    forward: dollarBrace,
     next:
       "Claude Code asks you to approve a project's servers the first time; `/mcp` shows it connected.",
   },
@@ -32,6 +57,7 @@ export const CLIENTS = {
     project: [".vscode", "mcp.json"],
     user: (home: Home) => [home.vscodeUser, "mcp.json"],
     entry: typedStdioEntry,
+    forward: envColon,
     next:
       "VS Code lists it under MCP Servers; start it there or from the chat's tools menu.",
   },
@@ -40,7 +66,12 @@ export const CLIENTS = {
     key: "mcpServers",
     project: [".cursor", "mcp.json"],
     user: (home: Home) => [home.home, ".cursor", "mcp.json"],
-    entry: (command: string, args: string[]) => ({ command, args }),
+    entry: (command: string, args: string[], env?: EntryEnv) => ({
+      command,
+      args,
+      ...withEnv(env),
+    }),
+    forward: envColon,
     next: "Cursor shows it in Settings → MCP; enable it there.",
   },
   "claude-desktop": {
@@ -48,7 +79,13 @@ export const CLIENTS = {
     key: "mcpServers",
     project: undefined,
     user: (home: Home) => [home.claudeDesktop, "claude_desktop_config.json"],
-    entry: (command: string, args: string[]) => ({ command, args }),
+    entry: (command: string, args: string[], env?: EntryEnv) => ({
+      command,
+      args,
+      ...withEnv(env),
+    }),
+    // claude_desktop_config.json is used as written: no variable is expanded in it.
+    forward: undefined,
     next: "Quit and reopen Claude Desktop to load it.",
   },
   cline: {
@@ -62,11 +99,13 @@ export const CLIENTS = {
       "settings",
       "cline_mcp_settings.json",
     ],
-    entry: (command: string, args: string[]) => ({
+    entry: (command: string, args: string[], env?: EntryEnv) => ({
       command,
       args,
+      ...withEnv(env),
       disabled: false,
     }),
+    forward: envColon,
     next: "Cline picks it up from its MCP Servers panel.",
   },
 } as const;

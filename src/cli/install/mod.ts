@@ -5,7 +5,9 @@
  * (server_command.ts), and edits the file as JSON with comments (config_file.ts): creating it
  * when needed, keeping every comment, the formatting and the other servers, doing nothing when
  * the entry is already there, and refusing to replace a different entry of the same name
- * without `--force`. `doctor` reads the same table and files to check what was registered.
+ * without `--force`; setting the variables `--env` gives (env.ts); then filling Deno's cache
+ * for the registered command (warm.ts). `doctor` reads the same table and files to check what
+ * was registered.
  */
 
 import { dirname, join } from "node:path";
@@ -14,10 +16,27 @@ import { binaryFile } from "../compile.ts";
 import type { Io } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import { DEFAULT_SERVER_INFO } from "../../server/protocol.ts";
-import { CLIENTS, reportedTarget, targetFlags } from "./clients.ts";
+import {
+  CLIENTS,
+  type ConfigTarget,
+  reportedTarget,
+  targetFlags,
+} from "./clients.ts";
 import { type ConfigFile, readConfig, setEntry } from "./config_file.ts";
 import { serverCommand } from "./server_command.ts";
+import {
+  clientEnv,
+  type EntryEnv,
+  entryEnv,
+  envDifference,
+  envWarnings,
+  keptEnv,
+  shownEnv,
+} from "./env.ts";
 import { shellWord } from "../io.ts";
+import { cacheCommand, fillCache } from "./warm.ts";
+import { declaredPermissions } from "../../loading/load.ts";
+import { BASE_PERMISSIONS, unionPermissions } from "../../tool/permissions.ts";
 
 /** Adds or updates the entry; resolves to the exit code. */
 export async function runInstall(io: Io, options: CliOptions): Promise<number> {
@@ -35,8 +54,6 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
   }
   const target = reportedTarget(io, options);
   if (!target) return 2;
-  const { command, args, how } = await serverCommand(io, options);
-  const entry = CLIENTS[target.client].entry(command, args);
   let text: string;
   try {
     text = await Deno.readTextFile(target.path);
@@ -52,13 +69,35 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
     return 1;
   }
   const existing = config.servers?.[target.name];
+  const ours = existing !== undefined && startsThisServer(existing, io);
+  let env: EntryEnv;
+  try {
+    env = entryEnv(target, options.env, ours ? existing : undefined);
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n`);
+    return 2;
+  }
+  const { command, args, how } = await serverCommand(io, options);
+  const entry = CLIENTS[target.client].entry(command, args, env);
+  if (options.env.length > 0) {
+    const declared = unionPermissions([
+      BASE_PERMISSIONS,
+      ...await declaredPermissions(io.toolsDir),
+    ]);
+    const warnings = envWarnings(target, options.env, {
+      declared,
+      isSet: (name) => io.env(name) !== undefined,
+    });
+    for (const warning of warnings) io.stderr(`${warning}\n`);
+  }
   if (existing !== undefined && sameJson(existing, entry)) {
     io.stderr(
       `"${target.name}" is already registered in ${target.path} (${target.label}, ${target.scope}); nothing to change\n`,
     );
+    // The cache may have been emptied since (another machine, a cleared DENO_DIR).
+    await warm(io, target, { command, args, env });
     return 0;
   }
-  const ours = existing !== undefined && startsThisServer(existing, io);
   if (existing !== undefined && !ours && !options.force) {
     io.stderr(
       `${target.path} already has a different server named "${target.name}":\n  ${
@@ -75,14 +114,53 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
       existing === undefined ? "Registered" : "Updated"
     } "${target.name}" in ${target.path} (${target.label}, ${target.scope} scope): ${how}.
   ${[command, ...args].map(shellWord).join(" ")}${
-      ours ? difference(existing, [command, ...args]) : ""
+      Object.keys(env).length > 0
+        ? `\n  env ${
+          Object.entries(env).map(([name, value]) =>
+            shownEnv(target.client, name, value)
+          ).join(", ")
+        }`
+        : ""
+    }${
+      ours
+        ? difference(existing, [command, ...args]) +
+          envDifference(target.client, keptEnv(existing), env).map((line) =>
+            `\n  ${line}`
+          ).join("")
+        : ""
     }
-${CLIENTS[target.client].next} \`tooldrop doctor${
+`,
+  );
+  await warm(io, target, { command, args, env });
+  io.stderr(
+    `${CLIENTS[target.client].next} \`tooldrop doctor${
       targetFlags(target, options)
     }\` checks that it starts and answers.
 `,
   );
   return 0;
+}
+
+/**
+ * Fills Deno's cache for the registered command, so that its first start (which a client gives
+ * a few seconds) downloads nothing; says so in one line. A failure is a warning: the entry is
+ * written, and the first start downloads what it needs, as it would have.
+ */
+async function warm(
+  io: Io,
+  target: ConfigTarget,
+  entry: { command: string; args: string[]; env: EntryEnv },
+): Promise<void> {
+  // The variables as the client passes them, this shell's standing in for the client's.
+  const env = clientEnv(target.client, entry.env, io.env).env;
+  const cache = await cacheCommand({ ...entry, env });
+  if (!cache) return; // a compiled binary: nothing to download
+  const outcome = await fillCache(cache);
+  io.stderr(
+    outcome.ok
+      ? `Deno's cache holds what its first start needs (\`deno install --entrypoint\`, ${outcome.ms} ms).\n`
+      : `Warning: could not fill Deno's cache for its first start (${outcome.problem}); that start downloads what it needs and may outlast the client's wait. To retry: ${cache.line}\n`,
+  );
 }
 
 /** True when `a` and `b` are the same JSON, whatever the order of their keys. */
