@@ -4,7 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { Call, type CallChannel, Deadlines } from "../src/server/call.ts";
+import { Call, type CallChannel } from "../src/server/call.ts";
+import { Deadlines } from "../src/server/deadlines.ts";
 import { legacyScope } from "../src/server/era.ts";
 import type { Tool } from "../src/tool/served.ts";
 

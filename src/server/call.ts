@@ -2,8 +2,7 @@
  * @module
  * One tool call in flight (`Call`) and what its tool sees of it (`CallContext`): the abort
  * signal, logging to stderr and the client, progress notifications and the client's roots.
- * Nothing reaches the client for a call once it has ended. `Deadlines` times calls out with one
- * timer per timeout length, not one per call.
+ * Nothing reaches the client for a call once it has ended (./deadlines.ts times calls out).
  */
 
 import { textOf } from "../util/describe.ts";
@@ -17,6 +16,10 @@ import {
 } from "../util/log.ts";
 import type { Root, ToolContext } from "../tool/tool.ts";
 import type { Tool } from "../tool/served.ts";
+import { isPlainObject } from "../util/is.ts";
+import type { CallInputs } from "./call_inputs.ts";
+import { readRoots } from "./session.ts";
+import type { Lane } from "./deadlines.ts";
 
 /** Characters of one log message kept; the rest is cut. */
 const MAX_LOG_CHARS = 64 * 1024;
@@ -35,10 +38,20 @@ export interface CallChannel {
   notifyLogsDropped: (count: number) => void;
   /** The least severe level the client wants tool logs at, if any. */
   clientLogLevel: (scope: RequestScope) => LogLevel | undefined;
+  /** Legacy era: the client's roots, asked with a `roots/list` request. */
   roots: (
     scope: RequestScope,
     signal: AbortSignal,
   ) => Promise<Root[] | undefined>;
+  /**
+   * 2026-07-28 era: asks the client for input (a multi round-trip request); resolves to the
+   * client's answer when it retries the call with it.
+   */
+  input: (
+    call: Call,
+    method: string,
+    params: Record<string, unknown>,
+  ) => Promise<unknown>;
 }
 
 /**
@@ -76,15 +89,21 @@ export class Call {
   older: Call | undefined;
   newer: Call | undefined;
   lane: Lane | undefined;
+  /** The input it asked the client for (2026-07-28 era), once it has asked. */
+  inputs: CallInputs | undefined;
   #controller: AbortController | undefined;
 
+  /**
+   * `id`, `key` and `scope` are the request's the call answers: a call that asked the client
+   * for input is answered on the request that retries it with that input.
+   */
   constructor(
-    readonly id: RequestId,
-    readonly key: string | number | bigint,
+    public id: RequestId,
+    public key: string | number | bigint,
     readonly seq: number,
     readonly tool: Tool,
     readonly args: Record<string, unknown>,
-    readonly scope: RequestScope,
+    public scope: RequestScope,
     channel: CallChannel,
   ) {
     this.context = new CallContext(this, channel);
@@ -95,9 +114,12 @@ export class Call {
     return (this.#controller ??= new AbortController()).signal;
   }
 
-  /** True while the call may still send messages to the client. */
+  /**
+   * True while the call may still send messages to the client: not while it waits for a retry
+   * (no request of the client's is open for it then).
+   */
   get live(): boolean {
-    return !this.done && this.ended === undefined;
+    return !this.done && this.ended === undefined && !this.inputs?.suspended;
   }
 
   /**
@@ -118,79 +140,6 @@ export class Call {
     (this.#controller ??= new AbortController()).abort(error);
     this.remote?.abort(error);
     this.onAbort?.(this);
-  }
-}
-
-/** The calls of one timeout length, oldest first: they time out in the order they started. */
-interface Lane {
-  readonly ms: number;
-  oldest: Call | undefined;
-  newest: Call | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
-}
-
-/**
- * Times calls out. Calls with the same timeout expire in the order they started, so each
- * timeout length needs one timer, armed for its oldest call: a call costs two links, not a
- * timer.
- */
-export class Deadlines {
-  readonly #lanes = new Map<number, Lane>();
-
-  /** Aborts `call` with "timeout" once its tool's `timeoutMs` has passed, unless removed. */
-  add(call: Call): void {
-    const ms = call.tool.timeoutMs;
-    let lane = this.#lanes.get(ms);
-    if (!lane) {
-      lane = { ms, oldest: undefined, newest: undefined, timer: undefined };
-      this.#lanes.set(ms, lane);
-    }
-    call.deadline = performance.now() + ms;
-    call.lane = lane;
-    call.older = lane.newest;
-    if (lane.newest) lane.newest.newer = call;
-    else lane.oldest = call;
-    lane.newest = call;
-    if (lane.timer === undefined) this.#arm(lane, ms);
-  }
-
-  /** Forgets `call` (it ended); its lane's timer stops when no call is left. */
-  remove(call: Call): void {
-    const lane = call.lane;
-    if (!lane) return;
-    call.lane = undefined;
-    if (call.older) call.older.newer = call.newer;
-    else lane.oldest = call.newer;
-    if (call.newer) call.newer.older = call.older;
-    else lane.newest = call.older;
-    call.older = call.newer = undefined;
-    if (!lane.oldest && lane.timer !== undefined) {
-      clearTimeout(lane.timer);
-      lane.timer = undefined;
-    }
-  }
-
-  #arm(lane: Lane, ms: number): void {
-    lane.timer = setTimeout(() => this.#expire(lane), ms);
-  }
-
-  /** Times out every call of `lane` whose deadline has passed; re-arms for the next. */
-  #expire(lane: Lane): void {
-    lane.timer = undefined;
-    const now = performance.now();
-    let call = lane.oldest;
-    while (call && call.deadline <= now) {
-      this.remove(call);
-      call.abort("timeout");
-      call = lane.oldest;
-    }
-    // An abort may have started a call that armed a timer for itself: re-arm for the oldest.
-    if (lane.timer !== undefined) clearTimeout(lane.timer);
-    lane.timer = undefined;
-    const oldest = lane.oldest;
-    if (oldest) {
-      this.#arm(lane, Math.max(1, Math.ceil(oldest.deadline - now)));
-    }
   }
 }
 
@@ -271,6 +220,11 @@ class CallContext implements RemoteContext {
   }
 
   roots(): Promise<Root[] | undefined> {
-    return this.#channel.roots(this.#call.scope, this.#call.signal);
+    const call = this.#call;
+    if (!call.scope.modern) return this.#channel.roots(call.scope, call.signal);
+    if (!isPlainObject(call.scope.clientCapabilities?.roots)) {
+      return Promise.resolve(undefined);
+    }
+    return this.#channel.input(call, "roots/list", {}).then(readRoots);
   }
 }

@@ -2,11 +2,15 @@
  * @module
  * Runs `tools/call` requests concurrently but bounded: a cap on calls running at once (the rest
  * wait in order), cancellation by request id, a timeout per tool, and exactly one reply per call
- * (none for a call the client cancelled).
+ * (none for a call the client cancelled), which for a 2026-era call that asked the client for
+ * input is the retry's (./call_inputs.ts). (Over 300 lines: the life of a call from start to
+ * its one reply — queue, run, await, abort, finish — reads best in one place.)
  */
 
 import { checkArguments } from "./arguments.ts";
-import { Call, type CallChannel, Deadlines } from "./call.ts";
+import { Call, type CallChannel } from "./call.ts";
+import { Deadlines } from "./deadlines.ts";
+import { InputExchange } from "./call_inputs.ts";
 import { failureResult } from "./_call_failure.ts";
 import type { RequestScope } from "./era.ts";
 import { describeError } from "../util/describe.ts";
@@ -17,7 +21,7 @@ import type { Tool } from "../tool/served.ts";
 import { isThenable } from "../util/is.ts";
 
 /** Options for a {@link CallRunner}. */
-export interface CallRunnerOptions extends CallChannel {
+export interface CallRunnerOptions extends Omit<CallChannel, "input"> {
   /** Calls running at once; later ones wait their turn. */
   maxConcurrent: number;
   /**
@@ -26,6 +30,12 @@ export interface CallRunnerOptions extends CallChannel {
    * is then answered with an error result instead.
    */
   respond: (id: RequestId, result: CallToolResult, scope: RequestScope) => void;
+  /** Answers a 2026-era request with `resultType: "input_required"` and this body. */
+  respondInput: (
+    id: RequestId,
+    body: Record<string, unknown>,
+    scope: RequestScope,
+  ) => void;
   /**
    * False while replies are waiting to be written beyond the output's high-water mark: calls
    * then wait their turn instead of starting, so a client that does not read cannot make the
@@ -41,6 +51,8 @@ export class CallRunner {
   readonly #inFlight = new Map<string | number | bigint, Call>();
   readonly #waiting: Call[] = [];
   readonly #options: CallRunnerOptions;
+  readonly #channel: CallChannel;
+  readonly #exchange: InputExchange;
   readonly #deadlines = new Deadlines();
   #running = 0;
   #seq = 0;
@@ -50,6 +62,27 @@ export class CallRunner {
 
   constructor(options: CallRunnerOptions) {
     this.#options = options;
+    this.#exchange = new InputExchange({
+      log: options.log,
+      respondInput: (call, body) =>
+        options.respondInput(call.id, body, call.scope),
+      respond: (call, result) => this.#respond(call, result),
+      detach: (call) => {
+        if (this.#inFlight.get(call.key) === call) {
+          this.#inFlight.delete(call.key);
+        }
+      },
+      attach: (call) => {
+        if (this.#inFlight.has(call.key)) return false;
+        this.#track(call);
+        return true;
+      },
+      inUse: (id) => this.#inFlight.has(idKey(id)),
+    });
+    this.#channel = {
+      ...options,
+      input: (call, method, params) => this.#exchange.ask(call, method, params),
+    };
   }
 
   /** Calls running or waiting (a call to a synchronous tool is over before anyone can ask). */
@@ -76,7 +109,7 @@ export class CallRunner {
       tool,
       args,
       scope,
-      this.#options,
+      this.#channel,
     );
     if (this.#running < this.#options.maxConcurrent && this.#mayStart()) {
       this.#run(call);
@@ -112,8 +145,21 @@ export class CallRunner {
     return true;
   }
 
+  /**
+   * A 2026-era retry of a call that asked the client for input: resumes the call with the
+   * client's answers, answering this request. Rejects with the JSON-RPC error to send (a state
+   * that fails its check, a call that has ended, an id in use).
+   */
+  resume(
+    id: RequestId,
+    retry: Parameters<InputExchange["resume"]>[1],
+  ): Promise<void> {
+    return this.#exchange.resume(id, retry);
+  }
+
   /** Stops every call: running ones abort and answer that the server is shutting down. */
   stopAll(): void {
+    this.#exchange.stopAll();
     for (const call of [...this.#inFlight.values()]) {
       if (call.started) call.abort("shutdown");
       else {
@@ -237,7 +283,9 @@ export class CallRunner {
         } ms`,
       );
     }
-    if (result && call.ended !== "cancelled") this.#respond(call, result);
+    if (
+      result && call.ended !== "cancelled" && !this.#exchange.hold(call, result)
+    ) this.#respond(call, result);
     this.#startWaiting();
     if (this.#ended.length > 0) {
       const waiters = this.#ended;

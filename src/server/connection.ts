@@ -85,6 +85,13 @@ export class Connection {
       maxConcurrent: options.maxConcurrentCalls,
       log,
       respond: (id, result, scope) => this.replyResult(id, result, scope),
+      respondInput: (id, body, _scope) =>
+        this.writer.send(
+          resultLine(
+            id,
+            JSON.stringify(completeResult(body, this.info, "input_required")),
+          ),
+        ),
       mayStart: () => this.writer.backlog <= WRITE_HIGH_WATER,
       outputDrained: () => this.writer.drained(),
       notify: (line, key) => this.writer.send(line, key),

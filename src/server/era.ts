@@ -117,15 +117,19 @@ export function readScope(
   };
 }
 
-/** A modern result: marked complete and signed with the server's identity. */
+/**
+ * A modern result: marked complete (or as asking the client for input, the multi round-trip
+ * pattern) and signed with the server's identity.
+ */
 export function completeResult(
   result: Record<string, unknown>,
   info: ServerInfo,
+  resultType: "complete" | "input_required" = "complete",
 ): Record<string, unknown> {
   const meta = isPlainObject(result._meta) ? result._meta : undefined;
   return {
     ...result,
-    resultType: "complete",
+    resultType,
     _meta: { ...meta, [SERVER_INFO_KEY]: info },
   };
 }

@@ -82,6 +82,31 @@ function callTool(
       `Invalid params: "arguments" must be an object`,
     );
   }
+  const state = params?.requestState;
+  if (scope.modern && state !== undefined) {
+    // The retry of a call that asked the client for input (multi round-trip requests).
+    const responses = params?.inputResponses;
+    if (typeof state !== "string") {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: "requestState" must be a string`,
+      );
+    }
+    if (responses !== undefined && !isPlainObject(responses)) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: "inputResponses" must be an object`,
+      );
+    }
+    c.calls.resume(id, {
+      tool: name,
+      args: args as Record<string, unknown>,
+      scope,
+      state,
+      responses,
+    }).catch((error) => c.fail(id, error));
+    return;
+  }
   if (!c.calls.start(id, tool, args as Record<string, unknown>, scope)) {
     throw new JsonRpcError(
       INVALID_REQUEST,

@@ -128,7 +128,8 @@ export class Session {
   }
 }
 
-function readRoots(result: unknown): Root[] {
+/** The roots of a `roots/list` result; throws a `ToolError` when it has none. */
+export function readRoots(result: unknown): Root[] {
   const roots = (result as { roots?: unknown } | null)?.roots;
   if (!Array.isArray(roots)) {
     throw new ToolError(`The client's roots/list result has no "roots" array`);

@@ -1,0 +1,123 @@
+/**
+ * @module
+ * The `requestState` of the 2026-07-28 era's multi round-trip requests: an opaque string the
+ * client echoes when it retries a request with the input the server asked for. The client is
+ * not trusted with it, so it is signed (HMAC-SHA-256 with a key made when the server starts and
+ * never leaving it), expires, and is bound to the request it was given for: the method, the tool
+ * and its arguments. A state from another server run, another call or past its time is refused.
+ */
+
+const encoder = new TextEncoder();
+
+/** What a state carries: which suspended call it resumes, and until when (epoch ms). */
+export interface StatePayload {
+  /** The suspended call's number in this server run. */
+  readonly call: number;
+  /** Epoch milliseconds after which the state is refused. */
+  readonly expires: number;
+}
+
+/** Signs and checks request states; one per server run. */
+export class RequestStates {
+  readonly #key: Promise<CryptoKey>;
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+    this.#key = crypto.subtle.importKey(
+      "raw",
+      crypto.getRandomValues(new Uint8Array(32)),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
+  }
+
+  /** A state for `payload`, valid only for a request that `binding` describes the same. */
+  async seal(payload: StatePayload, binding: string): Promise<string> {
+    const body = base64url(encoder.encode(JSON.stringify(payload)));
+    const signature = await crypto.subtle.sign(
+      "HMAC",
+      await this.#key,
+      encoder.encode(`${body}\n${binding}`),
+    );
+    return `${body}.${base64url(new Uint8Array(signature))}`;
+  }
+
+  /**
+   * The payload of `state` when it was sealed by this server run for a request `binding`
+   * describes and has not expired; otherwise why not, to put in the error.
+   */
+  async open(
+    state: string,
+    binding: string,
+  ): Promise<StatePayload | { refused: string }> {
+    const [body, signature, extra] = state.split(".");
+    const mac = signature === undefined ? undefined : fromBase64url(signature);
+    if (body === undefined || mac === undefined || extra !== undefined) {
+      return { refused: "is not one this server gave" };
+    }
+    const valid = await crypto.subtle.verify(
+      "HMAC",
+      await this.#key,
+      mac,
+      encoder.encode(`${body}\n${binding}`),
+    );
+    if (!valid) {
+      return {
+        refused:
+          "does not match this request (another tool or other arguments), or was given by an earlier run of the server",
+      };
+    }
+    const payload = JSON.parse(
+      new TextDecoder().decode(fromBase64url(body)),
+    ) as StatePayload;
+    if (!(payload.expires > this.#now())) return { refused: "has expired" };
+    return payload;
+  }
+}
+
+/**
+ * What binds a state to its request: the method, and the tool's name and arguments as JSON with
+ * keys in order (a client may write them in another order when it retries).
+ */
+export function callBinding(
+  name: string,
+  args: Record<string, unknown>,
+): string {
+  return `tools/call\n${name}\n${canonicalJson(args)}`;
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, field) => {
+    if (typeof field !== "object" || field === null || Array.isArray(field)) {
+      return field;
+    }
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(field).sort()) sorted[key] = field[key];
+    return sorted;
+  });
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i++) {
+    binary += String.fromCharCode(bytes[i]!);
+  }
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    "",
+  );
+}
+
+function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  } catch {
+    return undefined;
+  }
+}
