@@ -6,8 +6,7 @@
  * (../reload.ts) knows which tool files a changed helper touches.
  */
 
-/** Relative specifiers after `from`, `import` or `import(`; comments may add some (harmless). */
-const LOCAL_IMPORT = /\b(?:from|import)\s*\(?\s*(["'])(\.\.?\/[^"'\r\n]+)\1/g;
+import { localImports } from "./tool_files.ts";
 
 /**
  * Reads each module once across the files hashed with it: its bytes (undefined when it cannot be
@@ -39,15 +38,7 @@ export function sourceReader(): SourceReader {
       } catch {
         bytes = undefined;
       }
-      const imports: URL[] = [];
-      if (bytes) {
-        for (const match of decoder.decode(bytes).matchAll(LOCAL_IMPORT)) {
-          const target = new URL(match[2]!, url);
-          target.search = "";
-          target.hash = "";
-          imports.push(target);
-        }
-      }
+      const imports = bytes ? localImports(decoder.decode(bytes), url) : [];
       module = { bytes, imports };
       read.set(url.href, module);
     }

@@ -124,3 +124,22 @@ function filePath(url: URL): string {
 function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** Relative specifiers after `from`, `import` or `import(`. */
+const LOCAL_IMPORT = /\b(?:from|import)\s*\(?\s*(["'])(\.\.?\/[^"'\r\n]+)\1/g;
+
+/**
+ * The local modules `text` (the source of the module at `from`) imports, without query or
+ * fragment. Read from the text, as the listing cache keys a tool: a specifier built at run time
+ * is not seen.
+ */
+export function localImports(text: string, from: URL | string): URL[] {
+  const imports: URL[] = [];
+  for (const match of text.matchAll(LOCAL_IMPORT)) {
+    const target = new URL(match[2]!, from);
+    target.search = "";
+    target.hash = "";
+    imports.push(target);
+  }
+  return imports;
+}

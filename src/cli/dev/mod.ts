@@ -7,10 +7,13 @@
  * The client keeps its session across restarts: the supervisor replays its `initialize` (and
  * log level) to the new child, sends requests that were still waiting again — except tool
  * calls, which it answers with an error saying to call again — and tells the client the tool
- * list may have changed. It also keeps tools/_manifest.ts and the listing cache current.
+ * list may have changed. It also keeps tools/_manifest.ts and the listing cache current, and
+ * type-checks saved tools in the background, printing their errors on stderr.
  *
  * The parts: supervisor.ts runs the child and passes lines, replay.ts is what it remembers of
- * the client's session (pure), watch.ts decides which changes restart and which renew.
+ * the client's session (pure), watch.ts decides which changes restart and which renew,
+ * typecheck.ts runs `deno check` after a save (check_scope.ts: on which tools; type_errors.ts:
+ * what it said, cut short).
  */
 
 import type { Io } from "../io.ts";

@@ -17,7 +17,8 @@ import {
 /** The id prefix of requests the supervisor replays; the child's replies to them are swallowed. */
 export const REPLAY_PREFIX = "tooldrop-dev:";
 
-const LIST_CHANGED =
+/** The notification that the tool list changed, as the server child writes it. */
+export const LIST_CHANGED =
   `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`;
 
 /** Where the lines go: to the server child, and to the client. */

@@ -20,7 +20,8 @@ import { folderPath } from "../../loading/watch.ts";
 import { serverFlags } from "../../tool/permissions.ts";
 import type { Logger } from "../../util/log.ts";
 import { isFile } from "../../util/fs.ts";
-import { type Routed, SessionReplay } from "./replay.ts";
+import { LIST_CHANGED, type Routed, SessionReplay } from "./replay.ts";
+import { TypeChecker } from "./typecheck.ts";
 import { watchProject } from "./watch.ts";
 
 /** Milliseconds a child gets to exit after its stdin closes, before it is killed. */
@@ -46,6 +47,8 @@ export class Supervisor {
   readonly #out: LineWriter;
   readonly #encoder = new TextEncoder();
   readonly #session = new SessionReplay();
+  /** Checks the types of saved tools once the child has reloaded them. */
+  readonly #types: TypeChecker;
   #child: Child | undefined;
   /** Lines for the child while it is being (re)started. */
   #queue: string[] | undefined = [];
@@ -66,6 +69,11 @@ export class Supervisor {
     this.#root = folderPath(new URL(".", entry));
     this.#toolsPath = folderPath(io.toolsDir);
     this.#out = new LineWriter(io.stdout, () => this.#stop());
+    this.#types = new TypeChecker({
+      root: this.#root,
+      toolsDir: io.toolsDir,
+      log,
+    });
   }
 
   /** Serves the client until its input ends or a signal; resolves to the exit code. */
@@ -78,6 +86,7 @@ export class Supervisor {
       log: this.#log,
       signal: watching.signal,
       restart: (why) => this.#restart(why),
+      saved: (paths) => this.#types.saved(paths),
     });
     // The watcher runs from the start, so a restart it asks for now must wait for this start.
     this.#restarting = this.#start();
@@ -108,6 +117,7 @@ export class Supervisor {
     }
     this.#stopped = true;
     watching.abort();
+    await this.#types.close();
     await this.#restarting;
     await this.#end(this.#child);
     await watch;
@@ -191,6 +201,7 @@ export class Supervisor {
       ) {
         for (const item of batch) {
           if (typeof item === "string") {
+            if (item === LIST_CHANGED) this.#types.reloaded();
             this.#toClient(this.#session.fromChild(item));
           }
         }

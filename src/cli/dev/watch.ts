@@ -2,7 +2,8 @@
  * @module
  * What `dev` watches in the project: server code (src/, main.ts, deno.json, code outside tools/)
  * restarts the server child; changes in tools/ renew tools/_manifest.ts at once and the listing
- * cache (tools/.listing.json) once the folder is quiet. The server child reloads the tools itself.
+ * cache (tools/.listing.json) once the folder is quiet, and are told to the type check. The server
+ * child reloads the tools itself.
  */
 
 import { Logger } from "../../util/log.ts";
@@ -43,6 +44,8 @@ export interface ProjectWatch {
   signal: AbortSignal;
   /** Restarts the server child, saying why. */
   restart: (why: string) => Promise<void>;
+  /** Told each settled batch's paths in tools/ (relative to the project), for the type check. */
+  saved?: ((paths: string[]) => void) | undefined;
 }
 
 /** True for a path (relative to the project) whose change restarts the server child. */
@@ -75,7 +78,10 @@ export async function watchProject(options: ProjectWatch): Promise<void> {
   try {
     for await (const paths of batches) {
       const toolsTouched = paths.some(isTool);
-      if (toolsTouched) listing.soon();
+      if (toolsTouched) {
+        listing.soon();
+        options.saved?.(paths.filter(isTool));
+      }
       // Not awaited: changes keep being gathered while the server restarts.
       void changed(
         options,

@@ -60,6 +60,11 @@ export function failureResult(
       return errorResult(`Tool "${name}" is not allowed to do this: ${detail}`);
     }
     log.error(`Tool "${name}" threw`, error);
+    if (error instanceof Error && error.message === EMPTY_PATH) {
+      return errorResult(
+        `Tool "${name}" failed: it passed an empty path to a file operation (Deno: "${EMPTY_PATH}"); its code gave "" or a value whose text is empty, such as [], where a path belongs`,
+      );
+    }
     return errorResult(`Tool "${name}" failed: ${describeError(error)}`);
   } catch {
     return errorResult(`Tool "${name}" failed`);
@@ -77,6 +82,12 @@ const REQUIRES =
   /^Requires (read|write|net|env|run|sys|ffi) access(?: to "(.*?)")?(?:,|$)/;
 /** Deno's advice to the person at the terminal, which the model cannot follow. */
 const FLAG_ADVICE = /,? run again with the --allow-\w+ flag/;
+/**
+ * What Deno throws when a file operation gets an empty path under limited read or write access,
+ * as every tool worker has: "" itself, or a value whose text is "" (an empty list where a path
+ * belongs, the usual type error behind it). It names neither the call nor the value.
+ */
+const EMPTY_PATH = "Empty path is not allowed";
 /** How deep `cause` chains are followed to find the permission error under a wrapper. */
 const MAX_CAUSES = 4;
 
