@@ -33,10 +33,14 @@ export {
   type AudioContent,
   type CallArgs,
   type CallToolResult,
+  type ClientInfo,
   type ContentAnnotations,
   type ContentBlock,
   type ContentBlockBase,
   defineTool,
+  type ElicitForm,
+  type ElicitResult,
+  type ElicitUrl,
   type EmbeddedResource,
   type Icon,
   type ImageContent,
@@ -48,6 +52,10 @@ export {
   type Root,
   type RunArgs,
   type RunReturn,
+  type SampleRequest,
+  type SampleResult,
+  type SamplingContent,
+  type SamplingMessage,
   type TextContent,
   type ToolAnnotations,
   type ToolContext,
@@ -59,5 +67,5 @@ export {
 export { callTool, type FileTool, toolFile } from "./loading/call_tool.ts";
 // Types only: a tool worker loads this module, and the server behind `callTool` is imported on
 // its first call (src/loading/call_tool.ts).
-export type { CallToolOptions, Progress } from "./server/invoke.ts";
+export type { CallToolOptions, Progress, TestClient } from "./server/invoke.ts";
 export type { LogLevel } from "./util/log.ts";

@@ -176,6 +176,12 @@ Deno.test("a requestState is bound to its tool and arguments, signed, and refuse
     retry(6, 42, {}, "where", { a: 1, b: [1, 2] }),
     /"requestState" must be a string/,
   );
+  // Without the 2026 _meta it would run as a legacy call: refused instead.
+  const bare = retry(9, state, {}, "where", { a: 1, b: [1, 2] }) as {
+    params: Record<string, unknown>;
+  };
+  delete bare.params._meta;
+  await refused(9, bare, /"requestState" is the 2026-07-28 era's/);
   await refused(
     7,
     retry(7, state, [], "where", { a: 1, b: [1, 2] }),

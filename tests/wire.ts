@@ -15,6 +15,13 @@ import { jsonLines } from "./requests.ts";
 
 const encoder = new TextEncoder();
 
+/** What a test's call context gives of the client: one that declared nothing. */
+export const CLIENTLESS: Pick<ToolContext, "client" | "elicit" | "sample"> = {
+  client: { name: undefined, version: undefined, capabilities: {} },
+  elicit: () => Promise.reject(new Error("no client to ask")),
+  sample: () => Promise.reject(new Error("no client to ask")),
+};
+
 /** A call's context that is never aborted, drops logs and progress, and has no roots. */
 export function quietContext(): ToolContext {
   return {
@@ -23,6 +30,7 @@ export function quietContext(): ToolContext {
     log: () => {},
     progress: () => {},
     roots: () => Promise.resolve([]),
+    ...CLIENTLESS,
   };
 }
 

@@ -487,23 +487,23 @@ Deno.test("ctx.progress, ctx.log and ctx.roots() of one turn cross in one messag
       ...[3, "warning", "careful", undefined],
       ...[3, "info", '{"x":1}', undefined],
     ],
-    roots: [3, 1],
+    asks: [3, 1, "roots/list", {}],
   });
   worker.send({ type: "ack" });
   worker.send({
-    type: "roots",
+    type: "answer",
     id: 3,
     request: 1,
-    roots: [{ uri: "file:///work" }],
+    result: [{ uri: "file:///work" }],
   });
   assert.deepEqual(await worker.next("turn"), {
     type: "turn",
     ack: true,
-    roots: [3, 2],
+    asks: [3, 2, "roots/list", {}],
   });
   worker.send({ type: "ack" });
   worker.send({
-    type: "roots",
+    type: "answer",
     id: 3,
     request: 2,
     error: "The client does not answer roots/list",

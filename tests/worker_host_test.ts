@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { CLIENTLESS } from "./wire.ts";
 import { loadToolDir } from "../src/loading/discover.ts";
 import { WorkerHost } from "../src/loading/worker/host.ts";
 import type { ToWorker } from "../src/loading/worker/protocol.ts";
@@ -72,6 +73,7 @@ function context(
     log: (level, message) => void seen.logs.push(`${level}: ${message}`),
     progress: (...args) => void seen.progress.push(args),
     roots: () => Promise.resolve(roots),
+    ...CLIENTLESS,
   };
   return { ctx, controller, seen };
 }

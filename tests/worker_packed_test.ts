@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { CLIENTLESS } from "./wire.ts";
 import type {
   FromWorker,
   PackedResults,
@@ -144,6 +145,7 @@ Deno.test("through the host, packed results are the tools' results, and a burst 
       log: () => {},
       progress: () => {},
       roots: () => Promise.resolve([]),
+      ...CLIENTLESS,
     };
     const post = Worker.prototype.postMessage;
     let calls = 0;

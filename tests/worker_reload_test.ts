@@ -11,7 +11,7 @@ import { ToolReloader } from "../src/loading/reload.ts";
 import { WorkerHost } from "../src/loading/worker/host.ts";
 import type { CallToolResult, Root, ToolContext } from "../src/tool/tool.ts";
 import { Logger } from "../src/util/log.ts";
-import { deferred, quietContext } from "./wire.ts";
+import { CLIENTLESS, deferred, quietContext } from "./wire.ts";
 import { tempDir } from "./spawn.ts";
 
 /** A tool that replies `reply`, after waiting for its call's roots when `waits`. */
@@ -42,6 +42,7 @@ function heldContext() {
       asked.resolve();
       return released.promise;
     },
+    ...CLIENTLESS,
   };
   return { ctx, asked: asked.promise, release: () => released.resolve([]) };
 }

@@ -14,7 +14,14 @@ import {
   type Logger,
   type LogLevel,
 } from "../util/log.ts";
-import type { Root, ToolContext } from "../tool/tool.ts";
+import type {
+  ClientInfo,
+  Root,
+  SampleRequest,
+  SampleResult,
+  ToolContext,
+} from "../tool/tool.ts";
+import { elicit, sample } from "../tool/client_requests.ts";
 import type { Tool } from "../tool/served.ts";
 import { isPlainObject } from "../util/is.ts";
 import type { CallInputs } from "./call_inputs.ts";
@@ -43,6 +50,14 @@ export interface CallChannel {
     scope: RequestScope,
     signal: AbortSignal,
   ) => Promise<Root[] | undefined>;
+  /** Legacy era: sends the client a request (elicitation, sampling) with no time limit. */
+  request: (
+    method: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal,
+  ) => Promise<unknown>;
+  /** The client of a request, as `ctx.client` gives it. */
+  clientOf: (scope: RequestScope) => ClientInfo;
   /**
    * 2026-07-28 era: asks the client for input (a multi round-trip request); resolves to the
    * client's answer when it retries the call with it.
@@ -62,6 +77,8 @@ export interface CallChannel {
 export interface RemoteContext extends ToolContext {
   /** `count` log messages at `level` were dropped before they reached this thread. */
   logsDropped(level: LogLevel, count: number): void;
+  /** Sends the client one request of the tool's (`ctx.elicit`, `ctx.sample`); its result. */
+  request(method: string, params: Record<string, unknown>): Promise<unknown>;
 }
 
 /** How a call that runs elsewhere (a worker) is told it was aborted. */
@@ -226,5 +243,25 @@ class CallContext implements RemoteContext {
       return Promise.resolve(undefined);
     }
     return this.#channel.input(call, "roots/list", {}).then(readRoots);
+  }
+
+  get client(): ClientInfo {
+    return this.#channel.clientOf(this.#call.scope);
+  }
+
+  request(method: string, params: Record<string, unknown>): Promise<unknown> {
+    const call = this.#call;
+    return call.scope.modern
+      ? this.#channel.input(call, method, params)
+      : this.#channel.request(method, params, call.signal);
+  }
+
+  // deno-lint-ignore no-explicit-any
+  elicit(request: any): Promise<any> {
+    return elicit((m, p) => this.request(m, p), this.client, request);
+  }
+
+  sample(request: SampleRequest): Promise<SampleResult> {
+    return sample((m, p) => this.request(m, p), this.client, request);
   }
 }

@@ -18,7 +18,7 @@ import {
   resultLine,
 } from "./jsonrpc.ts";
 import type { ServerInfo } from "./protocol.ts";
-import { Session } from "./session.ts";
+import { clientInfo, Session } from "./session.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { type Request, ToolGate } from "./tool_gate.ts";
 import { type ByteSink, LineWriter } from "./writer.ts";
@@ -100,8 +100,13 @@ export class Connection {
         this.writer.dropLogs(count, logsDroppedNote),
       clientLogLevel: (scope) =>
         scope.modern ? scope.logLevel : this.session.logLevel,
-      roots: (scope, signal) =>
-        scope.modern ? Promise.resolve(undefined) : this.session.roots(signal),
+      roots: (_scope, signal) => this.session.roots(signal),
+      request: (method, params, signal) =>
+        this.session.request(method, params, signal, undefined),
+      clientOf: (scope) =>
+        scope.modern
+          ? clientInfo(scope.clientInfo, scope.clientCapabilities ?? {})
+          : this.session.client,
     });
     this.tools = new ToolGate(options.tools, {
       serve: options.serveHeld,

@@ -34,6 +34,7 @@ export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
 const VERSION_KEY = "io.modelcontextprotocol/protocolVersion";
 const CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities";
+const CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo";
 const LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel";
 /** Where a modern result names the server. */
 export const SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo";
@@ -50,6 +51,8 @@ export interface RequestScope {
   readonly logLevel: LogLevel | undefined;
   /** Modern only: the capabilities the client declared on this request. */
   readonly clientCapabilities: Record<string, unknown> | undefined;
+  /** Modern only: the `clientInfo` the request carried, when it is an object. */
+  readonly clientInfo?: Record<string, unknown> | undefined;
 }
 
 /** The scope of a legacy request without `_meta`, for a negotiated version. */
@@ -108,12 +111,14 @@ export function readScope(
     );
   }
   const capabilities = m[CAPABILITIES_KEY];
+  const info = m[CLIENT_INFO_KEY];
   return {
     modern: true,
     version: requested,
     progressToken: token,
     logLevel: level,
     clientCapabilities: isPlainObject(capabilities) ? capabilities : {},
+    clientInfo: isPlainObject(info) ? info : undefined,
   };
 }
 

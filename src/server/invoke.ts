@@ -15,6 +15,8 @@ import type {
   CallToolResult,
   InputSchema,
   OutputSchema,
+  Root,
+  SampleResult,
   ToolDefinition,
 } from "../tool/tool.ts";
 import { createTool } from "../tool/toolset.ts";
@@ -42,6 +44,32 @@ export interface CallToolOptions {
    * is set to a more severe level.
    */
   logLevel?: LogLevel;
+  /**
+   * The client the tool sees, for a tool that asks it something: its roots, and how it answers
+   * `ctx.elicit` and `ctx.sample` (each declared as a capability when given; `capabilities`
+   * replaces what is declared). Without it the tool's client declared nothing.
+   */
+  client?: TestClient;
+}
+
+/** A client for a tool's test (`callTool`'s `client` option). */
+export interface TestClient {
+  /** Its name, as `ctx.client.name` gives it; default "test". */
+  name?: string;
+  /** What the client declares; default: what the fields below imply. */
+  capabilities?: Record<string, unknown>;
+  /** `ctx.roots()`. */
+  roots?: Root[];
+  /** Answers `ctx.elicit`: gets the `elicitation/create` params, returns the user's answer. */
+  elicit?: (
+    params: Record<string, unknown>,
+  ) =>
+    | { action: string; content?: unknown }
+    | Promise<{ action: string; content?: unknown }>;
+  /** Answers `ctx.sample`: gets the `sampling/createMessage` params, returns the message. */
+  sample?: (
+    params: Record<string, unknown>,
+  ) => SampleResult | Promise<SampleResult>;
 }
 
 /** How to run the call: as for `callTool`, or with a logger of the caller's. */
@@ -69,13 +97,32 @@ export async function invokeTool(
     log: options.log ?? stderrLogger(),
   });
   const writer = input.writable.getWriter();
+  const encoder = new TextEncoder();
+  const client = options.client;
+  if (client) {
+    const hello = {
+      jsonrpc: "2.0",
+      id: "hello",
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-11-25",
+        clientInfo: { name: client.name ?? "test", version: "1" },
+        capabilities: client.capabilities ?? {
+          ...(client.roots ? { roots: {} } : {}),
+          ...(client.elicit ? { elicitation: { form: {}, url: {} } } : {}),
+          ...(client.sample ? { sampling: {} } : {}),
+        },
+      },
+    };
+    await writer.write(encoder.encode(`${JSON.stringify(hello)}\n`));
+  }
   const request = {
     jsonrpc: "2.0",
     id: 1,
     method: "tools/call",
     params: { name, arguments: args, _meta: { progressToken: 1 } },
   };
-  await writer.write(new TextEncoder().encode(`${JSON.stringify(request)}\n`));
+  await writer.write(encoder.encode(`${JSON.stringify(request)}\n`));
   const cancel = () => void writer.close().catch(() => {});
   options.signal?.addEventListener("abort", cancel, { once: true });
   try {
@@ -86,6 +133,12 @@ export async function invokeTool(
         if (message.method === "notifications/progress") {
           const { progressToken: _, ...progress } = message.params;
           options.onProgress?.(progress);
+        } else if (
+          client && message.method !== undefined && message.id !== undefined
+        ) {
+          void answer(client, message).then((reply) =>
+            writer.write(encoder.encode(`${JSON.stringify(reply)}\n`))
+          ).catch(() => {}); // the call has ended: nothing to answer
         } else if (message.id === 1) {
           if (message.error) throw new Error(message.error.message);
           return message.result as CallToolResult;
@@ -97,6 +150,40 @@ export async function invokeTool(
     options.signal?.removeEventListener("abort", cancel);
     cancel();
     await served;
+  }
+}
+
+/** The test client's response to a request the server sent it. */
+async function answer(
+  client: TestClient,
+  request: { id: unknown; method: string; params?: Record<string, unknown> },
+): Promise<Record<string, unknown>> {
+  const params = request.params ?? {};
+  try {
+    const result = request.method === "roots/list" && client.roots
+      ? { roots: client.roots }
+      : request.method === "elicitation/create" && client.elicit
+      ? await client.elicit(params)
+      : request.method === "sampling/createMessage" && client.sample
+      ? await client.sample(params)
+      : undefined;
+    if (result === undefined) {
+      return {
+        jsonrpc: "2.0",
+        id: request.id,
+        error: { code: -32601, message: `Method not found: ${request.method}` },
+      };
+    }
+    return { jsonrpc: "2.0", id: request.id, result };
+  } catch (error) {
+    return {
+      jsonrpc: "2.0",
+      id: request.id,
+      error: {
+        code: -32603,
+        message: String((error as Error)?.message ?? error),
+      },
+    };
   }
 }
 

@@ -83,7 +83,15 @@ function callTool(
     );
   }
   const state = params?.requestState;
-  if (scope.modern && state !== undefined) {
+  if (state !== undefined && !scope.modern) {
+    // Running the tool again would repeat what it did before it asked, and leave the call that
+    // asked waiting: the retry must say its era, as the first request did.
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "requestState" is the 2026-07-28 era's; retry with the _meta of the first request (its protocol version)`,
+    );
+  }
+  if (state !== undefined) {
     // The retry of a call that asked the client for input (multi round-trip requests).
     const responses = params?.inputResponses;
     if (typeof state !== "string") {

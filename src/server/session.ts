@@ -10,7 +10,7 @@ import { legacyScope, type RequestScope } from "./era.ts";
 import { textOf } from "../util/describe.ts";
 import { idKey, type RequestId } from "./jsonrpc.ts";
 import type { LogLevel } from "../util/log.ts";
-import { type Root, ToolError } from "../tool/tool.ts";
+import { type ClientInfo, type Root, ToolError } from "../tool/tool.ts";
 
 /** How long the client gets to answer a request from the server. */
 export const CLIENT_REQUEST_TIMEOUT_MS = 10_000;
@@ -26,6 +26,8 @@ interface Pending {
 export class Session {
   /** Set once `initialize` has been answered. */
   hello: ClientHello | undefined;
+  /** The client as tools see it (`ctx.client`): nothing declared before `initialize`. */
+  client: ClientInfo = clientInfo(undefined, {});
   /** The scope of legacy requests without `_meta`, for the negotiated (or latest) version. */
   plainScope: RequestScope = legacyScope(LATEST_LEGACY_VERSION);
   /** Set by `logging/setLevel`: send tool logs at this level and above as notifications. */
@@ -42,6 +44,7 @@ export class Session {
   /** Records a successful `initialize`. */
   initialized(hello: ClientHello, version: string): void {
     this.hello = hello;
+    this.client = clientInfo(hello.clientInfo, hello.capabilities);
     this.plainScope = legacyScope(version);
     this.#roots = undefined;
   }
@@ -68,11 +71,16 @@ export class Session {
     this.#roots = undefined;
   }
 
-  /** Sends a request to the client; rejects with a `ToolError` on error, timeout or abort. */
+  /**
+   * Sends a request to the client; rejects with a `ToolError` on error, abort, or no answer
+   * within `timeoutMs` (undefined: the caller's signal alone bounds the wait, as for a question
+   * a person answers).
+   */
   request(
     method: string,
     params: Record<string, unknown>,
     signal: AbortSignal,
+    timeoutMs: number | undefined = CLIENT_REQUEST_TIMEOUT_MS,
   ): Promise<unknown> {
     if (this.#pending.size >= MAX_PENDING_CLIENT_REQUESTS) {
       return Promise.reject(
@@ -92,14 +100,14 @@ export class Session {
         finish();
         reject(signal.reason);
       };
-      const timer = setTimeout(() => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
         finish();
         reject(
           new ToolError(
-            `The client did not answer "${method}" within ${CLIENT_REQUEST_TIMEOUT_MS} ms`,
+            `The client did not answer "${method}" within ${timeoutMs} ms`,
           ),
         );
-      }, CLIENT_REQUEST_TIMEOUT_MS);
+      }, timeoutMs);
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
       this.#pending.set(id, {
@@ -126,6 +134,18 @@ export class Session {
     } else pending.resolve(result);
     return true;
   }
+}
+
+/** A client's name, version and capabilities as `ctx.client` gives them. */
+export function clientInfo(
+  info: { name?: unknown; version?: unknown } | undefined,
+  capabilities: Record<string, unknown>,
+): ClientInfo {
+  return {
+    name: typeof info?.name === "string" ? info.name : undefined,
+    version: typeof info?.version === "string" ? info.version : undefined,
+    capabilities,
+  };
 }
 
 /** The roots of a `roots/list` result; throws a `ToolError` when it has none. */

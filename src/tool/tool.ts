@@ -9,6 +9,25 @@ import type { z } from "zod";
 import type { LogLevel } from "../util/log.ts";
 import type { CallToolResult, ToolReturn } from "./content.ts";
 import type { ToolPermissions } from "./permissions.ts";
+import type {
+  ClientInfo,
+  ElicitForm,
+  ElicitResult,
+  ElicitUrl,
+  SampleRequest,
+  SampleResult,
+} from "./client_requests.ts";
+
+export type {
+  ClientInfo,
+  ElicitForm,
+  ElicitResult,
+  ElicitUrl,
+  SampleRequest,
+  SampleResult,
+  SamplingContent,
+  SamplingMessage,
+} from "./client_requests.ts";
 
 export type {
   AudioContent,
@@ -93,6 +112,48 @@ export interface ToolContext {
    * inside the user's project.
    */
   roots(): Promise<Root[] | undefined>;
+  /**
+   * The client that called: its name and version when it gave them, and the capabilities it
+   * declared (`roots`, `sampling`, `elicitation`, …), so a tool can choose a fallback before it
+   * asks for what the client cannot give.
+   */
+  readonly client: ClientInfo;
+  /**
+   * Asks the user through the client. With `schema` (a `z.object` of strings, numbers,
+   * booleans and string enums) the client shows a form; `accept` brings its answer, checked
+   * against the schema. With `url` the client opens that page (for what must not pass through
+   * the client, such as a sign-in). Throws a `ToolError` when the client did not declare
+   * that kind of elicitation; `decline` and `cancel` are the user's answers, not errors.
+   *
+   * @example
+   * ```ts
+   * import { defineTool } from "tooldrop";
+   * import { z } from "zod";
+   *
+   * export default defineTool({
+   *   description: "Deletes the build folder after the user confirms.",
+   *   run: async (_args, ctx) => {
+   *     const answer = await ctx.elicit({
+   *       message: "Delete build/?",
+   *       schema: z.object({ confirm: z.boolean().describe("Yes, delete it") }),
+   *     });
+   *     if (answer.action !== "accept" || !answer.content.confirm) return "Kept.";
+   *     return "Deleted.";
+   *   },
+   * });
+   * ```
+   */
+  elicit<Form extends InputSchema>(
+    request: ElicitForm<Form>,
+  ): Promise<ElicitResult<Form["_zod"]["output"]>>;
+  /** Asks the user to open a page (`url` mode); `accept` means they did. */
+  elicit(request: ElicitUrl): Promise<ElicitResult<undefined>>;
+  /**
+   * Asks the client's model for a completion (`sampling/createMessage`): `messages` a string
+   * (one user message) or messages; resolves to the model's message. The client may show it to
+   * the user first. Throws a `ToolError` when the client did not declare `sampling`.
+   */
+  sample(request: SampleRequest): Promise<SampleResult>;
 }
 
 /** Any zod object schema; tools take named arguments. */

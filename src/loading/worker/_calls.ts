@@ -10,13 +10,27 @@
  * pending-call state; the outbox, encoding and imports are already their own files.)
  */
 
-import type { CallOrder, PackedCalls, ToWorker } from "./protocol.ts";
+import {
+  type CallOrder,
+  CLIENT_MARK,
+  type PackedCalls,
+  type ToWorker,
+} from "./protocol.ts";
 import { failureResult } from "./_failure.ts";
 import { Outbox, type Post } from "./_outbox.ts";
 import { ENCODED_CHARS, encodeResult } from "./_encoded.ts";
 import { checkArguments } from "../../server/arguments.ts";
 import { errorResult, toCallToolResult } from "../../server/result.ts";
-import type { CallToolResult, Root, ToolContext } from "../../tool/tool.ts";
+import {
+  type CallToolResult,
+  type ClientInfo,
+  type Root,
+  type SampleRequest,
+  type SampleResult,
+  type ToolContext,
+  ToolError,
+} from "../../tool/tool.ts";
+import { elicit, sample } from "../../tool/client_requests.ts";
 import type { Tool } from "../../tool/served.ts";
 import { describeError, textOf } from "../../util/describe.ts";
 import { isThenable } from "../../util/is.ts";
@@ -25,7 +39,16 @@ import { isLogLevel, type Logger, type LogLevel } from "../../util/log.ts";
 /** Characters of one `ctx.log` message sent; the rest is cut (as in-thread). */
 const MAX_LOG_CHARS = 64 * 1024;
 
-type RootsAnswer = Extract<ToWorker, { type: "roots" }>;
+/** Requests to the client this worker's calls may wait on at once. */
+const MAX_PENDING_ASKS = 256;
+/** Before the server's thread names the client: nothing declared. */
+const NO_CLIENT: ClientInfo = {
+  name: undefined,
+  version: undefined,
+  capabilities: {},
+};
+
+type Answer = Extract<ToWorker, { type: "answer" }>;
 
 /** The worker's tools, as ./_tool_imports.ts imports them. */
 export interface WorkerTools {
@@ -52,8 +75,10 @@ export class WorkerCalls {
   readonly #log: Logger;
   readonly #live = new Map<number, LiveCall>();
   readonly #waiting = new Map<number, Waiting>();
-  readonly #roots = new Map<number, PendingRoots>();
-  #rootsSeq = 0;
+  readonly #asks = new Map<number, PendingAsk>();
+  #askSeq = 0;
+  /** The client of the calls being started (`ctx.client`), as the last message named it. */
+  #client: ClientInfo = NO_CLIENT;
   /** True while `run` starts a batch: it sends what ends at once itself. */
   #starting = false;
 
@@ -75,6 +100,7 @@ export class WorkerCalls {
     this.#starting = true;
     try {
       for (const order of calls) {
+        if (order.client) this.#client = order.client;
         this.#start(order.id, order.tool, order.args, false);
       }
     } finally {
@@ -88,6 +114,11 @@ export class WorkerCalls {
     this.#starting = true;
     try {
       for (let i = 0; i + 2 < packed.length; i += 3) {
+        if (packed[i] === CLIENT_MARK) {
+          this.#client = packed[i + 1] as ClientInfo;
+          i -= 1; // a pair, not a triple
+          continue;
+        }
         this.#start(
           packed[i] as number,
           packed[i + 1] as string,
@@ -124,37 +155,68 @@ export class WorkerCalls {
     this.#live.get(id)?.controller.abort(new DOMException(message, name));
   }
 
-  /** Settles the `ctx.roots()` that asked for `request`. */
-  answerRoots(answer: RootsAnswer): void {
-    const pending = this.#roots.get(answer.request);
+  /** Settles the request to the client that `answer` answers. */
+  answer(answer: Answer): void {
+    const pending = this.#asks.get(answer.request);
     if (!pending) return;
-    this.#roots.delete(answer.request);
-    if (answer.error !== undefined) pending.reject(new Error(answer.error));
-    else pending.resolve(answer.roots);
+    this.#asks.delete(answer.request);
+    if (answer.error === undefined) return pending.resolve(answer.result);
+    pending.reject(
+      answer.name === "AbortError" || answer.name === "TimeoutError"
+        ? new DOMException(answer.error, answer.name)
+        : new ToolError(answer.error),
+    );
   }
 
-  /** Asks the server's thread for the client's roots, for `call`. */
-  roots(call: LiveCall): Promise<Root[] | undefined> {
+  /** Sends the client a request of `call`'s (through the server's thread); its result. */
+  ask(
+    call: LiveCall,
+    method: string,
+    params: Record<string, unknown>,
+  ): Promise<unknown> {
     const signal = call.controller.signal;
     if (signal.aborted) return Promise.reject(signal.reason);
-    const request = ++this.#rootsSeq;
+    if (call.ended) {
+      return Promise.reject(
+        new ToolError("Cannot ask the client: the call has ended"),
+      );
+    }
+    if (this.#asks.size >= MAX_PENDING_ASKS) {
+      return Promise.reject(
+        new ToolError(
+          `Too many requests to the client at once (${MAX_PENDING_ASKS}); await one before sending another`,
+        ),
+      );
+    }
+    let json: Record<string, unknown>;
+    try {
+      // Only JSON reaches the client: anything else would fail the whole turn's message.
+      json = JSON.parse(JSON.stringify(params));
+    } catch (error) {
+      return Promise.reject(
+        new TypeError(
+          `The request to the client is not JSON: ${describeError(error)}`,
+        ),
+      );
+    }
+    const request = ++this.#askSeq;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        this.#roots.delete(request);
+        this.#asks.delete(request);
         reject(signal.reason);
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      this.#roots.set(request, {
-        resolve: (roots) => {
+      this.#asks.set(request, {
+        resolve: (value) => {
           signal.removeEventListener("abort", onAbort);
-          resolve(roots);
+          resolve(value);
         },
         reject: (error) => {
           signal.removeEventListener("abort", onAbort);
           reject(error);
         },
       });
-      this.#outbox.roots(call.id, request);
+      this.#outbox.ask(call.id, request, method, json);
     });
   }
 
@@ -180,11 +242,12 @@ export class WorkerCalls {
     args: Record<string, unknown>,
     packed: boolean,
   ): void {
+    const client = this.#client;
     const tool = this.#tools.get(name);
-    if (tool) return this.#run(id, tool, args, packed);
+    if (tool) return this.#run(id, tool, args, packed, client);
     const found = this.#tools.find(name);
     if (!(found instanceof Promise)) {
-      return this.#found(id, name, found, args, packed);
+      return this.#found(id, name, found, args, packed, client);
     }
     // Its file is still importing: the call starts once it is in, unless aborted meanwhile.
     const waiting: Waiting = { packed };
@@ -192,7 +255,7 @@ export class WorkerCalls {
     const settle = (found: Tool | string | undefined) => {
       if (this.#waiting.get(id) !== waiting) return; // aborted: answered
       this.#waiting.delete(id);
-      this.#found(id, name, found, args, packed);
+      this.#found(id, name, found, args, packed, client);
     };
     found.then(settle, (error) =>
       settle(
@@ -207,8 +270,11 @@ export class WorkerCalls {
     found: Tool | string | undefined,
     args: Record<string, unknown>,
     packed: boolean,
+    client: ClientInfo,
   ): void {
-    if (typeof found === "object") return this.#run(id, found, args, packed);
+    if (typeof found === "object") {
+      return this.#run(id, found, args, packed, client);
+    }
     this.#end(
       id,
       packed,
@@ -224,10 +290,11 @@ export class WorkerCalls {
     tool: Tool,
     args: Record<string, unknown>,
     packed: boolean,
+    client: ClientInfo,
   ): void {
     const check = checkArguments(tool, args);
     if (!check.ok) return this.#end(id, packed, errorResult(check.message));
-    const call = new LiveCall(id, packed, tool, this);
+    const call = new LiveCall(id, packed, tool, client, this);
     this.#live.set(call.id, call);
     let value: unknown;
     try {
@@ -298,8 +365,8 @@ function textOnly(result: CallToolResult): string | undefined {
   return block.text;
 }
 
-interface PendingRoots {
-  resolve: (roots: Root[] | undefined) => void;
+interface PendingAsk {
+  resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
@@ -316,6 +383,8 @@ class LiveCall {
     /** Whether its result leaves packed. */
     readonly packed: boolean,
     readonly tool: Tool,
+    /** `ctx.client`. */
+    readonly client: ClientInfo,
     calls: WorkerCalls,
   ) {
     this.context = new WorkerContext(this, calls);
@@ -364,7 +433,31 @@ class WorkerContext implements ToolContext {
     );
   }
 
+  get client(): ClientInfo {
+    return this.#call.client;
+  }
+
   roots(): Promise<Root[] | undefined> {
-    return this.#calls.roots(this.#call);
+    // The server's thread asks as in-thread (legacy: roots/list, cached; 2026: input_required).
+    return this.#calls.ask(this.#call, "roots/list", {}) as Promise<
+      Root[] | undefined
+    >;
+  }
+
+  // deno-lint-ignore no-explicit-any
+  elicit(request: any): Promise<any> {
+    return elicit(
+      (method, params) => this.#calls.ask(this.#call, method, params),
+      this.client,
+      request,
+    );
+  }
+
+  sample(request: SampleRequest): Promise<SampleResult> {
+    return sample(
+      (method, params) => this.#calls.ask(this.#call, method, params),
+      this.client,
+      request,
+    );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * @module
  * What a tool worker sends the server's thread, gathered over one turn of its event loop and
- * sent as one `turn` message: results, logs, progress and roots requests. A tool can log far
+ * sent as one `turn` message: results, logs, progress and requests to the client. A tool can log far
  * faster than the server's thread takes messages, so nothing here grows without bound: results
  * are bounded by the calls in flight (and never dropped), logs by the writer's own bound (the
  * oldest dropped beyond it, and counted), progress to the latest per call; and a turn with any
@@ -23,7 +23,7 @@ import {
   MAX_QUEUED_LOG_LINES,
 } from "../../server/writer.ts";
 
-/** Turns with logs, progress or roots the server's thread may hold unhandled at once. */
+/** Turns with logs, progress or client requests the server's thread may hold unhandled at once. */
 export const MAX_UNACKED_TURNS = 2;
 
 /** Fields of one entry of `Notes`. */
@@ -49,7 +49,7 @@ export class Outbox {
   #progressAt = new Map<number, number>();
   /** Logs dropped, by call and level. */
   #dropped = new Map<number, Map<LogLevel, number>>();
-  #roots: number[] = [];
+  #asks: Array<number | string | Record<string, unknown>> = [];
   #results: Result[] = [];
   #packed: PackedResults = [];
   #transfer: ArrayBuffer[] = [];
@@ -99,9 +99,14 @@ export class Outbox {
     this.#schedule();
   }
 
-  /** A `ctx.roots()` request of call `id`. */
-  roots(id: number, request: number): void {
-    this.#roots.push(id, request);
+  /** A request of call `id` to the client (`ctx.roots()`, `ctx.elicit`, `ctx.sample`). */
+  ask(
+    id: number,
+    request: number,
+    method: string,
+    params: Record<string, unknown>,
+  ): void {
+    this.#asks.push(id, request, method, params);
     this.#schedule();
   }
 
@@ -126,21 +131,21 @@ export class Outbox {
 
   /**
    * Sends what waits, in one `turn`; unless `force` (the worker is ending), logs, progress and
-   * roots (and the results behind them) wait while MAX_UNACKED_TURNS turns wait for their `ack`.
+   * client requests (and the results behind them) wait while MAX_UNACKED_TURNS turns wait for their `ack`.
    */
   flush(force = false): void {
     this.#queued = false;
     const chatty = this.#notes.length > 0 || this.#dropped.size > 0 ||
-      this.#roots.length > 0;
+      this.#asks.length > 0;
     if (chatty && this.#unacked >= MAX_UNACKED_TURNS && !force) return;
     const turn: Turn = { type: "turn" };
     if (chatty) {
       turn.ack = true;
       if (this.#dropped.size > 0) turn.dropped = this.#takeDropped();
       if (this.#notes.length > 0) turn.notes = this.#takeNotes();
-      if (this.#roots.length > 0) {
-        turn.roots = this.#roots;
-        this.#roots = [];
+      if (this.#asks.length > 0) {
+        turn.asks = this.#asks;
+        this.#asks = [];
       }
     }
     const results = this.#results;

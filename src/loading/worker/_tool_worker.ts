@@ -8,16 +8,22 @@
  * the texts of the ends are in ./_worker_texts.ts.)
  */
 
-import type { CallToolResult, ToolContext } from "../../tool/tool.ts";
-import type {
-  EncodedResult,
-  FromWorker,
-  LoadedTool,
-  Notes,
-  PackedCalls,
-  PackedResults,
-  ToolFile,
-  ToWorker,
+import {
+  type CallToolResult,
+  type ClientInfo,
+  type ToolContext,
+  ToolError,
+} from "../../tool/tool.ts";
+import {
+  CLIENT_MARK,
+  type EncodedResult,
+  type FromWorker,
+  type LoadedTool,
+  type Notes,
+  type PackedCalls,
+  type PackedResults,
+  type ToolFile,
+  type ToWorker,
 } from "./protocol.ts";
 import { decodeStrings, isEncoded, placeEncoded } from "./_encoded.ts";
 import type { RemoteContext } from "../../server/call.ts";
@@ -104,6 +110,9 @@ export class ToolWorker {
   #flushQueued = false;
   /** The tools whose file the worker has been told (`sources`). */
   readonly #told = new Set<string>();
+  /** The client the worker was told last (`ctx.client`), and as JSON. */
+  #client: ClientInfo | undefined;
+  #clientJson = "";
   #ended = false;
   #retired = false;
   #nextId = 1;
@@ -245,6 +254,16 @@ export class ToolWorker {
       if (this.#calls.has(call.id)) {
         call.sent = true;
         const { name, source } = call.tool;
+        const client = call.context.client;
+        if (client !== this.#client) {
+          // A legacy session's client is one object; a 2026 request's is new each time.
+          this.#client = client;
+          const json = JSON.stringify(client);
+          if (json !== this.#clientJson) {
+            this.#clientJson = json;
+            packed.push(CLIENT_MARK, client);
+          }
+        }
         packed.push(call.id, name, call.args);
         if (!this.#told.has(name)) {
           this.#told.add(name);
@@ -299,14 +318,19 @@ export class ToolWorker {
     }
   }
 
-  /** What one turn of the worker produced, in order: dropped logs, notes, roots, results. */
+  /** What one turn of the worker produced, in order: dropped logs, notes, asks, results. */
   #onTurn(turn: Extract<FromWorker, { type: "turn" }>): void {
     if (Array.isArray(turn.dropped)) this.#onDropped(turn.dropped);
     if (Array.isArray(turn.notes)) this.#onNotes(turn.notes);
-    const roots = turn.roots;
-    if (Array.isArray(roots)) {
-      for (let i = 0; i + 1 < roots.length; i += 2) {
-        void this.#answerRoots(roots[i]!, roots[i + 1]!);
+    const asks = turn.asks;
+    if (Array.isArray(asks)) {
+      for (let i = 0; i + 3 < asks.length; i += 4) {
+        void this.#answer(
+          asks[i] as number,
+          asks[i + 1] as number,
+          asks[i + 2] as string,
+          asks[i + 3] as Record<string, unknown>,
+        );
       }
     }
     if (Array.isArray(turn.results)) {
@@ -388,14 +412,37 @@ export class ToolWorker {
     this.#options.onLoaded?.(Array.isArray(tools) ? tools : []);
   }
 
-  async #answerRoots(id: number, request: number): Promise<void> {
-    const call = this.#calls.get(id);
+  /** Asks the client what a tool asked, for call `id`, and tells the worker the answer. */
+  async #answer(
+    id: number,
+    request: number,
+    method: string,
+    params: Record<string, unknown>,
+  ): Promise<void> {
+    const context = this.#calls.get(id)?.context as
+      | Partial<RemoteContext>
+      | undefined;
     let reply: ToWorker;
     try {
-      if (!call) throw new Error("the call has ended");
-      reply = { type: "roots", id, request, roots: await call.context.roots() };
+      if (!context) throw new Error("the call has ended");
+      const result = method === "roots/list"
+        ? await context.roots!() // legacy: cached while the client promises list_changed
+        : typeof context.request === "function"
+        ? await context.request(method, isPlainObject(params) ? params : {})
+        : undefined;
+      reply = { type: "answer", id, request, result };
     } catch (error) {
-      reply = { type: "roots", id, request, error: describeError(error) };
+      const name = reasonName(error);
+      reply = {
+        type: "answer",
+        id,
+        request,
+        // A ToolError's message is for the model as it is (the client refused, …).
+        error: error instanceof DOMException || error instanceof ToolError
+          ? error.message
+          : describeError(error),
+        ...(name === "AbortError" || name === "TimeoutError" ? { name } : {}),
+      };
     }
     if (!this.#ended) this.#post(reply);
   }

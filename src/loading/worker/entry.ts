@@ -41,7 +41,7 @@ type LoadOrder = Extract<ToWorker, { type: "load" }> & { logLevel?: unknown };
 
 if (import.meta.main) serveWorker(globalThis as unknown as WorkerScope);
 
-/** Answers the server's thread: `load` first, then `calls`, `ack`, `abort` and `roots`. */
+/** Answers the server's thread: `load` first, then `calls`, `ack`, `abort` and `answer`. */
 function serveWorker(scope: WorkerScope): void {
   // Taken before any tool module runs: a tool cannot post to the server's thread itself.
   const postMessage = scope.postMessage.bind(scope);
@@ -60,7 +60,7 @@ function serveWorker(scope: WorkerScope): void {
     } else if (message.type === "ack") calls.ack();
     else if (message.type === "abort") {
       calls.abort(message.id, message.name, message.message);
-    } else if (message.type === "roots") calls.answerRoots(message);
+    } else if (message.type === "answer") calls.answer(message);
   };
   scope.addEventListener("message", (event) => {
     const message = event.data;

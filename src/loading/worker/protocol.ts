@@ -5,10 +5,10 @@
  * answers with one `turn` message per turn of its event loop, not one per call or per log line.
  * What a turn carries is bounded: results by the calls in flight, logs by a count the worker
  * drops the oldest beyond, progress to the latest per call; and a turn with logs, progress or
- * roots requests waits for the server to `ack` the ones before it (see ./_outbox.ts).
+ * requests to the client waits for the server to `ack` the ones before it (see ./_outbox.ts).
  */
 
-import type { CallToolResult, Root } from "../../tool/tool.ts";
+import type { CallToolResult, ClientInfo } from "../../tool/tool.ts";
 import type { ToolPermissions } from "../../tool/permissions.ts";
 import type { ToolDescriptor } from "../../tool/served.ts";
 import type { LogLevel } from "../../util/log.ts";
@@ -28,14 +28,23 @@ export interface CallOrder {
   tool: string;
   /** The arguments: a JSON object, checked by the worker against the tool's schema. */
   args: Record<string, unknown>;
+  /** The client of this call and of the calls after it in the message (`ctx.client`). */
+  client?: ClientInfo | undefined;
 }
 
 /**
  * `CallOrder`s flattened: id, tool, args for each call in turn. A `calls` message may carry
  * `sources` too: `tool, source, …` for the tools it is the first to call, naming the file each
  * is in (the worker imports that one first; a tool may set a name that is not its file's).
+ * A pair `-1, client` (a `ClientInfo`) in place of a call sets `ctx.client` for the calls after
+ * it; the server's thread sends one only when the client is not the one it sent last.
  */
-export type PackedCalls = Array<number | string | Record<string, unknown>>;
+export type PackedCalls = Array<
+  number | string | Record<string, unknown> | ClientInfo
+>;
+
+/** In `PackedCalls`, what precedes a `ClientInfo` in place of a call id. */
+export const CLIENT_MARK = -1;
 
 /**
  * Results flattened: id, then the result for each call in turn. A result that is one text block
@@ -97,13 +106,17 @@ export type ToWorker =
     name: "TimeoutError" | "AbortError";
     message: string;
   }
-  /** The client's answer to a `roots` request of call `id` (undefined: it has none). */
+  /**
+   * The client's answer to request `request` of call `id` (see the turn's `asks`): its result,
+   * or why there is none (`name` "AbortError" or "TimeoutError" when the call was aborted).
+   */
   | {
-    type: "roots";
+    type: "answer";
     id: number;
     request: number;
-    roots?: Root[] | undefined;
+    result?: unknown;
     error?: string | undefined;
+    name?: string | undefined;
   };
 
 /** What a worker found in one tool file. */
@@ -124,7 +137,7 @@ export type FromWorker =
   | { type: "loaded"; tools: LoadedTool[] }
   /**
    * What one turn of the worker's event loop produced, handled in this order: log messages the
-   * worker dropped, logs and progress, roots requests, results.
+   * worker dropped, logs and progress, requests to the client, results.
    */
   | {
     type: "turn";
@@ -135,8 +148,11 @@ export type FromWorker =
     dropped?: Array<number | LogLevel> | undefined;
     /** Logs and progress of calls still running (see `Notes`). */
     notes?: Notes | undefined;
-    /** `ctx.roots()` requests: call id, request, …; the server answers each with `roots`. */
-    roots?: number[] | undefined;
+    /**
+     * Requests of tools to the client (`ctx.roots()`, `ctx.elicit`, `ctx.sample`): call id,
+     * request number, method, params, …; the server's thread answers each with `answer`.
+     */
+    asks?: Array<number | string | Record<string, unknown>> | undefined;
     /** Results of calls that ended, each already shaped (errors as `isError`). */
     results?:
       | Array<{ id: number; result: CallToolResult | EncodedResult }>
@@ -144,7 +160,7 @@ export type FromWorker =
     /** The same for calls sent packed. */
     packed?: PackedResults | undefined;
     /**
-     * Set when the turn carries dropped counts, notes or roots: the server answers `ack` once it
+     * Set when the turn carries dropped counts, notes or asks: the server answers `ack` once it
      * has handled them, and the worker holds further ones (and the results behind them) while
      * two such turns wait for theirs.
      */
