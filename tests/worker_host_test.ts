@@ -9,6 +9,8 @@
 import assert from "node:assert/strict";
 import { CLIENTLESS } from "./wire.ts";
 import { loadToolDir } from "../src/loading/discover.ts";
+import { EARLY_FILES, writeListing } from "../src/loading/listing.ts";
+import { loadTools } from "../src/loading/load.ts";
 import { WorkerHost } from "../src/loading/worker/host.ts";
 import type { ToWorker } from "../src/loading/worker/protocol.ts";
 import { permissionsKey, workerPermissions } from "../src/tool/permissions.ts";
@@ -371,5 +373,52 @@ ${tool(`run: () => "never"`)}`,
     assert.equal(t.host.stuckWorkers, 1);
   } finally {
     channel.close();
+  }
+});
+
+Deno.test("a large folder's worker starts from the listing cache before the entries are checked, and serves its first call", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 1; i <= EARLY_FILES; i++) {
+    files[`t${String(i).padStart(3, "0")}.ts`] = tool(
+      `run: () => "${i}"`,
+    );
+  }
+  await using dir = await tempDir(files);
+  const toolsDir = new URL(`file://${dir.path}/`);
+  const log = new Logger({ level: "warning", write: () => {} });
+  await writeListing(toolsDir, { log });
+  // Changed after the cache was written: it declares net now, so it leaves the early group.
+  await Deno.writeTextFile(
+    `${dir.path}/t001.ts`,
+    tool(`permissions: { net: ["example.com"] }, run: () => "net"`),
+  );
+  const host = new WorkerHost({ toolsDir, log });
+  try {
+    let early = -1;
+    const tools = await loadTools({
+      toolsDir,
+      serverName: "tooldrop",
+      log,
+      host: {
+        ...host,
+        attach: (tool, file) => host.attach(tool, file),
+        startEarly: (list) => {
+          early = host.startEarly(list);
+          return early;
+        },
+        endEarly: () => host.endEarly(),
+      } as WorkerHost,
+    });
+    assert.ok(tools);
+    assert.equal(early, 1, "one worker, started from the cache");
+    assert.equal(host.startedWorkers, 1);
+    const run = (name: string) =>
+      tools.get(name)!.remote!.run({}, context().ctx);
+    assert.equal(text(await run("t050")), "50");
+    assert.equal(host.startedWorkers, 1, "the early worker served it");
+    assert.equal(text(await run("t001")), "net");
+    assert.equal(host.startedWorkers, 2, "the changed file has its own group");
+  } finally {
+    host.close();
   }
 });

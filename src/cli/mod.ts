@@ -11,6 +11,7 @@
 import { Logger } from "../util/log.ts";
 import { VERSION } from "../server/protocol.ts";
 import { callerDir, type Io, print } from "./io.ts";
+import { filePath, folderUrl } from "../util/file_url.ts";
 import { type CliOptions, parseArgs, USAGE, USAGE_ERROR } from "./options.ts";
 import { runServe } from "./serve.ts";
 
@@ -28,21 +29,17 @@ export async function runCli(io: Io): Promise<number> {
     return USAGE_ERROR;
   }
   if (options.toolsDir !== undefined) {
-    // Loaded only here: node:path and node:url cost milliseconds of start-up.
-    const [{ resolve }, { pathToFileURL }] = await Promise.all([
-      import("node:path"),
-      import("node:url"),
-    ]);
     // Against the caller's folder: `deno task` runs in the project's and keeps the caller's in
     // INIT_CWD.
-    const dir = resolve(callerDir(io), options.toolsDir);
+    const url = folderUrl(options.toolsDir, absoluteCallerDir(io));
+    const dir = filePath(url).replace(/(.)[\\/]$/, "$1");
     if (!isFolder(dir)) {
       io.stderr(
         `The tools folder ${dir} (--tools ${options.toolsDir}) is not a folder this process can read\n`,
       );
       return USAGE_ERROR;
     }
-    io = { ...io, toolsDir: pathToFileURL(`${dir}/`), manifest: undefined };
+    io = { ...io, toolsDir: url, manifest: undefined };
   }
   if (io.guards && options.command !== "serve") {
     // A tool's output (at import, or run by `call`) would land in the command's output, or in
@@ -104,6 +101,12 @@ async function runManifest(io: Io, check: boolean): Promise<number> {
   const changed = await writeManifest(io.toolsDir);
   io.stderr(changed ? `Wrote ${path}\n` : `${path} is up to date\n`);
   return 0;
+}
+
+/** The folder the command was started from, absolute. */
+function absoluteCallerDir(io: Io): string {
+  const dir = callerDir(io);
+  return dir === "." ? Deno.cwd() : dir;
 }
 
 /** True when `path` is a folder this process may read. */

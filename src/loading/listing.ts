@@ -28,7 +28,10 @@
  */
 
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
-import { permissionsProblem } from "../tool/permissions.ts";
+import {
+  permissionsProblem,
+  type ToolPermissions,
+} from "../tool/permissions.ts";
 import {
   listedTool,
   type Tool,
@@ -80,7 +83,25 @@ export interface ListOptions {
   attach: (tool: Tool, fileName: string) => Tool;
   /** What probes a file with no current entry; default ./worker/probe.ts's. */
   probe?: ((files: ToolFile[]) => Promise<LoadedTool[]>) | undefined;
+  /**
+   * Told, before the cache's entries are checked, the files the cache lists and the permissions
+   * they declared there, when the folder holds EARLY_FILES tool files or more: the workers of a
+   * large folder may start while this thread checks (see `WorkerHost.startEarly`).
+   */
+  early?:
+    | ((
+      files: Array<
+        { file: ToolFile; permissions: ToolPermissions | undefined }
+      >,
+    ) => void)
+    | undefined;
 }
+
+/**
+ * Tool files from which `early` is told. Starting a worker holds this thread 20–40 ms; with fewer
+ * files checking the cache takes less than that, so the worker would only delay `tools/list`.
+ */
+export const EARLY_FILES = 100;
 
 /**
  * The tools of `dir` as loading them would give, from the cache where its entries are current,
@@ -210,21 +231,37 @@ export interface ListedFile {
 export async function listToolFiles(
   dir: URL,
   files: readonly string[],
-  options: Pick<ListOptions, "log" | "loadTimeoutMs" | "probe"> & {
+  options: Pick<ListOptions, "log" | "loadTimeoutMs" | "probe" | "early"> & {
     label: string;
     /** False: probe every file, ignoring the cache (the reloader: they just changed). */
     cache?: boolean | undefined;
   },
 ): Promise<{ listed: ListedFile[]; probed: number }> {
+  const cached = options.cache === false
+    ? { entries: new Map<string, ListingEntry>(), folder: undefined }
+    : await readListing(dir);
+  const { label } = options;
+  if (options.early && files.length >= EARLY_FILES) {
+    const early = [];
+    for (const file of files) {
+      const entry = cached.entries.get(file);
+      if (!entry) continue;
+      early.push({
+        file: {
+          url: toolFileUrl(dir, file).href,
+          source: `${label}${file}`,
+          stem: toolStem(file),
+        },
+        permissions: entry.permissions,
+      });
+    }
+    options.early(early);
+  }
   const read = sourceReader();
   const inputs = files.map((file) =>
     sourceInput(dir, toolFileUrl(dir, file), read)
   );
-  const cached = options.cache === false
-    ? { entries: new Map<string, ListingEntry>(), folder: undefined }
-    : await readListing(dir);
   const keys = await currentKeys(files, inputs, cached);
-  const { label } = options;
   const listed = new Map<string, ListedFile>();
   const misses: ToolFile[] = [];
   const missNames = new Map<string, number>();

@@ -59,9 +59,15 @@ export async function loadTools(
         label: folder,
         log,
         attach: (tool, file) => host.attach(tool, file),
+        early: (files) => {
+          const started = host.startEarly(files);
+          if (started > 0) {
+            log.debug(`Started ${started} worker(s) early, for a large folder`);
+          }
+        },
         loadTimeoutMs: options.loadTimeoutMs ??
           loadTimeoutFromEnv((message) => log.warn(message)),
-      })
+      }).finally(() => host.endEarly())
       : await (await import("./discover.ts")).loadToolDir(options.toolsDir, {
         serverName,
         label: folder,

@@ -4,7 +4,7 @@
  * changed under it, so a burst of editor writes, renames and touches is handled once.
  */
 
-import { fileURLToPath } from "node:url";
+import { filePath } from "../util/file_url.ts";
 
 /** How `watchPaths` watches. */
 export interface WatchOptions {
@@ -40,7 +40,7 @@ export function watchPaths(
 
 /** A folder's path with `/` separators and a trailing `/`, the prefix of every path under it. */
 export function folderPath(root: string | URL): string {
-  const path = typeof root === "string" ? root : fileURLToPath(root);
+  const path = typeof root === "string" ? root : filePath(root);
   return path.replaceAll("\\", "/").replace(/\/?$/, "/");
 }
 

@@ -103,6 +103,8 @@ export class WorkerHost {
   readonly #graceMs: number;
   /** The base set, as far as this process holds it (a worker cannot exceed its parent). */
   readonly #base: ToolPermissions;
+  /** Files `startEarly` put in a group that no `attach` has confirmed yet. */
+  readonly #early = new Set<string>();
   #stuck = 0;
   #started = 0;
   /** Calls so far, the clock of `Group.lastCall`. */
@@ -130,6 +132,33 @@ export class WorkerHost {
       DEFAULT_STOP_GRACE_MS;
   }
 
+  /**
+   * Starts the workers of a large folder's tools from what the listing cache says of them,
+   * before their entries are checked: a worker boots (tens of milliseconds on its own thread)
+   * while this thread checks the cache, so the first call finds it ready. A later `attach` of the
+   * same file to the same group keeps that worker; `endEarly` drops what was not attached.
+   */
+  startEarly(
+    files: ReadonlyArray<
+      { file: ToolFile; permissions: ToolPermissions | undefined }
+    >,
+  ): number {
+    if (this.#closed) return 0;
+    for (const { file, permissions } of files) {
+      const group = this.#group(permissions);
+      group.files.set(file.url, file);
+      this.#fileGroups.set(file.url, group);
+      this.#early.add(file.url);
+    }
+    return this.prewarm();
+  }
+
+  /** The first load is over: files started early but not attached leave their groups. */
+  endEarly(): void {
+    for (const url of this.#early) this.#leave(url);
+    this.#early.clear();
+  }
+
   /** `tool` (loaded from `fileName` in the tools folder) with its calls run in its worker. */
   attach(tool: Tool, fileName: string): Tool {
     const file: ToolFile = {
@@ -150,25 +179,17 @@ export class WorkerHost {
     tool: WorkerTool & { readonly permissions: ToolPermissions | undefined },
     file: ToolFile,
   ): RemoteRunner {
-    this.#leave(file.url);
-    const key = permissionsKey(tool.permissions);
-    let group = this.#groups.get(key);
-    if (!group) {
-      group = {
-        key,
-        declared: tool.permissions,
-        files: new Map(),
-        worker: undefined,
-        inFlight: 0,
-        lastCall: 0,
-      };
-      this.#groups.set(key, group);
+    const early = this.#early.delete(file.url) &&
+      this.#fileGroups.get(file.url)?.key === permissionsKey(tool.permissions);
+    if (!early) {
+      this.#leave(file.url);
+      const group = this.#group(tool.permissions);
+      group.files.set(file.url, file);
+      this.#fileGroups.set(file.url, group);
+      // A running worker has not imported this version of the file: the next call starts one
+      // that has (or the pre-warm does). One started early for it, at this load, has.
+      this.#retire(group);
     }
-    group.files.set(file.url, file);
-    this.#fileGroups.set(file.url, group);
-    // A running worker has not imported this version of the file: the next call starts one that
-    // has (or the pre-warm does).
-    this.#retire(group);
     const named: WorkerTool = { name: tool.name, source: tool.source };
     // The file's group now: an older runner of the same file (a call that waited for a slot
     // across a reload) follows the file if its permissions changed.
@@ -265,6 +286,24 @@ export class WorkerHost {
   close(): void {
     this.#closed = true;
     for (const worker of [...this.#live]) worker.close();
+  }
+
+  /** The group of tools that declare `permissions`, made when it is the first. */
+  #group(permissions: ToolPermissions | undefined): Group {
+    const key = permissionsKey(permissions);
+    let group = this.#groups.get(key);
+    if (!group) {
+      group = {
+        key,
+        declared: permissions,
+        files: new Map(),
+        worker: undefined,
+        inFlight: 0,
+        lastCall: 0,
+      };
+      this.#groups.set(key, group);
+    }
+    return group;
   }
 
   /** Takes `url` out of its group, dropping the group when it has no file left. */
