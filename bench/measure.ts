@@ -92,6 +92,9 @@ export interface SessionResult {
   sequentialP50Ms: number;
   sequentialP99Ms: number;
   pipelinedPerSecond: number;
+  /** Peak RSS of the process tree once each stock tool (echo, get_cwd) has answered one call. */
+  calledRssMiB: number;
+  /** Peak RSS of the process tree at the end, after the sequential and pipelined load. */
   peakRssMiB: number;
   exitAfterEofMs: number;
 }
@@ -105,6 +108,13 @@ export async function session(
   let exited = false;
   try {
     await openSession(server);
+    checkResult(
+      await server.call("cwd", "tools/call", {
+        name: "get_cwd",
+        arguments: {},
+      }, TIMEOUT_MS),
+    );
+    const calledRssMiB = (await server.peakRssKiB()) / 1024;
     let id = 0;
     const echo = async () => {
       const n = id++;
@@ -129,6 +139,7 @@ export async function session(
       sequentialP50Ms: percentile(latencies, 0.5),
       sequentialP99Ms: percentile(latencies, 0.99),
       pipelinedPerSecond,
+      calledRssMiB,
       peakRssMiB,
       exitAfterEofMs: exit.ms,
     };
