@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { defineTool } from "tooldrop";
+import { z } from "zod";
 import { call, modern } from "./requests.ts";
 import { serverArgs, ServerProcess, tempDir } from "./spawn.ts";
 import { Session, toolSet } from "./wire.ts";
@@ -18,6 +19,10 @@ let runs = 0;
 const tools = toolSet({
   where: defineTool({
     description: "Reports the client's roots, and how often it started.",
+    input: z.object({
+      a: z.number().optional(),
+      b: z.array(z.number()).optional(),
+    }),
     run: async (_args, ctx) => {
       runs++;
       ctx.progress(1);
@@ -250,6 +255,7 @@ Deno.test("a suspended call keeps its timeout, and the retry learns it timed out
 Deno.test("a tool in its worker gets the roots of a 2026 client through the retry (spawned server)", async () => {
   await using dir = await tempDir({
     "where.ts": `import { defineTool } from "tooldrop";
+import { z } from "zod";
 export default defineTool({
   description: "Reports the client's roots.",
   run: async (_args, ctx) => JSON.stringify(await ctx.roots() ?? null),

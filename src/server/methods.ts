@@ -5,6 +5,7 @@
  */
 
 import type { Connection } from "./connection.ts";
+import { readRetry } from "./retry.ts";
 import { completeResult, discoverResult, type RequestScope } from "./era.ts";
 import {
   excerpt,
@@ -82,36 +83,14 @@ function callTool(
       `Invalid params: "arguments" must be an object`,
     );
   }
-  const state = params?.requestState;
-  if (state !== undefined && !scope.modern) {
-    // Running the tool again would repeat what it did before it asked, and leave the call that
-    // asked waiting: the retry must say its era, as the first request did.
-    throw new JsonRpcError(
-      INVALID_PARAMS,
-      `Invalid params: "requestState" is the 2026-07-28 era's; retry with the _meta of the first request (its protocol version)`,
-    );
-  }
-  if (state !== undefined) {
+  const retry = readRetry(params, scope);
+  if (retry) {
     // The retry of a call that asked the client for input (multi round-trip requests).
-    const responses = params?.inputResponses;
-    if (typeof state !== "string") {
-      throw new JsonRpcError(
-        INVALID_PARAMS,
-        `Invalid params: "requestState" must be a string`,
-      );
-    }
-    if (responses !== undefined && !isPlainObject(responses)) {
-      throw new JsonRpcError(
-        INVALID_PARAMS,
-        `Invalid params: "inputResponses" must be an object`,
-      );
-    }
     c.calls.resume(id, {
       tool: name,
       args: args as Record<string, unknown>,
       scope,
-      state,
-      responses,
+      ...retry,
     }).catch((error) => c.fail(id, error));
     return;
   }
