@@ -7,6 +7,7 @@
  */
 
 import { localImports } from "./tool_files.ts";
+import { concat } from "../util/bytes.ts";
 
 /**
  * Reads each module once across the files hashed with it: its bytes (undefined when it cannot be
@@ -153,17 +154,6 @@ export function sourceInput(
       decoded(href.slice(base.length))
     ),
   };
-}
-
-/** The parts, one after the other, in one buffer. */
-function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const all = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    all.set(part, offset);
-    offset += part.length;
-  }
-  return all;
 }
 
 /** A URL path decoded; as it is when it holds a malformed escape (a name with a bare `%`). */

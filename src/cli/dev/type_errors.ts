@@ -5,6 +5,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { concat } from "../../util/bytes.ts";
 
 /** Errors shown for one check; the rest are counted. */
 export const MAX_SHOWN = 8;
@@ -163,14 +164,4 @@ export class OutputText {
   get tail(): string {
     return new TextDecoder().decode(this.#tail);
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    all.set(part, offset);
-    offset += part.length;
-  }
-  return all;
 }
