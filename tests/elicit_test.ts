@@ -293,3 +293,33 @@ export default defineTool({
   await server.closeStdin();
   assert.equal((await server.exit()).code, 0);
 });
+
+Deno.test("legacy era: a question whose call ends is cancelled at the client", async () => {
+  const slow = toolSet({
+    ask: defineTool({
+      description: "Asks, with a short timeout.",
+      timeoutMs: 50,
+      run: async (_args, ctx) =>
+        JSON.stringify(
+          await ctx.elicit({
+            message: "?",
+            schema: z.object({ a: z.string() }),
+          }),
+        ),
+    }),
+  });
+  const session = new Session({ tools: slow });
+  session.send(hello({ elicitation: {} }));
+  await session.next();
+  session.send(call(1, "ask"));
+  assert.match(
+    await session.next(),
+    /"id":"tooldrop-1","method":"elicitation\/create"/,
+  );
+  assert.equal(
+    await session.next(),
+    `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"tooldrop-1","reason":"The tool's call ended"}}`,
+  );
+  assert.match(await session.next(), /"id":1,.*timed out after 50 ms/);
+  await session.end();
+});

@@ -89,6 +89,7 @@ export class Session {
         ),
       );
     }
+    if (signal.aborted) return Promise.reject(signal.reason);
     const id = `tooldrop-${this.#nextId++}`;
     return new Promise((resolve, reject) => {
       const finish = () => {
@@ -96,19 +97,29 @@ export class Session {
         signal.removeEventListener("abort", onAbort);
         this.#pending.delete(id);
       };
+      // The client may be showing the user a form for it: tell it the answer is not awaited.
+      const cancel = (reason: string) =>
+        this.#send(
+          JSON.stringify({
+            jsonrpc: "2.0",
+            method: "notifications/cancelled",
+            params: { requestId: id, reason },
+          }),
+        );
       const onAbort = () => {
         finish();
+        cancel("The tool's call ended");
         reject(signal.reason);
       };
       const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
         finish();
+        cancel(`No answer within ${timeoutMs} ms`);
         reject(
           new ToolError(
             `The client did not answer "${method}" within ${timeoutMs} ms`,
           ),
         );
       }, timeoutMs);
-      if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
       this.#pending.set(id, {
         resolve: (result) => (finish(), resolve(result)),
