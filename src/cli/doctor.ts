@@ -10,9 +10,9 @@ import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import {
   type ConfigTarget,
-  projectDir,
   reportedTarget,
   targetFlags,
+  targetPlace,
 } from "./install/clients.ts";
 import { readConfig } from "./install/config_file.ts";
 import { clientEnv, shownEnv } from "./install/env.ts";
@@ -60,7 +60,10 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     say(false, `${(error as Error).message}; \`${install}\` adds it`);
     return 1;
   }
-  say(true, `${target.path} registers "${target.name}" for ${target.label}`);
+  say(
+    true,
+    `${targetPlace(target)} registers "${target.name}" for ${target.label}`,
+  );
   const passed = clientEnv(target.client, entry.env, io.env);
   const names = Object.entries(entry.env);
   if (names.length > 0) {
@@ -115,8 +118,9 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
       );
     }
   }
+  say(true, startsIn(target));
   const report = await probe({ ...entry, env: passed.env }, {
-    cwd: target.scope === "project" ? projectDir(io, options) : undefined,
+    cwd: target.cwd,
   });
   for (const check of report.checks) say(check.ok, check.text);
   const answers = report.checks.every((c) => c.ok);
@@ -169,6 +173,22 @@ async function lackingFlags(
   );
 }
 
+/**
+ * Why `doctor` starts the server in `target.cwd`: a client starts a server in the project it
+ * was opened in (Claude Code whatever the entry's scope; measured for Claude Code only), so
+ * tools resolve relative paths there. Claude Desktop has no project.
+ */
+function startsIn(target: ConfigTarget): string {
+  if (target.client === "claude-desktop") {
+    return `it starts in ${target.cwd} for this check; Claude Desktop starts it in a folder of its own (/ on macOS), so its tools should not rely on their working directory`;
+  }
+  return `it starts in ${target.cwd}: ${
+    target.scope === "user"
+      ? `the project ${target.label} is opened in (this folder, or --project), where a user-scope server starts`
+      : `the project's folder, where ${target.label} starts it`
+  }`;
+}
+
 async function readEntry(target: ConfigTarget): Promise<Entry> {
   let text: string;
   try {
@@ -182,7 +202,9 @@ async function readEntry(target: ConfigTarget): Promise<Entry> {
   const { servers } = readConfig(text, target);
   const entry = servers?.[target.name] as Record<string, unknown> | undefined;
   if (entry === undefined) {
-    throw new Error(`${target.path} has no server named "${target.name}"`);
+    throw new Error(
+      `${targetPlace(target)} has no server named "${target.name}"`,
+    );
   }
   const { command, args = [], env = {} } = entry;
   if (

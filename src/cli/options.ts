@@ -85,10 +85,12 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
   list [--json]               the tools and their arguments (--json: the tools/list result)
   call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
   new <name>                  write tools/<name>.ts and its test, tools/<name>_test.ts
-  install [--client C] [--scope project|user] [--project DIR] [--name N] [--force]
+  install [--client C] [--scope project|user|local] [--project DIR] [--name N] [--force]
           [--env NAME[=VALUE]]...
                               register this server in a client's configuration; C is one of
                               claude-code (default), vscode, cursor, claude-desktop, cline;
+                              --scope local (Claude Code): the project's entry in ~/.claude.json,
+                              yours alone, not in the project's files;
                               --project: the project whose configuration to write (default:
                               the folder the command was started from);
                               --env NAME=VALUE sets a variable in the entry; --env NAME has
@@ -96,7 +98,8 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
                               file); without --env the entry keeps the variables it has.
                               Then fills Deno's cache for the registered command
   doctor [--client C] [--scope S] [--project DIR] [--name N]
-                              start the registered server as the client would, and check it
+                              start the registered server as the client would, in the project
+                              (--project, else this folder; for every scope), and check it
                               (and whether Deno's cache holds what its first start needs)
   compile [--target T]...     build dist/tooldrop with the permissions the tools declare
                               (T: all, or a platform such as aarch64-apple-darwin)

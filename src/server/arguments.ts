@@ -26,11 +26,15 @@ export function checkArguments(
     if (coerced !== args) parsed = tool.input.safeParse(coerced);
   }
   if (parsed.success) return { ok: true, value: parsed.data };
+  // A tool without `input` lists `additionalProperties: false` and refuses any key (tool/toolset.ts).
+  const none = tool.definition.input === undefined
+    ? "; it takes no arguments: send {}"
+    : "";
   return {
     ok: false,
     message: `Invalid arguments for tool "${tool.name}": ${
       describeIssues(parsed.error.issues)
-    }`,
+    }${none}`,
   };
 }
 
@@ -141,10 +145,19 @@ function jsonType(value: unknown): string {
 }
 
 const MAX_ISSUE_CHARS = 200;
+/**
+ * The message echoes what the client sent, so it is bounded: the issues described (an array of
+ * 10 000 wrong items has 10 000), the unknown keys named in one, and the characters of each key.
+ */
+const MAX_ISSUES = 10;
+const MAX_KEYS = 5;
+const MAX_KEY_CHARS = 30;
 
 /** zod issues as one line for a person or a model: `a: expected number; b: required`. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map(describeIssue).join("; ");
+  const described = issues.slice(0, MAX_ISSUES).map(describeIssue).join("; ");
+  const more = issues.length - MAX_ISSUES;
+  return more > 0 ? `${described}; and ${more} more` : described;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -154,9 +167,15 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     what = `required (expected ${issue.expected})`;
   }
   if (issue.code === "unrecognized_keys") {
-    return `unexpected ${issue.keys.length > 1 ? "fields" : "field"} ${
-      issue.keys.map((k) => JSON.stringify(k)).join(", ")
-    }${issue.path.length > 0 ? ` in ${where}` : ""}`;
+    const { keys } = issue;
+    const more = keys.length - MAX_KEYS;
+    return `unexpected ${keys.length > 1 ? "fields" : "field"} ${
+      keys.slice(0, MAX_KEYS).map((key) => JSON.stringify(keyText(key))).join(
+        ", ",
+      )
+    }${more > 0 ? ` and ${more} more` : ""}${
+      issue.path.length > 0 ? ` in ${where}` : ""
+    }`;
   }
   return `${where}: ${
     what.length > MAX_ISSUE_CHARS ? `${what.slice(0, MAX_ISSUE_CHARS)}…` : what
@@ -168,7 +187,15 @@ function formatPath(path: PropertyKey[]): string {
   let out = "";
   for (const part of path) {
     if (typeof part === "number") out += `[${part}]`;
-    else out += out === "" ? String(part) : `.${String(part)}`;
+    else out += out === "" ? keyText(part) : `.${keyText(part)}`;
   }
   return out;
+}
+
+/** A key as the message shows it: at most MAX_KEY_CHARS characters, then "…". */
+function keyText(key: PropertyKey): string {
+  const text = String(key);
+  return text.length > MAX_KEY_CHARS
+    ? `${text.slice(0, MAX_KEY_CHARS)}…`
+    : text;
 }

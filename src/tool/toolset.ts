@@ -18,7 +18,14 @@ import {
   type ToolDescriptor,
 } from "./served.ts";
 
-const NO_ARGUMENTS = z.object({});
+/**
+ * A tool without `input` takes `{}` only: it lists the schema MCP 2025-11-25 recommends for a
+ * tool with no parameters ("explicitly accepts only empty objects") and refuses a call with any
+ * key, naming it, as it lists. A tool with `input` lists what its zod object does with an unknown
+ * key: `z.object` drops it (listed without `additionalProperties`), `z.strictObject` refuses it
+ * (`additionalProperties: false`), `z.looseObject` passes it on (`additionalProperties: {}`).
+ */
+const NO_ARGUMENTS = z.strictObject({});
 const NO_ARGUMENTS_SCHEMA = {
   type: "object",
   properties: {},
@@ -54,15 +61,8 @@ export function createTool(
     );
   }
   const name = def.name === undefined ? defaultName : def.name;
-  if (typeof name !== "string" || !TOOL_NAME_PATTERN.test(name)) {
-    fail(
-      `the name ${
-        JSON.stringify(name)
-      } is not 1 to 64 letters, digits, "_" or "-"; ${
-        def.name === undefined ? "rename the file" : 'change "name"'
-      }`,
-    );
-  }
+  const badName = nameProblem(name, def.name === undefined);
+  if (badName) fail(badName);
   if (def.input !== undefined && !isZodObject(def.input)) {
     fail(
       `"input" must be a zod object schema, like z.object({ text: z.string() })`,
@@ -73,34 +73,9 @@ export function createTool(
       `"output" must be a zod object schema, like z.object({ count: z.number() })`,
     );
   }
-  if (def.icons !== undefined && !Array.isArray(def.icons)) {
-    fail(`"icons" must be an array of { src, mimeType?, sizes? }`);
-  }
+  const shared = sharedFieldsProblem(def);
+  if (shared) fail(shared);
   const timeoutMs = def.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!isTimerMs(timeoutMs)) {
-    // A timer overflows past 2^31-1 ms and fires at once: such a tool would time out every call.
-    fail(
-      `"timeoutMs" must be a positive number of milliseconds, a whole number from 1 to ${MAX_TIMER_MS} (about 24 days); it is ${
-        typeof timeoutMs === "number" ? timeoutMs : `a ${typeof timeoutMs}`
-      }`,
-    );
-  }
-  for (const field of ["annotations", "_meta"]) {
-    const value = def[field];
-    if (
-      value !== undefined &&
-      !isPlainObject(value)
-    ) {
-      fail(`"${field}" must be an object`);
-    }
-  }
-  if (def.permissions !== undefined) {
-    const problem = permissionsProblem(def.permissions);
-    if (problem) fail(problem);
-  }
-  if (def.title !== undefined && typeof def.title !== "string") {
-    fail(`"title" must be a string`);
-  }
 
   const input = (def.input as InputSchema | undefined) ?? NO_ARGUMENTS;
   const output = def.output as OutputSchema | undefined;
@@ -131,7 +106,59 @@ export function createTool(
   };
 }
 
-function isZodObject(value: unknown): value is InputSchema {
+/**
+ * What is wrong with the name of a tool or prompt (`fromFile`: the file's stem, as no "name" is
+ * set), or undefined when it is fine.
+ */
+export function nameProblem(
+  name: unknown,
+  fromFile: boolean,
+): string | undefined {
+  if (typeof name === "string" && TOOL_NAME_PATTERN.test(name)) {
+    return undefined;
+  }
+  return `the name ${
+    JSON.stringify(name)
+  } is not 1 to 64 letters, digits, "_" or "-"; ${
+    fromFile ? "rename the file" : 'change "name"'
+  }`;
+}
+
+/**
+ * The first problem with the fields tools, prompts and resources share (`icons`, `timeoutMs`,
+ * `annotations`, `_meta`, `permissions`, `title`), or undefined when they are fine.
+ */
+export function sharedFieldsProblem(
+  def: Record<string, unknown>,
+): string | undefined {
+  if (def.icons !== undefined && !Array.isArray(def.icons)) {
+    return `"icons" must be an array of { src, mimeType?, sizes? }`;
+  }
+  const timeoutMs = def.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!isTimerMs(timeoutMs)) {
+    // A timer overflows past 2^31-1 ms and fires at once: such a tool would time out every call.
+    return `"timeoutMs" must be a positive number of milliseconds, a whole number from 1 to ${MAX_TIMER_MS} (about 24 days); it is ${
+      typeof timeoutMs === "number" ? timeoutMs : `a ${typeof timeoutMs}`
+    }`;
+  }
+  for (const field of ["annotations", "_meta"]) {
+    const value = def[field];
+    if (value !== undefined && !isPlainObject(value)) {
+      return `"${field}" must be an object`;
+    }
+  }
+  if (def.permissions !== undefined) {
+    const problem = permissionsProblem(def.permissions);
+    if (problem) return problem;
+  }
+  if (def.title !== undefined && typeof def.title !== "string") {
+    return `"title" must be a string`;
+  }
+  return undefined;
+}
+
+/** Whether `value` is a zod object schema (of this zod or another copy of it). */
+export function isZodObject(value: unknown): value is InputSchema {
   const zod = (value as { _zod?: { def?: { type?: unknown } } } | null)?._zod;
   return typeof (value as { safeParse?: unknown })?.safeParse === "function" &&
     zod?.def?.type === "object";

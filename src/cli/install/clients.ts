@@ -1,14 +1,15 @@
 /**
  * @module
  * The AI clients `install` registers this server with and `doctor` checks: each one's label,
- * where it keeps its configuration file per operating system and scope, the top-level key of
- * its servers and the shape of an entry; and the options that pick one file among them.
+ * where it keeps its configuration file per operating system and scope, the key of its servers
+ * and the shape of an entry; and the options that pick one file among them.
  */
 
 import { join, resolve } from "node:path";
 import { callerDir, type Io, shellWord } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import { DEFAULT_SERVER_INFO } from "../../server/protocol.ts";
+import { claudeProjectKey } from "./claude_project.ts";
 
 /** The variables an entry sets for the server: absent when there are none. */
 type EntryEnv = Record<string, string>;
@@ -46,19 +47,24 @@ export const CLIENTS = {
     key: "mcpServers",
     project: [".mcp.json"],
     user: (home: Home) => [home.home, ".claude.json"],
+    // `claude mcp add --scope local`: one project's entries, kept in the user file (not committed).
+    local: true,
     entry: typedStdioEntry,
     forward: dollarBrace,
-    next:
-      "Claude Code asks you to approve a project's servers the first time; `/mcp` shows it connected.",
+    next: (scope: Scope) =>
+      scope === "project"
+        ? "Claude Code asks you to approve a project's servers the first time; `/mcp` shows it connected."
+        : "Claude Code loads it when it next starts in the project; `/mcp` shows it connected.",
   },
   vscode: {
     label: "VS Code",
     key: "servers",
     project: [".vscode", "mcp.json"],
     user: (home: Home) => [home.vscodeUser, "mcp.json"],
+    local: false,
     entry: typedStdioEntry,
     forward: envColon,
-    next:
+    next: () =>
       "VS Code lists it under MCP Servers; start it there or from the chat's tools menu.",
   },
   cursor: {
@@ -66,19 +72,21 @@ export const CLIENTS = {
     key: "mcpServers",
     project: [".cursor", "mcp.json"],
     user: (home: Home) => [home.home, ".cursor", "mcp.json"],
+    local: false,
     entry: (command: string, args: string[], env?: EntryEnv) => ({
       command,
       args,
       ...withEnv(env),
     }),
     forward: envColon,
-    next: "Cursor shows it in Settings → MCP; enable it there.",
+    next: () => "Cursor shows it in Settings → MCP; enable it there.",
   },
   "claude-desktop": {
     label: "Claude Desktop",
     key: "mcpServers",
     project: undefined,
     user: (home: Home) => [home.claudeDesktop, "claude_desktop_config.json"],
+    local: false,
     entry: (command: string, args: string[], env?: EntryEnv) => ({
       command,
       args,
@@ -86,7 +94,7 @@ export const CLIENTS = {
     }),
     // claude_desktop_config.json is used as written: no variable is expanded in it.
     forward: undefined,
-    next: "Quit and reopen Claude Desktop to load it.",
+    next: () => "Quit and reopen Claude Desktop to load it.",
   },
   cline: {
     label: "Cline",
@@ -99,6 +107,7 @@ export const CLIENTS = {
       "settings",
       "cline_mcp_settings.json",
     ],
+    local: false,
     entry: (command: string, args: string[], env?: EntryEnv) => ({
       command,
       args,
@@ -106,12 +115,18 @@ export const CLIENTS = {
       disabled: false,
     }),
     forward: envColon,
-    next: "Cline picks it up from its MCP Servers panel.",
+    next: () => "Cline picks it up from its MCP Servers panel.",
   },
 } as const;
 
 /** A client `install` and `doctor` know. */
 export type ClientName = keyof typeof CLIENTS;
+
+/**
+ * Which configuration: the project's file (shared, committed), the user's, or (Claude Code) the
+ * user's file's entry for one project.
+ */
+export type Scope = "project" | "user" | "local";
 
 /** Where per-user configuration lives on this machine. */
 interface Home {
@@ -124,11 +139,20 @@ interface Home {
 export interface ConfigTarget {
   client: ClientName;
   label: string;
-  scope: "project" | "user";
+  scope: Scope;
   path: string;
-  /** The top-level key holding the servers: `mcpServers` or (VS Code) `servers`. */
-  key: string;
+  /**
+   * The keys down to the object holding the servers: `["mcpServers"]`, (VS Code) `["servers"]`,
+   * or for Claude Code's local scope `["projects", <project key>, "mcpServers"]`.
+   */
+  at: string[];
   name: string;
+  /**
+   * The folder the client starts the server in, where `doctor` starts it: the project's (the
+   * caller's folder, or `--project`). A user-scope server too starts in the project the client
+   * was opened in, so `doctor` runs it in the project it is asked about.
+   */
+  cwd: string;
 }
 
 /** Reads `--client`, `--scope` and `--name` into the file to edit; throws a message on misuse. */
@@ -143,22 +167,36 @@ export function configTarget(io: Io, options: CliOptions): ConfigTarget {
     );
   }
   const scope = options.scope ?? (spec.project ? "project" : "user");
-  if (scope !== "project" && scope !== "user") {
-    throw new Error(`Unknown --scope "${scope}"; use project or user`);
+  if (scope !== "project" && scope !== "user" && scope !== "local") {
+    throw new Error(`Unknown --scope "${scope}"; use project, user or local`);
   }
-  if (options.project !== undefined && scope !== "project") {
+  // doctor takes --project with a user-scope entry: the project to start it in.
+  if (
+    options.project !== undefined && scope === "user" &&
+    options.command !== "doctor"
+  ) {
     throw new Error(
       `--project names a project's configuration; it does not go with --scope ${scope}`,
     );
   }
+  const cwd = projectDir(io, options);
   let path: string;
+  let at: string[] = [spec.key];
   if (scope === "project") {
     if (!spec.project) {
       throw new Error(
         `${spec.label} has no project configuration; use --scope user`,
       );
     }
-    path = join(projectDir(io, options), ...spec.project);
+    path = join(cwd, ...spec.project);
+  } else if (scope === "local") {
+    if (!spec.local) {
+      throw new Error(
+        `${spec.label} has no local scope (Claude Code's); use --scope project or user`,
+      );
+    }
+    path = join(...spec.user(home(io)));
+    at = ["projects", claudeProjectKey(cwd), spec.key];
   } else {
     path = join(...spec.user(home(io)));
   }
@@ -167,9 +205,17 @@ export function configTarget(io: Io, options: CliOptions): ConfigTarget {
     label: spec.label,
     scope,
     path,
-    key: spec.key,
+    at,
     name: options.name ?? DEFAULT_SERVER_INFO.name,
+    cwd,
   };
+}
+
+/** Where `target` is, for a message: the file, and for a local entry the project in it. */
+export function targetPlace(target: ConfigTarget): string {
+  return target.scope === "local"
+    ? `${target.path} (projects[${JSON.stringify(target.at[1])}])`
+    : target.path;
 }
 
 /** The config target, or undefined after saying on stderr what is wrong with the options. */

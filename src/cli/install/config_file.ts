@@ -26,7 +26,7 @@ export interface ConfigFile {
 /** Parses a config file's text (JSON with comments); throws a message saying what is wrong. */
 export function readConfig(
   text: string,
-  target: Pick<ConfigTarget, "path" | "key">,
+  target: Pick<ConfigTarget, "path" | "at">,
 ): ConfigFile {
   if (text.trim() === "") text = "{}\n";
   const errors: ParseError[] = [];
@@ -48,26 +48,35 @@ export function readConfig(
       `${target.path} does not hold a JSON object; fix it, then run this again`,
     );
   }
-  const servers = (root as Record<string, unknown>)[target.key];
-  if (
-    servers !== undefined &&
-    !isPlainObject(servers)
-  ) {
-    throw new Error(
-      `"${target.key}" in ${target.path} is not an object; fix it, then run this again`,
-    );
+  let servers: unknown = root;
+  for (const [depth, key] of target.at.entries()) {
+    servers = (servers as Record<string, unknown>)[key];
+    if (servers === undefined) break;
+    if (!isPlainObject(servers)) {
+      throw new Error(
+        `${
+          keyPath(target.at.slice(0, depth + 1))
+        } in ${target.path} is not an object; fix it, then run this again`,
+      );
+    }
   }
   return { text, servers: servers as Record<string, unknown> | undefined };
 }
 
+/** `"mcpServers"`, or `"projects" → "/home/ada/notes" → "mcpServers"`. */
+function keyPath(keys: readonly string[]): string {
+  return keys.map((key) => JSON.stringify(key)).join(" → ");
+}
+
 /**
- * Sets `path` (two keys deep) to `value`, touching only the text that must change: a new
+ * Sets `path` (one key or more deep) to `value`, touching only the text that must change: a new
  * property goes on its own line after the last one (after any comment ending that line), in
- * the indentation the file uses; an existing value is replaced where it stands.
+ * the indentation the file uses; an existing value is replaced where it stands; objects missing
+ * on the way are added with it.
  */
 export function setEntry(
   text: string,
-  path: [string, string],
+  path: string[],
   value: unknown,
 ): string {
   const root = parseTree(text)!;
@@ -91,10 +100,21 @@ export function setEntry(
     return text.slice(0, existing.offset) + replacement +
       text.slice(existing.offset + existing.length);
   }
-  const servers = findNodeAtLocation(root, [path[0]]);
-  const [object, key, inserted] = servers?.type === "object"
-    ? [servers, path[1], value]
-    : [root, path[0], { [path[1]]: value }];
+  // The deepest object on the way that exists; what is missing below it is added whole.
+  let depth = path.length - 1;
+  let object = findNodeAtLocation(root, path.slice(0, depth));
+  while (depth > 0 && object?.type !== "object") {
+    depth--;
+    object = depth === 0
+      ? root
+      : findNodeAtLocation(root, path.slice(0, depth));
+  }
+  if (object?.type !== "object") object = root;
+  const key = path[depth]!;
+  const inserted = path.slice(depth + 1).reduceRight<unknown>(
+    (inner, name) => ({ [name]: inner }),
+    value,
+  );
   const children = object.children ?? [];
   const close = object.offset + object.length - 1; // the "}"
   const last = children.at(-1);

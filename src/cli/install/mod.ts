@@ -21,6 +21,7 @@ import {
   type ConfigTarget,
   reportedTarget,
   targetFlags,
+  targetPlace,
 } from "./clients.ts";
 import { type ConfigFile, readConfig, setEntry } from "./config_file.ts";
 import { serverCommand } from "./server_command.ts";
@@ -92,7 +93,9 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
   }
   if (existing !== undefined && sameJson(existing, entry)) {
     io.stderr(
-      `"${target.name}" is already registered in ${target.path} (${target.label}, ${target.scope}); nothing to change\n`,
+      `"${target.name}" is already registered in ${
+        targetPlace(target)
+      } (${target.label}, ${target.scope} scope); nothing to change\n`,
     );
     // The cache may have been emptied since (another machine, a cleared DENO_DIR).
     await warm(io, target, { command, args, env });
@@ -100,19 +103,21 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
   }
   if (existing !== undefined && !ours && !options.force) {
     io.stderr(
-      `${target.path} already has a different server named "${target.name}":\n  ${
+      `${
+        targetPlace(target)
+      } already has a different server named "${target.name}":\n  ${
         JSON.stringify(existing)
       }\nUse --force to replace it, or --name to register this one under another name.\n`,
     );
     return 1;
   }
-  const edited = setEntry(config.text, [target.key, target.name], entry);
+  const edited = setEntry(config.text, [...target.at, target.name], entry);
   await Deno.mkdir(dirname(target.path), { recursive: true });
   await Deno.writeTextFile(target.path, edited);
   io.stderr(
-    `${
-      existing === undefined ? "Registered" : "Updated"
-    } "${target.name}" in ${target.path} (${target.label}, ${target.scope} scope): ${how}.
+    `${existing === undefined ? "Registered" : "Updated"} "${target.name}" in ${
+      targetPlace(target)
+    } (${target.label}, ${target.scope} scope): ${how}.
   ${[command, ...args].map(shellWord).join(" ")}${
       Object.keys(env).length > 0
         ? `\n  env ${
@@ -133,7 +138,7 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
   );
   await warm(io, target, { command, args, env });
   io.stderr(
-    `${CLIENTS[target.client].next} \`tooldrop doctor${
+    `${CLIENTS[target.client].next(target.scope)} \`tooldrop doctor${
       targetFlags(target, options)
     }\` checks that it starts and answers.
 `,

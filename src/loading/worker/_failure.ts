@@ -126,14 +126,26 @@ function declaredForm(kind: PermissionKind, value: string): string {
 }
 
 /**
+ * What a running server needs to hold a permission a tool now declares. The worker cannot tell
+ * how its server was started, so it names both ways: a registered `serve --watch` entry
+ * (`install` updates its own entry's flags; the client starts it again with them) and
+ * `deno task dev` (which restarts itself with what a saved tool declares). A compiled binary
+ * runs its tools in its own thread, never here.
+ */
+const REGISTER_AGAIN =
+  "run `deno task tooldrop install` again and restart the server in the client (`deno task dev` restarts by itself)";
+
+/**
  * The error text for a call refused `denial`: the permission and the line to add when the tool
- * does not declare it; when it does, that the server itself lacks it.
+ * does not declare it; when it does, that the server itself lacks it. Either way, how the
+ * server gets it.
  *
  * @example
  * ```ts
  * deniedMessage("fetcher", undefined, { kind: "net", value: "example.com" });
  * // 'Tool "fetcher" needs net access to "example.com", which it does not declare; add
- * //  permissions: { net: ["example.com"] } to its definition'
+ * //  permissions: { net: ["example.com"] } to its definition, then run `deno task tooldrop
+ * //  install` again and restart the server in the client (`deno task dev` restarts by itself)'
  * ```
  */
 export function deniedMessage(
@@ -146,13 +158,13 @@ export function deniedMessage(
     value === undefined ? "" : ` to ${JSON.stringify(value)}`
   }`;
   if (covers(declared?.[kind], kind, value)) {
-    return `Tool "${tool}" declares ${what}, but the server was not granted it; restart the server with the permissions its tools declare (\`deno task dev\`, \`deno task compile\` and \`tooldrop install\` grant them)`;
+    return `Tool "${tool}" declares ${what}, but the server was not granted it; ${REGISTER_AGAIN}`;
   }
   const wanted: ToolPermissions = {
     [kind]: value === undefined ? true : [value],
   };
   const line = permissionsLiteral(unionPermissions([declared, wanted]));
-  return `Tool "${tool}" needs ${what}, which it does not declare; add permissions: ${line} to its definition`;
+  return `Tool "${tool}" needs ${what}, which it does not declare; add permissions: ${line} to its definition, then ${REGISTER_AGAIN}`;
 }
 
 /** Whether a declared grant already includes `value` (a path: the path or a folder above it). */
