@@ -30,31 +30,44 @@ if (import.meta.main) {
     value: Deno.stderr,
     configurable: true,
   });
-  const code = await runCli({
-    args: Deno.args,
-    stdin: Deno.stdin,
-    stdout,
-    stderr: (text) => stderr.write(text),
-    env: (name) => {
-      try {
-        return Deno.env.get(name);
-      } catch {
-        return undefined; // not permitted: the same as unset
-      }
-    },
-    toolsDir: new URL("./tools/", import.meta.url),
-    cwd: () => Deno.cwd(),
-    stdinIsTerminal: Deno.stdin.isTerminal(),
-    entry: Deno.build.standalone ? undefined : new URL(import.meta.url),
-    manifest: Deno.build.standalone
-      ? () => import("./tools/_manifest.ts")
-      : undefined,
-    signal: stop.signal,
-    guards: {
-      console: (log, uncaught) => protectProcess(globalThis, log, uncaught),
-      nodeStdout: guardNodeStdout,
-    },
-  });
+  // The guards keep the server up when a tool's promise rejects unhandled; a failure of the
+  // server itself must end the process, with the reason, rather than leave it silent.
+  const code = await (async () => {
+    try {
+      return await runCli({
+        args: Deno.args,
+        stdin: Deno.stdin,
+        stdout,
+        stderr: (text) => stderr.write(text),
+        env: (name) => {
+          try {
+            return Deno.env.get(name);
+          } catch {
+            return undefined; // not permitted: the same as unset
+          }
+        },
+        toolsDir: new URL("./tools/", import.meta.url),
+        cwd: () => Deno.cwd(),
+        stdinIsTerminal: Deno.stdin.isTerminal(),
+        entry: Deno.build.standalone ? undefined : new URL(import.meta.url),
+        manifest: Deno.build.standalone
+          ? () => import("./tools/_manifest.ts")
+          : undefined,
+        signal: stop.signal,
+        guards: {
+          console: (log, uncaught) => protectProcess(globalThis, log, uncaught),
+          nodeStdout: guardNodeStdout,
+        },
+      });
+    } catch (error) {
+      stderr.write(
+        `tooldrop stopped on an internal error: ${
+          error instanceof Error ? error.stack ?? error.message : String(error)
+        }\n`,
+      );
+      return 70; // EX_SOFTWARE
+    }
+  })();
   await stderr.flush(STDERR_FLUSH_MS);
   Deno.exit(code);
 }
