@@ -1,11 +1,12 @@
 /**
  * @module
  * tooldrop for tool authors, imported by every file in `tools/` as `"tooldrop"`: `defineTool`
- * declares a tool (its arguments typed from a zod schema), `ToolError` tells the model what went
- * wrong, the types describe what `run` gets (its context) and may return (MCP content), and
- * `callTool` calls a tool as a client would, for its tests: its file as served, in a worker with
- * only the permissions it declares (`toolFile`), or a definition in the test's thread. Embedding
- * the server in another program is `"tooldrop/server"`.
+ * declares a tool (its arguments typed from a zod schema), `definePrompt` a prompt and
+ * `defineResource` a resource (its parameters typed from its URI template), `ToolError` tells
+ * the model what went wrong, the types describe what `run` gets (its context) and may return
+ * (MCP content), and `callTool` calls a tool as a client would, for its tests: its file as
+ * served, in a worker with only the permissions it declares (`toolFile`), or a definition in
+ * the test's thread. Embedding the server in another program is `"tooldrop/server"`.
  *
  * @example A tool and its test
  * ```ts
@@ -34,9 +35,14 @@ export {
   type CallArgs,
   type CallToolResult,
   type ClientInfo,
+  type CompleteContext,
+  type Completer,
+  type Completers,
   type ContentAnnotations,
   type ContentBlock,
   type ContentBlockBase,
+  definePrompt,
+  defineResource,
   defineTool,
   type ElicitForm,
   type ElicitResult,
@@ -47,7 +53,17 @@ export {
   type InputSchema,
   type OutputSchema,
   type PermissionKind,
+  type PromptContext,
+  type PromptDefinition,
+  type PromptMessage,
+  type PromptReturn,
+  type ReadReturn,
+  type ResourceAnnotations,
+  type ResourceCache,
+  type ResourceCommon,
+  type ResourceContent,
   type ResourceContents,
+  type ResourceContext,
   type ResourceLink,
   type Root,
   type RunArgs,
@@ -56,6 +72,12 @@ export {
   type SampleResult,
   type SamplingContent,
   type SamplingMessage,
+  type StaticResource,
+  type StringArgs,
+  type SubscribeContext,
+  type TemplateParams,
+  type TemplateResource,
+  type TemplateVariables,
   type TextContent,
   type ToolAnnotations,
   type ToolContext,

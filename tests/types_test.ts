@@ -2,8 +2,9 @@
  * The types of the public API, checked by `deno check` (and so by `deno test`): every return the
  * README documents type-checks, and a malformed block or result is a type error instead of JSON
  * text the model reads; `callTool` takes the tool's input type, for a definition and for a tool
- * file (`toolFile`) alike. Each `@ts-expect-error` line must fail to type-check, or the check
- * fails.
+ * file (`toolFile`) alike; a prompt's arguments and a resource template's parameters are typed
+ * from their schema and template text. Each `@ts-expect-error` line must fail to type-check, or
+ * the check fails.
  */
 
 import assert from "node:assert/strict";
@@ -11,8 +12,16 @@ import { z } from "zod";
 import {
   callTool,
   type CallToolResult,
+  type Completer,
   type ContentBlock,
+  definePrompt,
+  defineResource,
   defineTool,
+  type PromptReturn,
+  type ReadReturn,
+  type ResourceContext,
+  type TemplateParams,
+  type TemplateVariables,
   type ToolContext,
   toolFile,
   type ToolReturn,
@@ -225,6 +234,157 @@ async function typedFileCalls(): Promise<void> {
   // @ts-expect-error: the file's URL, not a path
   toolFile(greet, "./greet.ts");
 }
+
+// A prompt's `get` gets its arguments typed from `args`, every one taking a string.
+const review = definePrompt({
+  description: "Reviews code for bugs.",
+  args: z.object({
+    code: z.string(),
+    language: z.string().optional(),
+    style: z.enum(["terse", "full"]).default("terse"),
+    lines: z.string().transform((text) => Number(text)),
+  }),
+  complete: { language: () => ["go"], style: () => Promise.resolve(["full"]) },
+  get: ({ code, language, style, lines }) => {
+    const text: string = code;
+    const maybe: string | undefined = language;
+    const chosen: "terse" | "full" = style;
+    const count: number = lines;
+    return `${text} ${maybe ?? ""} ${chosen} ${count}`;
+  },
+});
+definePrompt({
+  description: "d",
+  args: z.object({ code: z.string() }),
+  // @ts-expect-error: "code" is a string
+  get: ({ code }) => code.toFixed(),
+});
+definePrompt({
+  description: "d",
+  // @ts-expect-error: prompt arguments arrive as strings; a number field is refused
+  args: z.object({ n: z.number() }),
+  get: () => "",
+});
+definePrompt({
+  description: "d",
+  args: z.object({ code: z.string() }),
+  // @ts-expect-error: "complete" names only arguments
+  complete: { cod: () => [] },
+  get: () => "",
+});
+// @ts-expect-error: a prompt without args has nothing to complete
+definePrompt({ description: "d", complete: { x: () => [] }, get: () => "" });
+// What `get` may return: a string, a message, messages, or the whole result.
+const prompts: PromptReturn[] = [
+  "text",
+  { role: "user", content: "text" },
+  {
+    role: "assistant",
+    content: { type: "image", data: "AA==", mimeType: "image/png" },
+  },
+  [{ role: "user", content: "a" }, { role: "assistant", content: "b" }],
+  { description: "d", messages: [{ role: "user", content: "a" }] },
+];
+definePrompt({
+  description: "d",
+  // @ts-expect-error: a role is "user" or "assistant"
+  get: () => ({ role: "system", content: "x" }),
+});
+// @ts-expect-error: a message's content is a string or a content block
+definePrompt({ description: "d", get: () => ({ role: "user", content: 3 }) });
+
+// A template's variables type `read`'s parameters, and `complete`'s keys.
+const variables: TemplateVariables<"notes://{dir}/{name}.md">[] = [
+  "dir",
+  "name",
+];
+// @ts-expect-error: "file" is not a variable of the template
+const notVariable: TemplateVariables<"notes://{dir}/{name}.md"> = "file";
+const noteParams: TemplateParams<"notes://{name}"> = { name: "todo" };
+const note = defineResource({
+  uriTemplate: "notes://{dir}/{name}",
+  description: "A note by folder and name.",
+  complete: { name: () => ["todo"] },
+  read: ({ dir, name }, ctx) => {
+    const both: string = `${dir}/${name}`;
+    const uri: string = ctx.uri;
+    return uri === "" ? undefined : both;
+  },
+});
+defineResource({
+  uriTemplate: "notes://{name}",
+  description: "d",
+  // @ts-expect-error: "nam" is not a variable of "notes://{name}"
+  read: ({ nam }) => nam,
+});
+// @ts-expect-error: "complete" names only the template's variables
+defineResource({
+  uriTemplate: "notes://{name}",
+  description: "d",
+  complete: { nam: () => [] },
+  read: () => "",
+});
+// A fixed URI's `read` gets no parameters, and has nothing to complete.
+const readme = defineResource({
+  uri: "docs://readme",
+  description: "d",
+  mimeType: "text/markdown",
+  read: () => new Uint8Array([35, 32, 104, 105]),
+});
+defineResource({
+  uri: "docs://readme",
+  description: "d",
+  // @ts-expect-error: a fixed URI has no parameters
+  read: ({ name }) => name,
+});
+// @ts-expect-error: a resource is a "uri" or a "uriTemplate", not both
+defineResource({
+  uri: "a://b",
+  uriTemplate: "a://{x}",
+  description: "d",
+  read: () => "",
+});
+// What `read` may return: text, bytes, an item or items (blob as bytes or base64), nothing.
+const reads: ReadReturn[] = [
+  "text",
+  new Uint8Array(1),
+  { text: "a" },
+  { uri: "notes://a", mimeType: "text/csv", text: "a,b", _meta: { k: 1 } },
+  [{ blob: new Uint8Array(1) }, { blob: "AA==", mimeType: "image/png" }],
+  undefined,
+];
+// @ts-expect-error: a number is not contents
+defineResource({ uri: "a://b", description: "d", read: () => 42 });
+defineResource({
+  uri: "a://b",
+  description: "d",
+  // @ts-expect-error: an item has "text" or "blob"
+  read: () => ({ uri: "a://b" }),
+});
+const language: Completer = (value, ctx) =>
+  [ctx.arguments.code ?? "", value].filter((v) => v !== "");
+
+Deno.test("prompt and resource definitions are what they declare, typed as above", async () => {
+  assert.equal(review.args?.shape.code instanceof z.ZodString, true);
+  assert.deepEqual(variables, ["dir", "name"]);
+  assert.ok(notVariable);
+  assert.deepEqual(noteParams, { name: "todo" });
+  assert.equal(prompts.length, 5);
+  assert.equal(reads.length, 6);
+  const ctx = { uri: "notes://a/b" } as ResourceContext;
+  assert.equal(await note.read({ dir: "a", name: "b" }, ctx), "a/b");
+  assert.deepEqual(
+    await readme.read({}, ctx),
+    new Uint8Array([35, 32, 104, 105]),
+  );
+  assert.deepEqual(
+    await language("g", {
+      arguments: { code: "x" },
+      signal: AbortSignal.abort(),
+    }),
+    ["x", "g"],
+  );
+});
 
 Deno.test("the type-checked calls above behave as their types say", async () => {
   assert.equal(typeof typedCalls, "function");

@@ -1,7 +1,8 @@
 /**
  * @module
  * The tool layer: the contract a tool author touches — `defineTool`, `ToolError`, the context a
- * tool runs with, the MCP content types it returns and the Deno permissions it declares — and
+ * tool runs with, the MCP content types it returns and the Deno permissions it declares; the
+ * same for prompts (`definePrompt`) and resources (`defineResource`, URI templates) — and
  * the checked `Tool` and `ToolSet` the server serves. It imports only `util/` and zod: nothing
  * here knows how tools are served (`server/`), found and imported (`loading/`) or run from
  * the shell (`cli/`).
@@ -44,6 +45,41 @@ export {
   ToolError,
 } from "./tool.ts";
 export { createTool } from "./toolset.ts";
+export {
+  type CompleteContext,
+  type Completer,
+  type Completers,
+  definePrompt,
+  type PromptArgument,
+  type PromptContext,
+  type PromptDefinition,
+  type PromptDescriptor,
+  type PromptListing,
+  type PromptMessage,
+  type PromptReturn,
+  type StringArgs,
+} from "./prompt.ts";
+export {
+  defineResource,
+  type ReadReturn,
+  type ResourceAnnotations,
+  type ResourceCache,
+  type ResourceCommon,
+  type ResourceContent,
+  type ResourceContext,
+  type ResourceDescriptor,
+  type ResourceListing,
+  type ResourceTemplateDescriptor,
+  type StaticResource,
+  type SubscribeContext,
+  type TemplateParams,
+  type TemplateResource,
+  type TemplateVariables,
+} from "./resource.ts";
+// Not re-exported: uri_template.ts, prompt_check.ts and resource_check.ts (createPrompt,
+// createResource, KindError), which server/ and loading/ import by file. src/mod.ts, which every
+// tool worker loads, imports this module, and a worker that serves only tools should not load
+// them (about 3 ms each start).
 export {
   DEFAULT_TIMEOUT_MS,
   duplicateNameError,
