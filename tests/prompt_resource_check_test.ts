@@ -9,9 +9,8 @@ import { z } from "zod";
 import {
   createPrompt,
   duplicatePromptError,
-  KindError,
-  toKindError,
 } from "../src/tool/prompt_check.ts";
+import { KindError, toKindError } from "../src/tool/kinds.ts";
 import {
   createResource,
   duplicateResourceError,

@@ -3,6 +3,8 @@
  * Checks a resource definition and builds what serves it: its `resources/list` or
  * `resources/templates/list` entry and the functions that check, call and shape a
  * `resources/read` and a `completion/complete`.
+ * (Over 300 lines: each check a resource definition gets, with the message it gives, and the
+ * shaping of what `read` returns, which those checks mirror, read best side by side.)
  */
 
 import type { ResourceContents } from "./content.ts";
@@ -24,7 +26,7 @@ import {
   KindError,
   kindOf,
   runCompleter,
-} from "./prompt_check.ts";
+} from "./kinds.ts";
 import { isPlainObject } from "../util/is.ts";
 import { textOf } from "../util/describe.ts";
 import { MAX_TIMER_MS } from "../util/timer.ts";
