@@ -48,6 +48,22 @@ export {
   type ToolDescriptor,
   ToolSet,
 } from "./tool/mod.ts";
+export { servePrompt } from "./tool/prompt_check.ts";
+export { serveResource } from "./tool/resource_check.ts";
+export {
+  PromptSet,
+  ResourceSet,
+  type ServedPrompt,
+  type ServedResource,
+} from "./tool/served_kinds.ts";
+export type { ReplyKind } from "./tool/served.ts";
+export type { PromptArgument, PromptDescriptor } from "./tool/prompt.ts";
+export type {
+  ResourceDescriptor,
+  ResourceTemplateDescriptor,
+} from "./tool/resource.ts";
+export type { UriTemplate } from "./tool/uri_template.ts";
+export type { ServedKinds } from "./server/protocol.ts";
 export {
   checkModules,
   type LoadOptions,

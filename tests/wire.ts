@@ -10,6 +10,10 @@ import { serve, type ServeOptions } from "../src/server/serve.ts";
 import { defineTool } from "tooldrop";
 import type { AnyToolDefinition, ToolContext } from "../src/tool/tool.ts";
 import { createTool } from "../src/tool/toolset.ts";
+import { createPrompt } from "../src/tool/prompt_check.ts";
+import { servedPrompt } from "../src/tool/served_kinds.ts";
+import { serveResource } from "../src/tool/resource_check.ts";
+import { describeIssues } from "../src/server/arguments.ts";
 import { ToolSet } from "../src/tool/served.ts";
 import { jsonLines } from "./requests.ts";
 
@@ -37,11 +41,25 @@ export function quietContext(): ToolContext {
 /** A tool set from definitions keyed by name, as if each were a file in tools/. */
 export function toolSet(
   definitions: Record<string, AnyToolDefinition>,
+  more: {
+    prompts?: Record<string, unknown>;
+    resources?: Record<string, unknown>;
+  } = {},
 ): ToolSet {
   return new ToolSet(
     Object.entries(definitions).map(([name, def]) =>
       createTool(def, name, `tools/${name}.ts`)
     ),
+    {
+      prompts: Object.entries(more.prompts ?? {}).map(([name, def]) =>
+        servedPrompt(
+          createPrompt(def, name, `prompts/${name}.ts`, describeIssues),
+        )
+      ),
+      resources: Object.entries(more.resources ?? {}).map(([name, def]) =>
+        serveResource(def, name)
+      ),
+    },
   );
 }
 

@@ -15,6 +15,7 @@ import {
   type LogLevel,
 } from "../util/log.ts";
 import type {
+  CallToolResult,
   ClientInfo,
   Root,
   SampleRequest,
@@ -108,6 +109,14 @@ export class Call {
   lane: Lane | undefined;
   /** The input it asked the client for (2026-07-28 era), once it has asked. */
   inputs: CallInputs | undefined;
+  /** How its request is answered, when not as a tool call's (a prompt's, a resource's). */
+  answer:
+    | ((
+      id: RequestId,
+      result: CallToolResult,
+      scope: RequestScope,
+    ) => void)
+    | undefined;
   #controller: AbortController | undefined;
 
   /**

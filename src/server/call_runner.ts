@@ -20,6 +20,16 @@ import type { CallToolResult } from "../tool/tool.ts";
 import type { Tool } from "../tool/served.ts";
 import { isThenable } from "../util/is.ts";
 
+/**
+ * Answers a call's request with its result: `CallRunnerOptions.respond` for a tool; for a
+ * prompt, resource or completer, what turns its body or error into the method's reply.
+ */
+export type Answer = (
+  id: RequestId,
+  result: CallToolResult,
+  scope: RequestScope,
+) => void;
+
 /** Options for a {@link CallRunner}. */
 export interface CallRunnerOptions extends Omit<CallChannel, "input"> {
   /** Calls running at once; later ones wait their turn. */
@@ -29,7 +39,7 @@ export interface CallRunnerOptions extends Omit<CallChannel, "input"> {
    * when the result cannot be sent as JSON (a BigInt, a throwing `toJSON` or getter); the call
    * is then answered with an error result instead.
    */
-  respond: (id: RequestId, result: CallToolResult, scope: RequestScope) => void;
+  respond: Answer;
   /** Answers a 2026-era request with `resultType: "input_required"` and this body. */
   respondInput: (
     id: RequestId,
@@ -99,6 +109,7 @@ export class CallRunner {
     tool: Tool,
     args: Record<string, unknown>,
     scope: RequestScope,
+    answer?: Answer,
   ): boolean {
     const key = idKey(id);
     if (this.#inFlight.has(key)) return false;
@@ -111,6 +122,7 @@ export class CallRunner {
       scope,
       this.#channel,
     );
+    call.answer = answer;
     if (this.#running < this.#options.maxConcurrent && this.#mayStart()) {
       this.#run(call);
     } else {
@@ -210,7 +222,10 @@ export class CallRunner {
         if (call.done) return; // answered at once (its worker could not run it)
         return this.#await(call);
       }
-      const check = checkArguments(call.tool, call.args);
+      // A prompt's, resource's or completer's runnable checks what it is given itself.
+      const check = call.tool.reply
+        ? { ok: true as const, value: call.args }
+        : checkArguments(call.tool, call.args);
       if (!check.ok) return this.#finish(call, errorResult(check.message));
       value = call.tool.definition.run(check.value, call.context);
       if (!isThenable(value)) return this.#complete(call, value); // a `then` getter may throw too
@@ -250,6 +265,8 @@ export class CallRunner {
   }
 
   #complete(call: Call, value: unknown): void {
+    // A reply's body, sent as it is (its runnable shaped it).
+    if (call.tool.reply) return this.#finish(call, value as CallToolResult);
     let result: CallToolResult;
     try {
       result = toCallToolResult(value, call.tool.output);
@@ -318,14 +335,18 @@ export class CallRunner {
   /** Sends a call's result; one that cannot be sent as JSON becomes an error result. */
   #respond(call: Call, result: CallToolResult): void {
     try {
-      this.#options.respond(call.id, result, call.scope);
+      (call.answer ?? this.#options.respond)(call.id, result, call.scope);
     } catch (error) {
       const why =
         `Tool "${call.tool.name}" returned a result that cannot be sent as JSON: ${
           describeError(error)
         }`;
       this.#options.log.warn(why);
-      this.#options.respond(call.id, errorResult(why), call.scope);
+      (call.answer ?? this.#options.respond)(
+        call.id,
+        errorResult(why),
+        call.scope,
+      );
     }
   }
 }

@@ -17,7 +17,11 @@ import {
   resultHead,
   resultLine,
 } from "./jsonrpc.ts";
-import type { ServerInfo } from "./protocol.ts";
+import {
+  type ServedKinds,
+  serverCapabilities,
+  type ServerInfo,
+} from "./protocol.ts";
 import { clientInfo, Session } from "./session.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { type Request, ToolGate } from "./tool_gate.ts";
@@ -49,6 +53,8 @@ export interface ConnectionOptions {
   maxConcurrentCalls: number;
   /** Serves a tool request that waited for the tools, once they are there. */
   serveHeld: (request: Request) => void;
+  /** What the server serves besides tools (see `ServeOptions.serves`). */
+  serves: ServedKinds;
 }
 
 /** One client's connection; see the module documentation. */
@@ -56,6 +62,8 @@ export class Connection {
   readonly info: ServerInfo;
   readonly instructions: string | undefined;
   readonly listTtlMs: number;
+  /** What `initialize` and `server/discover` advertise. */
+  readonly capabilities: Record<string, unknown>;
   readonly log: Logger;
   readonly writer: LineWriter;
   readonly session: Session;
@@ -71,6 +79,7 @@ export class Connection {
     this.info = options.info;
     this.instructions = options.instructions;
     this.listTtlMs = options.listTtlMs;
+    this.capabilities = serverCapabilities(options.serves);
     const log = this.log = options.log;
     this.writer = new LineWriter(options.writable, (error) => {
       log.info(

@@ -144,11 +144,12 @@ export function discoverResult(
   info: ServerInfo,
   instructions: string | undefined,
   ttlMs: number,
+  capabilities: Record<string, unknown> = SERVER_CAPABILITIES,
 ): Record<string, unknown> {
   return completeResult(
     {
       supportedVersions: SUPPORTED_VERSIONS,
-      capabilities: SERVER_CAPABILITIES,
+      capabilities,
       ...(instructions ? { instructions } : {}),
       ttlMs,
       cacheScope: "public",

@@ -6,6 +6,7 @@
 
 import type { Connection } from "./connection.ts";
 import { readRetry } from "./retry.ts";
+import { KIND_REQUESTS } from "./kind_methods.ts";
 import { completeResult, discoverResult, type RequestScope } from "./era.ts";
 import {
   excerpt,
@@ -45,6 +46,7 @@ export const REQUESTS: ReadonlyMap<string, RequestHandler> = new Map([
   ["server/discover", discover],
   ["logging/setLevel", setLevel],
   ["subscriptions/listen", (c, id, params) => c.subscriptions.open(id, params)],
+  ...KIND_REQUESTS,
 ]);
 
 /** Every notification acted on; any other is logged (debug) and ignored. */
@@ -138,7 +140,9 @@ function initialize(
   c.session.initialized(hello, version);
   c.replyJson(
     id,
-    JSON.stringify(initializeResult(version, c.info, c.instructions)),
+    JSON.stringify(
+      initializeResult(version, c.info, c.instructions, c.capabilities),
+    ),
   );
   // Logged once the reply's write has begun (the writer's turn is queued first): the client
   // is waiting for the reply, and nobody for the log line.
@@ -154,7 +158,9 @@ function initialize(
 function discover(c: Connection, id: RequestId): void {
   c.replyJson(
     id,
-    JSON.stringify(discoverResult(c.info, c.instructions, c.listTtlMs)),
+    JSON.stringify(
+      discoverResult(c.info, c.instructions, c.listTtlMs, c.capabilities),
+    ),
   );
 }
 

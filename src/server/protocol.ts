@@ -40,11 +40,33 @@ export const DEFAULT_SERVER_INFO: ServerInfo = {
   version: VERSION,
 };
 
-/** What tooldrop advertises, in `initialize` and `server/discover` alike. */
-export const SERVER_CAPABILITIES = {
-  tools: { listChanged: true },
-  logging: {},
-} as const;
+/** What a server serves besides tools, as known when the client's handshake is answered. */
+export interface ServedKinds {
+  /** It serves prompts (`prompts/list`, `prompts/get`). */
+  readonly prompts: boolean;
+  /** It serves resources (`resources/list`, `resources/read`, …). */
+  readonly resources: boolean;
+}
+
+/**
+ * What tooldrop advertises, in `initialize` and `server/discover` alike: tools always;
+ * prompts and resources when it serves them, with completions (their arguments may complete).
+ */
+export function serverCapabilities(
+  kinds: ServedKinds = { prompts: false, resources: false },
+): Record<string, unknown> {
+  return {
+    tools: { listChanged: true },
+    ...(kinds.prompts ? { prompts: {} } : {}),
+    ...(kinds.resources ? { resources: {} } : {}),
+    ...(kinds.prompts || kinds.resources ? { completions: {} } : {}),
+    logging: {},
+  };
+}
+
+/** What a server that serves only tools advertises. */
+export const SERVER_CAPABILITIES: Record<string, unknown> =
+  serverCapabilities();
 
 /** What the client told us in `initialize`. */
 export interface ClientHello {
@@ -87,6 +109,7 @@ export function initializeResult(
   version: string,
   info: ServerInfo,
   instructions: string | undefined,
+  capabilities: Record<string, unknown> = SERVER_CAPABILITIES,
 ): Record<string, unknown> {
   const serverInfo: Record<string, unknown> = {
     name: info.name,
@@ -97,7 +120,7 @@ export function initializeResult(
   }
   const result: Record<string, unknown> = {
     protocolVersion: version,
-    capabilities: SERVER_CAPABILITIES,
+    capabilities,
     serverInfo,
   };
   if (instructions) result.instructions = instructions;

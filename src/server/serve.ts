@@ -13,9 +13,13 @@ import {
   DEFAULT_MAX_LINE_BYTES,
   readLineBatches,
 } from "./lines.ts";
-import { DEFAULT_SERVER_INFO, type ServerInfo } from "./protocol.ts";
+import {
+  DEFAULT_SERVER_INFO,
+  type ServedKinds,
+  type ServerInfo,
+} from "./protocol.ts";
 import type { ByteSink } from "./writer.ts";
-import type { ToolSet } from "../tool/served.ts";
+import { ToolSet } from "../tool/served.ts";
 import { Logger } from "../util/log.ts";
 
 /** What `serve()` needs; only input, output and the tools are required. */
@@ -30,6 +34,12 @@ export interface ServeOptions {
    * -32603 and serving stops.
    */
   tools: ToolSet | Promise<ToolSet>;
+  /**
+   * What it serves besides tools, for the capabilities `initialize` and `server/discover`
+   * advertise before the tools are there; default: what `tools` holds when it is not a promise,
+   * else tools only.
+   */
+  serves?: Partial<ServedKinds>;
   /**
    * Called at most once: when the replies to the first input read have been written, or at
    * shutdown if that never happened while tool requests wait. From then on slow work, such as
@@ -122,6 +132,7 @@ class Server {
       log: options.log ?? new Logger({ level: "emergency", write: () => {} }),
       maxConcurrentCalls,
       serveHeld: (request) => handleRequest(this.#connection, request),
+      serves: servedKinds(options),
     });
   }
 
@@ -250,4 +261,15 @@ async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
     new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
   ]);
   clearTimeout(timer);
+}
+
+/** What `options` serve besides tools (see `ServeOptions.serves`). */
+function servedKinds(options: ServeOptions): ServedKinds {
+  const set = options.tools instanceof ToolSet ? options.tools : undefined;
+  return {
+    prompts: options.serves?.prompts ??
+      (set !== undefined && set.prompts.prompts.length > 0),
+    resources: options.serves?.resources ??
+      (set !== undefined && set.resources.resources.length > 0),
+  };
 }

@@ -19,7 +19,16 @@ import { isThenable } from "../util/is.ts";
 export type Request = Extract<Message, { kind: "request" }>;
 
 /** Requests that need the tools, held while they load. */
-const TOOL_METHODS = new Set(["tools/call", "tools/list"]);
+const TOOL_METHODS = new Set([
+  "tools/call",
+  "tools/list",
+  "prompts/list",
+  "prompts/get",
+  "resources/list",
+  "resources/templates/list",
+  "resources/read",
+  "completion/complete",
+]);
 
 /** What a {@link ToolGate} does with the requests it held. */
 export interface ToolGateOptions {

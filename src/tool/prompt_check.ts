@@ -15,6 +15,7 @@ import type {
 import type { ToolPermissions } from "./permissions.ts";
 import { DEFAULT_TIMEOUT_MS } from "./served.ts";
 import { isZodObject, nameProblem, sharedFieldsProblem } from "./toolset.ts";
+import { type ServedPrompt, servedPrompt } from "./served_kinds.ts";
 import {
   checkCompleters,
   type CompleteBody,
@@ -314,4 +315,12 @@ function listIssues(issues: readonly z.core.$ZodIssue[]): string {
       missing ? `required (expected ${issue.expected})` : textOf(issue.message)
     }`;
   }).join("; ");
+}
+
+/**
+ * A prompt definition as a server serves it in this thread (embedding, tests): checked as a
+ * file's would be, `name` standing in for the file's stem.
+ */
+export function servePrompt(definition: unknown, name: string): ServedPrompt {
+  return servedPrompt(createPrompt(definition, name, `prompts/${name}.ts`));
 }

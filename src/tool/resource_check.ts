@@ -18,6 +18,7 @@ import type {
 import { DEFAULT_TIMEOUT_MS } from "./served.ts";
 import { sharedFieldsProblem } from "./toolset.ts";
 import { parseTemplate, type UriTemplate } from "./uri_template.ts";
+import { type ServedResource, servedResource } from "./served_kinds.ts";
 import {
   checkCompleters,
   type CompleteBody,
@@ -434,4 +435,17 @@ export function duplicateResourceError(
   return `Cannot load resource "${resource.source}": the ${field} ${
     JSON.stringify(address)
   } is already served by "${other.source}"; change one of them`;
+}
+
+/**
+ * A resource definition as a server serves it in this thread (embedding, tests): checked as a
+ * file's would be, `name` standing in for the file's stem.
+ */
+export function serveResource(
+  definition: unknown,
+  name: string,
+): ServedResource {
+  return servedResource(
+    createResource(definition, name, `resources/${name}.ts`),
+  );
 }

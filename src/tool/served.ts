@@ -6,6 +6,12 @@
  * loading zod in the server's thread. Checking a definition (`createTool`) is ./toolset.ts's.
  */
 
+import {
+  PromptSet,
+  ResourceSet,
+  type ServedPrompt,
+  type ServedResource,
+} from "./served_kinds.ts";
 import type {
   AnyToolDefinition,
   CallToolResult,
@@ -41,6 +47,12 @@ export interface ToolDescriptor {
   _meta?: Record<string, unknown>;
 }
 
+/**
+ * What a runnable that is not a tool answers (./served_kinds.ts): its result is the body of a
+ * `prompts/get`, `resources/read` or `completion/complete` reply, not a `CallToolResult`.
+ */
+export type ReplyKind = "prompt" | "resource" | "complete";
+
 /** A checked tool, ready to serve. */
 export interface Tool {
   /** The name the client calls: the definition's `name`, else the file's stem. */
@@ -61,6 +73,8 @@ export interface Tool {
   readonly descriptor: ToolDescriptor;
   /** Where its calls run when not in this thread (a worker); unset: `definition.run`, here. */
   readonly remote?: RemoteRunner | undefined;
+  /** Set for the runnable of a prompt, a resource or a completer (./served_kinds.ts). */
+  readonly reply?: ReplyKind | undefined;
 }
 
 /**
@@ -159,14 +173,29 @@ export function duplicateNameError(tool: Tool, other: Tool): string {
   return `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${other.source}"; rename one of them or set "name"`;
 }
 
-/** The tools of one server, by name, with the `tools/list` result serialized once. */
+/**
+ * What one server serves, by name: its tools, with the `tools/list` result serialized once, and
+ * its prompts and resources.
+ */
 export class ToolSet {
   readonly #byName = new Map<string, Tool>();
   readonly #tools: readonly Tool[];
   #listJson: string | undefined;
+  /** Its prompts (`prompts/list`, `prompts/get`). */
+  readonly prompts: PromptSet;
+  /** Its resources (`resources/list`, `resources/templates/list`, `resources/read`). */
+  readonly resources: ResourceSet;
 
-  /** Throws when two tools share a name, naming both files. */
-  constructor(tools: readonly Tool[]) {
+  /** Throws when two tools, prompts or resources share a name, naming both files. */
+  constructor(
+    tools: readonly Tool[],
+    more: {
+      prompts?: readonly ServedPrompt[];
+      resources?: readonly ServedResource[];
+    } = {},
+  ) {
+    this.prompts = new PromptSet(more.prompts);
+    this.resources = new ResourceSet(more.resources);
     for (const tool of tools) {
       const other = this.#byName.get(tool.name);
       if (other) {

@@ -1,0 +1,355 @@
+/**
+ * @module
+ * The methods of prompts, resources and completions: `prompts/list`, `prompts/get`,
+ * `resources/list`, `resources/templates/list`, `resources/read` and `completion/complete`.
+ * A get, a read and a completion run through the call runner as a tool call does (bounded,
+ * timed, cancellable; `prompts/get` and `resources/read` may answer `input_required` in the
+ * 2026 era), and `kindAnswer` turns what they return into the method's reply.
+ */
+
+import type { Answer } from "./call_runner.ts";
+import type { Connection } from "./connection.ts";
+import { completeResult, type RequestScope } from "./era.ts";
+import {
+  excerpt,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  JsonRpcError,
+  METHOD_NOT_FOUND,
+  type Params,
+  type RequestId,
+} from "./jsonrpc.ts";
+import { KIND_CODE, KIND_DATA } from "./_call_failure.ts";
+import { readRetry } from "./retry.ts";
+import type { Tool } from "../tool/served.ts";
+import type { ServedResource } from "../tool/served_kinds.ts";
+import type { CallToolResult } from "../tool/tool.ts";
+import { isPlainObject } from "../util/is.ts";
+
+/** `resources/read` of a URI nothing serves, in the 2025-11-25 era; 2026 uses -32602. */
+export const RESOURCE_NOT_FOUND = -32002;
+
+type Handler = (
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+) => void;
+
+/**
+ * The rows these methods add to the request table. A server that does not advertise a kind
+ * (see `serverCapabilities`) answers its methods as unknown, as it would without this table.
+ */
+export const KIND_REQUESTS: ReadonlyArray<[string, Handler]> = [
+  ["prompts/list", listPrompts, "prompts"] as const,
+  ["prompts/get", getPrompt, "prompts"] as const,
+  ["resources/list", listResources, "resources"] as const,
+  ["resources/templates/list", listTemplates, "resources"] as const,
+  ["resources/read", readResource, "resources"] as const,
+  ["completion/complete", complete, "completions"] as const,
+].map(([method, handler, capability]) => [
+  method,
+  (c, id, params, scope) => {
+    if (!(capability in c.capabilities)) {
+      throw new JsonRpcError(
+        METHOD_NOT_FOUND,
+        `Method not found: ${JSON.stringify(method)}`,
+      );
+    }
+    handler(c, id, params, scope);
+  },
+]);
+
+function listPrompts(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+): void {
+  noCursor(params, "prompts/list", "prompt");
+  const { prompts } = c.tools.current().prompts;
+  replyList(c, id, scope, { prompts: prompts.map((p) => p.descriptor) });
+}
+
+function listResources(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+): void {
+  noCursor(params, "resources/list", "resource");
+  const { fixed } = c.tools.current().resources;
+  replyList(c, id, scope, { resources: fixed.map((r) => r.descriptor) });
+}
+
+function listTemplates(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+): void {
+  noCursor(params, "resources/templates/list", "template");
+  const { templates } = c.tools.current().resources;
+  replyList(c, id, scope, {
+    resourceTemplates: templates.map((r) => r.descriptor),
+  });
+}
+
+function getPrompt(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+): void {
+  const name = params?.name;
+  if (typeof name !== "string") {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "name" must be a string`,
+    );
+  }
+  const { prompts } = c.tools.current().prompts;
+  const prompt = prompts.find((p) => p.name === name);
+  if (!prompt) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: unknown prompt "${excerpt(name)}"`,
+      { prompts: prompts.map((p) => p.name) },
+    );
+  }
+  const args = params?.arguments ?? {};
+  if (
+    !isPlainObject(args) ||
+    !Object.values(args).every((value) => typeof value === "string")
+  ) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "arguments" must be an object of strings`,
+    );
+  }
+  run(c, id, params, scope, prompt.get, args, kindAnswer(c));
+}
+
+function readResource(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+): void {
+  const uri = params?.uri;
+  if (typeof uri !== "string") {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "uri" must be a string`,
+    );
+  }
+  const resource = c.tools.current().resources.find(uri);
+  if (!resource) throw notFound(uri, scope);
+  run(
+    c,
+    id,
+    params,
+    scope,
+    resource.read,
+    { uri },
+    kindAnswer(c, resource),
+  );
+}
+
+function complete(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+): void {
+  const ref = params?.ref;
+  const argument = params?.argument;
+  if (!isPlainObject(ref) || typeof ref.type !== "string") {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "ref" must be { type: "ref/prompt", name } or { type: "ref/resource", uri }`,
+    );
+  }
+  if (
+    !isPlainObject(argument) || typeof argument.name !== "string" ||
+    typeof argument.value !== "string"
+  ) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "argument" must be { name, value }, both strings`,
+    );
+  }
+  const context = params?.context;
+  const resolved = isPlainObject(context) && isPlainObject(context.arguments)
+    ? context.arguments
+    : {};
+  const set = c.tools.current();
+  let target: { complete: Tool; completes: readonly string[]; known: string[] };
+  let label: string;
+  if (ref.type === "ref/prompt" && typeof ref.name === "string") {
+    const prompt = set.prompts.get(ref.name);
+    if (!prompt) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: unknown prompt "${excerpt(ref.name)}"`,
+      );
+    }
+    label = `prompt "${prompt.name}"`;
+    target = {
+      complete: prompt.complete,
+      completes: prompt.completes,
+      known: prompt.descriptor.arguments?.map((a) => a.name) ?? [],
+    };
+  } else if (ref.type === "ref/resource" && typeof ref.uri === "string") {
+    const resource = set.resources.byRef(ref.uri);
+    if (!resource) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: no resource or resource template is "${
+          excerpt(ref.uri)
+        }"`,
+      );
+    }
+    label = `resource "${resource.name}"`;
+    target = {
+      complete: resource.complete,
+      completes: resource.completes,
+      known: resource.template?.variables.slice() ?? [],
+    };
+  } else {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: unknown ref type ${
+        JSON.stringify(excerpt(String(ref.type)))
+      }; use "ref/prompt" or "ref/resource"`,
+    );
+  }
+  if (!target.known.includes(argument.name)) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: ${label} has no argument "${excerpt(argument.name)}"`,
+    );
+  }
+  if (!target.completes.includes(argument.name)) {
+    // Nothing completes it: an empty answer, without a call.
+    const body = { completion: { values: [], hasMore: false } };
+    return c.replyResult(id, body, scope);
+  }
+  const request = {
+    argument: argument.name,
+    value: argument.value,
+    arguments: Object.fromEntries(
+      Object.entries(resolved).filter(([, v]) => typeof v === "string"),
+    ),
+  };
+  if (!c.calls.start(id, target.complete, request, scope, kindAnswer(c))) {
+    throw inUse();
+  }
+}
+
+/** Starts the runnable for a request, or resumes the call a 2026 retry carries on. */
+function run(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+  runnable: Tool,
+  args: Record<string, unknown>,
+  answer: Answer,
+): void {
+  const retry = readRetry(params, scope);
+  if (retry) {
+    c.calls.resume(id, { tool: runnable.name, args, scope, ...retry })
+      .catch((error) => c.fail(id, error));
+    return;
+  }
+  if (!c.calls.start(id, runnable, args, scope, answer)) throw inUse();
+}
+
+/**
+ * The reply of a get, read or completion: its body as the result (for a 2026 read with the
+ * resource's cache hints), or the JSON-RPC error its failure carries.
+ */
+function kindAnswer(c: Connection, resource?: ServedResource): Answer {
+  return (id, result, scope) => {
+    if (result.isError) return c.fail(id, errorOf(result, scope));
+    const body = resource && scope.modern
+      ? {
+        ...result,
+        ttlMs: resource.cache.ttlMs,
+        cacheScope: resource.cache.scope,
+      }
+      : result;
+    c.replyResult(id, body, scope);
+  };
+}
+
+/** The error a failed get, read or completion answers with (-32603 unless it says). */
+function errorOf(result: CallToolResult, scope: RequestScope): JsonRpcError {
+  const meta = isPlainObject(result._meta) ? result._meta : {};
+  const text =
+    result.content.map((block) => block.type === "text" ? block.text : "").join(
+      "",
+    ) || "Internal error";
+  const data = isPlainObject(meta[KIND_DATA]) ? meta[KIND_DATA] : undefined;
+  const code = meta[KIND_CODE];
+  if (code === "not_found") {
+    return new JsonRpcError(
+      scope.modern ? INVALID_PARAMS : RESOURCE_NOT_FOUND,
+      text,
+      data,
+    );
+  }
+  return new JsonRpcError(
+    code === INVALID_PARAMS ? INVALID_PARAMS : -32603,
+    code === INVALID_PARAMS || text.startsWith("Internal error")
+      ? text
+      : `Internal error: ${text}`,
+    data,
+  );
+}
+
+function notFound(uri: string, scope: RequestScope): JsonRpcError {
+  return new JsonRpcError(
+    scope.modern ? INVALID_PARAMS : RESOURCE_NOT_FOUND,
+    "Resource not found",
+    { uri },
+  );
+}
+
+function inUse(): JsonRpcError {
+  return new JsonRpcError(
+    INVALID_REQUEST,
+    "Invalid request: this id is already used by a call in progress",
+  );
+}
+
+function noCursor(
+  params: Params | undefined,
+  method: string,
+  what: string,
+): void {
+  if (params?.cursor !== undefined) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: unknown cursor (${method} returns every ${what} on one page)`,
+    );
+  }
+}
+
+/** A list result: as it is for a legacy client; marked and cacheable for a 2026 one. */
+function replyList(
+  c: Connection,
+  id: RequestId,
+  scope: RequestScope,
+  list: Record<string, unknown>,
+): void {
+  if (!scope.modern) return c.replyResult(id, list, scope);
+  c.replyJson(
+    id,
+    JSON.stringify(completeResult(
+      { ...list, ttlMs: c.listTtlMs, cacheScope: "public" },
+      c.info,
+    )),
+  );
+}

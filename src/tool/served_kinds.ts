@@ -1,0 +1,251 @@
+/**
+ * @module
+ * Prompts and resources as the server serves them: each `prompts/get`, `resources/read` and
+ * `completion/complete` is run as a tool call is (the same bounded runner, timeout,
+ * cancellation and, in the 2026 era, `input_required`), by a runnable in the `Tool` shape whose
+ * `reply` says what its result is: the reply's body, not a `CallToolResult`. Its name is its
+ * dispatch key, `prompt:review`, `resource:note`, `complete:prompt:review`: `:` is outside the
+ * tool name rule, so no key meets a tool's name. Zod-free: the server's thread imports it.
+ */
+
+import type { AnyToolDefinition, InputSchema, ToolContext } from "./tool.ts";
+import type { PromptDescriptor, PromptListing } from "./prompt.ts";
+import type {
+  ResourceDescriptor,
+  ResourceListing,
+  ResourceTemplateDescriptor,
+} from "./resource.ts";
+import type { ToolPermissions } from "./permissions.ts";
+import type { ReplyKind, Tool, ToolDescriptor } from "./served.ts";
+import { parseTemplate, type UriTemplate } from "./uri_template.ts";
+
+/** A prompt served: its entry, and the runnables of its gets and completions. */
+export interface ServedPrompt {
+  /** The name clients get it by. */
+  readonly name: string;
+  /** Where it came from, for messages: `prompts/review.ts`. */
+  readonly source: string;
+  /** Its `prompts/list` entry. */
+  readonly descriptor: PromptDescriptor;
+  /** Runs a `prompts/get`; its arguments are the request's `arguments`. */
+  readonly get: Tool;
+  /** Runs its arguments' completers: `{ argument, value, arguments }`. */
+  readonly complete: Tool;
+  /** The arguments that complete. */
+  readonly completes: readonly string[];
+}
+
+/** A resource served: its entry, its template, and the runnables of its reads and completions. */
+export interface ServedResource {
+  /** Its name in lists. */
+  readonly name: string;
+  /** Where it came from, for messages: `resources/note.ts`. */
+  readonly source: string;
+  /** Its `resources/list` or `resources/templates/list` entry. */
+  readonly descriptor: ResourceDescriptor | ResourceTemplateDescriptor;
+  /** Its parsed `uriTemplate`; undefined for a fixed `uri`. */
+  readonly template: UriTemplate | undefined;
+  /** Runs a `resources/read`: `{ uri }`. */
+  readonly read: Tool;
+  /** Runs its template variables' completers: `{ argument, value, arguments }`. */
+  readonly complete: Tool;
+  /** The template variables that complete. */
+  readonly completes: readonly string[];
+  /** The 2026 era's cache hints of its reads. */
+  readonly cache: {
+    readonly ttlMs: number;
+    readonly scope: "public" | "private";
+  };
+}
+
+/** Serves a body-returning function as a runnable of `kind`, called `key`. */
+export function kindRunnable(
+  key: string,
+  kind: ReplyKind,
+  source: string,
+  limits: { timeoutMs: number; permissions: ToolPermissions | undefined },
+  run: (args: Record<string, unknown>, ctx: ToolContext) => Promise<unknown>,
+): Tool {
+  return {
+    name: key,
+    source,
+    reply: kind,
+    definition: { description: key, run } as unknown as AnyToolDefinition,
+    // Never read: a runnable checks what it is given itself.
+    input: undefined as unknown as InputSchema,
+    output: undefined,
+    timeoutMs: limits.timeoutMs,
+    permissions: limits.permissions,
+    descriptor: { name: key } as unknown as ToolDescriptor,
+  };
+}
+
+/** A checked prompt (./prompt_check.ts) as served in this thread. */
+export function servedPrompt(
+  checked: {
+    listing: PromptListing;
+    source: string;
+    get: (args: Record<string, unknown>, ctx: ToolContext) => Promise<unknown>;
+    complete: (
+      request: {
+        argument: string;
+        value: string;
+        arguments: Record<string, string>;
+      },
+      ctx: ToolContext,
+    ) => Promise<unknown>;
+  },
+): ServedPrompt {
+  const { listing, source } = checked;
+  return {
+    name: listing.name,
+    source,
+    descriptor: listing.descriptor,
+    get: kindRunnable(
+      `prompt:${listing.name}`,
+      "prompt",
+      source,
+      listing,
+      (args, ctx) => checked.get(args, ctx),
+    ),
+    complete: kindRunnable(
+      `complete:prompt:${listing.name}`,
+      "complete",
+      source,
+      listing,
+      (args, ctx) => checked.complete(args as never, ctx),
+    ),
+    completes: listing.completes,
+  };
+}
+
+/** A checked resource (./resource_check.ts) as served in this thread. */
+export function servedResource(
+  checked: {
+    listing: ResourceListing;
+    source: string;
+    read: (request: { uri: string }, ctx: ToolContext) => Promise<unknown>;
+    complete: (
+      request: {
+        argument: string;
+        value: string;
+        arguments: Record<string, string>;
+      },
+      ctx: ToolContext,
+    ) => Promise<unknown>;
+  },
+): ServedResource {
+  const { listing, source } = checked;
+  const uriTemplate = "uriTemplate" in listing.descriptor
+    ? listing.descriptor.uriTemplate
+    : undefined;
+  const template = uriTemplate === undefined
+    ? undefined
+    : parseTemplate(uriTemplate);
+  if (typeof template === "string") {
+    throw new Error(`Cannot serve resource "${source}": ${template}`);
+  }
+  return {
+    name: listing.descriptor.name,
+    source,
+    descriptor: listing.descriptor,
+    template,
+    read: kindRunnable(
+      `resource:${listing.key}`,
+      "resource",
+      source,
+      listing,
+      (args, ctx) => checked.read({ uri: String(args.uri) }, ctx),
+    ),
+    complete: kindRunnable(
+      `complete:resource:${listing.key}`,
+      "complete",
+      source,
+      listing,
+      (args, ctx) => checked.complete(args as never, ctx),
+    ),
+    completes: listing.completes,
+    cache: listing.cache,
+  };
+}
+
+/** The prompts of one server, by name. */
+export class PromptSet {
+  readonly #byName = new Map<string, ServedPrompt>();
+  /** The prompts in their order (by file name). */
+  readonly prompts: readonly ServedPrompt[];
+
+  /** Throws when two prompts share a name, naming both files. */
+  constructor(prompts: readonly ServedPrompt[] = []) {
+    for (const prompt of prompts) {
+      const other = this.#byName.get(prompt.name);
+      if (other) {
+        throw new Error(
+          `Cannot load prompt "${prompt.source}": the name "${prompt.name}" is already used by "${other.source}"; rename one of them or set "name"`,
+        );
+      }
+      this.#byName.set(prompt.name, prompt);
+    }
+    this.prompts = prompts;
+  }
+
+  /** The prompt named `name`, if there is one. */
+  get(name: string): ServedPrompt | undefined {
+    return this.#byName.get(name);
+  }
+}
+
+/** The resources of one server: fixed URIs first, then templates in their order. */
+export class ResourceSet {
+  readonly #byUri = new Map<string, ServedResource>();
+  readonly #byTemplate = new Map<string, ServedResource>();
+  /** The resources in their order (by file name). */
+  readonly resources: readonly ServedResource[];
+
+  /** Throws when two resources share a URI or a template, naming both files. */
+  constructor(resources: readonly ServedResource[] = []) {
+    for (const resource of resources) {
+      const key = "uri" in resource.descriptor
+        ? resource.descriptor.uri
+        : resource.descriptor.uriTemplate;
+      const map = resource.template ? this.#byTemplate : this.#byUri;
+      const other = map.get(key);
+      if (other) {
+        throw new Error(
+          `Cannot load resource "${resource.source}": ${
+            resource.template ? "its uriTemplate" : "its uri"
+          } ${
+            JSON.stringify(key)
+          } is already "${other.source}"'s; change one of them`,
+        );
+      }
+      map.set(key, resource);
+    }
+    this.resources = resources;
+  }
+
+  /** The resources with a fixed URI (`resources/list`). */
+  get fixed(): ServedResource[] {
+    return this.resources.filter((r) => !r.template);
+  }
+
+  /** The templates (`resources/templates/list`). */
+  get templates(): ServedResource[] {
+    return this.resources.filter((r) => r.template);
+  }
+
+  /** What serves `uri`: a fixed URI first, then the first template that matches. */
+  find(uri: string): ServedResource | undefined {
+    const fixed = this.#byUri.get(uri);
+    if (fixed) return fixed;
+    for (const resource of this.#byTemplate.values()) {
+      if (resource.template!.match(uri)) return resource;
+    }
+    return undefined;
+  }
+
+  /** The resource whose fixed URI or template text is `ref` (a completion's `ref/resource`). */
+  byRef(ref: string): ServedResource | undefined {
+    return this.#byTemplate.get(ref) ?? this.#byUri.get(ref);
+  }
+}
