@@ -51,6 +51,8 @@ export interface CliOptions {
   scope: string | undefined;
   /** install, doctor: the project folder whose configuration to write or check. */
   project: string | undefined;
+  /** new: the template to start from (--template); the minimal tool when absent. */
+  template?: string;
   /** install: replace a different entry of the same name. */
   force: boolean;
   /**
@@ -84,7 +86,9 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
   dev                         serve, reload tools on save, restart on server code changes
   list [--json]               the tools and their arguments (--json: the tools/list result)
   call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
-  new <name>                  write tools/<name>.ts and its test, tools/<name>_test.ts
+  new <name> [--template T]   write tools/<name>.ts and its test, tools/<name>_test.ts;
+                              T: files, command, sqlite or http (README: "Templates"),
+                              else a minimal tool
   install [--client C] [--scope project|user|local] [--project DIR] [--name N] [--force]
           [--env NAME[=VALUE]]...
                               register this server in a client's configuration; C is one of
@@ -207,6 +211,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
         break;
       case "--force":
         options.force = true;
+        break;
+      case "--template":
+        options.template = value();
         break;
       case "--client":
         options.client = value();

@@ -1,0 +1,199 @@
+/**
+ * `new --template`: on one copy of the project, each template writes a tool and its test that
+ * are fmt-, lint- and type-clean, load, and whose tests pass as written (in their workers, with
+ * only the permissions they declare, and leaving no files behind); and `new` refuses names the
+ * loader would skip or clients would reject, saying why.
+ */
+
+import assert from "node:assert/strict";
+import { runCli } from "../src/cli/mod.ts";
+import { TEMPLATES } from "../src/cli/new.ts";
+import { fakeIo } from "./wire.ts";
+import { projectCopy, ROOT, tempDir } from "./spawn.ts";
+
+const ENTRY = new URL("../main.ts", import.meta.url);
+
+/**
+ * A name for each template, of lengths that give the three layouts of the test's `toolFile`
+ * line (up to 8 characters, up to 43, longer) and, for http, an import of the tool's HOSTS that
+ * spans lines; the longest is the most the default server name leaves (49).
+ */
+const NAMES: Record<typeof TEMPLATES[number], string> = {
+  files: "read_file",
+  command: "git_read",
+  sqlite: "query_the_project_database_read_only_and_at_most_",
+  http: "fetch_from_the_allowed_hosts_with_a_long_name",
+};
+
+/** The tests each template's test file holds. */
+const TEST_COUNTS = { files: 4, command: 4, sqlite: 3, http: 4 };
+
+/** Runs deno with `args` in `cwd`; resolves to its exit code and all its output. */
+async function deno(cwd: string, ...args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, text: decoder.decode(stdout) + decoder.decode(stderr) };
+}
+
+Deno.test("new --template writes, for each template, a tool and a test that are fmt, lint and type clean, load, and pass", async () => {
+  assert.equal(NAMES.sqlite.length, 49);
+  await using copy = await projectCopy({
+    "tests/deno.lock": await Deno.readTextFile(`${ROOT}/tests/deno.lock`),
+  });
+  const toolsDir = new URL(`file://${copy.path}/tools/`);
+  for (const template of TEMPLATES) {
+    const name = NAMES[template];
+    const created = fakeIo(["new", name, "--template", template], {}, {
+      toolsDir,
+      entry: ENTRY,
+    });
+    assert.equal(await runCli(created.io), 0, created.errors.join(""));
+    assert.equal(
+      created.errors.join(""),
+      `Created tools/${name}.ts and its test, tools/${name}_test.ts (and updated tools/_manifest.ts).
+Next: read it and adjust the constants at its top. It declares permissions: a registered
+server gets them when you run \`deno task tooldrop install\` again.
+\`deno task dev\` serves it and reloads it on every save; \`deno task test\` runs its test.
+`,
+    );
+  }
+
+  // They load: the server lists each, with what it declares.
+  const listed = fakeIo(["list", "--json"], {}, { toolsDir });
+  assert.equal(await runCli(listed.io), 0, listed.errors.join(""));
+  const { tools } = JSON.parse(listed.out.text);
+  assert.deepEqual(
+    tools.map((tool: { name: string }) => tool.name).sort(),
+    ["echo", "get_cwd", ...Object.values(NAMES)].sort(),
+  );
+
+  const files = Object.values(NAMES).flatMap((name) => [
+    `tools/${name}.ts`,
+    `tools/${name}_test.ts`,
+  ]);
+  for (
+    const check of [
+      ["fmt", "--check"],
+      ["lint"],
+      ["check", "--lock=tests/deno.lock"],
+    ]
+  ) {
+    const { code, text } = await deno(copy.path, ...check, ...files);
+    assert.equal(code, 0, `deno ${check.join(" ")}:\n${text}`);
+  }
+  const tested = await deno(
+    copy.path,
+    "test",
+    "--allow-all",
+    "--no-prompt",
+    "--no-check",
+    "--lock=tests/deno.lock",
+    ...files.filter((file) => file.endsWith("_test.ts")),
+  );
+  assert.equal(tested.code, 0, tested.text);
+  for (const template of TEMPLATES) {
+    const count = TEST_COUNTS[template];
+    assert.match(
+      tested.text,
+      new RegExp(
+        `running ${count} tests from \\./tools/${NAMES[template]}_test\\.ts`,
+      ),
+    );
+  }
+  const total = Object.values(TEST_COUNTS).reduce((a, b) => a + b);
+  assert.match(
+    tested.text,
+    new RegExp(`\nok \\| ${total} passed \\| 0 failed`),
+  );
+  // The tests' folders and databases inside the working directory are gone.
+  const left = [];
+  for await (const entry of Deno.readDir(copy.path)) {
+    if (entry.name.startsWith(".test-")) left.push(entry.name);
+  }
+  assert.deepEqual(left, []);
+});
+
+Deno.test("new refuses names the loader skips or clients reject, and unknown templates, saying why", async () => {
+  await using dir = await tempDir({});
+  const toolsDir = new URL(`file://${dir.path}/`);
+  const refusals: [string[], string][] = [
+    [
+      ["new", "_helper"],
+      '"_helper" starts with "_": the loader skips tools/_*.ts, which are helpers for tools to import; pick a name without the "_"',
+    ],
+    [
+      ["new", "foo_test"],
+      '"foo_test" is the name of a test: the loader takes tools/*_test.ts (and test.ts) for tests, not tools; pick another name (new writes the tool\'s test itself, as tools/<name>_test.ts)',
+    ],
+    [
+      ["new", "test"],
+      '"test" is the name of a test: the loader takes tools/*_test.ts (and test.ts) for tests, not tools; pick another name (new writes the tool\'s test itself, as tools/<name>_test.ts)',
+    ],
+    [
+      ["new", "has space"],
+      'A tool name is 1 to 49 letters, digits, "_" or "-" (clients call it mcp__tooldrop__<name>, at most 64 characters); "has space" is not',
+    ],
+    [
+      ["new", "a".repeat(50)],
+      `"${
+        "a".repeat(50)
+      }" is 50 characters, over the 49 a tool name may have here: clients call it mcp__tooldrop__<name>, which the Claude API takes up to 64 characters long; pick a shorter name`,
+    ],
+    // The limit follows the server's name: 64 - "mcp__" - name - "__".
+    [
+      ["new", "--name", "team-tools-server", "b".repeat(41)],
+      `"${
+        "b".repeat(41)
+      }" is 41 characters, over the 40 a tool name may have here: clients call it mcp__team-tools-server__<name>, which the Claude API takes up to 64 characters long; pick a shorter name`,
+    ],
+    [
+      ["new", "--name", "s".repeat(57), "x"],
+      `The server name "${
+        "s".repeat(57)
+      }" leaves no room for a tool name in mcp__${
+        "s".repeat(57)
+      }__<name> (64 characters at most); pass a shorter --name`,
+    ],
+    [
+      ["new", "x", "--template", "nope"],
+      'Unknown template "nope"; use one of files, command, sqlite, http, or no --template for a minimal tool',
+    ],
+  ];
+  for (const [args, message] of refusals) {
+    const refused = fakeIo(args, {}, { toolsDir, entry: ENTRY });
+    assert.equal(await runCli(refused.io), 2, args.join(" "));
+    assert.equal(refused.errors.join(""), `${message}\n`);
+  }
+  const fits = fakeIo(
+    ["new", "--name", "team-tools-server", "b".repeat(40)],
+    {},
+    {
+      toolsDir,
+      entry: ENTRY,
+    },
+  );
+  assert.equal(await runCli(fits.io), 0, fits.errors.join(""));
+  const written = [];
+  for await (const entry of Deno.readDir(dir.path)) written.push(entry.name);
+  assert.deepEqual(written.sort(), [
+    ".listing.json",
+    "_manifest.ts",
+    `${"b".repeat(40)}.ts`,
+    `${"b".repeat(40)}_test.ts`,
+  ]);
+});
+
+Deno.test("--help shows new's --template and its choices", async () => {
+  const help = fakeIo(["--help"]);
+  assert.equal(await runCli(help.io), 0);
+  assert.match(
+    help.out.text,
+    /\n {2}new <name> \[--template T\] +write tools\/<name>\.ts and its test, tools\/<name>_test\.ts;\n +T: files, command, sqlite or http/,
+  );
+});
