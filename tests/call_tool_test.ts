@@ -98,7 +98,7 @@ Deno.test("a tool file that fetches without declaring net is refused as served, 
     content: [{
       type: "text",
       text:
-        'Tool "fetch_undeclared" needs net access to "127.0.0.1", which it does not declare; add permissions: { net: ["127.0.0.1"] } to its definition, then run `deno task tooldrop install` again and restart the server in the client (`deno task dev` restarts by itself)',
+        'Tool "fetch_undeclared" needs net access to "127.0.0.1", which it does not declare; add permissions: { net: ["127.0.0.1"] } to its definition, then run `deno task tooldrop install` again in tooldrop\'s folder (with the same --project, if any) and restart the server in the client (`deno task dev` restarts by itself)',
     }],
     isError: true,
   });

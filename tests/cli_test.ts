@@ -78,12 +78,13 @@ Deno.test("--version and --help print to stdout and exit 0", async () => {
 });
 
 Deno.test("a bad command line exits 2 with the problem and a pointer to --help on stderr", async () => {
+  // Without an entry, as in a compiled binary: the pointer names the binary's own path.
   const { io, out, errors } = fakeIo(["--bogus"]);
   assert.equal(await runCli(io), 2);
   assert.equal(out.text, "");
   assert.equal(
     errors.join(""),
-    'Unknown option "--bogus"\nRun "tooldrop --help" to see the commands and options.\n',
+    `Unknown option "--bogus"\nRun "${Deno.execPath()} --help" to see the commands and options.\n`,
   );
 });
 

@@ -89,14 +89,18 @@ Deno.test("call refuses an unknown tool, arguments that are not a JSON object, a
     unknown.errors.join(""),
     'There is no tool "nope"; the tools are: echo, get_cwd\n',
   );
-  for (const args of ["[1]", "{text:", '"x"']) {
+  // JSON that does not parse: tests/messages_test.ts.
+  for (const args of ["[1]", "null", '"x"']) {
     const bad = fakeIo(["call", "echo", args]);
     assert.equal(await runCli(bad.io), 2, args);
     assert.match(bad.errors.join(""), /must be one JSON object/);
   }
-  const none = fakeIo(["call"]);
+  const none = fakeIo(["call"], {}, { entry: ENTRY });
   assert.equal(await runCli(none.io), 2);
-  assert.match(none.errors.join(""), /Usage: tooldrop call <tool>/);
+  assert.match(
+    none.errors.join(""),
+    /^Usage: deno task .*tooldrop call <tool>/,
+  );
 });
 
 Deno.test("new scaffolds a working tool and a passing test, updates the manifest, and never overwrites", async () => {

@@ -147,7 +147,11 @@ Deno.test("doctor warns when Deno's cache is cold for the registered command, an
   ].join(" ");
   assert.match(
     line ?? cold.text,
-    /^warn {2}Deno's cache lacks what its first start needs \(npm package not found in cache: "(zod|jsonc-parser)", --cached-only is specified\.\), so that start downloads it and may outlast the client's wait \(about 2 s for Claude Code\); `tooldrop install` fills it, as does: /,
+    new RegExp(
+      `^warn {2}Deno's cache lacks what its first start needs \\(npm package not found in cache: "(zod|jsonc-parser)", --cached-only is specified\\.\\), so that start downloads it and may outlast the client's wait \\(about 2 s for Claude Code\\); \`deno task --config ${
+        RegExp.escape(`${root}/deno.json`)
+      } tooldrop install\` fills it, as does: `,
+    ),
   );
   assert.ok(line!.endsWith(`, as does: ${fill}`), line);
   assert.match(cold.text, /\nok {4}it lists 2 tool\(s\): echo, get_cwd\n/);

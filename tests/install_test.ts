@@ -177,13 +177,18 @@ Deno.test("install keeps comments, formatting and other servers; is idempotent; 
 });
 
 Deno.test("doctor starts the registered server like the client and confirms it answers and exits", async () => {
-  const { dir, run } = await folders();
+  const { dir, run, root } = await folders();
   await using _ = dir;
   const missing = await run(["doctor"]);
   assert.equal(missing.code, 1);
+  // Run from the project's folder: the command names tooldrop's configuration.
   assert.match(
     missing.text,
-    /FAIL {2}.*\.mcp\.json does not exist; `tooldrop install` adds it/,
+    new RegExp(
+      `FAIL {2}.*\\.mcp\\.json does not exist; \`deno task --config ${
+        RegExp.escape(`${root}/deno.json`)
+      } tooldrop install\` adds it`,
+    ),
   );
 
   assert.equal((await run(["install"])).code, 0);
@@ -333,6 +338,15 @@ Deno.test("install run by a Deno in npx's cache registers a copy in .deno/ that 
     said,
     /copied from npx's cache \(which npm may clear\) to \.deno\//,
   );
+  // The command it suggests runs Deno as it was run: through npx.
+  assert.match(
+    said,
+    new RegExp(
+      ` \`npx -y deno@${RegExp.escape(Deno.version.deno)} task --config ${
+        RegExp.escape(`${root}/deno.json`)
+      } tooldrop doctor\` checks that it starts and answers\.\n$`,
+    ),
+  );
   const entry = JSON.parse(await Deno.readTextFile(`${project}/.mcp.json`))
     .mcpServers.tooldrop;
   assert.equal(entry.command, `${root}/.deno/deno`);
@@ -355,7 +369,11 @@ Deno.test("install run by a Deno in npx's cache registers a copy in .deno/ that 
   assert.equal(doctor.code, 1, out);
   assert.match(
     out,
-    /it runs .*_npx.*deno, a Deno in npx's cache, which npm may clear; `tooldrop install` registers a copy that lasts/,
+    new RegExp(
+      `it runs .*_npx.*deno, a Deno in npx's cache, which npm may clear; \`deno task --config ${
+        RegExp.escape(`${root}/deno.json`)
+      } tooldrop install\` registers a copy that lasts`,
+    ),
   );
 });
 
@@ -378,7 +396,11 @@ export default defineTool({
   assert.equal(stale.code, 1, stale.text);
   assert.match(
     stale.text,
-    /FAIL {2}it runs without --allow-env=TOOLDROP_LOG,TOOLDROP_TEST_SECRET, which its tools now need \(a permission declared since it was registered\); `tooldrop install` updates it\n/,
+    new RegExp(
+      `FAIL {2}it runs without --allow-env=TOOLDROP_LOG,TOOLDROP_TEST_SECRET, which its tools now need \\(a permission declared since it was registered\\); \`deno task --config ${
+        RegExp.escape(`${root}/deno.json`)
+      } tooldrop install\` updates it\n`,
+    ),
   );
   const updated = await run(["install"]);
   assert.equal(updated.code, 0, updated.text);

@@ -59,6 +59,8 @@ async function folders() {
       },
     },
     run,
+    /** tooldrop's folder: commands it suggests from the project name its deno.json. */
+    root: tooldrop.path,
     base: folder.path,
     home,
     project,
@@ -127,7 +129,7 @@ Deno.test("doctor starts a user-scope entry in the caller's folder, or in --proj
 });
 
 Deno.test("install --scope local writes projects[<project>].mcpServers in ~/.claude.json as claude mcp add does, keeping the rest", async () => {
-  const { dir, run, home, project, other } = await folders();
+  const { dir, run, root, home, project, other } = await folders();
   await using _ = dir;
   const path = `${home}/.claude.json`;
   await Deno.writeTextFile(path, JSON.stringify(claudeJson(project), null, 2));
@@ -171,7 +173,11 @@ Deno.test("install --scope local writes projects[<project>].mcpServers in ~/.cla
   });
   assert.match(
     elsewhere.text,
-    /`tooldrop doctor --scope local --project \.\.\/other`/,
+    new RegExp(
+      `\`deno task --config ${
+        RegExp.escape(`${root}/deno.json`)
+      } tooldrop doctor --scope local --project \\.\\./other\``,
+    ),
   );
 
   const doctor = await run(["doctor", "--scope", "local"]);
@@ -192,21 +198,21 @@ Deno.test("install --scope local writes projects[<project>].mcpServers in ~/.cla
 });
 
 Deno.test("install --scope local creates ~/.claude.json when missing; doctor says which project has no entry; other clients have no local scope", async () => {
-  const { dir, run, home, project } = await folders();
+  const { dir, run, root, home, project } = await folders();
   await using _ = dir;
   const path = `${home}/.claude.json`;
   const missing = await run(["doctor", "--scope", "local"]);
   assert.equal(missing.code, 1);
   assert.equal(
     missing.text,
-    `FAIL  ${path} does not exist; \`tooldrop install --scope local\` adds it\n`,
+    `FAIL  ${path} does not exist; \`deno task --config ${root}/deno.json tooldrop install --scope local\` adds it\n`,
   );
   await Deno.writeTextFile(path, JSON.stringify(claudeJson("/somewhere")));
   const none = await run(["doctor", "--scope", "local"]);
   assert.equal(none.code, 1);
   assert.equal(
     none.text,
-    `FAIL  ${path} (projects["${project}"]) has no server named "tooldrop"; \`tooldrop install --scope local\` adds it\n`,
+    `FAIL  ${path} (projects["${project}"]) has no server named "tooldrop"; \`deno task --config ${root}/deno.json tooldrop install --scope local\` adds it\n`,
   );
   await Deno.remove(path);
   assert.equal((await run(["install", "--scope", "local"])).code, 0);

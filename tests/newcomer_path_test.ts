@@ -12,8 +12,28 @@ import assert from "node:assert/strict";
 import { initialize, initialized, jsonLines } from "./requests.ts";
 import { ROOT, tempDir } from "./spawn.ts";
 
-/** The templates `new --template` offers, each with a call that shows it works. */
-const TEMPLATES: ReadonlyArray<string> = [];
+/**
+ * The templates `new --template` offers, each with a call made from the other project (whose
+ * folder holds README.md, a git repository and data.db) and whether its answer is an error: the
+ * http template may fetch only api.github.com, which a machine offline cannot reach, so its call
+ * asks for another host and must be refused cleanly.
+ */
+const TEMPLATES: ReadonlyArray<
+  { name: string; args: Record<string, unknown>; error: RegExp | undefined }
+> = [
+  { name: "files", args: { path: "README.md" }, error: undefined },
+  { name: "command", args: { subcommand: "status" }, error: undefined },
+  {
+    name: "sqlite",
+    args: { database: "data.db", sql: "SELECT 40 + 2 AS answer" },
+    error: undefined,
+  },
+  {
+    name: "http",
+    args: { url: "https://example.com/" },
+    error: /example\.com/,
+  },
+];
 
 /** The files git tracks, less the framework's tests (see the module documentation). */
 async function trackedFiles(): Promise<string[]> {
@@ -73,7 +93,7 @@ Deno.test("clone → new tools → test and check green → install into another
   );
   const task = (...args: string[]) => deno(project.path, ["task", ...args]);
 
-  const names = ["hello", ...TEMPLATES.map((t) => `my_${t}`)];
+  const names = ["hello", ...TEMPLATES.map((t) => `my_${t.name}`)];
   await timed("new (each)", async () => {
     const made = await task("tooldrop", "new", "hello");
     assert.equal(made.code, 0, made.text);
@@ -81,9 +101,9 @@ Deno.test("clone → new tools → test and check green → install into another
       const { code, text } = await task(
         "tooldrop",
         "new",
-        `my_${template}`,
+        `my_${template.name}`,
         "--template",
-        template,
+        template.name,
       );
       assert.equal(code, 0, text);
     }
@@ -128,11 +148,23 @@ Deno.test("clone → new tools → test and check green → install into another
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const calls = names.map((name, i) => ({
+  // What the template tools reach in the other project.
+  const git = await new Deno.Command("git", {
+    args: ["init", "-q"],
+    cwd: other.path,
+  }).output();
+  assert.ok(git.success, "git init failed");
+  const { DatabaseSync } = await import("node:sqlite");
+  new DatabaseSync(`${other.path}/data.db`).close();
+  const calls = [
+    { name: "hello", args: { name: "path" }, error: undefined },
+    ...TEMPLATES.map((t) => ({ ...t, name: `my_${t.name}` })),
+  ].map((call, i) => ({
     jsonrpc: "2.0",
     id: i + 2,
     method: "tools/call",
-    params: { name, arguments: name === "hello" ? { name: "path" } : {} },
+    params: { name: call.name, arguments: call.args },
+    error: call.error,
   }));
   const writer = server.stdin.getWriter();
   const lines = await timed(
@@ -149,11 +181,19 @@ Deno.test("clone → new tools → test and check green → install into another
             method: "tools/call",
             params: { name: "get_cwd", arguments: {} },
           },
-          ...calls,
+          ...calls.map(({ error: _, ...request }) => request),
         )),
       );
+      // stdin stays open until every reply is in: at EOF a server gives running calls only a
+      // short grace, as a client that closes it is leaving.
+      const wanted = calls.length + 3; // initialize, tools/list, get_cwd, the calls
+      let text = "";
+      const decoder = new TextDecoder();
+      for await (const chunk of server.stdout) {
+        text += decoder.decode(chunk, { stream: true });
+        if (text.split("\n").length > wanted) break;
+      }
       await writer.close();
-      const text = await new Response(server.stdout).text();
       await server.status;
       return text.trim().split("\n").map((line) => JSON.parse(line));
     },
@@ -174,10 +214,10 @@ Deno.test("clone → new tools → test and check green → install into another
   for (const request of calls) {
     const reply = byId.get(request.id);
     assert.ok(reply?.result, JSON.stringify(reply));
-    assert.notEqual(
-      reply.result.isError,
-      true,
-      `${request.params.name}: ${JSON.stringify(reply.result)}`,
-    );
+    const said = `${request.params.name}: ${JSON.stringify(reply.result)}`;
+    if (request.error) {
+      assert.equal(reply.result.isError, true, said);
+      assert.match(reply.result.content[0].text, request.error, said);
+    } else assert.notEqual(reply.result.isError, true, said);
   }
 });

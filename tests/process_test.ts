@@ -149,7 +149,7 @@ Deno.test("without read access to src/, the server answers initialize, names the
   await server.exit();
   assert.ok(
     server.stderr.text.includes(
-      `--allow-read=.,${copy.path}/src,${copy.path}/tools (\`tooldrop install\``,
+      `--allow-read=.,${copy.path}/src,${copy.path}/tools (\`deno task --config ${copy.path}/deno.json tooldrop install\` registers the server that way)`,
     ),
     server.stderr.text,
   );

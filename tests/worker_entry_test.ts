@@ -353,25 +353,25 @@ Deno.test("a permission the tool does not declare is an error naming the tool, t
   using _ = worker;
   assert.equal(
     await worker.call("fetcher"),
-    'error: Tool "fetcher" needs net access to "example.com", which it does not declare; add permissions: { net: ["example.com"] } to its definition, then run `deno task tooldrop install` again and restart the server in the client (`deno task dev` restarts by itself)',
+    'error: Tool "fetcher" needs net access to "example.com", which it does not declare; add permissions: { net: ["example.com"] } to its definition, then run `deno task tooldrop install` again in tooldrop\'s folder (with the same --project, if any) and restart the server in the client (`deno task dev` restarts by itself)',
   );
   assert.equal(
     await worker.call("home"),
-    'error: Tool "home" needs env access to "HOME", which it does not declare; add permissions: { net: ["example.com"], env: ["HOME"] } to its definition, then run `deno task tooldrop install` again and restart the server in the client (`deno task dev` restarts by itself)',
+    'error: Tool "home" needs env access to "HOME", which it does not declare; add permissions: { net: ["example.com"], env: ["HOME"] } to its definition, then run `deno task tooldrop install` again in tooldrop\'s folder (with the same --project, if any) and restart the server in the client (`deno task dev` restarts by itself)',
   );
   assert.equal(
     await worker.call("reader"),
-    'error: Tool "reader" needs read access to "/etc/hostname", which it does not declare; add permissions: { read: ["/etc/hostname"] } to its definition, then run `deno task tooldrop install` again and restart the server in the client (`deno task dev` restarts by itself)',
+    'error: Tool "reader" needs read access to "/etc/hostname", which it does not declare; add permissions: { read: ["/etc/hostname"] } to its definition, then run `deno task tooldrop install` again in tooldrop\'s folder (with the same --project, if any) and restart the server in the client (`deno task dev` restarts by itself)',
   );
   assert.equal(
     await worker.call("runner"),
-    'error: Tool "runner" needs run access to "ls", which it does not declare; add permissions: { run: ["ls"] } to its definition, then run `deno task tooldrop install` again and restart the server in the client (`deno task dev` restarts by itself)',
+    'error: Tool "runner" needs run access to "ls", which it does not declare; add permissions: { run: ["ls"] } to its definition, then run `deno task tooldrop install` again in tooldrop\'s folder (with the same --project, if any) and restart the server in the client (`deno task dev` restarts by itself)',
   );
   // Declared, but this worker (the server) was not granted it.
   const declared = await worker.call("declared");
   assert.match(
     declared,
-    /^error: Tool "declared" declares sys access to "hostname", but the server was not granted it; run `deno task tooldrop install` again and restart the server in the client \(`deno task dev` restarts by itself\)$/,
+    /^error: Tool "declared" declares sys access to "hostname", but the server was not granted it; run `deno task tooldrop install` again in tooldrop's folder \(with the same --project, if any\) and restart the server in the client \(`deno task dev` restarts by itself\)$/,
   );
   for (const text of [declared, await worker.call("fetcher")]) {
     assert.ok(!text.includes("--allow"), text);
@@ -393,7 +393,7 @@ Deno.test("deniedPermission reads Deno's message, under a cause too; deniedMessa
   assert.deepEqual(deniedPermission(all), { kind: "env", value: undefined });
   assert.equal(
     deniedMessage("t", { env: ["A"] }, { kind: "env", value: undefined }),
-    'Tool "t" needs env access, which it does not declare; add permissions: { env: true } to its definition, then run `deno task tooldrop install` again and restart the server in the client (`deno task dev` restarts by itself)',
+    'Tool "t" needs env access, which it does not declare; add permissions: { env: true } to its definition, then run `deno task tooldrop install` again in tooldrop\'s folder (with the same --project, if any) and restart the server in the client (`deno task dev` restarts by itself)',
   );
   assert.equal(
     deniedPermission(

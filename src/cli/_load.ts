@@ -14,13 +14,15 @@ import type { ToolSet } from "../tool/served.ts";
 import { Logger } from "../util/log.ts";
 
 /**
- * The tools, loaded as `serve` would; undefined (with the reasons logged) when they fail. Their
- * calls run in workers, as served, and each worker stops as soon as its calls have ended, so
- * none outlives the command.
+ * The tools, loaded as `serve` would; undefined when they fail, with each broken file's error
+ * logged as the server logs it and then `refusal` (`Cannot list the tools`) and what to do.
+ * Their calls run in workers, as served, and each worker stops as soon as its calls have ended,
+ * so none outlives the command.
  */
 export async function loadForCommand(
   io: Io,
   options: CliOptions,
+  refusal: string,
 ): Promise<ToolSet | undefined> {
   const log = commandLogger(io, options);
   return await loadTools({
@@ -28,6 +30,7 @@ export async function loadForCommand(
     manifest: io.manifest,
     serverName: options.name ?? DEFAULT_SERVER_INFO.name,
     log,
+    refusal,
     // The tool's own console output shows (at info), as when it runs in a terminal.
     host: new WorkerHost({
       toolsDir: io.toolsDir,

@@ -6,7 +6,7 @@
  * its input ends. Says what is wrong, and what to do, when it does not.
  */
 
-import type { Io } from "./io.ts";
+import { type Io, tooldropCommand } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import {
   type ConfigTarget,
@@ -51,7 +51,9 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
   if (!target) return 2;
   const say = (ok: boolean | "warn", text: string) =>
     io.stderr(`${ok === "warn" ? "warn" : ok ? "ok  " : "FAIL"}  ${text}\n`);
-  const install = `tooldrop install${targetFlags(target, options)}`;
+  const install = `${tooldropCommand(io)} install${
+    targetFlags(target, options)
+  }`;
 
   let entry: Entry;
   try {

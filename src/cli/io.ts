@@ -8,6 +8,7 @@ import type { ByteSource } from "../server/lines.ts";
 import type { ToolManifest } from "../loading/manifest.ts";
 import type { Logger } from "../util/log.ts";
 import { type ByteSink, writeTo } from "../server/writer.ts";
+import { filePath } from "../util/file_url.ts";
 
 /** The process as the CLI sees it; main.ts wires the real one. */
 export interface Io {
@@ -75,4 +76,46 @@ export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word)
     ? word
     : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The command that runs tooldrop where this one was started, for hints that name a command
+ * (`${tooldropCommand(io)} doctor`): `deno task tooldrop` in tooldrop's folder; from any other,
+ * `deno task --config <tooldrop>/deno.json tooldrop`, which keeps the caller's folder as the
+ * project; `npx -y deno@<version>` for `deno` when this Deno is npx's; a compiled binary's own
+ * path.
+ */
+export function tooldropCommand(io: Io): string {
+  if (!io.entry) {
+    try {
+      return shellWord(Deno.execPath());
+    } catch {
+      return "tooldrop"; // this binary may not read its own path
+    }
+  }
+  let deno = "deno";
+  try {
+    // npx's cache, as install/server_command.ts tells it: `deno` may not be on PATH.
+    if (/[\\/]_npx[\\/]/.test(Deno.execPath())) {
+      deno = `npx -y deno@${Deno.version.deno}`;
+    }
+  } catch {
+    // may not read its own path: `deno` it is
+  }
+  const project = filePath(new URL(".", io.entry)).replace(/(.)[\\/]$/, "$1");
+  const caller = callerDir(io);
+  if (sameFolder(caller === "." ? undefined : caller, project)) {
+    return `${deno} task tooldrop`;
+  }
+  const config = filePath(new URL("./deno.json", io.entry));
+  return `${deno} task --config ${shellWord(config)} tooldrop`;
+}
+
+/** Whether `dir` (default: the working directory) is `folder`, symbolic links resolved. */
+function sameFolder(dir: string | undefined, folder: string): boolean {
+  try {
+    return Deno.realPathSync(dir ?? Deno.cwd()) === Deno.realPathSync(folder);
+  } catch {
+    return dir === folder; // may not read them: as written
+  }
 }

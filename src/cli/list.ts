@@ -4,27 +4,39 @@
  * `tools/list` result a client gets.
  */
 
-import { type Io, print } from "./io.ts";
+import { type Io, print, shellWord, tooldropCommand } from "./io.ts";
+import { folderLabel } from "../loading/tool_files.ts";
 import type { CliOptions } from "./options.ts";
 import { loadForCommand } from "./_load.ts";
 import type { ToolDescriptor } from "../tool/served.ts";
 
 /** `list [--json]`: the tools, with their arguments (or the exact `tools/list` result). */
 export async function runList(io: Io, options: CliOptions): Promise<number> {
-  const tools = await loadForCommand(io, options);
+  const tools = await loadForCommand(io, options, "Cannot list the tools");
   if (!tools) return 1;
   if (options.json) {
     await print(io, `${tools.listJson}\n`);
     return 0;
   }
   const blocks = tools.tools.map((tool) => describe(tool.descriptor));
-  await print(
-    io,
-    blocks.length > 0
-      ? `${blocks.join("\n")}`
-      : "No tools: add a file to tools/ (`tooldrop new <name>` writes one)\n",
-  );
+  await print(io, blocks.length > 0 ? blocks.join("\n") : noTools(io, options));
   return 0;
+}
+
+/** What `list` prints for an empty tool set: where to add one, and the command that writes it. */
+function noTools(io: Io, options: CliOptions): string {
+  if (io.manifest) {
+    return "No tools: this binary was built with none (add tool files to tools/ and compile it again)\n";
+  }
+  const folder = folderLabel(io.toolsDir);
+  const tools = options.toolsDir === undefined
+    ? ""
+    : ` --tools ${shellWord(options.toolsDir)}`;
+  return io.entry
+    ? `No tools: add a file to ${folder} (\`${
+      tooldropCommand(io)
+    } new <name>${tools}\` writes one)\n`
+    : `No tools: add a file to ${folder}\n`;
 }
 
 function describe(tool: ToolDescriptor): string {

@@ -10,7 +10,7 @@
 
 import { Logger } from "../util/log.ts";
 import { VERSION } from "../server/protocol.ts";
-import { callerDir, type Io, print } from "./io.ts";
+import { callerDir, type Io, print, tooldropCommand } from "./io.ts";
 import { filePath, folderUrl } from "../util/file_url.ts";
 import { type CliOptions, parseArgs, USAGE, USAGE_ERROR } from "./options.ts";
 import { runServe } from "./serve.ts";
@@ -22,9 +22,9 @@ export async function runCli(io: Io): Promise<number> {
     options = parseArgs(io.args);
   } catch (error) {
     io.stderr(
-      `${
-        (error as Error).message
-      }\nRun "tooldrop --help" to see the commands and options.\n`,
+      `${(error as Error).message}\nRun "${
+        tooldropCommand(io)
+      } --help" to see the commands and options.\n`,
     );
     return USAGE_ERROR;
   }

@@ -7,7 +7,7 @@
  * wait for one.
  */
 
-import type { Io } from "./io.ts";
+import { type Io, tooldropCommand } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
@@ -196,7 +196,7 @@ function afterFirstReplies(
 
 /** What a person who started the server in a terminal reads. */
 function banner(io: Io, tools: string[] | undefined): string {
-  const cli = io.entry ? "deno task tooldrop" : "tooldrop";
+  const cli = tooldropCommand(io);
   const register = io.entry
     ? `  ${cli} install [--client claude-code|vscode|cursor|claude-desktop|cline]`
     : `  put this file's path in the client's configuration, e.g. .mcp.json:
@@ -238,9 +238,9 @@ async function loadInBackground(
     log.error(
       `Cannot load tooldrop's own code from ${src}: this process may not read it; run it with --allow-read=.,${
         src.replace(/\/$/, "")
-      },${
-        tools.replace(/\/$/, "")
-      } (\`tooldrop install\` registers the server that way)`,
+      },${tools.replace(/\/$/, "")} (\`${
+        tooldropCommand(io)
+      } install\` registers the server that way)`,
       error,
     );
     return undefined;

@@ -136,8 +136,69 @@ export async function callTool<
   options: CallToolOptions = {},
 ): Promise<CallToolResult> {
   if (tool instanceof FileTool) return await callFile(tool, args, options);
+  // Read before the first await: the stack still holds the test that called.
+  const caller = callerFile(new Error().stack);
   const { callDefinition } = await import("../server/invoke.ts");
-  return await callDefinition(tool, args, options);
+  const file = tool.name === undefined
+    ? await exportingFile(tool, caller)
+    : undefined;
+  return await callDefinition(tool, args, { ...options, ...file });
+}
+
+/** The `file:` URL of the first frame of `stack` outside this module: `callTool`'s caller. */
+function callerFile(stack: string | undefined): URL | undefined {
+  if (typeof stack !== "string") return undefined;
+  for (const match of stack.matchAll(/(file:\/\/[^\s()]+?):\d+:\d+/g)) {
+    const href = match[1]!;
+    if (href === import.meta.url) continue;
+    try {
+      return new URL(href);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The name and source of the file that exports `definition`, found from the test that calls
+ * it: greet.ts beside greet_test.ts (or greet.test.ts), when its default export is this very
+ * definition, so that messages name the tool as served (`Invalid arguments for tool "greet"`).
+ * Undefined otherwise (a definition written in the test itself), and where this process may
+ * not read the file: looking must never prompt for a permission.
+ */
+async function exportingFile(
+  definition: unknown,
+  test: URL | undefined,
+): Promise<{ name: string; source: string } | undefined> {
+  if (test?.protocol !== "file:") return undefined;
+  const path = decodeURIComponent(test.pathname);
+  const stem = /([^/]+?)(?:_test|\.test)\.[cm]?[jt]sx?$/.exec(path)?.[1];
+  if (stem === undefined) return undefined;
+  const files = await import("./tool_files.ts");
+  const dir = new URL(".", test);
+  for (const extension of [".ts", ".mts", ".js", ".mjs"]) {
+    const fileName = `${stem}${extension}`;
+    const url = toolFileUrl(dir, fileName);
+    try {
+      const filePath = decodeURIComponent(url.pathname);
+      const { state } = Deno.permissions.querySync({
+        name: "read",
+        path: filePath,
+      });
+      if (state !== "granted" || !Deno.statSync(filePath).isFile) continue;
+      // Already imported by the test in the usual case, so this evaluates nothing again.
+      const module: { default?: unknown } = await import(url.href);
+      if (module.default !== definition) return undefined;
+      return {
+        name: files.toolStem(fileName),
+        source: `${files.folderLabel(dir)}${fileName}`,
+      };
+    } catch {
+      continue; // missing, unreadable, or it fails to import: not this one
+    }
+  }
+  return undefined;
 }
 
 /** Runs `tool`'s file in a worker of its own, as the server would, and terminates it after. */

@@ -35,6 +35,11 @@ export interface LoadToolsOptions {
    * (a compiled binary) still run in this thread: the binary does not embed the worker yet.
    */
   host?: WorkerHost | undefined;
+  /**
+   * What a broken file stops, at the head of the line after the errors: default "Not serving";
+   * a command says its own (`Cannot list the tools`).
+   */
+  refusal?: string | undefined;
 }
 
 /** The tool set, or undefined when any tool is broken (every problem is logged). */
@@ -82,7 +87,7 @@ export async function loadTools(
             .replace(/\/$/, "")
         },${
           decodeURIComponent(options.toolsDir.pathname).replace(/\/$/, "")
-        } (\`tooldrop install\` registers the server that way)`,
+        } (\`deno task tooldrop install\` in tooldrop's folder registers the server that way)`,
       );
     } else {
       log.error(`Cannot read the tools folder ${folder}`, error);
@@ -93,7 +98,9 @@ export async function loadTools(
   for (const message of result.errors) log.error(message);
   if (result.errors.length > 0) {
     log.error(
-      `Not serving: fix the tool file(s) above, or move them out of ${
+      `${
+        options.refusal ?? "Not serving"
+      }: fix the tool file(s) above, or move them out of ${
         options.manifest ? "tools/" : folder
       }`,
     );
@@ -117,7 +124,7 @@ export function warnMissingPermissions(
     log.warn(
       `Tool "${tool.name}" (${tool.source}) needs ${
         missing.join(" ")
-      }, which this process was not granted, so its calls may fail; \`deno task dev\`, \`deno task compile\` and \`tooldrop install\` grant what tools declare`,
+      }, which this process was not granted, so its calls may fail; in tooldrop's folder, \`deno task dev\`, \`deno task compile\` and \`deno task tooldrop install\` grant what tools declare`,
     );
   }
   return lacking;

@@ -187,6 +187,23 @@ async function answer(
   }
 }
 
+/** How `callDefinition` runs a definition: as `callTool` does, and what to call it. */
+export interface CallDefinitionOptions extends CallToolOptions {
+  /**
+   * The name of a definition without `name`, as the file that exports it gives it (`greet` for
+   * greet.ts); default `UNNAMED_TOOL`.
+   */
+  name?: string;
+  /** Where the definition comes from, for the message when it is not a valid tool. */
+  source?: string;
+}
+
+/**
+ * What a definition with no `name` and no known file is called in the messages of its calls
+ * (`Invalid arguments for tool "unnamed"`): it says what is missing, where "tool" read as a name.
+ */
+export const UNNAMED_TOOL = "unnamed";
+
 /**
  * Calls a tool definition in this thread, as a client would: arguments validated and coerced,
  * the result shaped. The tool runs with this process's permissions; `callTool` in
@@ -198,10 +215,11 @@ export function callDefinition<
 >(
   definition: ToolDefinition<Input, Output>,
   args: CallArgs<Input>,
-  options: CallToolOptions = {},
+  options: CallDefinitionOptions = {},
 ): Promise<CallToolResult> {
-  const tool = createTool(definition, "tool", "the tool under test");
-  const { logLevel, ...rest } = options;
+  const { name = UNNAMED_TOOL, source, ...callOptions } = options;
+  const tool = createTool(definition, name, source ?? "the tool under test");
+  const { logLevel, ...rest } = callOptions;
   return invokeTool(new ToolSet([tool]), tool.name, args, {
     ...rest,
     log: stderrLogger(logLevel),

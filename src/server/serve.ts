@@ -207,7 +207,7 @@ class Server {
   async #shutdown(): Promise<void> {
     const c = this.#connection;
     const grace = this.#options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
-    const deadline = performance.now() + grace;
+    let deadline = performance.now() + grace;
     if (c.tools.waiting > 0) {
       this.#firstReplies(); // requests wait for tools whose loading may wait for this
       const stopped = this.#options.signal?.aborted ?? false;
@@ -216,6 +216,9 @@ class Server {
         stopped ? grace : Math.max(grace, this.#options.loadWaitMs ?? 0),
       );
       c.tools.release("the server shut down before its tools loaded");
+      // The calls that waited for the tools start only now: they get the whole grace, as they
+      // would have had the tools been there, not what loading left of it.
+      if (!stopped) deadline = performance.now() + grace;
     }
     if (!c.writer.failed && c.calls.size > 0) {
       const left = Math.max(0, deadline - performance.now());

@@ -22,20 +22,58 @@ export function textOf(value: unknown, max = DEFAULT_MAX_CHARS): string {
   }
 }
 
-/** `Name: message` for an error, or text about any other thrown value; at most `max` characters. */
+/**
+ * `Name: message` for an error, with what caused it (`TypeError: fetch failed (caused by: error
+ * sending request for url …: dns error: …)`), or text about any other thrown value; at most
+ * `max` characters. A wrapper such as `fetch failed` says nothing without its cause.
+ */
 export function describeError(error: unknown, max = 500): string {
   try {
     if (error instanceof Error) {
       const { name, message } = error;
-      return shorten(
-        `${typeof name === "string" ? name : "Error"}: ${textOf(message, max)}`,
-        max,
-      );
+      const text = `${typeof name === "string" ? name : "Error"}: ${
+        textOf(message, max)
+      }`;
+      return shorten(`${text}${causes(error, max - text.length)}`, max);
     }
   } catch {
     // A getter threw, or `instanceof` met a Proxy that refuses: describe it from outside.
   }
   return textOf(error, max);
+}
+
+/** How many links of an error's `cause` chain a description follows. */
+const MAX_CAUSES = 3;
+
+/**
+ * ` (caused by: …)` for each link of `error`'s cause chain, up to `MAX_CAUSES` and about `room`
+ * characters; a plain `Error` is named by its message alone. Empty when there is no cause, or
+ * no room left.
+ */
+function causes(error: Error, room: number): string {
+  let text = "";
+  let current: unknown = error;
+  for (let depth = 0; depth < MAX_CAUSES && text.length < room; depth++) {
+    try {
+      if (!(current instanceof Error) || !("cause" in current)) break;
+      const cause: unknown = current.cause;
+      if (cause === undefined || cause === current || cause === error) break;
+      let said: string;
+      if (cause instanceof Error) {
+        const { name, message } = cause;
+        said = name === "Error" || typeof name !== "string"
+          ? textOf(message, room)
+          : `${name}: ${textOf(message, room)}`;
+      } else {
+        said = textOf(cause, room);
+      }
+      text += ` (caused by: ${said})`;
+      current = cause;
+    } catch {
+      break; // a Proxy or a throwing getter: what was said so far stands
+    }
+  }
+  return text;
 }
 
 /**
@@ -64,10 +102,13 @@ function errorText(value: unknown): string | undefined {
     : undefined;
 }
 
-/** What the log shows of a detail: an error's stack, or the value inspected; never throws. */
+/**
+ * What the log shows of a detail: an error's stack (inspected, with its `[cause]`, when it has
+ * one), or the value inspected; never throws.
+ */
 export function logDetail(detail: unknown): string {
   try {
-    if (detail instanceof Error) {
+    if (detail instanceof Error && detail.cause === undefined) {
       const stack = detail.stack;
       if (typeof stack === "string") return stack;
     }

@@ -34,7 +34,7 @@ import {
   keptEnv,
   shownEnv,
 } from "./env.ts";
-import { shellWord } from "../io.ts";
+import { shellWord, tooldropCommand } from "../io.ts";
 import { cacheCommand, fillCache } from "./warm.ts";
 import { declaredPermissions } from "../../loading/load.ts";
 import { BASE_PERMISSIONS, unionPermissions } from "../../tool/permissions.ts";
@@ -138,9 +138,9 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
   );
   await warm(io, target, { command, args, env });
   io.stderr(
-    `${CLIENTS[target.client].next(target.scope)} \`tooldrop doctor${
-      targetFlags(target, options)
-    }\` checks that it starts and answers.
+    `${CLIENTS[target.client].next(target.scope)} \`${
+      tooldropCommand(io)
+    } doctor${targetFlags(target, options)}\` checks that it starts and answers.
 `,
   );
   return 0;

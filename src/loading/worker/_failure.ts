@@ -133,7 +133,7 @@ function declaredForm(kind: PermissionKind, value: string): string {
  * runs its tools in its own thread, never here.
  */
 const REGISTER_AGAIN =
-  "run `deno task tooldrop install` again and restart the server in the client (`deno task dev` restarts by itself)";
+  "run `deno task tooldrop install` again in tooldrop's folder (with the same --project, if any) and restart the server in the client (`deno task dev` restarts by itself)";
 
 /**
  * The error text for a call refused `denial`: the permission and the line to add when the tool
@@ -145,7 +145,8 @@ const REGISTER_AGAIN =
  * deniedMessage("fetcher", undefined, { kind: "net", value: "example.com" });
  * // 'Tool "fetcher" needs net access to "example.com", which it does not declare; add
  * //  permissions: { net: ["example.com"] } to its definition, then run `deno task tooldrop
- * //  install` again and restart the server in the client (`deno task dev` restarts by itself)'
+ * //  install` again in tooldrop's folder (with the same --project, if any) and restart the
+ * //  server in the client (`deno task dev` restarts by itself)'
  * ```
  */
 export function deniedMessage(

@@ -421,7 +421,7 @@ export class WorkerHost {
           missingPermissions(
             unionPermissions([{ read: [this.#toolsPath] }, group.declared]),
           ).join(" ") || "permissions"
-        }, which this process was not granted; \`deno task dev\`, \`deno task compile\` and \`tooldrop install\` grant what tools declare`
+        }, which this process was not granted; in tooldrop's folder, \`deno task dev\`, \`deno task compile\` and \`deno task tooldrop install\` grant what tools declare`
         : `its worker cannot start: ${describeError(error)}`;
     }
   }
