@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "../src/cli/mod.ts";
 import { fakeIo } from "./wire.ts";
-import { ROOT, tempDir } from "./spawn.ts";
+import { DENO_WORD, ROOT, tempDir } from "./spawn.ts";
 
 const ENTRY = new URL("../main.ts", import.meta.url);
 
@@ -99,7 +99,9 @@ Deno.test("call refuses an unknown tool, arguments that are not a JSON object, a
   assert.equal(await runCli(none.io), 2);
   assert.match(
     none.errors.join(""),
-    /^Usage: deno task .*tooldrop call <tool>/,
+    new RegExp(
+      `^Usage: ${RegExp.escape(DENO_WORD)} task .*tooldrop call <tool>`,
+    ),
   );
 });
 
@@ -182,5 +184,5 @@ Deno.test("a server started in a terminal prints a banner to stderr, nothing to 
   const text = errors.join("");
   assert.match(text, /an MCP server with 2 tool\(s\): echo, get_cwd/);
   assert.match(text, /speaks MCP .* on stdin and stdout/);
-  assert.match(text, /deno task tooldrop install/);
+  assert.match(text, / task tooldrop install/);
 });

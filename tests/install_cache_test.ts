@@ -9,7 +9,7 @@ import { runCli } from "../src/cli/mod.ts";
 import { RpcChild } from "../src/cli/rpc_child.ts";
 import { LATEST_LEGACY_VERSION } from "../src/server/protocol.ts";
 import { fakeIo } from "./wire.ts";
-import { projectCopy, tempDir } from "./spawn.ts";
+import { DENO_WORD, projectCopy, tempDir } from "./spawn.ts";
 
 /** Milliseconds a reply may take: a cold start downloads packages. */
 const REPLY_MS = 60_000;
@@ -148,7 +148,9 @@ Deno.test("doctor warns when Deno's cache is cold for the registered command, an
   assert.match(
     line ?? cold.text,
     new RegExp(
-      `^warn {2}Deno's cache lacks what its first start needs \\(npm package not found in cache: "(zod|jsonc-parser)", --cached-only is specified\\.\\), so that start downloads it and may outlast the client's wait \\(about 2 s for Claude Code\\); \`deno task --config ${
+      `^warn {2}Deno's cache lacks what its first start needs \\(npm package not found in cache: "(zod|jsonc-parser)", --cached-only is specified\\.\\), so that start downloads it and may outlast the client's wait \\(about 2 s for Claude Code\\); \`${
+        RegExp.escape(DENO_WORD)
+      } task --config ${
         RegExp.escape(`${root}/deno.json`)
       } tooldrop install\` fills it, as does: `,
     ),

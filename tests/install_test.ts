@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { runCli } from "../src/cli/mod.ts";
 import { inNpxCache } from "../src/cli/install/server_command.ts";
 import { fakeIo } from "./wire.ts";
-import { projectCopy, tempDir } from "./spawn.ts";
+import { DENO_WORD, projectCopy, tempDir } from "./spawn.ts";
 
 /**
  * A copy of tooldrop whose tools/ holds the fixture tools (what is registered and started: never
@@ -185,7 +185,9 @@ Deno.test("doctor starts the registered server like the client and confirms it a
   assert.match(
     missing.text,
     new RegExp(
-      `FAIL {2}.*\\.mcp\\.json does not exist; \`deno task --config ${
+      `FAIL {2}.*\\.mcp\\.json does not exist; \`${
+        RegExp.escape(DENO_WORD)
+      } task --config ${
         RegExp.escape(`${root}/deno.json`)
       } tooldrop install\` adds it`,
     ),
@@ -370,7 +372,9 @@ Deno.test("install run by a Deno in npx's cache registers a copy in .deno/ that 
   assert.match(
     out,
     new RegExp(
-      `it runs .*_npx.*deno, a Deno in npx's cache, which npm may clear; \`deno task --config ${
+      `it runs .*_npx.*deno, a Deno in npx's cache, which npm may clear; \`${
+        RegExp.escape(DENO_WORD)
+      } task --config ${
         RegExp.escape(`${root}/deno.json`)
       } tooldrop install\` registers a copy that lasts`,
     ),
@@ -397,7 +401,9 @@ export default defineTool({
   assert.match(
     stale.text,
     new RegExp(
-      `FAIL {2}it runs without --allow-env=TOOLDROP_LOG,TOOLDROP_TEST_SECRET, which its tools now need \\(a permission declared since it was registered\\); \`deno task --config ${
+      `FAIL {2}it runs without --allow-env=TOOLDROP_LOG,TOOLDROP_TEST_SECRET, which its tools now need \\(a permission declared since it was registered\\); \`${
+        RegExp.escape(DENO_WORD)
+      } task --config ${
         RegExp.escape(`${root}/deno.json`)
       } tooldrop install\` updates it\n`,
     ),

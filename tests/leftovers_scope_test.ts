@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { runCli } from "../src/cli/mod.ts";
 import { claudeProjectKey } from "../src/cli/install/claude_project.ts";
 import { fakeIo } from "./wire.ts";
-import { projectCopy, tempDir } from "./spawn.ts";
+import { DENO_WORD, projectCopy, tempDir } from "./spawn.ts";
 
 /**
  * A server that names the folder it was started in as its serverInfo.name: doctor prints that
@@ -88,14 +88,22 @@ function claudeJson(project: string) {
   };
 }
 
-Deno.test("doctor starts a user-scope entry in the caller's folder, or in --project, and says so", async () => {
+Deno.test({
+  name:
+    "doctor starts a user-scope entry in the caller's folder, or in --project, and says so",
+  ignore: Deno.build.os === "windows", // the entry's Deno is a shell script
+}, async () => {
   const { dir, run, base, home, project, other } = await folders();
   await using _ = dir;
+  // A Deno of its own: doctor fails an entry that points into npx's cache (CI runs from one).
+  const deno = `${base}/deno`;
+  await Deno.writeTextFile(deno, `#!/bin/sh\nexec '${Deno.execPath()}' "$@"\n`);
+  await Deno.chmod(deno, 0o755);
   await Deno.writeTextFile(
     `${home}/.claude.json`,
     JSON.stringify({
       mcpServers: {
-        where: { command: Deno.execPath(), args: ["run", `${base}/where.ts`] },
+        where: { command: deno, args: ["run", `${base}/where.ts`] },
       },
     }),
   );
@@ -174,7 +182,7 @@ Deno.test("install --scope local writes projects[<project>].mcpServers in ~/.cla
   assert.match(
     elsewhere.text,
     new RegExp(
-      `\`deno task --config ${
+      `\`${RegExp.escape(DENO_WORD)} task --config ${
         RegExp.escape(`${root}/deno.json`)
       } tooldrop doctor --scope local --project \\.\\./other\``,
     ),
@@ -205,14 +213,14 @@ Deno.test("install --scope local creates ~/.claude.json when missing; doctor say
   assert.equal(missing.code, 1);
   assert.equal(
     missing.text,
-    `FAIL  ${path} does not exist; \`deno task --config ${root}/deno.json tooldrop install --scope local\` adds it\n`,
+    `FAIL  ${path} does not exist; \`${DENO_WORD} task --config ${root}/deno.json tooldrop install --scope local\` adds it\n`,
   );
   await Deno.writeTextFile(path, JSON.stringify(claudeJson("/somewhere")));
   const none = await run(["doctor", "--scope", "local"]);
   assert.equal(none.code, 1);
   assert.equal(
     none.text,
-    `FAIL  ${path} (projects["${project}"]) has no server named "tooldrop"; \`deno task --config ${root}/deno.json tooldrop install --scope local\` adds it\n`,
+    `FAIL  ${path} (projects["${project}"]) has no server named "tooldrop"; \`${DENO_WORD} task --config ${root}/deno.json tooldrop install --scope local\` adds it\n`,
   );
   await Deno.remove(path);
   assert.equal((await run(["install", "--scope", "local"])).code, 0);

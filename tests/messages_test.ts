@@ -10,7 +10,7 @@ import { callTool, defineTool } from "../src/mod.ts";
 import { runCli } from "../src/cli/mod.ts";
 import { describeError, logDetail } from "../src/util/describe.ts";
 import { fakeIo } from "./wire.ts";
-import { ROOT, tempDir } from "./spawn.ts";
+import { DENO_WORD, ROOT, tempDir } from "./spawn.ts";
 
 const ENTRY = new URL("../main.ts", import.meta.url);
 
@@ -370,19 +370,19 @@ Deno.test("hints name the command that runs tooldrop where it was run: deno task
   assert.equal(here.code, 0);
   assert.equal(
     here.out,
-    `No tools: add a file to ${empty.path}/ (\`deno task tooldrop new <name> --tools ${empty.path}\` writes one)\n`,
+    `No tools: add a file to ${empty.path}/ (\`${DENO_WORD} task tooldrop new <name> --tools ${empty.path}\` writes one)\n`,
   );
   const elsewhere = await cli(["list", "--tools", "."], {
     INIT_CWD: empty.path,
   });
   assert.equal(
     elsewhere.out,
-    `No tools: add a file to ${empty.path}/ (\`deno task --config ${ROOT}/deno.json tooldrop new <name> --tools .\` writes one)\n`,
+    `No tools: add a file to ${empty.path}/ (\`${DENO_WORD} task --config ${ROOT}/deno.json tooldrop new <name> --tools .\` writes one)\n`,
   );
   const bad = await cli(["--bogus"], { INIT_CWD: empty.path });
   assert.equal(
     bad.err,
-    `Unknown option "--bogus"\nRun "deno task --config ${ROOT}/deno.json tooldrop --help" to see the commands and options.\n`,
+    `Unknown option "--bogus"\nRun "${DENO_WORD} task --config ${ROOT}/deno.json tooldrop --help" to see the commands and options.\n`,
   );
   // A compiled binary (no main.ts): its own path.
   const binary = fakeIo(["call"]);
@@ -404,7 +404,9 @@ Deno.test("the command a hint names runs as typed, from tooldrop's folder and fr
     const bad = await new Deno.Command(Deno.execPath(), {
       args: [...task, "tooldrop", "--bogus"],
       cwd,
-      env: { NO_COLOR: "1" },
+      // As a person's shell has it: an outer `deno task` (the test task) sets INIT_CWD, which
+      // an inner one keeps, and the hint is for where the command was typed.
+      env: { NO_COLOR: "1", INIT_CWD: cwd },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -413,16 +415,20 @@ Deno.test("the command a hint names runs as typed, from tooldrop's folder and fr
       new TextDecoder().decode(bad.stderr),
     )?.[1];
     assert.ok(hint, new TextDecoder().decode(bad.stderr));
+    // Deno run from npx's cache is named as npx runs it (CI runs the tests so).
+    const deno = Deno.execPath().includes("/_npx/")
+      ? "npx -y deno@2.9.6"
+      : "deno";
     assert.equal(
       hint,
       cwd === ROOT
-        ? "deno task tooldrop --help"
-        : `deno task --config ${ROOT}/deno.json tooldrop --help`,
+        ? `${deno} task tooldrop --help`
+        : `${deno} task --config ${ROOT}/deno.json tooldrop --help`,
     );
     const help = await new Deno.Command("sh", {
-      args: ["-c", hint.replace(/^deno /, `'${Deno.execPath()}' `)],
+      args: ["-c", `'${Deno.execPath()}' ${hint.slice(deno.length + 1)}`],
       cwd,
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", INIT_CWD: cwd },
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -4,7 +4,13 @@
 
 import assert from "node:assert/strict";
 import { call, initialize, listTools, ping } from "./requests.ts";
-import { projectCopy, serverArgs, ServerProcess, tempDir } from "./spawn.ts";
+import {
+  DENO_WORD,
+  projectCopy,
+  serverArgs,
+  ServerProcess,
+  tempDir,
+} from "./spawn.ts";
 
 const SLEEPER = `
 import { defineTool } from "tooldrop";
@@ -149,7 +155,7 @@ Deno.test("without read access to src/, the server answers initialize, names the
   await server.exit();
   assert.ok(
     server.stderr.text.includes(
-      `--allow-read=.,${copy.path}/src,${copy.path}/tools (\`deno task --config ${copy.path}/deno.json tooldrop install\` registers the server that way)`,
+      `--allow-read=.,${copy.path}/src,${copy.path}/tools (\`${DENO_WORD} task --config ${copy.path}/deno.json tooldrop install\` registers the server that way)`,
     ),
     server.stderr.text,
   );

@@ -8,6 +8,14 @@ import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
 import { jsonLines } from "./requests.ts";
 
+/**
+ * How the CLI's hints name this Deno: `deno`, or `npx -y deno@<version>` when it runs from npx's
+ * cache (CI runs the tests so), which is how a person would run it again.
+ */
+export const DENO_WORD: string = /[\\/]_npx[\\/]/.test(Deno.execPath())
+  ? `npx -y deno@${Deno.version.deno}`
+  : "deno";
+
 /** The project root (where deno.json and main.ts are). */
 export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
   /[\\/]$/,
