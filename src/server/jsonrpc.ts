@@ -281,3 +281,15 @@ export function notificationLine(method: string, params: unknown): string {
     JSON.stringify(params)
   }}`;
 }
+
+/** `params[key]` when it is a string; throws -32602 saying it must be one. */
+export function stringParam(params: Params | undefined, key: string): string {
+  const value = params?.[key];
+  if (typeof value !== "string") {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "${key}" must be a string`,
+    );
+  }
+  return value;
+}

@@ -18,6 +18,7 @@ import {
   METHOD_NOT_FOUND,
   type Params,
   type RequestId,
+  stringParam,
 } from "./jsonrpc.ts";
 import { KIND_CODE, KIND_DATA } from "./_call_failure.ts";
 import { readRetry } from "./retry.ts";
@@ -101,13 +102,7 @@ function getPrompt(
   params: Params | undefined,
   scope: RequestScope,
 ): void {
-  const name = params?.name;
-  if (typeof name !== "string") {
-    throw new JsonRpcError(
-      INVALID_PARAMS,
-      `Invalid params: "name" must be a string`,
-    );
-  }
+  const name = stringParam(params, "name");
   const { prompts } = c.tools.current().prompts;
   const prompt = prompts.find((p) => p.name === name);
   if (!prompt) {
@@ -136,13 +131,7 @@ function readResource(
   params: Params | undefined,
   scope: RequestScope,
 ): void {
-  const uri = params?.uri;
-  if (typeof uri !== "string") {
-    throw new JsonRpcError(
-      INVALID_PARAMS,
-      `Invalid params: "uri" must be a string`,
-    );
-  }
+  const uri = stringParam(params, "uri");
   const resource = c.tools.current().resources.find(uri);
   if (!resource) throw notFound(uri, scope);
   run(

@@ -17,6 +17,7 @@ import {
   JsonRpcError,
   type Params,
   type RequestId,
+  stringParam,
 } from "./jsonrpc.ts";
 import { initializeResult, negotiateVersion, readHello } from "./protocol.ts";
 import { textOf } from "../util/describe.ts";
@@ -62,13 +63,7 @@ function callTool(
   params: Params | undefined,
   scope: RequestScope,
 ): void {
-  const name = params?.name;
-  if (typeof name !== "string") {
-    throw new JsonRpcError(
-      INVALID_PARAMS,
-      `Invalid params: "name" must be a string`,
-    );
-  }
+  const name = stringParam(params, "name");
   const tools = c.tools.current();
   const tool = tools.get(name);
   if (!tool) {
