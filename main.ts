@@ -47,6 +47,8 @@ if (import.meta.main) {
           }
         },
         toolsDir: new URL("./tools/", import.meta.url),
+        promptsDir: new URL("./prompts/", import.meta.url),
+        resourcesDir: new URL("./resources/", import.meta.url),
         cwd: () => Deno.cwd(),
         stdinIsTerminal: Deno.stdin.isTerminal(),
         entry: Deno.build.standalone ? undefined : new URL(import.meta.url),

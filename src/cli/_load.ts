@@ -5,7 +5,7 @@
  * that a command's output is its result.
  */
 
-import type { Io } from "./io.ts";
+import { existingFolders, type Io, servedFolders } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { loadTools } from "../loading/load.ts";
 import { WorkerHost } from "../loading/worker/host.ts";
@@ -27,6 +27,7 @@ export async function loadForCommand(
   const log = commandLogger(io, options);
   return await loadTools({
     toolsDir: io.toolsDir,
+    ...servedFolders(io),
     manifest: io.manifest,
     serverName: options.name ?? DEFAULT_SERVER_INFO.name,
     log,
@@ -34,6 +35,7 @@ export async function loadForCommand(
     // The tool's own console output shows (at info), as when it runs in a terminal.
     host: new WorkerHost({
       toolsDir: io.toolsDir,
+      folders: existingFolders(io),
       log,
       logLevel: options.logLevel ?? "info",
       idleMs: 0,

@@ -9,7 +9,7 @@ import type { Logger } from "../util/log.ts";
 import { timerMsFromEnv } from "../util/timer.ts";
 import { loadTimeout, loadTimeoutFromEnv } from "../loading/import_tool.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
-import type { Io } from "./io.ts";
+import { existingFolders, type Io } from "./io.ts";
 
 /**
  * Milliseconds a tool's worker may sit without calls before it stops, giving its memory back
@@ -45,6 +45,8 @@ export function lazyHost(io: Io, log: Logger) {
       const { WorkerHost } = await import("../loading/worker/host.ts");
       return created ??= new WorkerHost({
         toolsDir: io.toolsDir,
+        // Its workers also read the prompts and resources they serve.
+        folders: existingFolders(io),
         log,
         idleMs: workerIdleMs((m) => log.warn(m)),
         onStuck: (stuck) => onStuck?.(stuck),

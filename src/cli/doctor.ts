@@ -333,11 +333,41 @@ async function converse(
     return undefined;
   }
   const tools = listed.map((t) => t.name);
+  const capabilities = (init.result.capabilities ?? {}) as Record<
+    string,
+    unknown
+  >;
   checks.push({
     ok: true,
-    text: `it lists ${tools.length} tool(s): ${tools.join(", ") || "(none)"}`,
+    text: `it lists ${tools.length} tool(s): ${tools.join(", ") || "(none)"}${
+      "prompts" in capabilities ? await listedPrompts(child) : ""
+    }${"resources" in capabilities ? await listedResources(child) : ""}`,
   });
   return tools;
+}
+
+/** `; 1 prompt(s): review`, as `prompts/list` answers; "" when it does not. */
+async function listedPrompts(child: RpcChild): Promise<string> {
+  const list = await answer(
+    child.call(3, "prompts/list", {}, ANSWER_TIMEOUT_MS),
+  );
+  const prompts = list.result?.prompts as Array<{ name: string }> | undefined;
+  if (!prompts) return "";
+  return `; ${prompts.length} prompt(s): ${
+    prompts.map((p) => p.name).join(", ") || "(none)"
+  }`;
+}
+
+/** `; 2 resource(s)`, fixed and templates, as the two lists answer; "" when they do not. */
+async function listedResources(child: RpcChild): Promise<string> {
+  const [fixed, templates] = await Promise.all([
+    answer(child.call(4, "resources/list", {}, ANSWER_TIMEOUT_MS)),
+    answer(child.call(5, "resources/templates/list", {}, ANSWER_TIMEOUT_MS)),
+  ]);
+  const resources = fixed.result?.resources;
+  const more = templates.result?.resourceTemplates;
+  if (!Array.isArray(resources) || !Array.isArray(more)) return "";
+  return `; ${resources.length + more.length} resource(s)`;
 }
 
 /** A reply's result and when it arrived, or why there is none. */

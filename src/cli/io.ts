@@ -21,6 +21,10 @@ export interface Io {
   env: (name: string) => string | undefined;
   /** The tools/ folder next to main.ts. */
   toolsDir: URL;
+  /** The prompts/ folder; default prompts/ beside `toolsDir` (see `servedFolders`). */
+  promptsDir?: URL | undefined;
+  /** The resources/ folder; default resources/ beside `toolsDir`. */
+  resourcesDir?: URL | undefined;
   /** True when stdin is a terminal: a person started the server by hand. */
   stdinIsTerminal?: boolean | undefined;
   /** The working directory; default ".". */
@@ -43,6 +47,34 @@ export interface ProcessGuards {
   console(log: Logger, uncaught: boolean): void;
   /** Points Node's routes to stdout at stderr; boots Node compatibility (~10 ms), so call late. */
   nodeStdout(): Promise<void>;
+}
+
+/**
+ * The folders served besides tools/: the ones `io` names, else prompts/ and resources/ beside
+ * the tools folder. Either may be missing (it then serves none).
+ */
+export function servedFolders(
+  io: Io,
+): { promptsDir: URL; resourcesDir: URL } {
+  return {
+    promptsDir: io.promptsDir ?? new URL("../prompts/", io.toolsDir),
+    resourcesDir: io.resourcesDir ?? new URL("../resources/", io.toolsDir),
+  };
+}
+
+/**
+ * Which of the served folders exist, for the capabilities the handshake advertises before
+ * anything loads: a stat each, no module read.
+ */
+export function existingFolders(io: Io): URL[] {
+  const { promptsDir, resourcesDir } = servedFolders(io);
+  return [promptsDir, resourcesDir].filter((url) => {
+    try {
+      return Deno.statSync(url).isDirectory;
+    } catch {
+      return false; // missing, or not ours to read: serves none
+    }
+  });
 }
 
 /**

@@ -1,14 +1,15 @@
 /**
  * @module
- * `list [--json]`: the tools and their arguments, for a person; or, with --json, the exact
- * `tools/list` result a client gets.
+ * `list [--json]`: the tools and their arguments, then a section for prompts and one for
+ * resources when there are any, for a person; or, with --json, the exact `tools/list` result
+ * a client gets.
  */
 
 import { type Io, print, shellWord, tooldropCommand } from "./io.ts";
 import { folderLabel } from "../loading/tool_files.ts";
 import type { CliOptions } from "./options.ts";
 import { loadForCommand } from "./_load.ts";
-import type { ToolDescriptor } from "../tool/served.ts";
+import type { ToolDescriptor, ToolSet } from "../tool/served.ts";
 
 /** `list [--json]`: the tools, with their arguments (or the exact `tools/list` result). */
 export async function runList(io: Io, options: CliOptions): Promise<number> {
@@ -19,8 +20,53 @@ export async function runList(io: Io, options: CliOptions): Promise<number> {
     return 0;
   }
   const blocks = tools.tools.map((tool) => describe(tool.descriptor));
-  await print(io, blocks.length > 0 ? blocks.join("\n") : noTools(io, options));
+  await print(
+    io,
+    `${blocks.length > 0 ? blocks.join("\n") : noTools(io, options)}${
+      kindSections(tools)
+    }`,
+  );
   return 0;
+}
+
+/** A section for the prompts and one for the resources, each when there are any. */
+function kindSections(set: ToolSet): string {
+  let text = "";
+  const { prompts } = set.prompts;
+  if (prompts.length > 0) {
+    text += "\nPrompts:\n";
+    for (const { descriptor } of prompts) {
+      const args = descriptor.arguments ?? [];
+      text += `${descriptor.name}${
+        descriptor.title ? ` (${descriptor.title})` : ""
+      }\n${indented(descriptor.description)}  arguments: ${
+        args.length === 0
+          ? "none"
+          : args.map((a) => `${a.name}${a.required ? " (required)" : ""}`)
+            .join(", ")
+      }\n`;
+    }
+  }
+  const { resources } = set.resources;
+  if (resources.length > 0) {
+    text += "\nResources:\n";
+    for (const { descriptor } of resources) {
+      const address = "uri" in descriptor
+        ? descriptor.uri
+        : descriptor.uriTemplate;
+      text += `${address}  ${descriptor.name}${
+        descriptor.mimeType ? ` (${descriptor.mimeType})` : ""
+      }\n${indented(descriptor.description ?? "")}`;
+    }
+  }
+  return text;
+}
+
+/** Each line of `text`, indented by two spaces; "" for no text. */
+function indented(text: string): string {
+  return text === ""
+    ? ""
+    : text.split("\n").map((line) => `  ${line}\n`).join("");
 }
 
 /** What `list` prints for an empty tool set: where to add one, and the command that writes it. */

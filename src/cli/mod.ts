@@ -39,7 +39,20 @@ export async function runCli(io: Io): Promise<number> {
       );
       return USAGE_ERROR;
     }
-    io = { ...io, toolsDir: url, manifest: undefined };
+    // prompts/ and resources/ beside it, unless given.
+    io = {
+      ...io,
+      toolsDir: url,
+      promptsDir: new URL("../prompts/", url),
+      resourcesDir: new URL("../resources/", url),
+      manifest: undefined,
+    };
+  }
+  for (const kind of ["prompts", "resources"] as const) {
+    const given = options[`${kind}Dir`];
+    if (given === undefined) continue;
+    // A missing folder serves none; it is not an error.
+    io = { ...io, [`${kind}Dir`]: folderUrl(given, absoluteCallerDir(io)) };
   }
   if (io.guards && options.command !== "serve") {
     // A tool's output (at import, or run by `call`) would land in the command's output, or in

@@ -39,6 +39,10 @@ export interface CliOptions {
   check: boolean;
   /** A tools folder given with --tools, instead of the one next to main.ts. */
   toolsDir: string | undefined;
+  /** A prompts folder given with --prompts; default prompts/ beside the tools folder. */
+  promptsDir?: string | undefined;
+  /** A resources folder given with --resources; default resources/ beside the tools folder. */
+  resourcesDir?: string | undefined;
   /** The name clients register the server under (--name); default "tooldrop". */
   name: string | undefined;
   /** Arguments after the command (call: tool and JSON; new: name). */
@@ -116,6 +120,10 @@ Options:
   } (default info; or TOOLDROP_LOG)
   --max-line-bytes <n>      longest message accepted, in bytes (default ${DEFAULT_MAX_LINE_BYTES})
   --tools <dir>             use the tools in <dir> instead of the tools/ next to main.ts
+                            (prompts and resources then default to <dir>/../prompts/ and
+                            <dir>/../resources/)
+  --prompts <dir>           serve the prompts in <dir> (a missing folder serves none)
+  --resources <dir>         serve the resources in <dir> (a missing folder serves none)
   --name <name>             the name clients know this server by (default tooldrop): sent as
                             serverInfo.name, checked against mcp__<name>__<tool>, and the
                             entry's name for install and doctor
@@ -195,6 +203,12 @@ export function parseArgs(args: readonly string[]): CliOptions {
         break;
       case "--tools":
         options.toolsDir = value();
+        break;
+      case "--prompts":
+        options.promptsDir = value();
+        break;
+      case "--resources":
+        options.resourcesDir = value();
         break;
       case "--name": {
         const name = value();

@@ -7,7 +7,12 @@
  * wait for one.
  */
 
-import { type Io, tooldropCommand } from "./io.ts";
+import {
+  existingFolders,
+  type Io,
+  servedFolders,
+  tooldropCommand,
+} from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
@@ -39,12 +44,13 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     await guard();
     preloaded = await loadTools({
       toolsDir: io.toolsDir,
+      ...servedFolders(io),
       manifest: io.manifest,
       serverName: info.name,
       log,
       host: await workers.host(),
     });
-    io.stderr(banner(io, preloaded?.tools.map((t) => t.name)));
+    io.stderr(banner(io, preloaded));
   }
   if (options.watch) {
     return await serveWatching(io, options, log, info, guard, workers);
@@ -65,6 +71,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     readable: io.stdin,
     writable: io.stdout,
     ...afterFirstReplies(load),
+    serves: servesFrom(io),
     loadWaitMs: loadWaitMs(),
     info,
     log,
@@ -194,8 +201,45 @@ function afterFirstReplies(
   return { tools: promise.then(load), onFirstReplies: resolve };
 }
 
+/**
+ * What the server advertises besides tools, decided before anything loads: the folders that
+ * exist (a stat each). A compiled binary serves tools only.
+ */
+function servesFrom(io: Io): { prompts: boolean; resources: boolean } {
+  if (io.manifest) return { prompts: false, resources: false };
+  const existing = new Set(existingFolders(io).map((url) => url.href));
+  const { promptsDir, resourcesDir } = servedFolders(io);
+  return {
+    prompts: existing.has(promptsDir.href),
+    resources: existing.has(resourcesDir.href),
+  };
+}
+
+/**
+ * What is served, counted: `2 tool(s): echo, time`, with `1 prompt(s): review` and
+ * `2 resource(s)` after it when there are any.
+ */
+export function servedSummary(set: ToolSet): string {
+  const names = set.tools.map((t) => t.name);
+  const prompts = set.prompts.prompts;
+  const resources = set.resources.resources;
+  return `${names.length} tool(s): ${names.join(", ") || "none"}${
+    prompts.length > 0
+      ? `; ${prompts.length} prompt(s): ${
+        prompts.map((p) => p.name).join(", ")
+      }`
+      : ""
+  }${
+    resources.length > 0
+      ? `; ${resources.length} resource(s): ${
+        resources.map((r) => r.name).join(", ")
+      }`
+      : ""
+  }`;
+}
+
 /** What a person who started the server in a terminal reads. */
-function banner(io: Io, tools: string[] | undefined): string {
+function banner(io: Io, set: ToolSet | undefined): string {
   const cli = tooldropCommand(io);
   const register = io.entry
     ? `  ${cli} install [--client claude-code|vscode|cursor|claude-desktop|cline]`
@@ -205,9 +249,7 @@ function banner(io: Io, tools: string[] | undefined): string {
     }}}}`;
   return `
 tooldrop ${VERSION}: an MCP server with ${
-    tools
-      ? `${tools.length} tool(s): ${tools.join(", ") || "none"}`
-      : "tools that did not load (see above)"
+    set ? servedSummary(set) : "tools that did not load (see above)"
   }
 It speaks MCP (JSON-RPC, one message per line) on stdin and stdout, for an AI client to start;
 there is nothing to type here. Register it with a client:
@@ -216,6 +258,15 @@ Try a tool from the shell:  ${cli} call echo '{"text": "hi"}'
 Waiting for messages on stdin; Ctrl+D or Ctrl+C ends it.
 
 `;
+}
+
+/** `, 1 prompt(s), 2 resource(s)` for the start log; "" when it serves neither. */
+function kindCounts(set: ToolSet): string {
+  const prompts = set.prompts.prompts.length;
+  const resources = set.resources.resources.length;
+  return `${prompts > 0 ? `; ${prompts} prompt(s)` : ""}${
+    resources > 0 ? `; ${resources} resource(s)` : ""
+  }`;
 }
 
 /** Loads the tools off the start-up path; undefined (with the reasons logged) when they fail. */
@@ -247,6 +298,7 @@ async function loadInBackground(
   }
   const tools = await loader.loadTools({
     toolsDir: io.toolsDir,
+    ...servedFolders(io),
     manifest: io.manifest,
     serverName,
     log,
@@ -256,7 +308,7 @@ async function loadInBackground(
     log.info(
       `tooldrop ${VERSION} serving ${tools.tools.length} tool(s) on stdio: ${
         tools.tools.map((t) => t.name).join(", ") || "(none)"
-      }`,
+      }${kindCounts(tools)}`,
     );
   }
   return tools;

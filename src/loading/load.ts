@@ -15,10 +15,19 @@ import {
 import { folderLabel } from "./tool_files.ts";
 import { type Tool, ToolSet } from "../tool/served.ts";
 import type { WorkerHost } from "./worker/host.ts";
+import type { ServedPrompt, ServedResource } from "../tool/served_kinds.ts";
+import { describeThrown } from "../util/describe.ts";
 
 /** Where the tools come from and how to report on them. */
 export interface LoadToolsOptions {
   toolsDir: URL;
+  /**
+   * The prompts and resources folders, served like the tools folder: listed from their own
+   * listing caches, run in the workers of `host`. A missing folder serves none. Only with
+   * `host` (a compiled binary and in-thread loading serve tools only).
+   */
+  promptsDir?: URL | undefined;
+  resourcesDir?: URL | undefined;
   /** In a compiled binary: the manifest to load instead of scanning `toolsDir`. */
   manifest?: (() => Promise<ToolManifest>) | undefined;
   /** The name clients register the server under (the lint checks tool names against it). */
@@ -106,10 +115,116 @@ export async function loadTools(
     );
     return undefined;
   }
-  warnMissingPermissions(result.tools, log);
-  return new ToolSet(result.tools);
+  const host = options.host;
+  const kinds = host && !options.manifest
+    ? await loadKinds(options, host)
+    : { prompts: [], resources: [], errors: [] };
+  let set: ToolSet | undefined;
+  try {
+    set = new ToolSet(result.tools, kinds);
+  } catch (error) {
+    // Two prompts with one name, two resources at one URI: the message names both files.
+    kinds.errors.push(error instanceof Error ? error.message : String(error));
+  }
+  if (kinds.errors.length > 0 || !set) {
+    for (const message of kinds.errors) log.error(message);
+    log.error(
+      `${
+        options.refusal ?? "Not serving"
+      }: fix the prompt or resource file(s) above, or move them out of their folder`,
+    );
+    return undefined;
+  }
+  warnMissingPermissions(
+    [
+      ...result.tools,
+      ...set.prompts.prompts.map((prompt) => prompt.get),
+      ...set.resources.resources.map((resource) => resource.read),
+    ],
+    log,
+  );
+  return set;
 }
 
+/**
+ * The prompts and resources of the folders `options` names that exist, their runnables attached
+ * to `host`; every broken file (and a folder this process may not read) in `errors`.
+ */
+async function loadKinds(
+  options: LoadToolsOptions,
+  host: WorkerHost,
+): Promise<{
+  prompts: ServedPrompt[];
+  resources: ServedResource[];
+  errors: string[];
+}> {
+  const { log } = options;
+  const prompts: ServedPrompt[] = [];
+  const resources: ServedResource[] = [];
+  const errors: string[] = [];
+  const folders = [
+    ["prompt", options.promptsDir, prompts],
+    ["resource", options.resourcesDir, resources],
+  ] as const;
+  for (const [kind, dir, into] of folders) {
+    if (!dir || !await isServedFolder(dir, kind, errors, log)) continue;
+    const { loadListedKind } = await import("./listing.ts");
+    try {
+      const listed = await loadListedKind(dir, kind, {
+        log,
+        loadTimeoutMs: options.loadTimeoutMs ??
+          loadTimeoutFromEnv((message) => log.warn(message)),
+        attach: (runnable, file) => ({
+          ...runnable,
+          remote: host.runner(runnable, file),
+        }),
+      });
+      for (const message of listed.warnings) log.warn(message);
+      errors.push(...listed.errors);
+      (into as Array<ServedPrompt | ServedResource>).push(...listed.served);
+    } catch (error) {
+      errors.push(
+        `Cannot read the ${kind}s folder ${folderLabel(dir)}: ${
+          describeThrown(error)
+        }`,
+      );
+    }
+  }
+  return { prompts, resources, errors };
+}
+
+/**
+ * Whether `dir` is there to serve: a missing folder serves nothing (not an error), and so does
+ * one this process may not look at (prompts/ beside a `--tools` folder elsewhere, such as
+ * /tmp/prompts/, is not the user's to grant; `install` grants the ones that exist). Any other
+ * failure is an error naming it.
+ */
+async function isServedFolder(
+  dir: URL,
+  kind: string,
+  errors: string[],
+  log: Logger,
+): Promise<boolean> {
+  try {
+    return (await Deno.stat(dir)).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    if (error instanceof Deno.errors.NotCapable) {
+      log.debug(
+        `Serving no ${kind}s from ${
+          folderLabel(dir)
+        }: this process may not read it`,
+      );
+      return false;
+    }
+    errors.push(
+      `Cannot read the ${kind}s folder ${folderLabel(dir)}: ${
+        describeThrown(error)
+      }`,
+    );
+    return false;
+  }
+}
 /** Logs each tool whose declared permissions this process was not granted; returns them. */
 export function warnMissingPermissions(
   tools: readonly Tool[],

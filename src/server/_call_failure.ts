@@ -6,7 +6,7 @@
  */
 
 import type { Call } from "./call.ts";
-import { toKindError } from "../tool/kinds.ts";
+import { kindFailure, kindLabel } from "./kind_failure.ts";
 import { errorResult } from "./result.ts";
 import { type CallToolResult, ToolError } from "../tool/tool.ts";
 import { describeError, textOf } from "../util/describe.ts";
@@ -23,7 +23,7 @@ export function failureResult(
 ): CallToolResult {
   try {
     if (call.tool.reply && call.ended === undefined) {
-      return kindFailure(call, error, log);
+      return kindFailure(kindLabel(call.tool.name), error, log);
     }
     return describeFailure(call, error, log);
   } catch {
@@ -70,37 +70,12 @@ function describeFailure(
   return errorResult(`${who} failed: ${describeError(error)}`);
 }
 
-/**
- * A prompt's, resource's or completer's failure as its reply's error: an error result whose
- * `_meta` carries the JSON-RPC code (see ./kind_methods.ts). A `ToolError` is the caller's
- * fault (-32602), anything else the prompt's or resource's (-32603, its stack on stderr).
- */
-function kindFailure(call: Call, error: unknown, log: Logger): CallToolResult {
-  const label = whoOf(call).replace(/^\w/, (c) => c.toLowerCase());
-  const failure = toKindError(error, label);
-  if (failure.code === -32603 && failure.cause !== undefined) {
-    log.error(`${label} threw`, failure.cause);
-  }
-  return {
-    content: [{ type: "text", text: failure.message }],
-    isError: true,
-    _meta: {
-      [KIND_CODE]: failure.code,
-      ...(failure.data ? { [KIND_DATA]: failure.data } : {}),
-    },
-  };
-}
-
-/** Where a kind's error result carries its JSON-RPC code and data. */
-export const KIND_CODE = "tooldrop/code";
-export const KIND_DATA = "tooldrop/data";
-
 /** How messages name what the call ran: `Tool "echo"`, `Prompt "review"`, … */
 function whoOf(call: Call): string {
-  const [kind, ...rest] = call.tool.name.split(":");
-  if (!call.tool.reply || rest.length === 0) return `Tool "${call.tool.name}"`;
-  if (kind === "complete") {
-    return `The completer of ${rest[0]} "${rest.slice(1).join(":")}"`;
-  }
-  return `${kind![0]!.toUpperCase()}${kind!.slice(1)} "${rest.join(":")}"`;
+  if (!call.tool.reply) return `Tool "${call.tool.name}"`;
+  const label = kindLabel(call.tool.name);
+  return `${label[0]!.toUpperCase()}${label.slice(1)}`;
 }
+
+// Read by ./kind_methods.ts, from before they moved to ./kind_failure.ts.
+export { KIND_CODE, KIND_DATA } from "./kind_failure.ts";

@@ -249,3 +249,54 @@ export class ResourceSet {
     return this.#byTemplate.get(ref) ?? this.#byUri.get(ref);
   }
 }
+
+/**
+ * A prompt known only from its listing (the listing cache): its module is not imported in this
+ * thread, and `attach` gives each of its runnables the runner of its calls (a worker).
+ */
+export function listedPrompt(
+  listing: PromptListing,
+  source: string,
+  attach: (runnable: Tool) => Tool,
+): ServedPrompt {
+  const served = servedPrompt({
+    listing,
+    source,
+    get: notHere(source),
+    complete: notHere(source),
+  });
+  return {
+    ...served,
+    get: attach(served.get),
+    complete: attach(served.complete),
+  };
+}
+
+/** A resource known only from its listing; see `listedPrompt`. Throws for a bad template. */
+export function listedResource(
+  listing: ResourceListing,
+  source: string,
+  attach: (runnable: Tool) => Tool,
+): ServedResource {
+  const served = servedResource({
+    listing,
+    source,
+    read: notHere(source),
+    complete: notHere(source),
+  });
+  return {
+    ...served,
+    read: attach(served.read),
+    complete: attach(served.complete),
+  };
+}
+
+/** What a listed runnable runs in this thread: nothing, its calls run in its worker. */
+function notHere(source: string): () => Promise<never> {
+  return () =>
+    Promise.reject(
+      new Error(
+        `Cannot run "${source}" in this thread: its calls run in its worker`,
+      ),
+    );
+}

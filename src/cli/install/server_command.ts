@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Io } from "../io.ts";
+import { existingFolders, type Io } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import { binaryFile } from "../compile.ts";
 import { declaredPermissions } from "../../loading/load.ts";
@@ -40,10 +40,14 @@ export async function serverCommand(
     return { command: binary, args: name, how: "the compiled binary" };
   }
   const tools = fileURLToPath(io.toolsDir).replace(/[\\/]$/, "");
+  // The prompts and resources folders that exist are read as the tools folder is.
+  const folders = existingFolders(io).map((url) =>
+    fileURLToPath(url).replace(/[\\/]$/, "")
+  );
   const flags = serverFlags(
     await declaredPermissions(io.toolsDir),
     // src/: commands and tool loading are imported when first needed, which takes read access.
-    { read: [tools, join(root, "src")] },
+    { read: [tools, ...folders, join(root, "src")] },
   );
   const config = join(root, "deno.json");
   const deno = await lastingDeno(root);
@@ -57,6 +61,15 @@ export async function serverCommand(
       "serve",
       "--watch",
       ...(options.toolsDir ? ["--tools", tools] : []),
+      ...(options.promptsDir !== undefined && io.promptsDir
+        ? ["--prompts", fileURLToPath(io.promptsDir).replace(/[\\/]$/, "")]
+        : []),
+      ...(options.resourcesDir !== undefined && io.resourcesDir
+        ? [
+          "--resources",
+          fileURLToPath(io.resourcesDir).replace(/[\\/]$/, ""),
+        ]
+        : []),
       ...name,
     ],
     how: `${

@@ -16,7 +16,7 @@ import {
   type PackedCalls,
   type ToWorker,
 } from "./protocol.ts";
-import { failureResult } from "./_failure.ts";
+import { failureResult, kindFailureResult } from "./_failure.ts";
 import { Outbox, type Post } from "./_outbox.ts";
 import { ENCODED_CHARS, encodeResult } from "./_encoded.ts";
 import { checkArguments } from "../../server/arguments.ts";
@@ -292,7 +292,10 @@ export class WorkerCalls {
     packed: boolean,
     client: ClientInfo,
   ): void {
-    const check = checkArguments(tool, args);
+    // A prompt's, resource's or completer's runnable checks what it is given itself.
+    const check = tool.reply
+      ? { ok: true as const, value: args }
+      : checkArguments(tool, args);
     if (!check.ok) return this.#end(id, packed, errorResult(check.message));
     const call = new LiveCall(id, packed, tool, client, this);
     this.#live.set(call.id, call);
@@ -312,6 +315,10 @@ export class WorkerCalls {
   }
 
   #complete(call: LiveCall, value: unknown): void {
+    // A runnable's body is its reply's result as it is (the server's thread answers with it).
+    if (call.tool.reply) {
+      return this.#end(call.id, call.packed, value as CallToolResult, call);
+    }
     let result: CallToolResult;
     try {
       result = toCallToolResult(value, call.tool.output);
@@ -330,7 +337,9 @@ export class WorkerCalls {
     this.#end(
       call.id,
       call.packed,
-      failureResult(call.tool, call.controller.signal, error, this.#log),
+      call.tool.reply
+        ? kindFailureResult(call.tool, error, this.#log)
+        : failureResult(call.tool, call.controller.signal, error, this.#log),
       call,
     );
   }
@@ -343,7 +352,8 @@ export class WorkerCalls {
   ): void {
     if (call) call.ended = true;
     this.#live.delete(id);
-    const text = packed ? textOnly(result) : undefined;
+    // A body has no `content`; an error envelope more than its text.
+    const text = packed && !call?.tool.reply ? textOnly(result) : undefined;
     // The common case first: a short text crosses as it is, with nothing to look through.
     const value = text !== undefined && text.length < ENCODED_CHARS
       ? text

@@ -13,6 +13,8 @@ import {
   unionPermissions,
 } from "../../tool/permissions.ts";
 import { errorResult } from "../../server/result.ts";
+import { kindFailure, kindLabel } from "../../server/kind_failure.ts";
+import { KindError } from "../../tool/kinds.ts";
 import { type CallToolResult, ToolError } from "../../tool/tool.ts";
 import type { Tool } from "../../tool/served.ts";
 import { describeError, textOf } from "../../util/describe.ts";
@@ -68,6 +70,38 @@ export function failureResult(
     return errorResult(`Tool "${name}" failed: ${describeError(error)}`);
   } catch {
     return errorResult(`Tool "${name}" failed`);
+  }
+}
+
+/**
+ * A prompt's, resource's or completer's failure as the error envelope the server's thread reads
+ * (../../server/kind_failure.ts): a refused permission is -32603 with the line that grants it,
+ * anything else as `toKindError` words it. Total, for any thrown value.
+ */
+export function kindFailureResult(
+  tool: Tool,
+  error: unknown,
+  log: Logger,
+): CallToolResult {
+  const label = kindLabel(tool.name);
+  try {
+    const denial = deniedPermission(error);
+    if (denial) {
+      log.warn(
+        `${capitalized(label)} was denied a permission: ${
+          textOf((error as Error).message, 500)
+        }`,
+      );
+      const text = deniedMessage(label, tool.permissions, denial);
+      return kindFailure(
+        label,
+        new KindError(-32603, `Internal error: ${text}`),
+        log,
+      );
+    }
+    return kindFailure(label, error, log);
+  } catch {
+    return kindFailure(label, new KindError(-32603, "Internal error"), log);
   }
 }
 
@@ -154,18 +188,27 @@ export function deniedMessage(
   declared: ToolPermissions | undefined,
   denial: Denial,
 ): string {
+  // A tool's name, or a prompt's or resource's label (`resource "note"`).
+  const who = /^[a-z]/.test(tool) && tool.includes(' "')
+    ? capitalized(tool)
+    : `Tool "${tool}"`;
   const { kind, value } = denial;
   const what = `${kind} access${
     value === undefined ? "" : ` to ${JSON.stringify(value)}`
   }`;
   if (covers(declared?.[kind], kind, value)) {
-    return `Tool "${tool}" declares ${what}, but the server was not granted it; ${REGISTER_AGAIN}`;
+    return `${who} declares ${what}, but the server was not granted it; ${REGISTER_AGAIN}`;
   }
   const wanted: ToolPermissions = {
     [kind]: value === undefined ? true : [value],
   };
   const line = permissionsLiteral(unionPermissions([declared, wanted]));
-  return `Tool "${tool}" needs ${what}, which it does not declare; add permissions: ${line} to its definition, then ${REGISTER_AGAIN}`;
+  return `${who} needs ${what}, which it does not declare; add permissions: ${line} to its definition, then ${REGISTER_AGAIN}`;
+}
+
+/** `label` with its first letter in upper case. */
+function capitalized(label: string): string {
+  return `${label[0]?.toUpperCase() ?? ""}${label.slice(1)}`;
 }
 
 /** Whether a declared grant already includes `value` (a path: the path or a folder above it). */

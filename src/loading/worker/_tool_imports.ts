@@ -19,6 +19,7 @@ import {
   type Tool,
   type ToolDescriptor,
 } from "../../tool/served.ts";
+import { servedPrompt, servedResource } from "../../tool/served_kinds.ts";
 import { describeThrown } from "../../util/describe.ts";
 
 /**
@@ -30,12 +31,21 @@ import { describeThrown } from "../../util/describe.ts";
  */
 export const BACKGROUND_IMPORTS = 2;
 
+/**
+ * What one file held: a tool file its tool; a prompt or resource file the runnables it registers
+ * (`prompt:<name>` and `complete:prompt:<name>`, …) and its listing.
+ */
+interface Held {
+  readonly tools: readonly Tool[];
+  readonly kind?: Exclude<LoadedTool, { error: string } | { name: string }>;
+}
+
 /** One file: its import, started at most once, and what it held once that settled. */
 interface Slot {
   readonly file: ToolFile;
-  /** The tool, or the error that names the file. */
-  loading: Promise<Tool | string> | undefined;
-  outcome: Tool | string | undefined;
+  /** What it held, or the error that names the file. */
+  loading: Promise<Held | string> | undefined;
+  outcome: Held | string | undefined;
 }
 
 /** The tool files of one worker; see the module docs. */
@@ -65,13 +75,16 @@ export class ToolImports {
     this.#slots = files.map((file) => {
       const error = failed === undefined
         ? undefined
-        : `Cannot load tool "${file.source}": ${failed}`;
+        : `Cannot load ${file.kind ?? "tool"} "${file.source}": ${failed}`;
       const slot: Slot = {
         file,
         loading: error === undefined ? undefined : Promise.resolve(error),
         outcome: error,
       };
-      if (!this.#byStem.has(file.stem)) this.#byStem.set(file.stem, slot);
+      // A prompt's or resource's runnables are never called by its stem.
+      if (!file.kind && !this.#byStem.has(file.stem)) {
+        this.#byStem.set(file.stem, slot);
+      }
       this.#bySource.set(file.source, slot);
       return slot;
     });
@@ -89,9 +102,8 @@ export class ToolImports {
       const name = pairs[i];
       if (!slot || typeof name !== "string") continue;
       this.#told.set(name, slot);
-      if (typeof slot.outcome === "object" && slot.outcome.name === name) {
-        this.#byName.set(name, slot.outcome);
-      }
+      const tool = toolIn(slot.outcome, name);
+      if (tool) this.#byName.set(name, tool);
     }
   }
 
@@ -115,7 +127,8 @@ export class ToolImports {
     for (const slot of [told, this.#byStem.get(name)]) {
       if (!slot) continue;
       const outcome = await this.#urgently(slot);
-      if (typeof outcome === "object" && outcome.name === name) return outcome;
+      const tool = toolIn(outcome, name);
+      if (tool) return tool;
       if (slot === told && typeof outcome === "string") return outcome;
     }
     await this.importAll(Infinity);
@@ -125,7 +138,8 @@ export class ToolImports {
   /** The tool of the first file that defines `name`, among those imported. */
   #first(name: string): Tool | undefined {
     for (const { outcome } of this.#slots) {
-      if (typeof outcome === "object" && outcome.name === name) return outcome;
+      const tool = toolIn(outcome, name);
+      if (tool) return tool;
     }
     return undefined;
   }
@@ -172,7 +186,10 @@ export class ToolImports {
           error: outcome ?? `Cannot load tool "${source}": it was not imported`,
         };
       }
-      const tool = outcome;
+      if (outcome.kind) {
+        return kindReport(outcome.kind, outcome.tools[0]!, byName);
+      }
+      const tool = outcome.tools[0]!;
       const other = byName.get(tool.name);
       if (other) return { source, error: duplicateNameError(tool, other) };
       let descriptor: ToolDescriptor | undefined;
@@ -201,7 +218,7 @@ export class ToolImports {
   }
 
   /** The slot's import, for a call: the background waits until it has settled. */
-  async #urgently(slot: Slot): Promise<Tool | string> {
+  async #urgently(slot: Slot): Promise<Held | string> {
     if (slot.outcome !== undefined) return slot.outcome;
     this.#urgent++;
     this.#calm ??= Promise.withResolvers();
@@ -216,16 +233,18 @@ export class ToolImports {
   }
 
   /** The slot's import, started unless it was. */
-  #import(slot: Slot): Promise<Tool | string> {
+  #import(slot: Slot): Promise<Held | string> {
     return slot.loading ??= importTool(slot.file.url, this.#timeoutMs).then(
-      (outcome) => {
-        const checked = checkedTool(slot.file, outcome);
+      async (outcome) => {
+        const checked = await checkedFile(slot.file, outcome);
         slot.outcome = checked;
-        if (
-          typeof checked === "object" &&
-          (!this.#byName.has(checked.name) ||
-            this.#told.get(checked.name) === slot)
-        ) this.#byName.set(checked.name, checked);
+        if (typeof checked === "object") {
+          for (const tool of checked.tools) {
+            if (
+              !this.#byName.has(tool.name) || this.#told.get(tool.name) === slot
+            ) this.#byName.set(tool.name, tool);
+          }
+        }
         return checked;
       },
     );
@@ -262,13 +281,90 @@ class LoopTurns implements Disposable {
   }
 }
 
-/** The tool a file's import gave, or the error that names the file. */
-function checkedTool(file: ToolFile, outcome: ImportOutcome): Tool | string {
-  const prefix = `Cannot load tool "${file.source}": `;
+/**
+ * What `loaded` says of a prompt or resource file: its listing as JSON carries it, or the error
+ * naming the file when another file has its name (its first runnable's key) or the listing
+ * cannot be written as JSON.
+ */
+function kindReport(
+  kind: NonNullable<Held["kind"]>,
+  first: Tool,
+  byName: Map<string, Tool>,
+): LoadedTool {
+  const { source } = kind;
+  const other = byName.get(first.name);
+  if (other) {
+    return {
+      source,
+      error: `Cannot load ${kind.kind} "${source}": the name "${
+        first.name.slice(first.name.indexOf(":") + 1)
+      }" is already used by "${other.source}"; rename one of them or set "name"`,
+    };
+  }
+  byName.set(first.name, first);
+  const { permissions } = kind.listing;
+  try {
+    return JSON.parse(JSON.stringify({
+      ...kind,
+      listing: {
+        ...kind.listing,
+        permissions: permissions && unionPermissions([permissions]),
+      },
+    }));
+  } catch (error) {
+    return {
+      source,
+      error:
+        `Cannot load ${kind.kind} "${source}": its list entry cannot be written as JSON: ${
+          describeThrown(error)
+        }`,
+    };
+  }
+}
+
+/** The runnable named `name` in what a file held, if it holds one. */
+function toolIn(
+  outcome: Held | string | undefined,
+  name: string,
+): Tool | undefined {
+  if (typeof outcome !== "object") return undefined;
+  for (const tool of outcome.tools) if (tool.name === name) return tool;
+  return undefined;
+}
+
+/** What a file's import gave (see `Held`), or the error that names the file. */
+async function checkedFile(
+  file: ToolFile,
+  outcome: ImportOutcome,
+): Promise<Held | string> {
+  const prefix = `Cannot load ${file.kind ?? "tool"} "${file.source}": `;
   if (!("module" in outcome)) return prefix + importProblem(outcome);
   try {
     const definition = (outcome.module as { default?: unknown }).default;
-    return createTool(definition, file.stem, file.source);
+    if (file.kind === "prompt") {
+      // Imported only by a worker that serves a prompt: a tool's worker starts without them.
+      const { createPrompt } = await import("../../tool/prompt_check.ts");
+      const checked = createPrompt(definition, file.stem, file.source);
+      const served = servedPrompt(checked);
+      return {
+        tools: [served.get, served.complete],
+        kind: { source: file.source, kind: "prompt", listing: checked.listing },
+      };
+    }
+    if (file.kind === "resource") {
+      const { createResource } = await import("../../tool/resource_check.ts");
+      const checked = createResource(definition, file.stem, file.source);
+      const served = servedResource(checked);
+      return {
+        tools: [served.read, served.complete],
+        kind: {
+          source: file.source,
+          kind: "resource",
+          listing: checked.listing,
+        },
+      };
+    }
+    return { tools: [createTool(definition, file.stem, file.source)] };
   } catch (error) {
     return checkProblem(prefix, error);
   }

@@ -5,6 +5,7 @@
  */
 
 import type { CallToolResult } from "../../tool/tool.ts";
+import type { ReplyKind } from "../../tool/served.ts";
 import { errorResult } from "../../server/result.ts";
 import { isPlainObject } from "../../util/is.ts";
 
@@ -12,6 +13,8 @@ import { isPlainObject } from "../../util/is.ts";
 export interface WorkerTool {
   readonly name: string;
   readonly source: string;
+  /** Set for a prompt's, resource's or completer's runnable: its result is a reply's body. */
+  readonly reply?: ReplyKind | undefined;
 }
 
 /** Why a worker ended; `busy` when calls were in flight on it. */
@@ -50,7 +53,9 @@ export function checkedResult(
   tool: WorkerTool,
   result: unknown,
 ): CallToolResult {
-  if (isPlainObject(result) && Array.isArray(result.content)) {
+  if (
+    isPlainObject(result) && (tool.reply || Array.isArray(result.content))
+  ) {
     return result as unknown as CallToolResult;
   }
   return errorResult(

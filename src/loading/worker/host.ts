@@ -40,6 +40,11 @@ export const STOP_GRACE_VARIABLE = "TOOLDROP_STOP_GRACE_MS";
 export interface WorkerHostOptions {
   /** The tools folder: each worker may read it, to import its tools and their helpers. */
   toolsDir: URL;
+  /**
+   * The other folders it serves files from (prompts/, resources/): each worker may read them
+   * too, as a prompt and a tool with the same permissions share a worker.
+   */
+  folders?: readonly URL[] | undefined;
   log: Logger;
   /**
    * The level the workers log at, their tools' console output included; default `log`'s. A
@@ -100,6 +105,8 @@ export class WorkerHost {
   readonly #live = new Set<ToolWorker>();
   readonly #options: WorkerHostOptions;
   readonly #toolsPath: string;
+  /** Read access to the other served folders, granted to every worker. */
+  readonly #folders: ToolPermissions | undefined;
   readonly #graceMs: number;
   /** The base set, as far as this process holds it (a worker cannot exceed its parent). */
   readonly #base: ToolPermissions;
@@ -121,6 +128,10 @@ export class WorkerHost {
       /(.)\/$/,
       "$1",
     );
+    const folders = (options.folders ?? []).map((url) =>
+      decodeURIComponent(url.pathname).replace(/(.)\/$/, "$1")
+    );
+    this.#folders = folders.length > 0 ? { read: folders } : undefined;
     if (options.graceMs !== undefined && !isTimerMs(options.graceMs)) {
       throw new RangeError(
         `Cannot run tools: graceMs is ${options.graceMs}; use a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
@@ -176,7 +187,9 @@ export class WorkerHost {
    * the file as it is now.
    */
   runner(
-    tool: WorkerTool & { readonly permissions: ToolPermissions | undefined },
+    tool: WorkerTool & {
+      readonly permissions: ToolPermissions | undefined;
+    },
     file: ToolFile,
   ): RemoteRunner {
     const early = this.#early.delete(file.url) &&
@@ -190,7 +203,9 @@ export class WorkerHost {
       // that has (or the pre-warm does). One started early for it, at this load, has.
       this.#retire(group);
     }
-    const named: WorkerTool = { name: tool.name, source: tool.source };
+    const named: WorkerTool = tool.reply
+      ? { name: tool.name, source: tool.source, reply: tool.reply }
+      : { name: tool.name, source: tool.source };
     // The file's group now: an older runner of the same file (a call that waited for a slot
     // across a reload) follows the file if its permissions changed.
     const target = () => this.#fileGroups.get(file.url);
@@ -400,7 +415,9 @@ export class WorkerHost {
         entry: options.entry ?? new URL("./entry.ts", import.meta.url),
         files: [...group.files.values()],
         permissions: workerPermissions(
-          group.declared,
+          this.#folders
+            ? unionPermissions([this.#folders, group.declared])
+            : group.declared,
           this.#toolsPath,
           this.#base,
         ),
@@ -419,7 +436,11 @@ export class WorkerHost {
       return error instanceof Deno.errors.NotCapable
         ? `its worker needs ${
           missingPermissions(
-            unionPermissions([{ read: [this.#toolsPath] }, group.declared]),
+            unionPermissions([
+              { read: [this.#toolsPath] },
+              this.#folders,
+              group.declared,
+            ]),
           ).join(" ") || "permissions"
         }, which this process was not granted; in tooldrop's folder, \`deno task dev\`, \`deno task compile\` and \`deno task tooldrop install\` grant what tools declare`
         : `its worker cannot start: ${describeError(error)}`;

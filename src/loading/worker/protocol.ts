@@ -11,6 +11,8 @@
 import type { CallToolResult, ClientInfo } from "../../tool/tool.ts";
 import type { ToolPermissions } from "../../tool/permissions.ts";
 import type { ToolDescriptor } from "../../tool/served.ts";
+import type { PromptListing } from "../../tool/prompt.ts";
+import type { ResourceListing } from "../../tool/resource.ts";
 import type { LogLevel } from "../../util/log.ts";
 
 /** A tool file for a worker to import: its URL, and its name in messages (`tools/echo.ts`). */
@@ -19,6 +21,11 @@ export interface ToolFile {
   source: string;
   /** The file's stem, the tool's name unless its definition sets `name`. */
   stem: string;
+  /**
+   * What the file defines when it is not a tool: a prompt (its runnables `prompt:<name>` and
+   * `complete:prompt:<name>`) or a resource (`resource:<stem>`, `complete:resource:<stem>`).
+   */
+  kind?: "prompt" | "resource" | undefined;
 }
 
 /** One call for a worker to run. `id` is the host's, unique per worker. */
@@ -129,6 +136,9 @@ export type LoadedTool =
     /** Its `tools/list` entry, as JSON would carry it; only when `load` asked to `describe`. */
     descriptor?: ToolDescriptor | undefined;
   }
+  /** A prompt or resource file: its listing, as the listing cache stores it. */
+  | { source: string; kind: "prompt"; listing: PromptListing }
+  | { source: string; kind: "resource"; listing: ResourceListing }
   | { source: string; error: string };
 
 /** From a worker to the server's thread. */
