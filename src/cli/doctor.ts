@@ -4,6 +4,8 @@
  * way the client would, and checks that it answers `initialize` and `tools/list` with nothing
  * but protocol on stdout, that its tool names fit the client's limit, and that it exits when
  * its input ends. Says what is wrong, and what to do, when it does not.
+ * (Over 300 lines: each check doctor makes of an entry, in the order it reports them, with the
+ * fix it names; they share the entry and the started server.)
  */
 
 import { type Io, tooldropCommand } from "./io.ts";

@@ -5,6 +5,8 @@
  * begins only once the first replies are written, so a client's `initialize` is not kept waiting.
  * The tools' workers then start in the background (pre-warm), so that the first call does not
  * wait for one.
+ * (Over 300 lines: `serve` and `serve --watch` share their setup — the workers, the waits, the
+ * banner, the permission checks — and read best side by side.)
  */
 
 import {

@@ -4,6 +4,8 @@
  * worker with only the permissions it declares; a bare definition runs in the caller's thread.
  * Every tool module loads this file through "tooldrop", in its worker too, so it imports only
  * what `defineTool` needs; the server and the worker host are imported on the first call.
+ * (Over 300 lines: `callTool` for a file in its worker and for a definition in the test's thread,
+ * with the naming of the tool, is one entry point whose two paths must agree.)
  */
 
 import type { CallToolOptions } from "../server/invoke.ts";

@@ -76,6 +76,3 @@ function whoOf(call: Call): string {
   const label = kindLabel(call.tool.name);
   return `${label[0]!.toUpperCase()}${label.slice(1)}`;
 }
-
-// Read by ./kind_methods.ts, from before they moved to ./kind_failure.ts.
-export { KIND_CODE, KIND_DATA } from "./kind_failure.ts";

@@ -5,6 +5,8 @@
  * A get, a read and a completion run through the call runner as a tool call does (bounded,
  * timed, cancellable; `prompts/get` and `resources/read` may answer `input_required` in the
  * 2026 era), and `kindAnswer` turns what they return into the method's reply.
+ * (Over 300 lines: six methods that share their argument checks, their retry handling and the one
+ * function that turns a result or a failure into the reply.)
  */
 
 import type { Answer } from "./call_runner.ts";
@@ -20,7 +22,7 @@ import {
   type RequestId,
   stringParam,
 } from "./jsonrpc.ts";
-import { KIND_CODE, KIND_DATA } from "./_call_failure.ts";
+import { KIND_CODE, KIND_DATA } from "./kind_failure.ts";
 import { readRetry } from "./retry.ts";
 import type { Tool } from "../tool/served.ts";
 import type { ServedResource } from "../tool/served_kinds.ts";

@@ -8,6 +8,8 @@
  *
  * About 360 lines, not split: nearly all of it is `LineWriter`, whose queue, log bound and
  * buffer share one state, and the rest is the sink I/O it writes through.
+ * (Over 300 lines: one queue with its bounds — replies, logs, progress, big strings — and the one
+ * loop that writes it; splitting it would split the invariants.)
  */
 
 import {

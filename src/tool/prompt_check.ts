@@ -3,6 +3,8 @@
  * Checks a prompt definition and builds what serves it: its `prompts/list` entry and the
  * functions that check, call and shape a `prompts/get` and a `completion/complete` (with the
  * zod-free pieces in ./kinds.ts).
+ * (Over 300 lines: every check a prompt definition gets, with the message it gives, and the
+ * shaping of what `get` returns, which those checks mirror, read best side by side.)
  */
 
 import { z } from "zod";

@@ -6,6 +6,8 @@
  * `reply` says what its result is: the reply's body, not a `CallToolResult`. Its name is its
  * dispatch key, `prompt:review`, `resource:note`, `complete:prompt:review`: `:` is outside the
  * tool name rule, so no key meets a tool's name. Zod-free: the server's thread imports it.
+ * (Over 300 lines: the served shapes of prompts and resources, the runnables that serve them in
+ * this thread or from the listing cache, and their sets, change together.)
  */
 
 import type { AnyToolDefinition, InputSchema, ToolContext } from "./tool.ts";

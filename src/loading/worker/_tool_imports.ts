@@ -4,6 +4,8 @@
  * the rest in the background a few at a time, so that a call waits for its own file and not for
  * the other 999 of its group. Each file is imported once: a call joins an import under way.
  * Once every file is in, `report` says what each held, as `loaded` carries it.
+ * (Over 300 lines: the order and bounds of a worker's imports — the called file first, the rest
+ * in the background, each timed — are one state machine.)
  */
 
 import type { LoadedTool, ToolFile } from "./protocol.ts";
