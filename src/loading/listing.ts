@@ -54,13 +54,6 @@ import {
 import type { LoadedTool, ToolFile } from "./worker/protocol.ts";
 import type { PromptListing } from "../tool/prompt.ts";
 import type { ResourceListing } from "../tool/resource.ts";
-import { promptEntry, resourceEntry } from "./_kind_entry.ts";
-import {
-  listedPrompt,
-  listedResource,
-  type ServedPrompt,
-  type ServedResource,
-} from "../tool/served_kinds.ts";
 import {
   combinedInput,
   digest,
@@ -151,64 +144,6 @@ export async function loadListedTools(
     tools.push(options.attach(tool, file));
   }
   return { tools, errors, warnings, probed };
-}
-
-/** What a folder of each kind serves, one per file. */
-interface KindServed {
-  prompt: ServedPrompt;
-  resource: ServedResource;
-}
-
-/**
- * The prompts or resources of `dir` (by `kind`) as loading them would give, from the cache where
- * its entries are current, else from a probe worker; no module is imported in this thread.
- * `attach` gives each runnable (a get and a completer, a read and a completer) the runner of its
- * calls in the worker that imports `file`.
- */
-export async function loadListedKind<K extends "prompt" | "resource">(
-  dir: URL,
-  kind: K,
-  options: Pick<ListOptions, "label" | "log" | "loadTimeoutMs" | "probe"> & {
-    attach: (runnable: Tool, file: ToolFile) => Tool;
-  },
-): Promise<
-  { served: KindServed[K][]; errors: string[]; warnings: string[] }
-> {
-  const label = options.label ?? folderLabel(dir);
-  const { files, warnings } = await scanToolFiles(dir, label);
-  const { listed } = await listToolFiles(dir, files, {
-    ...options,
-    label,
-    kind,
-  });
-  const served: KindServed[K][] = [];
-  const errors: string[] = [];
-  for (const { file, entry, error } of listed) {
-    if (error !== undefined) errors.push(error);
-    if (!entry) continue;
-    const source = `${label}${file}`;
-    const toolFile: ToolFile = {
-      url: toolFileUrl(dir, file).href,
-      source,
-      stem: toolStem(file),
-      kind,
-    };
-    const attach = (runnable: Tool) => options.attach(runnable, toolFile);
-    try {
-      served.push(
-        (kind === "prompt"
-          ? listedPrompt(entry as PromptListing, source, attach)
-          : listedResource(
-            entry as ResourceListing,
-            source,
-            attach,
-          )) as KindServed[K],
-      );
-    } catch (error) {
-      errors.push(error instanceof Error ? error.message : String(error));
-    }
-  }
-  return { served, errors, warnings };
 }
 
 /**
@@ -326,6 +261,7 @@ export async function listToolFiles<K extends ListingKind = "tool">(
   },
 ): Promise<{ listed: ListedFile<K>[]; probed: number }> {
   const kind = (options.kind ?? "tool") as K;
+  await loadEntries(kind);
   const cached = options.cache === false
     ? { entries: new Map<string, ListingEntry<K>>(), folder: undefined }
     : await readListing(dir, kind);
@@ -460,19 +396,30 @@ async function readListing<K extends ListingKind>(
   const listings = parsed[`${kind}s`];
   if (!isPlainObject(listings)) return none;
   for (const [file, value] of Object.entries(listings)) {
-    const entry = isPlainObject(value) ? ENTRIES[kind](value) : undefined;
+    const entry = isPlainObject(value) ? ENTRIES[kind]!(value) : undefined;
     if (entry) entries.set(file, entry as ListingEntry<K>);
   }
   const folder = typeof parsed.folder === "string" ? parsed.folder : undefined;
   return { entries, folder };
 }
 
-/** Each kind's entry as read, when it is one (see `toEntry`). */
+/**
+ * Each kind's entry as read, when it is one (see `toEntry`); a prompt's and a resource's come
+ * with ./_kind_entry.ts, loaded when a folder of theirs is read (a server of tools alone never
+ * loads it).
+ */
 const ENTRIES: {
-  [K in ListingKind]: (
+  [K in ListingKind]?: (
     value: Record<string, unknown>,
   ) => ListingEntry<K> | undefined;
-} = { tool: toEntry, prompt: promptEntry, resource: resourceEntry };
+} = { tool: toEntry };
+
+async function loadEntries(kind: ListingKind): Promise<void> {
+  if (ENTRIES[kind]) return;
+  const { promptEntry, resourceEntry } = await import("./_kind_entry.ts");
+  ENTRIES.prompt = promptEntry;
+  ENTRIES.resource = resourceEntry;
+}
 
 /** The entry of what a probe found in a file of `kind`, at `hash`; undefined when it is none. */
 function entryOf<K extends ListingKind>(
@@ -483,7 +430,7 @@ function entryOf<K extends ListingKind>(
   if ("error" in loaded) return undefined;
   if ("kind" in loaded) {
     return loaded.kind === kind
-      ? ENTRIES[kind]({ ...loaded.listing, hash }) as ListingEntry<K>
+      ? ENTRIES[kind]!({ ...loaded.listing, hash }) as ListingEntry<K>
       : undefined;
   }
   return kind === "tool"

@@ -168,7 +168,7 @@ async function loadKinds(
   ] as const;
   for (const [kind, dir, into] of folders) {
     if (!dir || !await isServedFolder(dir, kind, errors, log)) continue;
-    const { loadListedKind } = await import("./listing.ts");
+    const { loadListedKind } = await import("./listed_kinds.ts");
     try {
       const listed = await loadListedKind(dir, kind, {
         log,

@@ -22,7 +22,6 @@ import type {
   SampleResult,
   ToolContext,
 } from "../tool/tool.ts";
-import { elicit, sample } from "../tool/client_requests.ts";
 import type { Tool } from "../tool/served.ts";
 import { isPlainObject } from "../util/is.ts";
 import type { CallInputs } from "./call_inputs.ts";
@@ -265,12 +264,15 @@ class CallContext implements RemoteContext {
       : this.#channel.request(method, params, call.signal);
   }
 
+  // Loaded when a tool first asks: most servers never do.
   // deno-lint-ignore no-explicit-any
-  elicit(request: any): Promise<any> {
+  async elicit(request: any): Promise<any> {
+    const { elicit } = await import("../tool/client_requests.ts");
     return elicit((m, p) => this.request(m, p), this.client, request);
   }
 
-  sample(request: SampleRequest): Promise<SampleResult> {
+  async sample(request: SampleRequest): Promise<SampleResult> {
+    const { sample } = await import("../tool/client_requests.ts");
     return sample((m, p) => this.request(m, p), this.client, request);
   }
 }

@@ -10,7 +10,7 @@
 import { checkArguments } from "./arguments.ts";
 import { Call, type CallChannel } from "./call.ts";
 import { Deadlines } from "./deadlines.ts";
-import { InputExchange } from "./call_inputs.ts";
+import type { InputExchange } from "./call_inputs.ts";
 import { failureResult } from "./_call_failure.ts";
 import type { RequestScope } from "./era.ts";
 import { describeError } from "../util/describe.ts";
@@ -62,7 +62,9 @@ export class CallRunner {
   readonly #waiting: Call[] = [];
   readonly #options: CallRunnerOptions;
   readonly #channel: CallChannel;
-  readonly #exchange: InputExchange;
+  /** The 2026 era's suspended calls, loaded when a tool first asks the client or a retry comes. */
+  #exchange: InputExchange | undefined;
+  #exchangeLoading: Promise<InputExchange> | undefined;
   readonly #deadlines = new Deadlines();
   #running = 0;
   #seq = 0;
@@ -72,27 +74,36 @@ export class CallRunner {
 
   constructor(options: CallRunnerOptions) {
     this.#options = options;
-    this.#exchange = new InputExchange({
-      log: options.log,
-      respondInput: (call, body) =>
-        options.respondInput(call.id, body, call.scope),
-      respond: (call, result) => this.#respond(call, result),
-      detach: (call) => {
-        if (this.#inFlight.get(call.key) === call) {
-          this.#inFlight.delete(call.key);
-        }
-      },
-      attach: (call) => {
-        if (this.#inFlight.has(call.key)) return false;
-        this.#track(call);
-        return true;
-      },
-      inUse: (id) => this.#inFlight.has(idKey(id)),
-    });
     this.#channel = {
       ...options,
-      input: (call, method, params) => this.#exchange.ask(call, method, params),
+      input: async (call, method, params) =>
+        (await this.#loadExchange()).ask(call, method, params),
     };
+  }
+
+  #loadExchange(): Promise<InputExchange> {
+    const options = this.#options;
+    return this.#exchangeLoading ??= import("./call_inputs.ts").then((
+      { InputExchange },
+    ) =>
+      this.#exchange = new InputExchange({
+        log: options.log,
+        respondInput: (call, body) =>
+          options.respondInput(call.id, body, call.scope),
+        respond: (call, result) => this.#respond(call, result),
+        detach: (call) => {
+          if (this.#inFlight.get(call.key) === call) {
+            this.#inFlight.delete(call.key);
+          }
+        },
+        attach: (call) => {
+          if (this.#inFlight.has(call.key)) return false;
+          this.#track(call);
+          return true;
+        },
+        inUse: (id) => this.#inFlight.has(idKey(id)),
+      })
+    );
   }
 
   /** Calls running or waiting (a call to a synchronous tool is over before anyone can ask). */
@@ -166,12 +177,12 @@ export class CallRunner {
     id: RequestId,
     retry: Parameters<InputExchange["resume"]>[1],
   ): Promise<void> {
-    return this.#exchange.resume(id, retry);
+    return this.#loadExchange().then((exchange) => exchange.resume(id, retry));
   }
 
   /** Stops every call: running ones abort and answer that the server is shutting down. */
   stopAll(): void {
-    this.#exchange.stopAll();
+    this.#exchange?.stopAll();
     for (const call of [...this.#inFlight.values()]) {
       if (call.started) call.abort("shutdown");
       else {
@@ -301,7 +312,8 @@ export class CallRunner {
       );
     }
     if (
-      result && call.ended !== "cancelled" && !this.#exchange.hold(call, result)
+      result && call.ended !== "cancelled" &&
+      !this.#exchange?.hold(call, result)
     ) this.#respond(call, result);
     this.#startWaiting();
     if (this.#ended.length > 0) {

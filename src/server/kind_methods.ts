@@ -17,7 +17,6 @@ import {
   INVALID_PARAMS,
   INVALID_REQUEST,
   JsonRpcError,
-  METHOD_NOT_FOUND,
   type Params,
   type RequestId,
   stringParam,
@@ -39,28 +38,14 @@ type Handler = (
   scope: RequestScope,
 ) => void;
 
-/**
- * The rows these methods add to the request table. A server that does not advertise a kind
- * (see `serverCapabilities`) answers its methods as unknown, as it would without this table.
- */
-export const KIND_REQUESTS: ReadonlyArray<[string, Handler]> = [
-  ["prompts/list", listPrompts, "prompts"] as const,
-  ["prompts/get", getPrompt, "prompts"] as const,
-  ["resources/list", listResources, "resources"] as const,
-  ["resources/templates/list", listTemplates, "resources"] as const,
-  ["resources/read", readResource, "resources"] as const,
-  ["completion/complete", complete, "completions"] as const,
-].map(([method, handler, capability]) => [
-  method,
-  (c, id, params, scope) => {
-    if (!(capability in c.capabilities)) {
-      throw new JsonRpcError(
-        METHOD_NOT_FOUND,
-        `Method not found: ${JSON.stringify(method)}`,
-      );
-    }
-    handler(c, id, params, scope);
-  },
+/** The handlers of these methods, by method (./methods.ts loads them at their first request). */
+export const KIND_HANDLERS: ReadonlyMap<string, Handler> = new Map([
+  ["prompts/list", listPrompts],
+  ["prompts/get", getPrompt],
+  ["resources/list", listResources],
+  ["resources/templates/list", listTemplates],
+  ["resources/read", readResource],
+  ["completion/complete", complete],
 ]);
 
 function listPrompts(

@@ -6,7 +6,6 @@
 
 import type { Connection } from "./connection.ts";
 import { readRetry } from "./retry.ts";
-import { KIND_REQUESTS } from "./kind_methods.ts";
 import { completeResult, discoverResult, type RequestScope } from "./era.ts";
 import {
   excerpt,
@@ -15,6 +14,7 @@ import {
   INVALID_REQUEST,
   isRequestId,
   JsonRpcError,
+  METHOD_NOT_FOUND,
   type Params,
   type RequestId,
   stringParam,
@@ -47,8 +47,40 @@ export const REQUESTS: ReadonlyMap<string, RequestHandler> = new Map([
   ["server/discover", discover],
   ["logging/setLevel", setLevel],
   ["subscriptions/listen", (c, id, params) => c.subscriptions.open(id, params)],
-  ...KIND_REQUESTS,
+  ...([
+    ["prompts/list", "prompts"],
+    ["prompts/get", "prompts"],
+    ["resources/list", "resources"],
+    ["resources/templates/list", "resources"],
+    ["resources/read", "resources"],
+    ["completion/complete", "completions"],
+  ] as const).map(([method, capability]) =>
+    [method, kindMethod(method, capability)] as const
+  ),
 ]);
+
+let kindHandlers: Promise<ReadonlyMap<string, RequestHandler>> | undefined;
+
+/**
+ * A method of prompts, resources or completions (./kind_methods.ts, loaded at its first
+ * request: a server of tools alone never needs it). A server that does not advertise the
+ * capability answers it as unknown, as it would without these rows.
+ */
+function kindMethod(method: string, capability: string): RequestHandler {
+  return (c, id, params, scope) => {
+    if (!(capability in c.capabilities)) {
+      throw new JsonRpcError(
+        METHOD_NOT_FOUND,
+        `Method not found: ${JSON.stringify(method)}`,
+      );
+    }
+    kindHandlers ??= import("./kind_methods.ts").then((m) => m.KIND_HANDLERS);
+    void kindHandlers.then((handlers) =>
+      handlers.get(method)!(c, id, params, scope)
+    )
+      .catch((error) => c.fail(id, error));
+  };
+}
 
 /** Every notification acted on; any other is logged (debug) and ignored. */
 export const NOTIFICATIONS: ReadonlyMap<string, NotificationHandler> = new Map([

@@ -4,14 +4,11 @@
  * with the name rules; and `listedTool`, a tool known only from the listing cache. Free of zod
  * (a type-only import aside): `serve --isolate` with a warm cache builds its tools here without
  * loading zod in the server's thread. Checking a definition (`createTool`) is ./toolset.ts's.
+ * Also the sets of prompts and resources a `ToolSet` holds (their runnables: ./served_kinds.ts),
+ * here so that a server of tools alone loads no module of theirs. (Over 300 lines by the sets.)
  */
 
-import {
-  PromptSet,
-  ResourceSet,
-  type ServedPrompt,
-  type ServedResource,
-} from "./served_kinds.ts";
+import type { ServedPrompt, ServedResource } from "./served_kinds.ts";
 import type {
   AnyToolDefinition,
   CallToolResult,
@@ -221,5 +218,86 @@ export class ToolSet {
     return this.#listJson ??= JSON.stringify({
       tools: this.#tools.map((t) => t.descriptor),
     });
+  }
+}
+
+/** The prompts of one server, by name. */
+export class PromptSet {
+  readonly #byName = new Map<string, ServedPrompt>();
+  /** The prompts in their order (by file name). */
+  readonly prompts: readonly ServedPrompt[];
+
+  /** Throws when two prompts share a name, naming both files. */
+  constructor(prompts: readonly ServedPrompt[] = []) {
+    for (const prompt of prompts) {
+      const other = this.#byName.get(prompt.name);
+      if (other) {
+        throw new Error(
+          `Cannot load prompt "${prompt.source}": the name "${prompt.name}" is already used by "${other.source}"; rename one of them or set "name"`,
+        );
+      }
+      this.#byName.set(prompt.name, prompt);
+    }
+    this.prompts = prompts;
+  }
+
+  /** The prompt named `name`, if there is one. */
+  get(name: string): ServedPrompt | undefined {
+    return this.#byName.get(name);
+  }
+}
+
+/** The resources of one server: fixed URIs first, then templates in their order. */
+export class ResourceSet {
+  readonly #byUri = new Map<string, ServedResource>();
+  readonly #byTemplate = new Map<string, ServedResource>();
+  /** The resources in their order (by file name). */
+  readonly resources: readonly ServedResource[];
+
+  /** Throws when two resources share a URI or a template, naming both files. */
+  constructor(resources: readonly ServedResource[] = []) {
+    for (const resource of resources) {
+      const key = "uri" in resource.descriptor
+        ? resource.descriptor.uri
+        : resource.descriptor.uriTemplate;
+      const map = resource.template ? this.#byTemplate : this.#byUri;
+      const other = map.get(key);
+      if (other) {
+        throw new Error(
+          `Cannot load resource "${resource.source}": ${
+            resource.template ? "its uriTemplate" : "its uri"
+          } ${
+            JSON.stringify(key)
+          } is already "${other.source}"'s; change one of them`,
+        );
+      }
+      map.set(key, resource);
+    }
+    this.resources = resources;
+  }
+
+  /** The resources with a fixed URI (`resources/list`). */
+  get fixed(): ServedResource[] {
+    return this.resources.filter((r) => !r.template);
+  }
+
+  /** The templates (`resources/templates/list`). */
+  get templates(): ServedResource[] {
+    return this.resources.filter((r) => r.template);
+  }
+
+  /** What serves `uri`: a fixed URI first, then the first template that matches. */
+  find(uri: string): ServedResource | undefined {
+    const fixed = this.#byUri.get(uri);
+    if (fixed) return fixed;
+    for (const resource of this.#byTemplate.values()) {
+      if (resource.template!.match(uri)) return resource;
+    }
+    return undefined;
+  }
+
+  /** The resource whose fixed URI or template text is `ref` (a completion's `ref/resource`). */
+  byRef(ref: string): ServedResource | undefined {
+    return this.#byTemplate.get(ref) ?? this.#byUri.get(ref);
   }
 }

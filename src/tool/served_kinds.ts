@@ -19,6 +19,8 @@ import type {
 } from "./resource.ts";
 import type { ToolPermissions } from "./permissions.ts";
 import type { ReplyKind, Tool, ToolDescriptor } from "./served.ts";
+
+export { PromptSet, ResourceSet } from "./served.ts";
 import { parseTemplate, type UriTemplate } from "./uri_template.ts";
 
 /** A prompt served: its entry, and the runnables of its gets and completions. */
@@ -169,87 +171,6 @@ export function servedResource(
     completes: listing.completes,
     cache: listing.cache,
   };
-}
-
-/** The prompts of one server, by name. */
-export class PromptSet {
-  readonly #byName = new Map<string, ServedPrompt>();
-  /** The prompts in their order (by file name). */
-  readonly prompts: readonly ServedPrompt[];
-
-  /** Throws when two prompts share a name, naming both files. */
-  constructor(prompts: readonly ServedPrompt[] = []) {
-    for (const prompt of prompts) {
-      const other = this.#byName.get(prompt.name);
-      if (other) {
-        throw new Error(
-          `Cannot load prompt "${prompt.source}": the name "${prompt.name}" is already used by "${other.source}"; rename one of them or set "name"`,
-        );
-      }
-      this.#byName.set(prompt.name, prompt);
-    }
-    this.prompts = prompts;
-  }
-
-  /** The prompt named `name`, if there is one. */
-  get(name: string): ServedPrompt | undefined {
-    return this.#byName.get(name);
-  }
-}
-
-/** The resources of one server: fixed URIs first, then templates in their order. */
-export class ResourceSet {
-  readonly #byUri = new Map<string, ServedResource>();
-  readonly #byTemplate = new Map<string, ServedResource>();
-  /** The resources in their order (by file name). */
-  readonly resources: readonly ServedResource[];
-
-  /** Throws when two resources share a URI or a template, naming both files. */
-  constructor(resources: readonly ServedResource[] = []) {
-    for (const resource of resources) {
-      const key = "uri" in resource.descriptor
-        ? resource.descriptor.uri
-        : resource.descriptor.uriTemplate;
-      const map = resource.template ? this.#byTemplate : this.#byUri;
-      const other = map.get(key);
-      if (other) {
-        throw new Error(
-          `Cannot load resource "${resource.source}": ${
-            resource.template ? "its uriTemplate" : "its uri"
-          } ${
-            JSON.stringify(key)
-          } is already "${other.source}"'s; change one of them`,
-        );
-      }
-      map.set(key, resource);
-    }
-    this.resources = resources;
-  }
-
-  /** The resources with a fixed URI (`resources/list`). */
-  get fixed(): ServedResource[] {
-    return this.resources.filter((r) => !r.template);
-  }
-
-  /** The templates (`resources/templates/list`). */
-  get templates(): ServedResource[] {
-    return this.resources.filter((r) => r.template);
-  }
-
-  /** What serves `uri`: a fixed URI first, then the first template that matches. */
-  find(uri: string): ServedResource | undefined {
-    const fixed = this.#byUri.get(uri);
-    if (fixed) return fixed;
-    for (const resource of this.#byTemplate.values()) {
-      if (resource.template!.match(uri)) return resource;
-    }
-    return undefined;
-  }
-
-  /** The resource whose fixed URI or template text is `ref` (a completion's `ref/resource`). */
-  byRef(ref: string): ServedResource | undefined {
-    return this.#byTemplate.get(ref) ?? this.#byUri.get(ref);
-  }
 }
 
 /**
