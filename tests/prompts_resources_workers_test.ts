@@ -22,13 +22,14 @@ const request = (
 ): Message => ({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) });
 
 /** The server on the project `dir` (tools/, prompts/, resources/), as `deno task start` runs it. */
-function serverIn(dir: string): ServerProcess {
+function serverIn(dir: string, extra: string[] = []): ServerProcess {
   const flags = START_FLAGS.map((flag) =>
     flag.startsWith("--allow-read=") ? `${flag},${dir}` : flag
   );
   return new ServerProcess([
     ...flags,
     `${ROOT}/main.ts`,
+    ...extra,
     "--tools",
     `${dir}/tools`,
     "--log-level",
@@ -327,4 +328,41 @@ Deno.test("without prompts/ and resources/ beside the tools folder the handshake
   await server.closeStdin();
   const { code } = await server.exit();
   assert.equal(code, 0, server.stderr.text);
+});
+
+Deno.test("serve --watch, the command install registers, serves prompts and resources too, through workers", async () => {
+  await using dir = await project({});
+  const server = serverIn(dir.path, ["serve", "--watch"]);
+  await server.send(initialize(1), initialized());
+  const init = await server.reply(1) as {
+    result: { capabilities: Record<string, unknown> };
+  };
+  assert.deepEqual(Object.keys(init.result.capabilities), [
+    "tools",
+    "prompts",
+    "resources",
+    "completions",
+    "logging",
+  ]);
+  await server.send(
+    request(2, "prompts/get", {
+      name: "greet",
+      arguments: { name: "Ada", tone: "formal" },
+    }),
+    request(3, "resources/read", { uri: "notes://todo" }),
+  );
+  const greeting = await server.reply(2) as {
+    result: { messages: Array<{ content: { text: string } }> };
+  };
+  assert.match(greeting.result.messages[0]!.content.text, /Ada/);
+  const note = await server.reply(3) as {
+    result: { contents: Array<{ uri: string }> };
+  };
+  assert.equal(note.result.contents[0]!.uri, "notes://todo");
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0, server.stderr.text);
+  assert.match(
+    server.stderr.text,
+    /serving 1 tool\(s\); 1 prompt\(s\); 1 resource\(s\) on stdio, watching/,
+  );
 });

@@ -21,7 +21,8 @@ import type { Logger } from "../util/log.ts";
 import { lazyHost, loadWaitMs, workerIdleMs } from "./_workers.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
-import type { ToolSet } from "../tool/served.ts";
+import { ToolSet } from "../tool/served.ts";
+import type { ServedPrompt, ServedResource } from "../tool/served_kinds.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
@@ -108,7 +109,7 @@ async function serveWatching(
 ): Promise<number> {
   const [
     { RESTART_EXIT_CODE, ToolReloader },
-    { warnMissingPermissions },
+    { loadKinds, warnMissingPermissions },
     host,
   ] = await Promise.all([
     import("../loading/reload.ts"),
@@ -159,14 +160,36 @@ async function serveWatching(
   };
   const signal = AbortSignal.any([io.signal, stop.signal]);
   const updates = reloader.watch(signal);
+  // Prompts and resources are loaded once, at start: their files do not reload in place yet
+  // (`dev` restarts the server when they change; a registered server needs a restart).
+  let kinds: { prompts: ServedPrompt[]; resources: ServedResource[] } = {
+    prompts: [],
+    resources: [],
+  };
+  const withKinds = (tools: ToolSet) =>
+    kinds.prompts.length + kinds.resources.length === 0
+      ? tools
+      : new ToolSet(tools.tools, kinds);
   await serve({
     readable: io.stdin,
     writable: io.stdout,
+    serves: servesFrom(io),
     ...afterFirstReplies(async () => {
       await guard();
-      const tools = await reloader.load();
+      const loaded = await loadKinds({
+        toolsDir: io.toolsDir,
+        ...servedFolders(io),
+        serverName: info.name,
+        log,
+      }, host);
+      // Under --watch a broken file is reported and left out, as a broken tool file is.
+      for (const error of loaded.errors) log.error(error);
+      kinds = loaded;
+      const tools = withKinds(await reloader.load());
       log.info(
-        `tooldrop ${VERSION} serving ${tools.tools.length} tool(s) on stdio, watching ${
+        `tooldrop ${VERSION} serving ${tools.tools.length} tool(s)${
+          kindCounts(tools)
+        } on stdio, watching ${
           decodeURIComponent(io.toolsDir.pathname)
         } for changes`,
       );
@@ -176,7 +199,7 @@ async function serveWatching(
     }),
     toolUpdates: (async function* () {
       for await (const tools of updates) {
-        if (checked(tools)) yield tools;
+        if (checked(tools)) yield withKinds(tools);
       }
     })(),
     info,

@@ -150,7 +150,7 @@ export async function loadTools(
  * The prompts and resources of the folders `options` names that exist, their runnables attached
  * to `host`; every broken file (and a folder this process may not read) in `errors`.
  */
-async function loadKinds(
+export async function loadKinds(
   options: LoadToolsOptions,
   host: WorkerHost,
 ): Promise<{
