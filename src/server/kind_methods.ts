@@ -90,13 +90,13 @@ function getPrompt(
   scope: RequestScope,
 ): void {
   const name = stringParam(params, "name");
-  const { prompts } = c.tools.current().prompts;
-  const prompt = prompts.find((p) => p.name === name);
+  const set = c.tools.current().prompts;
+  const prompt = set.get(name);
   if (!prompt) {
     throw new JsonRpcError(
       INVALID_PARAMS,
       `Invalid params: unknown prompt "${excerpt(name)}"`,
-      { prompts: prompts.map((p) => p.name) },
+      { prompts: set.prompts.map((p) => p.name) },
     );
   }
   const args = params?.arguments ?? {};
