@@ -172,27 +172,40 @@ const chatty = toolSet({
   }),
 });
 
-Deno.test("a legacy client gets tool logs only after logging/setLevel, at that level and above", async () => {
+Deno.test("a legacy client gets tool logs at info and above until logging/setLevel names another level", async () => {
   const { log, lines } = memoryLog();
   const session = new Session({ tools: chatty, log });
   session.send(initialize("init", "2025-11-25"));
   await session.next();
   session.send(call(1, "chat"));
-  assert.match(await session.next(), /"id":1,"result"/);
-  session.send(setLevel(2, "warning"));
+  const warning =
+    `{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"warning","logger":"chat","data":"w"}}`;
+  const error =
+    `{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"error","logger":"chat","data":"e"}}`;
+  assert.deepEqual(
+    [await session.next(), await session.next(), await session.next()],
+    [
+      warning,
+      error,
+      `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}]}}`,
+    ],
+  );
+  session.send(setLevel(2, "error"));
   assert.equal(await session.next(), `{"jsonrpc":"2.0","id":2,"result":{}}`);
   session.send(call(3, "chat"));
-  assert.deepEqual([
-    await session.next(),
-    await session.next(),
-    await session.next(),
-  ], [
-    `{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"warning","logger":"chat","data":"w"}}`,
-    `{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"error","logger":"chat","data":"e"}}`,
+  assert.deepEqual([await session.next(), await session.next()], [
+    error,
     `{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"ok"}]}}`,
   ]);
+  session.send(setLevel(4, "debug"));
+  await session.next();
+  session.send(call(5, "chat"));
+  assert.match(
+    await session.next(),
+    /"level":"debug","logger":"chat","data":"d"/,
+  );
   await session.end();
-  assert.equal(lines.filter((l) => l.includes("[chat] d")).length, 2); // stderr gets everything
+  assert.equal(lines.filter((l) => l.includes("[chat] d")).length, 3); // stderr gets everything
 });
 
 Deno.test("logging/setLevel with an unknown level gets -32602", async () => {

@@ -108,7 +108,7 @@ export class Connection {
       notifyLogsDropped: (count) =>
         this.writer.dropLogs(count, logsDroppedNote),
       clientLogLevel: (scope) =>
-        scope.modern ? scope.logLevel : this.session.logLevel,
+        scope.modern ? scope.logLevel : this.session.logLevel ?? "info",
       roots: (_scope, signal) => this.session.roots(signal),
       request: (method, params, signal) =>
         this.session.request(method, params, signal, undefined),

@@ -30,7 +30,11 @@ export class Session {
   client: ClientInfo = clientInfo(undefined, {});
   /** The scope of legacy requests without `_meta`, for the negotiated (or latest) version. */
   plainScope: RequestScope = legacyScope(LATEST_LEGACY_VERSION);
-  /** Set by `logging/setLevel`: send tool logs at this level and above as notifications. */
+  /**
+   * Set by `logging/setLevel`: send tool logs at this level and above as notifications; until
+   * then `info` and above go (the spec leaves the default to the server, and a client that
+   * never sets a level would otherwise never see a tool's log).
+   */
   logLevel: LogLevel | undefined;
   readonly #send: (line: string) => void;
   readonly #pending = new Map<string | number | bigint, Pending>();
