@@ -101,8 +101,8 @@ Deno.test("capabilities: prompts, resources and completions are advertised in bo
   const { session, hello } = await legacy();
   assert.deepEqual((hello.result as { capabilities: unknown }).capabilities, {
     tools: { listChanged: true },
-    prompts: {},
-    resources: {},
+    prompts: { listChanged: true },
+    resources: { subscribe: true, listChanged: true },
     completions: {},
     logging: {},
   });

@@ -93,8 +93,8 @@ Deno.test("prompts and resources from their folders answer at the wire through w
   // Advertised from the folders' existence, before anything loaded.
   assert.deepEqual(init.result.capabilities, {
     tools: { listChanged: true },
-    prompts: {},
-    resources: {},
+    prompts: { listChanged: true },
+    resources: { subscribe: true, listChanged: true },
     completions: {},
     logging: {},
   });

@@ -22,8 +22,8 @@ import { lazyHost, loadWaitMs, workerIdleMs } from "./_workers.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
 import { ToolSet } from "../tool/served.ts";
-import type { ServedPrompt, ServedResource } from "../tool/served_kinds.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
+import { latest, resourceFiles, watchKinds } from "./_kinds_watch.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
 export async function runServe(io: Io, options: CliOptions): Promise<number> {
@@ -75,6 +75,7 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
     writable: io.stdout,
     ...afterFirstReplies(load),
     serves: servesFrom(io),
+    watchFiles: resourceFiles,
     loadWaitMs: loadWaitMs(),
     info,
     log,
@@ -109,7 +110,7 @@ async function serveWatching(
 ): Promise<number> {
   const [
     { RESTART_EXIT_CODE, ToolReloader },
-    { loadKinds, warnMissingPermissions },
+    { warnMissingPermissions },
     host,
   ] = await Promise.all([
     import("../loading/reload.ts"),
@@ -160,48 +161,58 @@ async function serveWatching(
   };
   const signal = AbortSignal.any([io.signal, stop.signal]);
   const updates = reloader.watch(signal);
-  // Prompts and resources are loaded once, at start: their files do not reload in place yet
-  // (`dev` restarts the server when they change; a registered server needs a restart).
-  let kinds: { prompts: ServedPrompt[]; resources: ServedResource[] } = {
-    prompts: [],
-    resources: [],
-  };
-  const withKinds = (tools: ToolSet) =>
-    kinds.prompts.length + kinds.resources.length === 0
-      ? tools
-      : new ToolSet(tools.tools, kinds);
+  // Prompts and resources reload in place too, each folder watched from now (when it exists).
+  const serves = servesFrom(io);
+  const kinds = serves.prompts || serves.resources
+    ? await watchKinds(io, serves, log, host, signal, () => {
+      if (serving) workers.prewarmSoon();
+    })
+    : undefined;
+  let tools = new ToolSet([]);
+  const served = () =>
+    kinds
+      ? new ToolSet(tools.tools, {
+        prompts: kinds.prompts?.served ?? [],
+        resources: kinds.resources?.served ?? [],
+      })
+      : tools;
   await serve({
     readable: io.stdin,
     writable: io.stdout,
-    serves: servesFrom(io),
+    serves,
+    watchFiles: resourceFiles,
     ...afterFirstReplies(async () => {
       await guard();
-      const loaded = await loadKinds({
-        toolsDir: io.toolsDir,
-        ...servedFolders(io),
-        serverName: info.name,
-        log,
-      }, host);
-      // Under --watch a broken file is reported and left out, as a broken tool file is.
-      for (const error of loaded.errors) log.error(error);
-      kinds = loaded;
-      const tools = withKinds(await reloader.load());
+      await Promise.all([kinds?.prompts?.reload(), kinds?.resources?.reload()]);
+      tools = await reloader.load();
+      const set = served();
       log.info(
-        `tooldrop ${VERSION} serving ${tools.tools.length} tool(s)${
-          kindCounts(tools)
+        `tooldrop ${VERSION} serving ${set.tools.length} tool(s)${
+          kindCounts(set)
         } on stdio, watching ${
           decodeURIComponent(io.toolsDir.pathname)
         } for changes`,
       );
       serving = true;
-      if (checked(tools)) workers.prewarmSoon();
-      return tools;
+      if (checked(set)) workers.prewarmSoon();
+      return set;
     }),
-    toolUpdates: (async function* () {
-      for await (const tools of updates) {
-        if (checked(tools)) yield withKinds(tools);
-      }
-    })(),
+    // A change to any folder serves a new set; the connection tells clients what changed in it.
+    toolUpdates: latest(
+      [
+        (async function* () {
+          for await (const next of updates) {
+            if (checked(next)) {
+              tools = next;
+              yield;
+            }
+          }
+        })(),
+        ...(kinds?.updates ?? []),
+      ],
+      served,
+      log,
+    ),
     info,
     log,
     maxLineBytes: options.maxLineBytes,

@@ -19,7 +19,7 @@ import { folderLabel, scanToolFiles, toolStem } from "./tool_files.ts";
 import { type ListOptions, listToolFiles } from "./listing.ts";
 
 /** What a folder of each kind serves, one per file. */
-interface KindServed {
+export interface KindServed {
   prompt: ServedPrompt;
   resource: ServedResource;
 }
@@ -51,27 +51,38 @@ export async function loadListedKind<K extends "prompt" | "resource">(
   for (const { file, entry, error } of listed) {
     if (error !== undefined) errors.push(error);
     if (!entry) continue;
-    const source = `${label}${file}`;
-    const toolFile: ToolFile = {
-      url: toolFileUrl(dir, file).href,
-      source,
-      stem: toolStem(file),
-      kind,
-    };
-    const attach = (runnable: Tool) => options.attach(runnable, toolFile);
     try {
-      served.push(
-        (kind === "prompt"
-          ? listedPrompt(entry as PromptListing, source, attach)
-          : listedResource(
-            entry as ResourceListing,
-            source,
-            attach,
-          )) as KindServed[K],
-      );
+      served.push(servedEntry(dir, kind, file, entry, label, options.attach));
     } catch (error) {
       errors.push(error instanceof Error ? error.message : String(error));
     }
   }
   return { served, errors, warnings };
+}
+
+/**
+ * What file `file` of `dir` serves, from its listing `entry`, each runnable given the runner of
+ * its calls by `attach`; throws for a listing it cannot serve (a bad template).
+ */
+export function servedEntry<K extends "prompt" | "resource">(
+  dir: URL,
+  kind: K,
+  file: string,
+  entry: PromptListing | ResourceListing,
+  label: string,
+  attach: (runnable: Tool, file: ToolFile) => Tool,
+): KindServed[K] {
+  const source = `${label}${file}`;
+  const toolFile: ToolFile = {
+    url: toolFileUrl(dir, file).href,
+    source,
+    stem: toolStem(file),
+    kind,
+  };
+  const attachTo = (runnable: Tool) => attach(runnable, toolFile);
+  return (kind === "prompt"
+    ? listedPrompt(entry as PromptListing, source, attachTo)
+    : listedResource(entry as ResourceListing, source, attachTo)) as KindServed[
+      K
+    ];
 }

@@ -258,6 +258,11 @@ export async function listToolFiles<K extends ListingKind = "tool">(
     cache?: boolean | undefined;
     /** What the folder serves; default tools. */
     kind?: K | undefined;
+    /**
+     * Entries known in memory (a reloader's last good ones), used where current before the
+     * cache: a folder whose cache nobody writes is not probed whole at every change.
+     */
+    known?: ReadonlyMap<string, ListingEntry<K>> | undefined;
   },
 ): Promise<{ listed: ListedFile<K>[]; probed: number }> {
   const kind = (options.kind ?? "tool") as K;
@@ -292,7 +297,8 @@ export async function listToolFiles<K extends ListingKind = "tool">(
   const missNames = new Map<string, number>();
   for (const [i, file] of files.entries()) {
     const { hash, modules } = keys[i]!;
-    const entry = cached.entries.get(file);
+    const known = options.known?.get(file);
+    const entry = known?.hash === hash ? known : cached.entries.get(file);
     if (entry && entry.hash === hash) {
       listed.set(file, { file, modules, entry, probed: false });
       continue;

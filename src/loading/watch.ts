@@ -14,6 +14,8 @@ export interface WatchOptions {
   settleMs: number;
   /** Keeps a changed path (relative to the root, `/`-separated); one it drops starts no batch. */
   filter?: ((path: string) => boolean) | undefined;
+  /** False: only the root's own entries, not its subfolders'; default true. */
+  recursive?: boolean | undefined;
 }
 
 /**
@@ -31,12 +33,88 @@ export function watchPaths(
   options: WatchOptions,
 ): AsyncIterable<string[]> {
   const folder = folderPath(root);
-  const watcher = Deno.watchFs(folder, { recursive: true });
+  const watcher = Deno.watchFs(folder, {
+    recursive: options.recursive ?? true,
+  });
   const close = () => closeQuietly(watcher);
   if (options.signal.aborted) close();
   else options.signal.addEventListener("abort", close, { once: true });
   return settled(folder, watcher, options, close);
 }
+
+/**
+ * Watches `paths` (relative to the working directory, `/`-separated) until `signal` aborts;
+ * resolves once watching, to the settled bursts of changes to any of them: a folder with what
+ * is under it, a file (or a path that does not exist yet) through its folder's own entries.
+ * Rejects when a path's folder cannot be watched (it does not exist, or may not be read).
+ */
+export async function watchFiles(
+  paths: readonly string[],
+  signal: AbortSignal,
+): Promise<AsyncIterable<void>> {
+  const sources: AsyncIterable<string[]>[] = [];
+  // Events name absolute paths: the roots must be absolute too.
+  const cwd = Deno.cwd().replaceAll("\\", "/").replace(/\/$/, "");
+  for (const relative of new Set(paths)) {
+    const path = `${cwd}/${relative.replace(/\/$/, "")}`;
+    const info = await Deno.stat(path).catch(() => undefined);
+    if (info?.isDirectory) {
+      sources.push(watchPaths(path, { signal, settleMs: FILE_SETTLE_MS }));
+      continue;
+    }
+    const cut = path.lastIndexOf("/");
+    const name = path.slice(cut + 1);
+    sources.push(
+      watchPaths(path.slice(0, cut) || "/", {
+        signal,
+        settleMs: FILE_SETTLE_MS,
+        recursive: false,
+        filter: (changed) => changed === name,
+      }),
+    );
+  }
+  return merged(sources, signal);
+}
+
+/** One burst for changes of any of `sources`: a burst over several paths is one change. */
+async function* merged(
+  sources: AsyncIterable<string[]>[],
+  signal: AbortSignal,
+): AsyncGenerator<void> {
+  let changed = false;
+  let ended = 0;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  for (const source of sources) {
+    void (async () => {
+      try {
+        for await (const _ of source) {
+          changed = true;
+          wake?.();
+        }
+      } catch (error) {
+        failure ??= { error };
+      } finally {
+        ended++;
+        wake?.();
+      }
+    })();
+  }
+  while (!signal.aborted) {
+    if (failure) throw failure.error;
+    if (changed) {
+      changed = false;
+      yield;
+      continue;
+    }
+    if (ended === sources.length) return;
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+  }
+}
+
+/** Milliseconds a burst of changes to a watched resource file settles. */
+const FILE_SETTLE_MS = 30;
 
 /** A folder's path with `/` separators and a trailing `/`, the prefix of every path under it. */
 export function folderPath(root: string | URL): string {

@@ -24,6 +24,7 @@ import {
 } from "./protocol.ts";
 import { clientInfo, Session } from "./session.ts";
 import { Subscriptions } from "./subscriptions.ts";
+import type { FileWatcher, ResourceUpdates } from "./resource_updates.ts";
 import { type Request, ToolGate } from "./tool_gate.ts";
 import { type ByteSink, LineWriter } from "./writer.ts";
 import type { CallToolResult } from "../tool/tool.ts";
@@ -39,8 +40,28 @@ import type { Logger } from "../util/log.ts";
 export const WRITE_HIGH_WATER = 1024 * 1024;
 /** Subscriptions (`subscriptions/listen`) a client may hold open at once. */
 const MAX_SUBSCRIPTIONS = 1024;
-const LIST_CHANGED =
-  `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`;
+
+/** The lists a client may be told changed, and how to tell. */
+const LIST_KINDS = [
+  {
+    capability: "tools",
+    filter: "toolsListChanged",
+    of: (set: ToolSet): unknown => set.tools,
+    line: `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`,
+  },
+  {
+    capability: "prompts",
+    filter: "promptsListChanged",
+    of: (set: ToolSet): unknown => set.prompts.prompts,
+    line: `{"jsonrpc":"2.0","method":"notifications/prompts/list_changed"}`,
+  },
+  {
+    capability: "resources",
+    filter: "resourcesListChanged",
+    of: (set: ToolSet): unknown => set.resources.resources,
+    line: `{"jsonrpc":"2.0","method":"notifications/resources/list_changed"}`,
+  },
+] as const;
 
 /** A connection's settings, defaults applied (see `ServeOptions`). */
 export interface ConnectionOptions {
@@ -55,6 +76,8 @@ export interface ConnectionOptions {
   serveHeld: (request: Request) => void;
   /** What the server serves besides tools (see `ServeOptions.serves`). */
   serves: ServedKinds;
+  /** Watches the files resources name in `watch` (see `ServeOptions.watchFiles`). */
+  watchFiles?: FileWatcher | undefined;
 }
 
 /** One client's connection; see the module documentation. */
@@ -68,6 +91,11 @@ export class Connection {
   readonly writer: LineWriter;
   readonly session: Session;
   readonly subscriptions: Subscriptions;
+  /**
+   * Resource subscriptions, both eras (loaded when first needed: a server of tools alone never
+   * loads them); undefined when the server serves no resources.
+   */
+  readonly resourceUpdates: Promise<ResourceUpdates> | undefined;
   readonly calls: CallRunner;
   readonly tools: ToolGate;
   /** Aborts when serving must stop: the client closed stdout, or the tools failed to load. */
@@ -89,7 +117,38 @@ export class Connection {
     });
     const send = (line: string) => this.writer.send(line);
     this.session = new Session(send);
-    this.subscriptions = new Subscriptions(send, MAX_SUBSCRIPTIONS);
+    this.resourceUpdates = options.serves.resources
+      ? import("./resource_updates.ts").then(({ ResourceUpdates }) =>
+        new ResourceUpdates({
+          resources: () => {
+            try {
+              return this.tools.loading
+                ? undefined
+                : this.tools.current().resources;
+            } catch {
+              return undefined; // they failed to load
+            }
+          },
+          streamUris: () => this.subscriptions.uris(),
+          notify: (uri, legacy) => {
+            if (legacy && this.session.hello) {
+              send(
+                notificationLine("notifications/resources/updated", { uri }),
+              );
+            }
+            this.subscriptions.resourceUpdated(uri);
+          },
+          watchFiles: options.watchFiles,
+          log,
+        })
+      )
+      : undefined;
+    this.subscriptions = new Subscriptions(
+      send,
+      MAX_SUBSCRIPTIONS,
+      options.serves,
+      () => this.#withUpdates((updates) => updates.sync()),
+    );
     this.calls = new CallRunner({
       maxConcurrent: options.maxConcurrentCalls,
       log,
@@ -125,6 +184,10 @@ export class Connection {
         this.stop.abort();
       },
     });
+    // Subscriptions made while the resources loaded watch them now.
+    void this.tools.loaded.then(() =>
+      this.#withUpdates((updates) => updates.resourcesChanged(false))
+    );
   }
 
   /** Takes each new tool set (the dev loop) and tells the client; ends with `signal`. */
@@ -135,13 +198,35 @@ export class Connection {
     try {
       for await (const tools of updates) {
         if (signal.aborted) return;
+        const before = this.tools.current();
         this.tools.set(tools);
-        if (this.session.hello) this.writer.send(LIST_CHANGED);
-        this.subscriptions.toolsChanged();
+        // Each list that changed is told (a set keeps the arrays of the kinds that did not).
+        for (const kind of LIST_KINDS) {
+          if (!this.#serves(kind) || kind.of(before) === kind.of(tools)) {
+            continue;
+          }
+          if (this.session.hello) this.writer.send(kind.line);
+          this.subscriptions.listChanged(kind.filter);
+          if (kind.capability === "resources") {
+            this.#withUpdates((updates) => updates.resourcesChanged());
+          }
+        }
       }
     } catch (error) {
       this.log.error("Tool updates stopped", error);
     }
+  }
+
+  /** Runs `fn` on the resource subscriptions, once loaded; a failure is logged, never thrown. */
+  #withUpdates(fn: (updates: ResourceUpdates) => void): void {
+    this.resourceUpdates?.then(fn).catch((error) =>
+      this.log.error("Resource subscriptions failed", error)
+    );
+  }
+
+  /** Whether the server advertises the list `kind` is of. */
+  #serves(kind: (typeof LIST_KINDS)[number]): boolean {
+    return kind.capability in this.capabilities;
   }
 
   /** Replies with a result object, marked complete and signed for a 2026-era request. */

@@ -17,12 +17,14 @@ import {
   INVALID_PARAMS,
   INVALID_REQUEST,
   JsonRpcError,
+  METHOD_NOT_FOUND,
   type Params,
   type RequestId,
   stringParam,
 } from "./jsonrpc.ts";
 import { KIND_CODE, KIND_DATA } from "./kind_failure.ts";
 import { readRetry } from "./retry.ts";
+import { MAX_URI_CHARS } from "./subscriptions.ts";
 import type { Tool } from "../tool/served.ts";
 import type { ServedResource } from "../tool/served_kinds.ts";
 import type { CallToolResult } from "../tool/tool.ts";
@@ -36,15 +38,21 @@ type Handler = (
   id: RequestId,
   params: Params | undefined,
   scope: RequestScope,
-) => void;
+  method: string,
+) => void | Promise<void>;
 
 /** The handlers of these methods, by method (./methods.ts loads them at their first request). */
-export const KIND_HANDLERS: ReadonlyMap<string, Handler> = new Map([
+export const KIND_HANDLERS: ReadonlyMap<string, Handler> = new Map<
+  string,
+  Handler
+>([
   ["prompts/list", listPrompts],
   ["prompts/get", getPrompt],
   ["resources/list", listResources],
   ["resources/templates/list", listTemplates],
   ["resources/read", readResource],
+  ["resources/subscribe", subscribe],
+  ["resources/unsubscribe", subscribe],
   ["completion/complete", complete],
 ]);
 
@@ -130,6 +138,37 @@ function readResource(
     { uri },
     kindAnswer(c, resource),
   );
+}
+
+/**
+ * `resources/subscribe` and `resources/unsubscribe` (legacy era; 2026-07-28 subscribes on
+ * `subscriptions/listen`). Any URI may be subscribed to: a resource may serve it later.
+ */
+async function subscribe(
+  c: Connection,
+  id: RequestId,
+  params: Params | undefined,
+  scope: RequestScope,
+  method: string,
+): Promise<void> {
+  if (scope.modern) {
+    throw new JsonRpcError(
+      METHOD_NOT_FOUND,
+      `Method not found: "${method}" (in 2026-07-28, list the URIs in subscriptions/listen's "resourceSubscriptions")`,
+    );
+  }
+  const uri = stringParam(params, "uri");
+  if (uri === "" || uri.length > MAX_URI_CHARS) {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "uri" must be a resource URI of at most ${MAX_URI_CHARS} characters`,
+    );
+  }
+  const updates = await c.resourceUpdates!;
+  // The reply follows the watching: a change made once it is read is not missed.
+  if (method === "resources/subscribe") await updates.subscribe(uri);
+  else updates.unsubscribe(uri);
+  c.replyResult(id, {}, scope);
 }
 
 function complete(

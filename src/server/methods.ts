@@ -53,13 +53,22 @@ export const REQUESTS: ReadonlyMap<string, RequestHandler> = new Map([
     ["resources/list", "resources"],
     ["resources/templates/list", "resources"],
     ["resources/read", "resources"],
+    ["resources/subscribe", "resources"],
+    ["resources/unsubscribe", "resources"],
     ["completion/complete", "completions"],
   ] as const).map(([method, capability]) =>
     [method, kindMethod(method, capability)] as const
   ),
 ]);
 
-let kindHandlers: Promise<ReadonlyMap<string, RequestHandler>> | undefined;
+let kindHandlers:
+  | Promise<
+    ReadonlyMap<
+      string,
+      (...args: [...Parameters<RequestHandler>, string]) => unknown
+    >
+  >
+  | undefined;
 
 /**
  * A method of prompts, resources or completions (./kind_methods.ts, loaded at its first
@@ -76,7 +85,7 @@ function kindMethod(method: string, capability: string): RequestHandler {
     }
     kindHandlers ??= import("./kind_methods.ts").then((m) => m.KIND_HANDLERS);
     void kindHandlers.then((handlers) =>
-      handlers.get(method)!(c, id, params, scope)
+      handlers.get(method)!(c, id, params, scope, method)
     )
       .catch((error) => c.fail(id, error));
   };

@@ -51,14 +51,18 @@ export interface ServedKinds {
 /**
  * What tooldrop advertises, in `initialize` and `server/discover` alike: tools always;
  * prompts and resources when it serves them, with completions (their arguments may complete).
+ * Every list may change (`serve --watch` and `dev` reload in place) and resources may be
+ * subscribed to.
  */
 export function serverCapabilities(
   kinds: ServedKinds = { prompts: false, resources: false },
 ): Record<string, unknown> {
   return {
     tools: { listChanged: true },
-    ...(kinds.prompts ? { prompts: {} } : {}),
-    ...(kinds.resources ? { resources: {} } : {}),
+    ...(kinds.prompts ? { prompts: { listChanged: true } } : {}),
+    ...(kinds.resources
+      ? { resources: { subscribe: true, listChanged: true } }
+      : {}),
     ...(kinds.prompts || kinds.resources ? { completions: {} } : {}),
     logging: {},
   };

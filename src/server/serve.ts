@@ -5,6 +5,7 @@
  * and at the end gives running calls a grace period and flushes what the client will read.
  */
 
+import type { FileWatcher } from "./resource_updates.ts";
 import { Connection, WRITE_HIGH_WATER } from "./connection.ts";
 import { handleBatch, handleRequest } from "./dispatch.ts";
 import { Input } from "./_input.ts";
@@ -46,8 +47,17 @@ export interface ServeOptions {
    * loading the tools `tools` promised, no longer delays the client's handshake.
    */
   onFirstReplies?: () => void;
-  /** New tool sets (the dev loop): each replaces the tools and tells the client. */
+  /**
+   * New sets (the dev loop): each replaces what is served and tells the client which lists
+   * changed (a list whose array is the previous set's is unchanged) and which subscribed
+   * resources were reloaded.
+   */
   toolUpdates?: AsyncIterable<ToolSet>;
+  /**
+   * Watches the files resources name in `watch` while a client is subscribed to them; without
+   * it those files are not watched (subscribe hooks and reloads still send updates).
+   */
+  watchFiles?: FileWatcher;
   /** Name and version the server reports; default tooldrop's own. */
   info?: ServerInfo;
   /** Guidance for the model, sent in `initialize` and `server/discover`. */
@@ -133,6 +143,7 @@ class Server {
       maxConcurrentCalls,
       serveHeld: (request) => handleRequest(this.#connection, request),
       serves: servedKinds(options),
+      watchFiles: options.watchFiles,
     });
   }
 
@@ -232,6 +243,7 @@ class Server {
     c.calls.stopAll();
     await c.calls.idle(); // stopped calls settle at once: their replies are queued by now
     c.subscriptions.closeAll(c.info);
+    (await c.resourceUpdates)?.close();
     await this.#flush();
     void c.writer.close(); // the process may exit now: everything is written
   }

@@ -14,7 +14,9 @@ import type {
   ResourceDescriptor,
   ResourceListing,
   ResourceTemplateDescriptor,
+  SubscribeContext,
 } from "./resource.ts";
+import type { LogLevel } from "../util/log.ts";
 import { DEFAULT_TIMEOUT_MS } from "./served.ts";
 import { sharedFieldsProblem } from "./toolset.ts";
 import { parseTemplate, type UriTemplate } from "./uri_template.ts";
@@ -55,6 +57,12 @@ export interface CheckedResource {
   ): Promise<ReadResourceBody>;
   /** Runs the completer of a template variable (see `CompleteRequest`). */
   complete(request: CompleteRequest, ctx: ToolContext): Promise<CompleteBody>;
+  /**
+   * Runs the `subscribe` hook for `request.uri` while `ctx.signal` has not aborted, each
+   * `changed()` of it reported as `ctx.progress` (a count that grows); resolves `{}` once the
+   * signal aborted, at once when there is no hook. Rejects as `read` does for a URI not its own.
+   */
+  subscribe(request: { uri: string }, ctx: ToolContext): Promise<object>;
 }
 
 /** A `resources/read` result body. */
@@ -187,6 +195,39 @@ export function createResource(
     },
     complete: (request, ctx) =>
       runCompleter(completers, variables, request, ctx, label, "variable"),
+    async subscribe({ uri }, ctx) {
+      const matched = template
+        ? template.match(uri)
+        : uri === def.uri
+        ? {}
+        : undefined;
+      if (matched === undefined) {
+        throw new KindError("not_found", "Resource not found", { uri });
+      }
+      const hook = def.subscribe;
+      if (typeof hook !== "function" || ctx.signal.aborted) return {};
+      let changes = 0;
+      const subscribeContext: SubscribeContext = Object.freeze({
+        uri,
+        signal: ctx.signal,
+        changed: () => {
+          if (!ctx.signal.aborted) ctx.progress(++changes);
+        },
+        log: (level: LogLevel, message: string) => ctx.log(level, message),
+      });
+      await hook.call(
+        definition,
+        Object.freeze({ ...matched }),
+        subscribeContext,
+      );
+      // The hook set up its watching and returned: it lasts until the signal aborts.
+      if (!ctx.signal.aborted) {
+        await new Promise((resolve) =>
+          ctx.signal.addEventListener("abort", resolve, { once: true })
+        );
+      }
+      return {};
+    },
   };
 }
 
@@ -371,7 +412,7 @@ function shapeContents(
     const problem = itemProblem(item);
     if (problem) {
       throw invalid(
-        `returned an invalid item${at}: ${problem}; return a string, a Uint8Array, { text } or { blob }, or an array of them`,
+        `returned an invalid item${at}: ${problem}; return a string, a Uint8Array, { text } or { blob }, or an array of { text } and { blob } items`,
       );
     }
     const record = item as Record<string, unknown>;
@@ -393,7 +434,10 @@ function shapeContents(
 
 /** What is wrong with one item of a read, or undefined. */
 function itemProblem(item: unknown): string | undefined {
-  if (!isPlainObject(item) || item instanceof Uint8Array) {
+  if (
+    !isPlainObject(item) || ArrayBuffer.isView(item) ||
+    item instanceof ArrayBuffer
+  ) {
     return `it is ${kindOf(item)}`;
   }
   const { uri, mimeType, text, blob, _meta } = item;

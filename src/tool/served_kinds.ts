@@ -22,6 +22,7 @@ import type { ReplyKind, Tool, ToolDescriptor } from "./served.ts";
 
 export { PromptSet, ResourceSet } from "./served.ts";
 import { parseTemplate, type UriTemplate } from "./uri_template.ts";
+import { MAX_TIMER_MS } from "../util/timer.ts";
 
 /** A prompt served: its entry, and the runnables of its gets and completions. */
 export interface ServedPrompt {
@@ -55,11 +56,21 @@ export interface ServedResource {
   readonly complete: Tool;
   /** The template variables that complete. */
   readonly completes: readonly string[];
+  /**
+   * Runs its `subscribe` hook for one subscribed URI (`{ uri }`) until the call's signal aborts,
+   * each change reported as progress; undefined when it has no hook.
+   */
+  readonly subscribe: Tool | undefined;
   /** The 2026 era's cache hints of its reads. */
   readonly cache: {
     readonly ttlMs: number;
     readonly scope: "public" | "private";
   };
+  /**
+   * Paths relative to the working directory whose changes update a subscribed URI, as written
+   * (a template's with its `{variables}`).
+   */
+  readonly watch: readonly string[];
 }
 
 /** Serves a body-returning function as a runnable of `kind`, called `key`. */
@@ -137,6 +148,10 @@ export function servedResource(
       },
       ctx: ToolContext,
     ) => Promise<unknown>;
+    /** Runs the `subscribe` hook (see `CheckedResource.subscribe`); absent: resolves `{}`. */
+    subscribe?:
+      | ((request: { uri: string }, ctx: ToolContext) => Promise<unknown>)
+      | undefined;
   },
 ): ServedResource {
   const { listing, source } = checked;
@@ -169,7 +184,20 @@ export function servedResource(
       (args, ctx) => checked.complete(args as never, ctx),
     ),
     completes: listing.completes,
+    subscribe: listing.subscribes
+      ? kindRunnable(
+        `subscribe:resource:${listing.key}`,
+        "resource",
+        source,
+        // A subscription lasts until the client leaves: its signal, not a timeout, ends it.
+        { ...listing, timeoutMs: MAX_TIMER_MS },
+        (args, ctx) =>
+          checked.subscribe?.({ uri: String(args.uri) }, ctx) ??
+            Promise.resolve({}),
+      )
+      : undefined,
     cache: listing.cache,
+    watch: listing.watch,
   };
 }
 
@@ -206,11 +234,13 @@ export function listedResource(
     source,
     read: notHere(source),
     complete: notHere(source),
+    subscribe: notHere(source),
   });
   return {
     ...served,
     read: attach(served.read),
     complete: attach(served.complete),
+    subscribe: served.subscribe && attach(served.subscribe),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { Io } from "../io.ts";
+import { existingFolders, type Io } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import {
   errorLine,
@@ -87,6 +87,7 @@ export class Supervisor {
       signal: watching.signal,
       restart: (why) => this.#restart(why),
       saved: (paths) => this.#types.saved(paths),
+      kindDirs: existingFolders(this.#io),
     });
     // The watcher runs from the start, so a restart it asks for now must wait for this start.
     this.#restarting = this.#start();

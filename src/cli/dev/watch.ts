@@ -46,6 +46,11 @@ export interface ProjectWatch {
   restart: (why: string) => Promise<void>;
   /** Told each settled batch's paths in tools/ (relative to the project), for the type check. */
   saved?: ((paths: string[]) => void) | undefined;
+  /**
+   * The prompts and resources folders that exist: the server child reloads their files in
+   * place, so they never restart it (one created later does: the child starts serving it).
+   */
+  kindDirs?: readonly URL[] | undefined;
 }
 
 /** True for a path (relative to the project) whose change restarts the server child. */
@@ -69,10 +74,16 @@ export async function watchProject(options: ProjectWatch): Promise<void> {
   const isTool = (path: string) =>
     tools !== undefined && path.startsWith(tools) &&
     !path.slice(path.lastIndexOf("/") + 1).startsWith(".");
+  const kinds = (options.kindDirs ?? []).map(folderPath).filter((dir) =>
+    dir.startsWith(root)
+  ).map((dir) => dir.slice(root.length));
+  const reloadsInPlace = (path: string) =>
+    kinds.some((dir) => path.startsWith(dir));
   const batches = watchPaths(root, {
     signal,
     settleMs: SETTLE_MS,
-    filter: (path) => isTool(path) || restartsServer(path),
+    filter: (path) =>
+      isTool(path) || (restartsServer(path) && !reloadsInPlace(path)),
   });
   const listing = listingRenewal(options);
   try {

@@ -358,7 +358,11 @@ async function checkedFile(
       const checked = createResource(definition, file.stem, file.source);
       const served = servedResource(checked);
       return {
-        tools: [served.read, served.complete],
+        tools: [
+          served.read,
+          served.complete,
+          ...served.subscribe ? [served.subscribe] : [],
+        ],
         kind: {
           source: file.source,
           kind: "resource",

@@ -128,9 +128,14 @@ export class WorkerHost {
       /(.)\/$/,
       "$1",
     );
-    const folders = (options.folders ?? []).map((url) =>
-      decodeURIComponent(url.pathname).replace(/(.)\/$/, "$1")
-    );
+    // tooldrop's own src/ too: a worker loads the checks of prompts and resources when it first
+    // needs them, and a lazy import is a read like any other. The working directory (the base
+    // set) holds it only when the server runs from tooldrop's folder, not from a project's.
+    const own = new URL("../../", import.meta.url);
+    const folders = [
+      ...(options.folders ?? []),
+      ...(own.protocol === "file:" ? [own] : []),
+    ].map((url) => decodeURIComponent(url.pathname).replace(/(.)\/$/, "$1"));
     this.#folders = folders.length > 0 ? { read: folders } : undefined;
     if (options.graceMs !== undefined && !isTimerMs(options.graceMs)) {
       throw new RangeError(
@@ -242,6 +247,11 @@ export class WorkerHost {
    */
   detach(fileName: string): void {
     this.#leave(toolFileUrl(this.#options.toolsDir, fileName).href);
+  }
+
+  /** Forgets the file at `url` (a prompt or resource no longer served), as `detach` does. */
+  detachUrl(url: string): void {
+    this.#leave(url);
   }
 
   /**

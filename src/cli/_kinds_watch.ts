@@ -1,0 +1,103 @@
+/**
+ * @module
+ * What `serve` and `serve --watch` need for prompts and resources beyond tools: the watcher of
+ * the files resources name in `watch`, a reloader for each prompts and resources folder, and the
+ * merge of every folder's changes into the sets the server serves.
+ */
+
+import { type Io, servedFolders } from "./io.ts";
+import type { Logger } from "../util/log.ts";
+import type { WorkerHost } from "../loading/worker/host.ts";
+import type { KindReloader } from "../loading/kind_reload.ts";
+
+/** Watches the files resources name in `watch` (loading the watcher when first needed). */
+export async function resourceFiles(
+  paths: readonly string[],
+  signal: AbortSignal,
+): Promise<AsyncIterable<unknown>> {
+  const { watchFiles } = await import("../loading/watch.ts");
+  return await watchFiles(paths, signal);
+}
+
+/**
+ * A reloader for each prompts and resources folder that exists, watching from now until
+ * `signal` aborts; `attached` is told each runnable given a worker.
+ */
+export async function watchKinds(
+  io: Io,
+  serves: { prompts: boolean; resources: boolean },
+  log: Logger,
+  host: WorkerHost,
+  signal: AbortSignal,
+  attached: () => void,
+): Promise<{
+  prompts: KindReloader<"prompt"> | undefined;
+  resources: KindReloader<"resource"> | undefined;
+  updates: AsyncIterable<unknown>[];
+}> {
+  const [{ KindReloader }, { loadTimeoutFromEnv }] = await Promise.all([
+    import("../loading/kind_reload.ts"),
+    import("../loading/import_tool.ts"),
+  ]);
+  const { promptsDir, resourcesDir } = servedFolders(io);
+  const loadTimeoutMs = loadTimeoutFromEnv((message) => log.warn(message));
+  const reloader = <K extends "prompt" | "resource">(dir: URL, kind: K) =>
+    new KindReloader({
+      dir,
+      kind,
+      log,
+      loadTimeoutMs,
+      attach: (runnable, file) => {
+        attached();
+        return { ...runnable, remote: host.runner(runnable, file) };
+      },
+      detach: (url) => host.detachUrl(url),
+    });
+  const prompts = serves.prompts ? reloader(promptsDir, "prompt") : undefined;
+  const resources = serves.resources
+    ? reloader(resourcesDir, "resource")
+    : undefined;
+  const updates = [prompts, resources].flatMap((kind) =>
+    kind ? [kind.watch(signal)] : []
+  );
+  return { prompts, resources, updates };
+}
+
+/**
+ * Yields `compose()` after any of `sources` yields; a burst from several while the consumer is
+ * busy becomes one (only the newest set matters). Ends when every source has.
+ */
+export async function* latest<T>(
+  sources: AsyncIterable<unknown>[],
+  compose: () => T,
+  log: Logger,
+): AsyncGenerator<T> {
+  let dirty = false;
+  let running = sources.length;
+  let wake: (() => void) | undefined;
+  for (const source of sources) {
+    void (async () => {
+      try {
+        for await (const _ of source) {
+          dirty = true;
+          wake?.();
+        }
+      } catch (error) {
+        log.error("Stopped following changes", error);
+      } finally {
+        running--;
+        wake?.();
+      }
+    })();
+  }
+  while (true) {
+    if (!dirty) {
+      if (running === 0) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      continue;
+    }
+    dirty = false;
+    yield compose();
+  }
+}
