@@ -417,3 +417,34 @@ export default defineTool({
   const ready = await run(["doctor"]);
   assert.equal(ready.code, 0, ready.text);
 });
+
+Deno.test("install grants what prompts and resources declare, as it does for tools", async () => {
+  const { dir, run, root, project } = await folders();
+  await using _ = dir;
+  await Deno.mkdir(`${root}/resources`);
+  await Deno.writeTextFile(
+    `${root}/resources/weather.ts`,
+    `import { defineResource } from "tooldrop";
+export default defineResource({
+  uri: "weather://today",
+  description: "Today's weather.",
+  permissions: { net: ["weather.example"] },
+  read: () => "sunny",
+});
+`,
+  );
+  const installed = await run(["install"]);
+  assert.equal(installed.code, 0, installed.text);
+  const entry = JSON.parse(await Deno.readTextFile(`${project}/.mcp.json`))
+    .mcpServers.tooldrop as { args: string[] };
+  assert.ok(
+    entry.args.includes("--allow-net=weather.example"),
+    entry.args.join(" "),
+  );
+  assert.ok(
+    entry.args.some((arg) =>
+      arg.startsWith("--allow-read=") && arg.includes(`${root}/resources`)
+    ),
+    entry.args.join(" "),
+  );
+});

@@ -253,18 +253,46 @@ export function warnMissingPermissions(
  */
 export async function declaredPermissions(
   dir: URL,
-  options: { loadTimeoutMs?: number | undefined; log?: Logger | undefined } =
-    {},
+  options: {
+    loadTimeoutMs?: number | undefined;
+    log?: Logger | undefined;
+    /** The prompts and resources folders: what their files declare counts too. */
+    kinds?: { promptsDir: URL; resourcesDir: URL } | undefined;
+  } = {},
 ): Promise<ToolPermissions[]> {
   const { loadListedTools } = await import("./listing.ts");
+  const log = options.log ?? new Logger({ level: "error", write: () => {} });
   const listed = await loadListedTools(dir, {
-    log: options.log ?? new Logger({ level: "error", write: () => {} }),
+    log,
     loadTimeoutMs: options.loadTimeoutMs,
     attach: (tool) => tool,
   }).catch(() => undefined);
   const found: ToolPermissions[] = [];
   for (const tool of listed?.tools ?? []) {
     if (tool.permissions) found.push(tool.permissions);
+  }
+  const folders = options.kinds
+    ? [
+      ["prompt", options.kinds.promptsDir],
+      ["resource", options.kinds.resourcesDir],
+    ] as const
+    : [];
+  for (const [kind, folder] of folders) {
+    const exists = await Deno.stat(folder).then(
+      (i) => i.isDirectory,
+      () => false,
+    );
+    if (!exists) continue;
+    const { loadListedKind } = await import("./listed_kinds.ts");
+    const kinds = await loadListedKind(folder, kind, {
+      log,
+      loadTimeoutMs: options.loadTimeoutMs,
+      attach: (runnable) => runnable,
+    }).catch(() => undefined);
+    for (const served of kinds?.served ?? []) {
+      const runnable = "get" in served ? served.get : served.read;
+      if (runnable.permissions) found.push(runnable.permissions);
+    }
   }
   return found;
 }

@@ -5,7 +5,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { existingFolders, type Io } from "../io.ts";
+import { existingFolders, type Io, servedFolders } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import {
   errorLine,
@@ -286,7 +286,9 @@ export class Supervisor {
 
   /** The child's permission flags: the base set plus what the tools declare. */
   async #flags(): Promise<string[]> {
-    const declared = await declaredPermissions(this.#io.toolsDir);
+    const declared = await declaredPermissions(this.#io.toolsDir, {
+      kinds: servedFolders(this.#io),
+    });
     // src/: its modules are imported when first needed, which takes read access.
     return serverFlags(declared, {
       read: [this.#toolsPath.replace(/\/$/, ""), `${this.#root}src`],

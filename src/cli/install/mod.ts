@@ -34,7 +34,7 @@ import {
   keptEnv,
   shownEnv,
 } from "./env.ts";
-import { shellWord, tooldropCommand } from "../io.ts";
+import { servedFolders, shellWord, tooldropCommand } from "../io.ts";
 import { cacheCommand, fillCache } from "./warm.ts";
 import { declaredPermissions } from "../../loading/load.ts";
 import { BASE_PERMISSIONS, unionPermissions } from "../../tool/permissions.ts";
@@ -83,7 +83,9 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
   if (options.env.length > 0) {
     const declared = unionPermissions([
       BASE_PERMISSIONS,
-      ...await declaredPermissions(io.toolsDir),
+      ...await declaredPermissions(io.toolsDir, {
+        kinds: servedFolders(io),
+      }),
     ]);
     const warnings = envWarnings(target, options.env, {
       declared,

@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { existingFolders, type Io } from "../io.ts";
+import { existingFolders, type Io, servedFolders } from "../io.ts";
 import type { CliOptions } from "../options.ts";
 import { binaryFile } from "../compile.ts";
 import { declaredPermissions } from "../../loading/load.ts";
@@ -45,7 +45,7 @@ export async function serverCommand(
     fileURLToPath(url).replace(/[\\/]$/, "")
   );
   const flags = serverFlags(
-    await declaredPermissions(io.toolsDir),
+    await declaredPermissions(io.toolsDir, { kinds: servedFolders(io) }),
     // src/: commands and tool loading are imported when first needed, which takes read access.
     { read: [tools, ...folders, join(root, "src")] },
   );
