@@ -323,3 +323,51 @@ Deno.test("legacy era: a question whose call ends is cancelled at the client", a
   assert.match(await session.next(), /"id":1,.*timed out after 50 ms/);
   await session.end();
 });
+
+Deno.test("a form keeps titled choices: a multi-select of { const, title } and enumNames reach the client as written", async () => {
+  const titled = toolSet({
+    pick: defineTool({
+      description: "Asks for colours.",
+      run: async (_args, ctx) =>
+        JSON.stringify(
+          await ctx.elicit({
+            message: "Colours?",
+            schema: z.object({
+              colours: z.array(z.enum(["r", "g"])).meta({
+                items: {
+                  anyOf: [{ const: "r", title: "Red" }, {
+                    const: "g",
+                    title: "Green",
+                  }],
+                },
+              }),
+              size: z.enum(["s", "l"]).meta({ enumNames: ["Small", "Large"] }),
+            }),
+          }),
+        ),
+    }),
+  });
+  const session = new Session({ tools: titled });
+  session.send(hello({ elicitation: {} }));
+  await session.next();
+  session.send(call(1, "pick"));
+  const asked = JSON.parse(await session.next());
+  assert.equal(asked.method, "elicitation/create");
+  const { properties } = asked.params.requestedSchema;
+  assert.deepEqual(properties.colours.items.anyOf, [
+    { const: "r", title: "Red" },
+    { const: "g", title: "Green" },
+  ]);
+  assert.deepEqual(properties.size.enumNames, ["Small", "Large"]);
+  session.send(
+    response(asked.id, {
+      action: "accept",
+      content: { colours: ["g"], size: "l" },
+    }),
+  );
+  assert.equal(
+    text(await session.next()),
+    `{"action":"accept","content":{"colours":["g"],"size":"l"}}`,
+  );
+  await session.end();
+});

@@ -299,3 +299,27 @@ Deno.test("echo returns 10 MiB of Unicode text unchanged", async () => {
   const reply = JSON.parse(out[0]!);
   assert.equal(reply.result.content[0].text, big);
 });
+
+Deno.test("an input schema keeps $schema only when the tool declares it (.meta({ $schema }))", async () => {
+  const dialect = "https://json-schema.org/draft/2020-12/schema";
+  const tools = toolSet({
+    plain: defineTool({
+      description: "No dialect.",
+      input: z.object({ a: z.string() }),
+      run: () => "",
+    }),
+    declared: defineTool({
+      description: "Names its dialect.",
+      input: z.object({ a: z.string() }).meta({ $schema: dialect }),
+      run: () => "",
+    }),
+  });
+  const [reply] = await exchange(jsonLines(listTools(1)), { tools });
+  const listed = JSON.parse(reply!).result.tools as Array<
+    { name: string; inputSchema: Record<string, unknown> }
+  >;
+  const schemaOf = (name: string) =>
+    listed.find((t) => t.name === name)!.inputSchema;
+  assert.equal("$schema" in schemaOf("plain"), false);
+  assert.equal(schemaOf("declared").$schema, dialect);
+});

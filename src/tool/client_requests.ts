@@ -109,6 +109,7 @@ const FIELD_KEYWORDS = new Set([
   "minimum",
   "maximum",
   "enum",
+  "enumNames",
   "oneOf",
   "items",
   "minItems",
@@ -203,8 +204,9 @@ export async function formSchema(
   };
   const properties: Record<string, Record<string, unknown>> = {};
   for (const [name, field] of Object.entries(json.properties ?? {})) {
-    const enumArray = field.type === "array" &&
-      isPlainObject(field.items) && Array.isArray(field.items.enum);
+    // A multi-select: items an enum, or titled choices (anyOf of { const, title }).
+    const enumArray = field.type === "array" && isPlainObject(field.items) &&
+      (Array.isArray(field.items.enum) || Array.isArray(field.items.anyOf));
     if (!PRIMITIVES.has(field.type as string) && !enumArray) {
       throw new TypeError(
         `ctx.elicit: field "${name}" must be a string, number, boolean or enum (a form holds no nested objects or free lists)`,

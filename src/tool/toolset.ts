@@ -183,7 +183,9 @@ function jsonSchema(
       }); use JSON types such as z.string() instead`,
     );
   }
-  delete json.$schema; // Gemini and some proxies reject it; 2020-12 is the default dialect.
+  // Gemini and some proxies reject $schema, and 2020-12 is the default dialect; an input that
+  // declares it (`.meta({ $schema })`, SEP-1613) keeps it.
+  if (z.globalRegistry.get(schema)?.$schema === undefined) delete json.$schema;
   for (const keyword of ["oneOf", "anyOf", "allOf"]) {
     if (field === "input" && keyword in json) {
       fail(
