@@ -7,6 +7,7 @@
 
 import { type Io, servedFolders } from "./io.ts";
 import type { Logger } from "../util/log.ts";
+import { coalesce } from "../util/coalesce.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
 import type { KindReloader } from "../loading/kind_reload.ts";
 
@@ -72,32 +73,7 @@ export async function* latest<T>(
   compose: () => T,
   log: Logger,
 ): AsyncGenerator<T> {
-  let dirty = false;
-  let running = sources.length;
-  let wake: (() => void) | undefined;
-  for (const source of sources) {
-    void (async () => {
-      try {
-        for await (const _ of source) {
-          dirty = true;
-          wake?.();
-        }
-      } catch (error) {
-        log.error("Stopped following changes", error);
-      } finally {
-        running--;
-        wake?.();
-      }
-    })();
-  }
-  while (true) {
-    if (!dirty) {
-      if (running === 0) return;
-      await new Promise<void>((resolve) => (wake = resolve));
-      wake = undefined;
-      continue;
-    }
-    dirty = false;
-    yield compose();
-  }
+  const onError = (error: unknown) =>
+    log.error("Stopped following changes", error);
+  for await (const _ of coalesce(sources, { onError })) yield compose();
 }

@@ -5,6 +5,7 @@
  */
 
 import { filePath } from "../util/file_url.ts";
+import { coalesce } from "../util/coalesce.ts";
 
 /** How `watchPaths` watches. */
 export interface WatchOptions {
@@ -73,44 +74,8 @@ export async function watchFiles(
       }),
     );
   }
-  return merged(sources, signal);
-}
-
-/** One burst for changes of any of `sources`: a burst over several paths is one change. */
-async function* merged(
-  sources: AsyncIterable<string[]>[],
-  signal: AbortSignal,
-): AsyncGenerator<void> {
-  let changed = false;
-  let ended = 0;
-  let failure: { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  for (const source of sources) {
-    void (async () => {
-      try {
-        for await (const _ of source) {
-          changed = true;
-          wake?.();
-        }
-      } catch (error) {
-        failure ??= { error };
-      } finally {
-        ended++;
-        wake?.();
-      }
-    })();
-  }
-  while (!signal.aborted) {
-    if (failure) throw failure.error;
-    if (changed) {
-      changed = false;
-      yield;
-      continue;
-    }
-    if (ended === sources.length) return;
-    await new Promise<void>((resolve) => (wake = resolve));
-    wake = undefined;
-  }
+  // One burst for changes of any of them: a burst over several paths is one change.
+  return coalesce(sources, { signal });
 }
 
 /** Milliseconds a burst of changes to a watched resource file settles. */
