@@ -11,3 +11,8 @@ export {
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
 } from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
+export {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ResourceUpdatedNotificationSchema,
+} from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
