@@ -6,7 +6,8 @@
  * the model what went wrong, the types describe what `run` gets (its context) and may return
  * (MCP content), and `callTool` calls a tool as a client would, for its tests: its file as
  * served, in a worker with only the permissions it declares (`toolFile`), or a definition in
- * the test's thread. Embedding the server in another program is `"tooldrop/server"`.
+ * the test's thread; `getPrompt` and `readResource` do the same for a prompt and a resource.
+ * Embedding the server in another program is `"tooldrop/server"`.
  *
  * @example A tool and its test
  * ```ts
@@ -87,6 +88,12 @@ export {
   type ToolReturn,
 } from "./tool/mod.ts";
 export { callTool, type FileTool, toolFile } from "./loading/call_tool.ts";
+export {
+  getPrompt,
+  type GetPromptResult,
+  readResource,
+  type ReadResourceResult,
+} from "./loading/call_kinds.ts";
 // Types only: a tool worker loads this module, and the server behind `callTool` is imported on
 // its first call (src/loading/call_tool.ts).
 export type { CallToolOptions, Progress, TestClient } from "./server/invoke.ts";

@@ -23,6 +23,8 @@ const SKIPPED: Record<string, Record<string, string>> = {
   "src/cli/mod.ts": {
     "src/cli/list.ts": "another command",
     "src/cli/call.ts": "another command",
+    "src/cli/prompt.ts": "another command",
+    "src/cli/read.ts": "another command",
     "src/cli/new.ts": "another command",
     "src/cli/install/mod.ts": "another command",
     "src/cli/doctor.ts": "another command",

@@ -197,3 +197,150 @@ Deno.test("--help shows new's --template and its choices", async () => {
     /\n {2}new <name> \[--template T\] +write tools\/<name>\.ts and its test, tools\/<name>_test\.ts;\n +T: files, command, sqlite or http/,
   );
 });
+
+/** Names for `new --prompt` and `new --resource`: short, and the longest the loader takes (64). */
+const KIND_NAMES = ["review", "x".repeat(64)];
+
+Deno.test("new --prompt and new --resource write a file and a test that are fmt, lint and type clean, load, and pass", async () => {
+  await using copy = await projectCopy({
+    "tests/deno.lock": await Deno.readTextFile(`${ROOT}/tests/deno.lock`),
+  });
+  const toolsDir = new URL(`file://${copy.path}/tools/`);
+  const files: string[] = [];
+  for (const kind of ["prompt", "resource"] as const) {
+    for (const [i, name] of KIND_NAMES.entries()) {
+      const created = fakeIo(["new", `--${kind}`, name], {}, {
+        toolsDir,
+        entry: ENTRY,
+      });
+      assert.equal(await runCli(created.io), 0, created.errors.join(""));
+      const folder = `${copy.path}/${kind}s/`;
+      const shows = kind === "prompt"
+        ? `prompt ${name} '{"code": "x = 1"}'\` shows what it gives`
+        : `read docs://${name}/start\` shows what it reads`;
+      assert.equal(
+        created.errors.join(""),
+        `Created ${folder}${name}.ts and its test, ${folder}${name}_test.ts.
+Next: write its description, ${
+          kind === "prompt" ? "args and get" : "uriTemplate and read"
+        }.
+\`deno task tooldrop ${shows}; \`deno task test\` runs its test.
+${
+          i === 0
+            ? `${folder} is new: a server serves it from its next start (a registered one after \`deno task tooldrop install\` again).\n`
+            : ""
+        }`,
+      );
+      files.push(`${kind}s/${name}.ts`, `${kind}s/${name}_test.ts`);
+    }
+  }
+
+  // They load: list shows each, from the listing cache new wrote.
+  const listed = fakeIo(["list"], {}, { toolsDir });
+  assert.equal(await runCli(listed.io), 0, listed.errors.join(""));
+  for (const name of KIND_NAMES) {
+    assert.match(
+      listed.out.text,
+      new RegExp(`\n${name}\n {2}Asks for a review`),
+    );
+    assert.match(
+      listed.out.text,
+      new RegExp(`\ndocs://${name}/\\{topic\\}  ${name} \\(text/markdown\\)\n`),
+    );
+  }
+  for (const kind of ["prompt", "resource"]) {
+    const cache = JSON.parse(
+      await Deno.readTextFile(`${copy.path}/${kind}s/.listing.json`),
+    );
+    assert.deepEqual(
+      Object.keys(cache[`${kind}s`]).sort(),
+      KIND_NAMES.map((name) => `${name}.ts`).sort(),
+    );
+  }
+
+  for (
+    const check of [
+      ["fmt", "--check"],
+      ["lint"],
+      ["check", "--lock=tests/deno.lock"],
+    ]
+  ) {
+    const { code, text } = await deno(copy.path, ...check, ...files);
+    assert.equal(code, 0, `deno ${check.join(" ")}:\n${text}`);
+  }
+  const tested = await deno(
+    copy.path,
+    "test",
+    "--allow-all",
+    "--no-prompt",
+    "--no-check",
+    "--lock=tests/deno.lock",
+    ...files.filter((file) => file.endsWith("_test.ts")),
+  );
+  assert.equal(tested.code, 0, tested.text);
+  assert.match(tested.text, /\nok \| 8 passed \| 0 failed/);
+});
+
+Deno.test("new --prompt and new --resource refuse names the loader skips, a --template, and a file that exists, saying why", async () => {
+  await using dir = await tempDir({
+    "tools/.keep": "",
+    "prompts/taken.ts": "",
+  });
+  const toolsDir = new URL(`file://${dir.path}/tools/`);
+  const refusals: [string[], number, string][] = [
+    [
+      ["new", "--prompt", "_helper"],
+      2,
+      '"_helper" starts with "_": the loader skips prompts/_*.ts, which are helpers for prompts to import; pick a name without the "_"',
+    ],
+    [
+      ["new", "--resource", "notes_test"],
+      2,
+      '"notes_test" is the name of a test: the loader takes resources/*_test.ts (and test.ts) for tests, not resources; pick another name (new writes the resource\'s test itself, as resources/<name>_test.ts)',
+    ],
+    [
+      ["new", "--prompt", "has space"],
+      2,
+      'A prompt name is 1 to 64 letters, digits, "_" or "-"; "has space" is not',
+    ],
+    [
+      ["new", "--resource", "r".repeat(65)],
+      2,
+      `"${
+        "r".repeat(65)
+      }" is 65 characters, over the 64 a resource name may have; pick a shorter name`,
+    ],
+    [
+      ["new", "--prompt", "review", "--template", "files"],
+      2,
+      "--template is for tools; new --prompt writes one prompt to start from",
+    ],
+    [
+      ["new", "--prompt", "taken"],
+      1,
+      `${dir.path}/prompts/taken.ts already exists; pick another name`,
+    ],
+  ];
+  for (const [args, code, message] of refusals) {
+    const refused = fakeIo(args, {}, { toolsDir, entry: ENTRY });
+    assert.equal(await runCli(refused.io), code, args.join(" "));
+    assert.equal(refused.errors.join(""), `${message}\n`);
+  }
+  const both = fakeIo(["new", "--prompt", "--resource", "x"]);
+  assert.equal(await runCli(both.io), 2);
+  assert.match(
+    both.errors.join(""),
+    /^Options --prompt and --resource exclude each other; new writes one file and its test\n/,
+  );
+  // Nothing was written: no resources/ folder, prompts/ as it was.
+  assert.deepEqual(
+    (await Array.fromAsync(Deno.readDir(dir.path))).map((e) => e.name).sort(),
+    ["prompts", "tools"],
+  );
+  assert.deepEqual(
+    (await Array.fromAsync(Deno.readDir(`${dir.path}/prompts`))).map((e) =>
+      e.name
+    ),
+    ["taken.ts"],
+  );
+});

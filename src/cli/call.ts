@@ -7,7 +7,7 @@
 import { type Io, print, tooldropCommand } from "./io.ts";
 import { type CliOptions, USAGE_ERROR } from "./options.ts";
 import { commandLogger, loadForCommand } from "./_load.ts";
-import { invokeTool } from "../server/invoke.ts";
+import { type InvokeOptions, invokeTool } from "../server/invoke.ts";
 import type { ContentBlock } from "../tool/tool.ts";
 import { isPlainObject } from "../util/is.ts";
 import { textOf } from "../util/describe.ts";
@@ -20,34 +20,9 @@ const EXCERPT_CHARS = 30;
 
 /** `call <tool> [json]`: runs one tool; prints its result; exit 1 when it is an error. */
 export async function runCall(io: Io, options: CliOptions): Promise<number> {
-  const [name, json, extra] = options.positionals;
-  if (name === undefined || extra !== undefined) {
-    io.stderr(
-      `Usage: ${tooldropCommand(io)} call <tool> ['{"argument": "value"}']\n`,
-    );
-    return USAGE_ERROR;
-  }
-  let args: unknown = {};
-  if (json !== undefined) {
-    try {
-      args = JSON.parse(json);
-    } catch (error) {
-      io.stderr(`${await parseProblem(json, error)}\n${ARGUMENTS_HINT}\n`);
-      return USAGE_ERROR;
-    }
-    if (!isPlainObject(args)) {
-      io.stderr(
-        `The arguments must be one JSON object, like '{"text": "hello"}'; got ${
-          args === null
-            ? "null"
-            : `${Array.isArray(args) ? "an array" : `a ${typeof args}`}: ${
-              textOf(json.trim(), EXCERPT_CHARS)
-            }`
-        }\n`,
-      );
-      return USAGE_ERROR;
-    }
-  }
+  const given = await nameAndArguments(io, options, "tool");
+  if (!given) return USAGE_ERROR;
+  const { name, args } = given;
   const tools = await loadForCommand(
     io,
     options,
@@ -62,16 +37,12 @@ export async function runCall(io: Io, options: CliOptions): Promise<number> {
     );
     return USAGE_ERROR;
   }
-  const result = await invokeTool(tools, name, args, {
-    log: commandLogger(io, options),
-    signal: io.signal,
-    onProgress: ({ progress, total, message }) =>
-      io.stderr(
-        `progress ${progress}${total === undefined ? "" : `/${total}`}${
-          message ? ` ${message}` : ""
-        }\n`,
-      ),
-  });
+  const result = await invokeTool(
+    tools,
+    name,
+    args,
+    invokeOptions(io, options),
+  );
   if (options.json) {
     await print(io, `${JSON.stringify(result)}\n`);
   } else {
@@ -80,6 +51,63 @@ export async function runCall(io: Io, options: CliOptions): Promise<number> {
     else await print(io, text);
   }
   return result.isError ? 1 : 0;
+}
+
+/**
+ * How a command runs its one request (`call`, `prompt`, `read`): warnings on stderr, cancelled
+ * by a signal, progress on stderr as `progress 2/5 message`.
+ */
+export function invokeOptions(io: Io, options: CliOptions): InvokeOptions {
+  return {
+    log: commandLogger(io, options),
+    signal: io.signal,
+    onProgress: ({ progress, total, message }) =>
+      io.stderr(
+        `progress ${progress}${total === undefined ? "" : `/${total}`}${
+          message ? ` ${message}` : ""
+        }\n`,
+      ),
+  };
+}
+
+/**
+ * What follows the command, `<what> [json]`: the name and the arguments, one JSON object (`{}`
+ * when absent); else undefined, once stderr has the usage line, or where the JSON fails to
+ * parse, or what it is instead (`call` and `prompt` take theirs so).
+ */
+export async function nameAndArguments(
+  io: Io,
+  options: CliOptions,
+  what: string,
+): Promise<{ name: string; args: Record<string, unknown> } | undefined> {
+  const [name, json, extra] = options.positionals;
+  if (name === undefined || extra !== undefined) {
+    io.stderr(
+      `Usage: ${
+        tooldropCommand(io)
+      } ${options.command} <${what}> ['{"argument": "value"}']\n`,
+    );
+    return undefined;
+  }
+  if (json === undefined) return { name, args: {} };
+  let args: unknown;
+  try {
+    args = JSON.parse(json);
+  } catch (error) {
+    io.stderr(`${await parseProblem(json, error)}\n${ARGUMENTS_HINT}\n`);
+    return undefined;
+  }
+  if (isPlainObject(args)) return { name, args };
+  io.stderr(
+    `The arguments must be one JSON object, like '{"text": "hello"}'; got ${
+      args === null
+        ? "null"
+        : `${Array.isArray(args) ? "an array" : `a ${typeof args}`}: ${
+          textOf(json.trim(), EXCERPT_CHARS)
+        }`
+    }\n`,
+  );
+  return undefined;
 }
 
 /**

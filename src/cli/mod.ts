@@ -1,11 +1,12 @@
 /**
  * @module
  * The command-line layer, imported only by main.ts: `runCli` parses the arguments
- * (`options.ts`) and runs one command — one file or folder each: serve, dev/, list, call, new,
- * install/, doctor, compile, manifest here — against the process as `Io` (`io.ts`) describes
- * it, so every command can be tested in-process. It may import every layer below (util/,
- * tool/, server/, loading/); each command but serve is imported only when it runs, so that
- * serving's start-up stays small. Command output goes through `print`, logs through `Io.stderr`.
+ * (`options.ts`) and runs one command — one file or folder each: serve, dev/, list, call,
+ * prompt, read, new, install/, doctor, compile, manifest here — against the process as `Io`
+ * (`io.ts`) describes it, so every command can be tested in-process. It may import every layer
+ * below (util/, tool/, server/, loading/); each command but serve is imported only when it runs,
+ * so that serving's start-up stays small. Command output goes through `print`, logs through
+ * `Io.stderr`.
  */
 
 import { Logger } from "../util/log.ts";
@@ -89,6 +90,8 @@ const LAZY_COMMANDS: Record<
 > = {
   list: async () => (await import("./list.ts")).runList,
   call: async () => (await import("./call.ts")).runCall,
+  prompt: async () => (await import("./prompt.ts")).runPrompt,
+  read: async () => (await import("./read.ts")).runRead,
   new: async () => (await import("./new.ts")).runNew,
   install: async () => (await import("./install/mod.ts")).runInstall,
   doctor: async () => (await import("./doctor.ts")).runDoctor,

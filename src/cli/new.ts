@@ -1,13 +1,18 @@
 /**
  * @module
  * `new <name> [--template T]`: writes a tool file and its test into the tools folder, from
- * templates that pass their own test, and renews the manifest.
+ * templates that pass their own test, and renews the manifest; `new --prompt <name>` and
+ * `new --resource <name>` write a prompt or a resource and its test into their folder.
+ * (Over 300 lines: the three kinds share the name checks and the line layout that keeps every
+ * generated file `deno fmt`-clean at any name length; apart they would drift.)
  */
 
-import type { Io } from "./io.ts";
+import { type Io, servedFolders, shellWord, tooldropCommand } from "./io.ts";
 import { type CliOptions, USAGE_ERROR } from "./options.ts";
 import { MANIFEST_FILE, writeManifest } from "../loading/manifest.ts";
-import { isToolFile } from "../loading/tool_files.ts";
+import { folderLabel, isToolFile } from "../loading/tool_files.ts";
+import { writeListing } from "../loading/listing.ts";
+import { Logger } from "../util/log.ts";
 import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
 import { MAX_QUALIFIED_NAME, qualifiedName } from "../tool/served.ts";
 import { pathTaken } from "../util/fs.ts";
@@ -32,7 +37,7 @@ export async function runNew(io: Io, options: CliOptions): Promise<number> {
     io.stderr(
       `Usage: tooldrop new <name> [--template ${
         TEMPLATES.join("|")
-      }]   (letters, digits, _ and -)\n`,
+      }]   (letters, digits, _ and -)\n       tooldrop new --prompt <name>, tooldrop new --resource <name>\n`,
     );
     return USAGE_ERROR;
   }
@@ -42,6 +47,7 @@ export async function runNew(io: Io, options: CliOptions): Promise<number> {
     );
     return USAGE_ERROR;
   }
+  if (options.kind) return await newKind(io, options, name, options.kind);
   const template = options.template;
   if (
     template !== undefined &&
@@ -87,33 +93,120 @@ Next: ${next}.
 }
 
 /**
- * What is wrong with `name` as the name of a new tool served as `server`, or undefined: its
- * characters and length (clients call it mcp__<server>__<name>, 64 characters at most), and
- * names the loader skips (helpers start with "_", tests end in "_test").
+ * `new --prompt <name>`, `new --resource <name>`: writes the file and its test into the prompts or
+ * resources folder (made when missing), from templates that pass their own test, and renews
+ * the folder's listing cache; the hint says the command that shows what it gives.
  */
-function nameProblem(name: string, server: string): string | undefined {
-  const longest = MAX_QUALIFIED_NAME - qualifiedName(server, "").length;
+async function newKind(
+  io: Io,
+  options: CliOptions,
+  name: string,
+  kind: "prompt" | "resource",
+): Promise<number> {
+  if (options.template !== undefined) {
+    io.stderr(
+      `--template is for tools; new --${kind} writes one ${kind} to start from\n`,
+    );
+    return USAGE_ERROR;
+  }
+  const problem = nameProblem(name, "", kind);
+  if (problem) {
+    io.stderr(`${problem}\n`);
+    return USAGE_ERROR;
+  }
+  const { promptsDir, resourcesDir } = servedFolders(io);
+  const dir = kind === "prompt" ? promptsDir : resourcesDir;
+  const folder = folderLabel(dir);
+  const files = await fromTemplate(kind, name);
+  for (const [file] of files) {
+    if (await pathTaken(new URL(file, dir))) {
+      io.stderr(`${folder}${file} already exists; pick another name\n`);
+      return 1;
+    }
+  }
+  const made = !await pathTaken(dir);
+  await Deno.mkdir(dir, { recursive: true });
+  for (const [file, text] of files) {
+    await Deno.writeTextFile(new URL(file, dir), text, { createNew: true });
+  }
+  // A registered server lists it from the cache without a probe worker.
+  await writeListing(dir, {
+    log: new Logger({ level: "error", write: () => {} }),
+    kind,
+  });
+  const folders = [
+    options.toolsDir === undefined
+      ? ""
+      : ` --tools ${shellWord(options.toolsDir)}`,
+    options[`${kind}sDir`] === undefined
+      ? ""
+      : ` --${kind}s ${shellWord(options[`${kind}sDir`]!)}`,
+  ].join("");
+  const shows = kind === "prompt"
+    ? `prompt ${name} '{"code": "x = 1"}'${folders}\` shows what it gives`
+    : `read docs://${name}/start${folders}\` shows what it reads`;
+  io.stderr(
+    `Created ${folder}${name}.ts and its test, ${folder}${name}_test.ts.
+Next: write its description, ${
+      kind === "prompt" ? "args and get" : "uriTemplate and read"
+    }.
+\`${tooldropCommand(io)} ${shows}; \`deno task test\` runs its test.
+${
+      made
+        ? `${folder} is new: a server serves it from its next start (a registered one after \`${
+          tooldropCommand(io)
+        } install\` again).\n`
+        : ""
+    }`,
+  );
+  return 0;
+}
+
+/**
+ * What is wrong with `name` as the name of a new tool served as `server` (or a prompt or a
+ * resource), or undefined: its characters and length (clients call a tool
+ * mcp__<server>__<name>, 64 characters at most; the loader takes 64 for the others), and names
+ * the loader skips (helpers start with "_", tests end in "_test").
+ */
+function nameProblem(
+  name: string,
+  server: string,
+  kind: "tool" | "prompt" | "resource" = "tool",
+): string | undefined {
+  const tool = kind === "tool";
+  const longest = tool
+    ? MAX_QUALIFIED_NAME - qualifiedName(server, "").length
+    : MAX_QUALIFIED_NAME;
   const quoted = JSON.stringify(name.slice(0, 70));
+  const folder = `${kind}s/`;
   if (longest < 1) {
     return `The server name "${server}" leaves no room for a tool name in ${
       qualifiedName(server, "<name>")
     } (${MAX_QUALIFIED_NAME} characters at most); pass a shorter --name`;
   }
   if (!/^[A-Za-z0-9_-]+$/.test(name)) {
-    return `A tool name is 1 to ${longest} letters, digits, "_" or "-" (clients call it ${
-      qualifiedName(server, "<name>")
-    }, at most ${MAX_QUALIFIED_NAME} characters); ${quoted} is not`;
+    return `A ${kind} name is 1 to ${longest} letters, digits, "_" or "-"${
+      tool
+        ? ` (clients call it ${
+          qualifiedName(server, "<name>")
+        }, at most ${MAX_QUALIFIED_NAME} characters)`
+        : ""
+    }; ${quoted} is not`;
   }
   if (name.length > longest) {
-    return `${quoted} is ${name.length} characters, over the ${longest} a tool name may have here: clients call it ${
-      qualifiedName(server, "<name>")
-    }, which the Claude API takes up to ${MAX_QUALIFIED_NAME} characters long; pick a shorter name`;
+    return `${quoted} is ${name.length} characters, over the ${longest} a ${kind} name may have${
+      tool
+        ? ` here: clients call it ${
+          qualifiedName(server, "<name>")
+        }, which the Claude API takes up to ${MAX_QUALIFIED_NAME} characters long`
+        : ""
+    }; pick a shorter name`;
   }
   if (name.startsWith("_")) {
-    return `${quoted} starts with "_": the loader skips tools/_*.ts, which are helpers for tools to import; pick a name without the "_"`;
+    return `${quoted} starts with "_": the loader skips ${folder}_*.ts, which are helpers for ${kind}s to import; pick a name without the "_"`;
   }
   if (!isToolFile(`${name}.ts`)) {
-    return `${quoted} is the name of a test: the loader takes tools/*_test.ts (and test.ts) for tests, not tools; pick another name (new writes the tool's test itself, as tools/<name>_test.ts)`;
+    return `${quoted} is the name of a test: the loader takes ${folder}*_test.ts (and test.ts) for tests, not ${kind}s; pick another name (new writes the ${kind}'s test itself, as ${folder}<name>_test.ts)`;
   }
   return undefined;
 }
@@ -137,7 +230,9 @@ async function fromTemplate(
     toolLine(name),
   );
   const named = (text: string) =>
-    text.replaceAll("__name__", name).split("\n").map(importLine).join("\n");
+    text.replaceAll("__name__", name).split("\n").map(importLine).map(
+      stringLine,
+    ).join("\n");
   return [[`${name}.ts`, named(tool)], [`${name}_test.ts`, named(test)]];
 }
 
@@ -150,6 +245,24 @@ function importLine(line: string): string {
   if (line.length <= MAX_LINE || !parts) return line;
   const names = parts[2]!.split(", ").map((part) => `  ${part},\n`).join("");
   return `import ${parts[1]}, {\n${names}} from ${parts[3]};`;
+}
+
+/**
+ * A line that ends in a string, as `deno fmt` lays it out when it is longer than a line: a
+ * property (`message: "…",`) or a constant (`const URI = "…";`) gets its string on the next
+ * line, indented; a call of one string (`const prompt = import.meta.resolve("…");`) gets it
+ * on a line between the parentheses.
+ */
+function stringLine(line: string): string {
+  if (line.length <= MAX_LINE) return line;
+  const call = /^(\s*)(const \w+ = [\w.]+)\(("[^"]*")\);$/.exec(line);
+  if (call) {
+    const [, indent, head, string] = call;
+    return `${indent}${head}(\n${indent}  ${string},\n${indent});`;
+  }
+  const parts = /^(\s*)((?:const \w+ =)|(?:\w+:)) ((?:"[^"]*"|'[^']*')[,;])$/
+    .exec(line);
+  return parts ? `${parts[1]}${parts[2]}\n${parts[1]}  ${parts[3]}` : line;
 }
 
 function toolTemplate(name: string): string {

@@ -13,6 +13,8 @@ const COMMANDS = [
   "dev",
   "list",
   "call",
+  "prompt",
+  "read",
   "new",
   "install",
   "doctor",
@@ -29,7 +31,7 @@ export const USAGE_ERROR = 2;
 export type Command = typeof COMMANDS[number];
 
 /** Commands that take arguments besides options. */
-const TAKES_ARGUMENTS: readonly Command[] = ["call", "new"];
+const TAKES_ARGUMENTS: readonly Command[] = ["call", "prompt", "read", "new"];
 
 /** Parsed command line. */
 export interface CliOptions {
@@ -45,9 +47,9 @@ export interface CliOptions {
   resourcesDir?: string | undefined;
   /** The name clients register the server under (--name); default "tooldrop". */
   name: string | undefined;
-  /** Arguments after the command (call: tool and JSON; new: name). */
+  /** After the command: call's tool and JSON, prompt's name and JSON, read's URI, new's name. */
   positionals: string[];
-  /** list, call: print JSON. */
+  /** list, call, prompt, read: print JSON. */
   json: boolean;
   /** install, doctor: which client's configuration. */
   client: string | undefined;
@@ -57,6 +59,8 @@ export interface CliOptions {
   project: string | undefined;
   /** new: the template to start from (--template); the minimal tool when absent. */
   template?: string;
+  /** new: write a prompt (--prompt) or a resource (--resource) instead of a tool. */
+  kind?: "prompt" | "resource";
   /** install: replace a different entry of the same name. */
   force: boolean;
   /**
@@ -90,9 +94,13 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
   dev                         serve, reload tools on save, restart on server code changes
   list [--json]               the tools and their arguments (--json: the tools/list result)
   call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
+  prompt <name> [json]        get one prompt with JSON arguments (strings); print its messages
+  read <uri>                  read one resource; print its text (bytes: their size and type)
   new <name> [--template T]   write tools/<name>.ts and its test, tools/<name>_test.ts;
                               T: files, command, sqlite or http (README: "Templates"),
                               else a minimal tool
+  new --prompt <name>         write prompts/<name>.ts and its test, prompts/<name>_test.ts
+  new --resource <name>       write resources/<name>.ts and its test, resources/<name>_test.ts
   install [--client C] [--scope project|user|local] [--project DIR] [--name N] [--force]
           [--env NAME[=VALUE]]...
                               register this server in a client's configuration; C is one of
@@ -229,6 +237,19 @@ export function parseArgs(args: readonly string[]): CliOptions {
       case "--template":
         options.template = value();
         break;
+      case "--prompt":
+      case "--resource": {
+        const kind = flag === "--prompt" ? "prompt" : "resource";
+        if (options.kind !== undefined && options.kind !== kind) {
+          throw new Error(
+            "Options --prompt and --resource exclude each other; new writes one file and its test",
+          );
+        }
+        options.kind = kind;
+        // new --prompt=<name> reads as new --prompt <name>.
+        if (inline !== undefined) options.positionals.push(inline);
+        break;
+      }
       case "--client":
         options.client = value();
         break;

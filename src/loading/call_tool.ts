@@ -4,8 +4,6 @@
  * worker with only the permissions it declares; a bare definition runs in the caller's thread.
  * Every tool module loads this file through "tooldrop", in its worker too, so it imports only
  * what `defineTool` needs; the server and the worker host are imported on the first call.
- * (Over 300 lines: `callTool` for a file in its worker and for a definition in the test's thread,
- * with the naming of the tool, is one entry point whose two paths must agree.)
  */
 
 import type { CallToolOptions } from "../server/invoke.ts";
@@ -16,13 +14,7 @@ import type {
   OutputSchema,
   ToolDefinition,
 } from "../tool/tool.ts";
-import {
-  BASE_PERMISSIONS,
-  heldPermissions,
-  missingPermissions,
-  unionPermissions,
-  workerPermissions,
-} from "../tool/permissions.ts";
+import { checkWorkerGrants, withTestHost } from "./_test_host.ts";
 import { type Tool, ToolSet } from "../tool/served.ts";
 import { createTool } from "../tool/toolset.ts";
 import { toolFileUrl } from "./import_tool.ts";
@@ -148,7 +140,7 @@ export async function callTool<
 }
 
 /** The `file:` URL of the first frame of `stack` outside this module: `callTool`'s caller. */
-function callerFile(stack: string | undefined): URL | undefined {
+export function callerFile(stack: string | undefined): URL | undefined {
   if (typeof stack !== "string") return undefined;
   for (const match of stack.matchAll(/(file:\/\/[^\s()]+?):\d+:\d+/g)) {
     const href = match[1]!;
@@ -169,7 +161,7 @@ function callerFile(stack: string | undefined): URL | undefined {
  * Undefined otherwise (a definition written in the test itself), and where this process may
  * not read the file: looking must never prompt for a permission.
  */
-async function exportingFile(
+export async function exportingFile(
   definition: unknown,
   test: URL | undefined,
 ): Promise<{ name: string; source: string } | undefined> {
@@ -209,12 +201,10 @@ async function callFile(
   args: unknown,
   options: CallToolOptions,
 ): Promise<CallToolResult> {
-  const [{ invokeTool, stderrLogger }, { WorkerHost }, files] = await Promise
-    .all([
-      import("../server/invoke.ts"),
-      import("./worker/host.ts"),
-      import("./tool_files.ts"),
-    ]);
+  const [{ invokeTool }, files] = await Promise.all([
+    import("../server/invoke.ts"),
+    import("./tool_files.ts"),
+  ]);
   const dir = new URL(".", tool.url);
   const path = decodeURIComponent(tool.url.pathname);
   const fileName = path.slice(path.lastIndexOf("/") + 1);
@@ -225,23 +215,13 @@ async function callFile(
   );
   await checkServable(tool, checked, dir, fileName);
   const { logLevel, ...rest } = options;
-  const log = stderrLogger(logLevel);
-  // The tool's console output shows (at info), as it does under `call` and `dev`.
-  const host = new WorkerHost({
-    toolsDir: dir,
-    log,
-    logLevel: logLevel ?? "info",
-    idleMs: 0,
-  });
-  try {
+  return await withTestHost(dir, logLevel, async (host, log) => {
     const served = host.attach(checked, fileName);
     return await invokeTool(new ToolSet([served]), served.name, args, {
       ...rest,
       log,
     });
-  } finally {
-    host.close();
-  }
+  });
 }
 
 /**
@@ -257,32 +237,7 @@ async function checkServable(
 ): Promise<void> {
   const prefix =
     `Cannot call tool "${checked.name}" (${checked.source}) as served: `;
-  const folder = decodeURIComponent(dir.pathname).replace(/(.)\/$/, "$1");
-  const missing = missingPermissions(
-    unionPermissions([{ read: [folder] }, checked.permissions]),
-  );
-  if (missing.length > 0) {
-    throw new Error(
-      `${prefix}its worker needs ${
-        missing.join(" ")
-      }, which this test process was not granted; run the tests with \`deno task test\` (--allow-all), or grant at least that`,
-    );
-  }
-  // A worker reads the modules it starts from only where it may read: under the working
-  // directory (when this process holds it) or in the tool's folder.
-  const granted = workerPermissions(
-    checked.permissions,
-    folder,
-    heldPermissions(BASE_PERMISSIONS),
-  ).read;
-  const entry = new URL("./worker/entry.ts", import.meta.url);
-  if (entry.protocol === "file:" && !mayRead(granted, entry)) {
-    throw new Error(
-      `${prefix}its worker may not read tooldrop's ${
-        decodeURIComponent(new URL("..", import.meta.url).pathname)
-      }, which is outside the working directory and the tool's folder; run the tests from the project's folder with read access to it (\`deno task test\` grants all)`,
-    );
-  }
+  checkWorkerGrants(prefix, checked.permissions, dir);
   // The worker imports the file itself: the definition given must be the one it finds there.
   const module: { default?: unknown } = await import(
     toolFileUrl(dir, fileName).href
@@ -292,27 +247,4 @@ async function checkServable(
       `${prefix}the file's default export is not the definition given to toolFile(); pass the one it exports (import definition from "./${fileName}")`,
     );
   }
-}
-
-/** Whether a worker granted `grant` of read access may read the file at `url`. */
-function mayRead(
-  grant: Deno.PermissionOptionsObject["read"],
-  url: URL,
-): boolean {
-  if (grant === true || grant === "inherit") return true;
-  if (!Array.isArray(grant)) return false;
-  const path = decodeURIComponent(url.pathname);
-  return grant.some((item) => {
-    let folder = item instanceof URL ? decodeURIComponent(item.pathname) : item;
-    if (!folder.startsWith("/")) {
-      try {
-        const cwd = new URL(`file://${Deno.cwd()}/`);
-        folder = decodeURIComponent(new URL(folder, cwd).pathname);
-      } catch {
-        return false; // this process may not read the working directory
-      }
-    }
-    const base = folder.replace(/\/$/, "");
-    return path === base || path.startsWith(`${base}/`);
-  });
 }

@@ -88,6 +88,36 @@ export async function invokeTool(
   args: unknown,
   options: InvokeOptions = {},
 ): Promise<CallToolResult> {
+  const reply = await invokeRequest(
+    tools,
+    "tools/call",
+    { name, arguments: args },
+    options,
+  );
+  if (reply.error) throw new Error(reply.error.message);
+  return reply.result as unknown as CallToolResult;
+}
+
+/** The server's reply to one request: its result, or its JSON-RPC error. */
+export type Reply =
+  | { result: Record<string, unknown>; error?: undefined }
+  | {
+    result?: undefined;
+    error: { code: number; message: string; data?: unknown };
+  };
+
+/**
+ * Sends one request, `method` with `params` (and a progress token), to a server of `tools` as a
+ * client would, after an `initialize` when `options.client` is given; resolves to the reply.
+ * The client's answers go back to the server's requests, progress to `options.onProgress`.
+ * (`invokeTool` for `tools/call`; `tooldrop prompt` and `getPrompt` for `prompts/get`, …)
+ */
+export async function invokeRequest(
+  tools: ToolSet,
+  method: string,
+  params: Record<string, unknown>,
+  options: InvokeOptions = {},
+): Promise<Reply> {
   const input = new TransformStream<Uint8Array, Uint8Array>();
   const output = new TransformStream<Uint8Array, Uint8Array>();
   const served = serve({
@@ -119,8 +149,8 @@ export async function invokeTool(
   const request = {
     jsonrpc: "2.0",
     id: 1,
-    method: "tools/call",
-    params: { name, arguments: args, _meta: { progressToken: 1 } },
+    method,
+    params: { ...params, _meta: { progressToken: 1 } },
   };
   await writer.write(encoder.encode(`${JSON.stringify(request)}\n`));
   const cancel = () => void writer.close().catch(() => {});
@@ -140,8 +170,9 @@ export async function invokeTool(
             writer.write(encoder.encode(`${JSON.stringify(reply)}\n`))
           ).catch(() => {}); // the call has ended: nothing to answer
         } else if (message.id === 1) {
-          if (message.error) throw new Error(message.error.message);
-          return message.result as CallToolResult;
+          return message.error
+            ? { error: message.error }
+            : { result: message.result };
         }
       }
     }
