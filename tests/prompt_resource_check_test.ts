@@ -814,11 +814,11 @@ Deno.test("a read that returns undefined is not found; [] and what is not conten
     undefined,
   ]);
   const RETURN =
-    "return a string, a Uint8Array, { text } or { blob }, or an array of them";
+    "return a string, a Uint8Array, { text } or { blob }, or an array of { text } and { blob } items";
   const cases: Array<[unknown, string]> = [
     [null, `an invalid item: it is null`],
     [42, `an invalid item: it is a number`],
-    [new ArrayBuffer(2), `an invalid item: it has no "text" or "blob"`],
+    [new ArrayBuffer(2), `an invalid item: it is an ArrayBuffer`],
     [{ uri }, `an invalid item: it has no "text" or "blob"`],
     [
       { text: "a", blob: "AA==" },

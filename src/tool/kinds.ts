@@ -46,13 +46,17 @@ export class KindError extends Error {
  * stderr). `label` names the failing piece: `prompt "review"`.
  */
 export function toKindError(error: unknown, label: string): KindError {
-  if (error instanceof KindError) return error;
-  if (error instanceof ToolError) {
-    const { message } = error;
-    return new KindError(
-      -32602,
-      typeof message === "string" ? message : describeError(message),
-    );
+  try {
+    if (error instanceof KindError) return error;
+    if (error instanceof ToolError) {
+      const { message } = error;
+      return new KindError(
+        -32602,
+        typeof message === "string" ? message : describeError(message),
+      );
+    }
+  } catch {
+    // `instanceof` met a Proxy whose trap throws, or a getter threw: it is none of ours.
   }
   return new KindError(
     -32603,
@@ -189,13 +193,20 @@ export async function runCompleter(
   };
 }
 
-/** What kind of value user code returned, for an error: `a number`, `null`, `an array`. */
+/**
+ * What kind of value user code returned, for an error: `a number`, `null`, `an array`, `bytes`
+ * (a Uint8Array), `a DataView`.
+ */
 export function kindOf(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return "an array";
   if (value instanceof Uint8Array) return "bytes";
-  const type = typeof value;
-  return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
+  // Bytes of another kind: named, so that the message can say to give a Uint8Array.
+  const type = ArrayBuffer.isView(value) || value instanceof ArrayBuffer
+    ? Object.prototype.toString.call(value).slice(8, -1)
+    : typeof value;
+  // "a Uint16Array": a capital U is said "you".
+  return `${/^[aeiouAEIO]/.test(type) ? "an" : "a"} ${type}`;
 }
 
 /** A value echoed into an error: a string quoted and bounded, anything else its kind. */

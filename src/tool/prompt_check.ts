@@ -184,6 +184,12 @@ function promptArguments(
   const properties = isPlainObject(json.properties) ? json.properties : {};
   const required = Array.isArray(json.required) ? json.required : [];
   return Object.entries(properties).map(([name, property]) => {
+    if (name === "__proto__") {
+      // zod copies each field into a new object, where this key sets the prototype instead.
+      fail(
+        `an argument cannot be named "__proto__": get would never receive it; rename it`,
+      );
+    }
     const schema = isPlainObject(property) ? property : {};
     if (schema.type !== "string") {
       fail(

@@ -13,8 +13,10 @@ export interface UriTemplate {
   /**
    * The variables' percent-decoded values when `uri` is one this template makes, else
    * undefined. A value is one or more characters other than `/`, `?` and `#`; one that does not
-   * decode, or decodes to `.` or `..` or to text holding `/`, `\` or NUL, does not match: a
-   * parameter never climbs out of a folder (`notes://%2E%2E%2Fsecret`).
+   * decode, or decodes to `.` or `..`, to text holding `/`, `\` or NUL, or to text with a lone
+   * surrogate (sent raw; escaped, it does not decode), does not match: a parameter never climbs
+   * out of a folder (`notes://%2E%2E%2Fsecret`), nor names one file as another (a path turns a
+   * lone surrogate into U+FFFD: `a\uD800` would read the file `a\uFFFD`).
    */
   match(uri: string): Record<string, string> | undefined;
   /**
@@ -188,7 +190,7 @@ function paramValue(raw: string): string | undefined {
   }
   if (
     value === "." || value === ".." || value.includes("/") ||
-    value.includes("\\") || value.includes("\0")
+    value.includes("\\") || value.includes("\0") || !value.isWellFormed()
   ) {
     return undefined;
   }
