@@ -6,7 +6,7 @@
  */
 
 import type { Call } from "./call.ts";
-import { kindFailure, kindLabel } from "./kind_failure.ts";
+import { kindFailure, kindLabel, runnableLabel } from "./kind_failure.ts";
 import { errorResult } from "./result.ts";
 import { type CallToolResult, ToolError } from "../tool/tool.ts";
 import { describeError, textOf } from "../util/describe.ts";
@@ -71,8 +71,6 @@ function describeFailure(
 }
 
 /** How messages name what the call ran: `Tool "echo"`, `Prompt "review"`, … */
-function whoOf(call: Call): string {
-  if (!call.tool.reply) return `Tool "${call.tool.name}"`;
-  const label = kindLabel(call.tool.name);
-  return `${label[0]!.toUpperCase()}${label.slice(1)}`;
+export function whoOf(call: Call): string {
+  return runnableLabel(call.tool);
 }

@@ -11,7 +11,7 @@ import { checkArguments } from "./arguments.ts";
 import { Call, type CallChannel } from "./call.ts";
 import { Deadlines } from "./deadlines.ts";
 import type { InputExchange } from "./call_inputs.ts";
-import { failureResult } from "./_call_failure.ts";
+import { failureResult, whoOf } from "./_call_failure.ts";
 import type { RequestScope } from "./era.ts";
 import { describeError } from "../util/describe.ts";
 import { idKey, type RequestId } from "./jsonrpc.ts";
@@ -349,10 +349,9 @@ export class CallRunner {
     try {
       (call.answer ?? this.#options.respond)(call.id, result, call.scope);
     } catch (error) {
-      const why =
-        `Tool "${call.tool.name}" returned a result that cannot be sent as JSON: ${
-          describeError(error)
-        }`;
+      const why = `${
+        whoOf(call)
+      } returned a result that cannot be sent as JSON: ${describeError(error)}`;
       this.#options.log.warn(why);
       (call.answer ?? this.#options.respond)(
         call.id,

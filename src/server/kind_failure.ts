@@ -44,6 +44,31 @@ export function kindFailure(
  * `tool "echo"`.
  */
 export function kindLabel(key: string): string {
+  return labelOf(key);
+}
+
+/**
+ * How a message that starts with it names what ran: `Tool "echo"`, `Prompt "review"`,
+ * `The completer of resource "note"` (a runnable with a `reply` kind is named from its key).
+ */
+export function runnableLabel(
+  tool: { readonly name: string; readonly reply?: unknown },
+): string {
+  if (!tool.reply) return `Tool "${tool.name}"`;
+  const label = labelOf(tool.name);
+  return `${label[0]!.toUpperCase()}${label.slice(1)}`;
+}
+
+/** What a runnable is, in a hint: `tool`, `prompt`, `resource` or `completer`. */
+export function runnableNoun(
+  tool: { readonly name: string; readonly reply?: unknown },
+): string {
+  if (!tool.reply) return "tool";
+  const kind = tool.name.split(":", 1)[0]!;
+  return kind === "complete" ? "completer" : kind;
+}
+
+function labelOf(key: string): string {
   const [kind, ...rest] = key.split(":");
   if (rest.length === 0) return `tool "${key}"`;
   if (kind === "complete") {

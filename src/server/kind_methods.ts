@@ -194,6 +194,18 @@ function complete(
       `Invalid params: "argument" must be { name, value }, both strings`,
     );
   }
+  if (ref.type === "ref/prompt" && typeof ref.name !== "string") {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "ref.name" must be a string`,
+    );
+  }
+  if (ref.type === "ref/resource" && typeof ref.uri !== "string") {
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Invalid params: "ref.uri" must be a string`,
+    );
+  }
   const context = params?.context;
   const resolved = isPlainObject(context) && isPlainObject(context.arguments)
     ? context.arguments

@@ -89,12 +89,6 @@ export const MAX_COMPLETIONS = 100;
 export const MAX_COMPLETION_CHARS = 4_096;
 
 /**
- * Milliseconds a completer may run at most (less when the prompt's or resource's `timeoutMs`
- * is less): it runs as the user types, and a client waits for it before showing anything.
- */
-export const COMPLETE_TIMEOUT_MS = 5_000;
-
-/**
  * Checks a definition's `complete` field against the names it may complete (`what`:
  * "argument" or "variable"); returns the completers by name.
  */

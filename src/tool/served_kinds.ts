@@ -73,6 +73,12 @@ export interface ServedResource {
   readonly watch: readonly string[];
 }
 
+/**
+ * Milliseconds a completer may run at most (less when the prompt's or resource's `timeoutMs`
+ * is less): it runs as the user types, and a client waits for it before showing anything.
+ */
+export const COMPLETE_TIMEOUT_MS = 5_000;
+
 /** Serves a body-returning function as a runnable of `kind`, called `key`. */
 export function kindRunnable(
   key: string,
@@ -127,7 +133,7 @@ export function servedPrompt(
       `complete:prompt:${listing.name}`,
       "complete",
       source,
-      listing,
+      completeLimits(listing),
       (args, ctx) => checked.complete(args as never, ctx),
     ),
     completes: listing.completes,
@@ -180,7 +186,7 @@ export function servedResource(
       `complete:resource:${listing.key}`,
       "complete",
       source,
-      listing,
+      completeLimits(listing),
       (args, ctx) => checked.complete(args as never, ctx),
     ),
     completes: listing.completes,
@@ -241,6 +247,16 @@ export function listedResource(
     read: attach(served.read),
     complete: attach(served.complete),
     subscribe: served.subscribe && attach(served.subscribe),
+  };
+}
+
+/** A completer's limits: its file's permissions, at most COMPLETE_TIMEOUT_MS. */
+function completeLimits(
+  listing: { timeoutMs: number; permissions: ToolPermissions | undefined },
+): { timeoutMs: number; permissions: ToolPermissions | undefined } {
+  return {
+    timeoutMs: Math.min(listing.timeoutMs, COMPLETE_TIMEOUT_MS),
+    permissions: listing.permissions,
   };
 }
 

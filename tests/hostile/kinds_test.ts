@@ -7,9 +7,6 @@
  * tests/fixtures/hostile_kinds/, whose code runs in workers: `Deno.exit`, endless loops and
  * promises that never settle there. (Over 300 lines: seven groups of attacks, each with the
  * exact replies it expects, and the hostile definitions they share.)
- *
- * The tests marked `ignore` pin a defect this pass did not fix (its file is another's) with the
- * reply its proposed fix gives; each name says what is wrong. They pass with the fix applied.
  */
 
 import assert from "node:assert/strict";
@@ -21,7 +18,7 @@ import {
   ToolError,
 } from "tooldrop";
 import { VERSION } from "../../src/server/protocol.ts";
-import { COMPLETE_TIMEOUT_MS } from "../../src/tool/kinds.ts";
+import { COMPLETE_TIMEOUT_MS } from "../../src/tool/served_kinds.ts";
 import { createPrompt, servePrompt } from "../../src/tool/prompt_check.ts";
 import {
   cancel,
@@ -527,9 +524,8 @@ for (const era of ERAS) {
 }
 
 Deno.test({
-  ignore: true,
   name:
-    "a ref/prompt without a name, or a ref/resource without a uri, is told which field is missing (defect: the reply says its type is unknown)",
+    "a ref/prompt without a name, or a ref/resource without a uri, is told which field is missing",
   fn: async () => {
     await withSession("legacy", async (session) => {
       const argument = { name: "a", value: "" };
@@ -1029,9 +1025,7 @@ for (const era of ERAS) {
 }
 
 Deno.test({
-  ignore: true,
-  name:
-    "a result that cannot be written as JSON names the prompt or resource (defect: it names the runnable's key as a tool)",
+  name: "a result that cannot be written as JSON names the prompt or resource",
   fn: async () => {
     await withSession("legacy", async (session) => {
       const why = (label: string, error: string) =>
@@ -1106,9 +1100,8 @@ Deno.test("a result that cannot be written as JSON (a BigInt, a cycle, a throwin
 });
 
 Deno.test({
-  ignore: true,
   name:
-    "a completer that never resolves is answered after 5 s even when its prompt may run longer (defect: COMPLETE_TIMEOUT_MS is applied nowhere)",
+    "a completer that never resolves is answered after 5 s even when its prompt may run longer",
   fn: () => {
     const slow = servePrompt({
       description: "d",
@@ -1471,9 +1464,8 @@ Deno.test("Deno.exit in a get, a completer or a read ends only its worker: -3260
 });
 
 Deno.test({
-  ignore: true,
   name:
-    "Deno.exit in a get, a completer or a read is told as the prompt's, the completer's or the resource's (defect: the reply names the runnable's key as a tool)",
+    "Deno.exit in a get, a completer or a read is told as the prompt's, the completer's or the resource's",
   fn: async () => {
     await using server = hostileServer();
     await ready(server, "legacy");
@@ -1874,9 +1866,8 @@ Deno.test("through workers, in both eras: what cannot leave a worker is -32603; 
 });
 
 Deno.test({
-  ignore: true,
   name:
-    "what cannot leave a worker or be written as JSON is told as the prompt's (defect: \"Tool returned…\" and the runnable's key)",
+    "what cannot leave a worker or be written as JSON is told as the prompt's",
   fn: async () => {
     await using server = hostileServer();
     await ready(server, "legacy");

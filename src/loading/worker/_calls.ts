@@ -19,6 +19,7 @@ import {
 import { failureResult, kindFailureResult } from "./_failure.ts";
 import { Outbox, type Post } from "./_outbox.ts";
 import { ENCODED_CHARS, encodeResult } from "./_encoded.ts";
+import { runnableLabel } from "../../server/kind_failure.ts";
 import { checkArguments } from "../../server/arguments.ts";
 import { errorResult, toCallToolResult } from "../../server/result.ts";
 import {
@@ -86,8 +87,8 @@ export class WorkerCalls {
   constructor(tools: WorkerTools, post: Post, log: Logger) {
     this.#tools = tools;
     this.#log = log;
-    this.#outbox = new Outbox(post, (error) => {
-      const why = `Tool returned a result that cannot be sent: ${
+    this.#outbox = new Outbox(post, (error, who) => {
+      const why = `${who} returned a result that cannot be sent: ${
         describeError(error)
       }`;
       log.warn(why);
@@ -358,7 +359,13 @@ export class WorkerCalls {
     const value = text !== undefined && text.length < ENCODED_CHARS
       ? text
       : encodeResult(result) ?? text ?? result;
-    this.#outbox.result(id, value, packed, !this.#starting);
+    this.#outbox.result(
+      id,
+      value,
+      packed,
+      !this.#starting,
+      call ? runnableLabel(call.tool) : undefined,
+    );
   }
 }
 

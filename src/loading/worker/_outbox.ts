@@ -39,7 +39,9 @@ export type Post = (message: FromWorker, transfer: ArrayBuffer[]) => void;
 export class Outbox {
   readonly #post: Post;
   /** Told a result could not be sent, with why; returns the result to send instead. */
-  readonly #unsendable: (error: unknown) => CallToolResult;
+  readonly #unsendable: (error: unknown, who: string) => CallToolResult;
+  /** How the results waiting to leave name what made them (`Tool "echo"`), by call id. */
+  #who = new Map<number, string>();
   #notes: Notes = [];
   /** Where each log entry of `#notes` starts, oldest first from `#logHead`. */
   #logAt: number[] = [];
@@ -56,7 +58,10 @@ export class Outbox {
   #unacked = 0;
   #queued = false;
 
-  constructor(post: Post, unsendable: (error: unknown) => CallToolResult) {
+  constructor(
+    post: Post,
+    unsendable: (error: unknown, who: string) => CallToolResult,
+  ) {
     this.#post = post;
     this.#unsendable = unsendable;
   }
@@ -116,7 +121,9 @@ export class Outbox {
     result: string | CallToolResult | EncodedResult,
     packed: boolean,
     later = true,
+    who = "Tool",
   ): void {
+    this.#who.set(id, who);
     if (packed) this.#packed.push(id, result);
     else this.#results.push({ id, result: result as CallToolResult });
     for (const buffer of buffersOf(result)) this.#transfer.push(buffer);
@@ -161,6 +168,8 @@ export class Outbox {
     if (!chatty && !turn.results && !turn.packed) return;
     const transfer = this.#transfer;
     this.#transfer = [];
+    const who = this.#who;
+    this.#who = new Map();
     if (chatty) this.#unacked++;
     try {
       this.#post(turn, transfer);
@@ -170,10 +179,13 @@ export class Outbox {
       delete turn.results;
       delete turn.packed;
       if (chatty) this.#post(turn, []);
-      for (const { id, result } of results) this.#postOne(id, result, false);
+      for (const { id, result } of results) {
+        this.#postOne(id, result, false, who.get(id));
+      }
       for (let i = 0; i + 1 < packed.length; i += 2) {
+        const id = packed[i] as number;
         const result = packed[i + 1] as string | CallToolResult | EncodedResult;
-        this.#postOne(packed[i] as number, result, true);
+        this.#postOne(id, result, true, who.get(id));
       }
     }
   }
@@ -182,6 +194,7 @@ export class Outbox {
     id: number,
     result: string | CallToolResult | EncodedResult,
     packed: boolean,
+    who = "Tool",
   ): void {
     const turn = (result: string | CallToolResult | EncodedResult): Turn =>
       packed ? { type: "turn", packed: [id, result] } : {
@@ -191,7 +204,7 @@ export class Outbox {
     try {
       this.#post(turn(result), buffersOf(result));
     } catch (error) {
-      this.#post(turn(this.#unsendable(error)), []);
+      this.#post(turn(this.#unsendable(error, who)), []);
     }
   }
 

@@ -37,6 +37,7 @@ import {
   endText,
   exitText,
   firstLine,
+  listedName,
   reasonName,
   type WorkerEnd,
   type WorkerTool,
@@ -512,8 +513,8 @@ export class ToolWorker {
   /** The quoted names of the tools of `calls` (else of the worker's files), for messages. */
   #names(calls: PendingCall[] = []): string {
     const names = calls.length > 0
-      ? calls.map((call) => call.tool.name)
-      : this.#options.files.map((file) => file.stem);
-    return [...new Set(names)].map((name) => `"${name}"`).join(", ");
+      ? calls.map((call) => listedName(call.tool))
+      : this.#options.files.map((file) => `"${file.stem}"`);
+    return [...new Set(names)].join(", ");
   }
 }

@@ -7,6 +7,7 @@
 import type { CallToolResult } from "../../tool/tool.ts";
 import type { ReplyKind } from "../../tool/served.ts";
 import { errorResult } from "../../server/result.ts";
+import { runnableLabel, runnableNoun } from "../../server/kind_failure.ts";
 import { isPlainObject } from "../../util/is.ts";
 
 /** A tool whose calls a worker runs. */
@@ -31,21 +32,42 @@ export function endText(
   graceMs: number,
 ): string {
   const name = call.tool.name;
+  // A tool is named as it always was; a prompt's, resource's or completer's runnable by what it
+  // is (`prompt "review"`), never by its internal key.
+  const label = runnableLabel(call.tool);
+  const called = call.tool.reply ? lowerFirst(label) : `"${name}"`;
   switch (end.kind) {
     case "stuck":
       return end.tool.name === name
-        ? `Tool "${name}" did not stop within ${graceMs} ms after it was aborted, so its worker was stopped; the next call starts a new one`
-        : `Cannot finish this call of "${name}": tool "${end.tool.name}", which runs in the same worker, did not stop within ${graceMs} ms after it was aborted, so the worker was stopped; call "${name}" again`;
+        ? `${label} did not stop within ${graceMs} ms after it was aborted, so its worker was stopped; the next call starts a new one`
+        : `Cannot finish this call of ${called}: ${
+          lowerFirst(runnableLabel(end.tool))
+        }, which runs in the same worker, did not stop within ${graceMs} ms after it was aborted, so the worker was stopped; call ${
+          call.tool.reply ? "it" : called
+        } again`;
     case "exit":
       return names.includes(",")
-        ? `A tool among ${names} ended its worker with ${detail}, so this call of "${name}" ended too; the next call starts a new worker`
-        : `Tool "${name}" ended its worker with ${detail}; the next call starts a new one (a tool should return or throw, not exit)`;
+        ? `${
+          call.tool.reply ? "One of" : "A tool among"
+        } ${names} ended its worker with ${detail}, so this call of ${called} ended too; the next call starts a new worker`
+        : `${label} ended its worker with ${detail}; the next call starts a new one (a ${
+          runnableNoun(call.tool)
+        } should return or throw, not exit)`;
     case "failed":
-      return `Cannot run tool "${name}": its worker failed: ${detail}`;
+      return `Cannot run ${lowerFirst(label)}: its worker failed: ${detail}`;
     case "idle":
     case "closed":
-      return `Cannot finish this call of "${name}": the server is shutting down`;
+      return `Cannot finish this call of ${called}: the server is shutting down`;
   }
+}
+
+/** `"echo"` for a tool, `prompt "review"` for a prompt's runnable: names in a list. */
+export function listedName(tool: WorkerTool): string {
+  return tool.reply ? lowerFirst(runnableLabel(tool)) : `"${tool.name}"`;
+}
+
+function lowerFirst(text: string): string {
+  return `${text[0]!.toLowerCase()}${text.slice(1)}`;
 }
 
 /** A result from the worker, or an error result when it is not one. */

@@ -10,6 +10,7 @@
 import { errorResult } from "../../server/result.ts";
 import type { CallToolResult } from "../../tool/tool.ts";
 import type { RemoteRunner, Tool } from "../../tool/served.ts";
+import { runnableLabel } from "../../server/kind_failure.ts";
 import {
   BASE_PERMISSIONS,
   heldPermissions,
@@ -466,7 +467,9 @@ export class WorkerHost {
     if (end.kind !== "stuck") return;
     this.#stuck++;
     this.#options.log.warn(
-      `Tool "${end.tool.name}" (${end.tool.source}) did not stop within ${this.#graceMs} ms after its call was aborted: its worker was terminated, but if the tool is stuck in a loop its thread keeps a CPU core busy until the server restarts (${this.#stuck} worker(s) so far)`,
+      `${
+        runnableLabel(end.tool)
+      } (${end.tool.source}) did not stop within ${this.#graceMs} ms after its call was aborted: its worker was terminated, but if it is stuck in a loop its thread keeps a CPU core busy until the server restarts (${this.#stuck} worker(s) so far)`,
     );
     this.#options.onStuck?.(this.#stuck);
   }
