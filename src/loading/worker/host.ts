@@ -348,11 +348,13 @@ export class WorkerHost {
     const worker = group.worker;
     if (!worker) return false;
     group.worker = undefined;
-    this.#options.log.debug(
-      `Retiring the worker of ${
-        namesOf(group, worker)
-      }: the next call starts a new one`,
-    );
+    if (this.#options.log.enabled("debug")) {
+      this.#options.log.debug(
+        `Retiring the worker of ${
+          namesOf(group, worker)
+        }: the next call starts a new one`,
+      );
+    }
     worker.retire();
     return true;
   }
@@ -441,7 +443,10 @@ export class WorkerHost {
       group.worker = worker;
       this.#live.add(worker);
       this.#started++;
-      options.log.debug(`Started a worker for ${namesOf(group)}`);
+      // Named only when it is logged: a group may hold a thousand files.
+      if (options.log.enabled("debug")) {
+        options.log.debug(`Started a worker for ${namesOf(group)}`);
+      }
       return worker;
     } catch (error) {
       return error instanceof Deno.errors.NotCapable
@@ -461,9 +466,11 @@ export class WorkerHost {
   #ended(group: Group, worker: ToolWorker, end: WorkerEnd): void {
     this.#live.delete(worker);
     if (group.worker === worker) group.worker = undefined;
-    this.#options.log.debug(
-      `The worker of ${namesOf(group, worker)} ended (${end.kind})`,
-    );
+    if (this.#options.log.enabled("debug")) {
+      this.#options.log.debug(
+        `The worker of ${namesOf(group, worker)} ended (${end.kind})`,
+      );
+    }
     if (end.kind !== "stuck") return;
     this.#stuck++;
     this.#options.log.warn(
