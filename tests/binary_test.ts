@@ -10,7 +10,12 @@ import assert from "node:assert/strict";
 import { Client, StdioClientTransport } from "./sdk.ts";
 import { projectCopy, tempDir } from "./spawn.ts";
 
-const project = await projectCopy();
+const project = await projectCopy({
+  // The binary serves tools only: compile must say what it leaves out.
+  "prompts/hello.ts": `import { definePrompt } from "tooldrop";
+export default definePrompt({ description: "Says hello.", get: () => "hello" });
+`,
+});
 // Removed when this file's tests are done, whichever of them ran.
 globalThis.addEventListener(
   "unload",
@@ -22,7 +27,11 @@ const BINARY = `${project.path}/dist/tooldrop${
 }`;
 
 async function compile(): Promise<
-  { ok: true } | { ok: false; offline: boolean; output: string }
+  { ok: true; output: string } | {
+    ok: false;
+    offline: boolean;
+    output: string;
+  }
 > {
   const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["task", "compile"],
@@ -32,7 +41,7 @@ async function compile(): Promise<
   }).output();
   const output = new TextDecoder().decode(stdout) +
     new TextDecoder().decode(stderr);
-  if (success) return { ok: true };
+  if (success) return { ok: true, output };
   const offline =
     /dl\.deno\.land|error sending request|dns error|could not download/i.test(
       output,
@@ -47,6 +56,13 @@ if (!built.ok && built.offline) {
     "SKIP compiled binary tests: deno compile could not download the Deno runtime (offline)",
   );
 }
+
+Deno.test("deno task compile names the prompts and resources the binary will not serve", () => {
+  assert.match(
+    built.output,
+    /Not in the binary: 1 file\(s\) in prompts\/ \(hello\.ts\); the compiled binary serves tools only for now/,
+  );
+});
 
 Deno.test("deno task compile builds dist/tooldrop, or fails only for want of the runtime download", () => {
   if (!built.ok) {

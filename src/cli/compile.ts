@@ -7,7 +7,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { Io } from "./io.ts";
+import { existingFolders, type Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { loadTools } from "../loading/load.ts";
 import { Logger } from "../util/log.ts";
@@ -82,6 +82,7 @@ export async function runCompile(
     );
     return 1;
   }
+  await warnLeftOut(io, log);
   const flags = serverFlags(tools.tools.map((tool) => tool.permissions));
   const root = fileURLToPath(new URL(".", io.entry));
   io.stderr(
@@ -129,4 +130,23 @@ export async function runCompile(
     return 1;
   }
   return 0;
+}
+
+/**
+ * Says which prompts and resources the binary will not serve: it loads only tools, from the
+ * manifest, so a project that has them must not find out from its client.
+ */
+async function warnLeftOut(io: Io, log: Logger): Promise<void> {
+  const { findToolFiles, folderLabel } = await import(
+    "../loading/tool_files.ts"
+  );
+  for (const dir of existingFolders(io)) {
+    const files = await findToolFiles(dir).catch(() => []);
+    if (files.length === 0) continue;
+    log.warn(
+      `Not in the binary: ${files.length} file(s) in ${folderLabel(dir)} (${
+        files.join(", ")
+      }); the compiled binary serves tools only for now, so serve them from source (\`deno task start\`, or what \`deno task tooldrop install\` registers)`,
+    );
+  }
 }
