@@ -126,7 +126,7 @@ Deno.test("resources/subscribe: a URI no resource serves is accepted (one may la
   session.send(rpc(999, "resources/subscribe", { uri: "notes://one-more" }));
   assert.equal(
     await session.next(),
-    `{"jsonrpc":"2.0","id":999,"error":{"code":-32602,"message":"Invalid params: at most 256 resource subscriptions; unsubscribe from one first"}}`,
+    `{"jsonrpc":"2.0","id":999,"error":{"code":-32602,"message":"Invalid params: at most 256 resource subscriptions on a connection; unsubscribe from some first"}}`,
   );
   await session.end();
 });
@@ -162,10 +162,22 @@ Deno.test("2026 listen with resourceSubscriptions: acknowledged as asked, update
   );
   const many = Array.from({ length: 257 }, (_, i) => `notes://n${i}`);
   session.send(modern(listen("s3", { resourceSubscriptions: many })));
-  assert.equal(
-    await session.next(),
-    `{"jsonrpc":"2.0","id":"s3","error":{"code":-32602,"message":"Invalid params: at most 256 resource subscriptions per stream"}}`,
+  const full =
+    `"error":{"code":-32602,"message":"Invalid params: at most 256 resource subscriptions on a connection; unsubscribe from some first"}}`;
+  assert.equal(await session.next(), `{"jsonrpc":"2.0","id":"s3",${full}`);
+  // The bound is the connection's: two streams of 200 distinct URIs do not fit; shared ones count once.
+  session.send(
+    modern(listen("s4", { resourceSubscriptions: many.slice(0, 200) })),
   );
+  assert.match(await session.next(), /subscriptions\/acknowledged/);
+  session.send(
+    modern(listen("s5", { resourceSubscriptions: many.slice(100, 300) })),
+  );
+  assert.equal(await session.next(), `{"jsonrpc":"2.0","id":"s5",${full}`);
+  session.send(
+    modern(listen("s6", { resourceSubscriptions: many.slice(50, 250) })),
+  );
+  assert.match(await session.next(), /subscriptionId":"s6"/);
   await session.end();
 });
 

@@ -129,9 +129,9 @@ export class Connection {
               return undefined; // they failed to load
             }
           },
-          streamUris: () => this.subscriptions.uris(),
-          notify: (uri, legacy) => {
-            if (legacy && this.session.hello) {
+          subscribed: () => this.subscriptions.uris(),
+          notify: (uri) => {
+            if (this.subscriptions.legacyHas(uri) && this.session.hello) {
               send(
                 notificationLine("notifications/resources/updated", { uri }),
               );

@@ -164,10 +164,10 @@ async function subscribe(
       `Invalid params: "uri" must be a resource URI of at most ${MAX_URI_CHARS} characters`,
     );
   }
-  const updates = await c.resourceUpdates!;
+  if (method === "resources/subscribe") c.subscriptions.subscribeLegacy(uri);
+  else c.subscriptions.unsubscribeLegacy(uri);
   // The reply follows the watching: a change made once it is read is not missed.
-  if (method === "resources/subscribe") await updates.subscribe(uri);
-  else updates.unsubscribe(uri);
+  await (await c.resourceUpdates!).sync();
   c.replyResult(id, {}, scope);
 }
 

@@ -7,14 +7,12 @@
  * reloads tells its subscribers too (what it reads may have changed).
  */
 
-import { INVALID_PARAMS, JsonRpcError } from "./jsonrpc.ts";
 import type { Logger } from "../util/log.ts";
 import type { ResourceSet, Tool } from "../tool/served.ts";
 import type { ServedResource } from "../tool/served_kinds.ts";
 import type { ToolContext } from "../tool/tool.ts";
 import { ToolError } from "../tool/tool.ts";
 import { describeError } from "../util/describe.ts";
-import { MAX_RESOURCE_SUBSCRIPTIONS } from "./subscriptions.ts";
 
 /**
  * Watches `paths` (relative to the working directory) until `signal` aborts; resolves once
@@ -34,10 +32,10 @@ const BURST_MS = 50;
 export interface ResourceUpdatesOptions {
   /** The resources served now; undefined while they load (or when they failed to). */
   resources: () => ResourceSet | undefined;
-  /** The URIs subscribed on 2026 listen streams now. */
-  streamUris: () => ReadonlySet<string>;
+  /** The URIs subscribed to now, legacy or on 2026 listen streams. */
+  subscribed: () => ReadonlySet<string>;
   /** Sends `notifications/resources/updated` for `uri` to every subscriber, in both eras. */
-  notify: (uri: string, legacy: boolean) => void;
+  notify: (uri: string) => void;
   /** Watches the files a resource's `watch` names; without one they are not watched. */
   watchFiles?: FileWatcher | undefined;
   log: Logger;
@@ -53,40 +51,18 @@ interface Watched {
   lastSent: number;
   /** A notification waiting for the end of a burst. */
   pending: ReturnType<typeof setTimeout> | undefined;
+  /** Settles once its files are watched (never rejects). */
+  ready: Promise<void>;
 }
 
 /** The resource subscriptions of one connection. */
 export class ResourceUpdates {
   readonly #options: ResourceUpdatesOptions;
-  /** Legacy `resources/subscribe`. */
-  readonly #legacy = new Set<string>();
   readonly #watched = new Map<string, Watched>();
   #closed = false;
 
   constructor(options: ResourceUpdatesOptions) {
     this.#options = options;
-  }
-
-  /**
-   * `resources/subscribe`: resolves once the URI is watched; throws -32602 past the bound.
-   * Subscribing twice is one subscription.
-   */
-  subscribe(uri: string): Promise<void> {
-    if (
-      !this.#legacy.has(uri) && this.#legacy.size >= MAX_RESOURCE_SUBSCRIPTIONS
-    ) {
-      throw new JsonRpcError(
-        INVALID_PARAMS,
-        `Invalid params: at most ${MAX_RESOURCE_SUBSCRIPTIONS} resource subscriptions; unsubscribe from one first`,
-      );
-    }
-    this.#legacy.add(uri);
-    return this.sync();
-  }
-
-  /** `resources/unsubscribe`: a URI not subscribed is not an error (the result is the same). */
-  unsubscribe(uri: string): void {
-    if (this.#legacy.delete(uri)) this.sync();
   }
 
   /**
@@ -96,16 +72,16 @@ export class ResourceUpdates {
    */
   sync(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    const started: Promise<void>[] = [];
-    const wanted = new Set([...this.#legacy, ...this.#options.streamUris()]);
+    const started: Promise<void>[] = []; // every wanted URI's, a new one's or not
+    const wanted = this.#options.subscribed();
     for (const [uri, watched] of this.#watched) {
       if (!wanted.has(uri)) this.#stop(uri, watched);
     }
     const set = this.#options.resources();
     for (const uri of wanted) {
-      if (!this.#watched.has(uri)) {
-        started.push(this.#watch(uri, set?.find(uri)));
-      }
+      const watched = this.#watched.get(uri) ??
+        this.#watch(uri, set?.find(uri));
+      started.push(watched.ready);
     }
     return Promise.all(started).then(() => {});
   }
@@ -133,23 +109,24 @@ export class ResourceUpdates {
     for (const [uri, watched] of this.#watched) this.#stop(uri, watched);
   }
 
-  /** Starts watching `uri`; resolves once its files are watched (never rejects). */
-  #watch(uri: string, resource: ServedResource | undefined): Promise<void> {
+  /** Starts watching `uri`; its `ready` settles once its files are watched. */
+  #watch(uri: string, resource: ServedResource | undefined): Watched {
     const watched: Watched = {
       resource,
       stop: new AbortController(),
       lastSent: 0,
       pending: undefined,
+      ready: Promise.resolve(),
     };
     this.#watched.set(uri, watched);
-    if (!resource) return Promise.resolve();
+    if (!resource) return watched;
     const { signal } = watched.stop;
     if (resource.subscribe) {
       this.#runHook(resource, resource.subscribe, uri, signal);
     }
     const paths = watchedPaths(resource, uri);
     const { watchFiles, log } = this.#options;
-    if (paths.length === 0 || !watchFiles) return Promise.resolve();
+    if (paths.length === 0 || !watchFiles) return watched;
     const failed = (error: unknown) => {
       if (signal.aborted) return;
       log.warn(
@@ -159,7 +136,7 @@ export class ResourceUpdates {
         error,
       );
     };
-    return watchFiles(paths, signal).then((changes) => {
+    watched.ready = watchFiles(paths, signal).then((changes) => {
       void (async () => {
         try {
           for await (const _ of changes) {
@@ -170,6 +147,7 @@ export class ResourceUpdates {
         }
       })();
     }, failed);
+    return watched;
   }
 
   /** Runs `resource`'s subscribe hook for `uri` until `signal` aborts. */
@@ -237,7 +215,7 @@ export class ResourceUpdates {
       watched.pending = undefined;
       if (this.#watched.get(uri) !== watched) return;
       watched.lastSent = performance.now();
-      this.#options.notify(uri, this.#legacy.has(uri));
+      this.#options.notify(uri);
     };
     if (wait <= 0) send();
     else watched.pending = setTimeout(send, wait);

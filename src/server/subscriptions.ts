@@ -28,7 +28,10 @@ export type ListFilter =
   | "promptsListChanged"
   | "resourcesListChanged";
 
-/** Resource URIs one stream may subscribe to (the legacy `resources/subscribe` has the same). */
+/**
+ * Resource URIs one connection may be subscribed to at once, legacy and on streams together:
+ * each may hold a file watcher and a hook running in a worker.
+ */
 export const MAX_RESOURCE_SUBSCRIPTIONS = 256;
 
 /** Characters of one subscribed URI (a longer one cannot name a resource anyone serves). */
@@ -43,6 +46,8 @@ interface Stream {
 /** The open listen streams of a connection. */
 export class Subscriptions {
   readonly #streams = new Map<string | number | bigint, Stream>();
+  /** Legacy `resources/subscribe`. */
+  readonly #legacy = new Set<string>();
   readonly #send: (line: string) => void;
   readonly #max: number;
   readonly #serves: ServedKinds;
@@ -90,12 +95,7 @@ export class Subscriptions {
       );
     }
     const uris = new Set(requested as string[] | undefined);
-    if (uris.size > MAX_RESOURCE_SUBSCRIPTIONS) {
-      throw new JsonRpcError(
-        INVALID_PARAMS,
-        `Invalid params: at most ${MAX_RESOURCE_SUBSCRIPTIONS} resource subscriptions per stream`,
-      );
-    }
+    this.#checkRoom(uris);
     const key = idKey(id);
     if (this.#streams.has(key)) {
       throw new JsonRpcError(
@@ -132,6 +132,38 @@ export class Subscriptions {
     if (honoured.size > 0) this.#urisChanged();
   }
 
+  /**
+   * `resources/subscribe` (legacy era): throws -32602 past the connection's bound. Subscribing
+   * twice is one subscription.
+   */
+  subscribeLegacy(uri: string): void {
+    this.#checkRoom(new Set([uri]));
+    this.#legacy.add(uri);
+    this.#urisChanged();
+  }
+
+  /** `resources/unsubscribe` (legacy era); a URI not subscribed is no error. */
+  unsubscribeLegacy(uri: string): void {
+    if (this.#legacy.delete(uri)) this.#urisChanged();
+  }
+
+  /** Whether the legacy session is subscribed to `uri`. */
+  legacyHas(uri: string): boolean {
+    return this.#legacy.has(uri);
+  }
+
+  /** Throws -32602 when subscribing to `more` would pass MAX_RESOURCE_SUBSCRIPTIONS. */
+  #checkRoom(more: ReadonlySet<string>): void {
+    const all = this.uris();
+    for (const uri of more) all.add(uri);
+    if (all.size > MAX_RESOURCE_SUBSCRIPTIONS) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: at most ${MAX_RESOURCE_SUBSCRIPTIONS} resource subscriptions on a connection; unsubscribe from some first`,
+      );
+    }
+  }
+
   /** The client cancelled a stream: it ends without a reply. False when no such stream. */
   cancel(id: RequestId): boolean {
     const stream = this.#streams.get(idKey(id));
@@ -165,9 +197,9 @@ export class Subscriptions {
     }
   }
 
-  /** Every resource URI some stream is subscribed to. */
+  /** Every resource URI subscribed to, legacy or on a stream. */
   uris(): Set<string> {
-    const all = new Set<string>();
+    const all = new Set<string>(this.#legacy);
     for (const stream of this.#streams.values()) {
       for (const uri of stream.uris) all.add(uri);
     }
