@@ -72,6 +72,8 @@ export interface CliOptions {
   targets: string[];
   /** serve: reload tools as their files change. */
   watch: boolean;
+  /** serve: listen on HTTP at `[host:]port` instead of stdio (--http). */
+  http?: string;
   /** serve: run as the server `dev` supervises (exit with RESTART_EXIT_CODE to be restarted). */
   devChild: boolean;
 }
@@ -91,6 +93,8 @@ export const USAGE =
 Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
   serve [--watch]             serve MCP over stdin/stdout: what an AI client runs (the default)
                               --watch: reload tool files as they change
+  serve --http [host:]port    serve MCP over Streamable HTTP at /mcp (loopback unless a host
+                              is given; :0 for any free port)
   dev                         serve, reload tools on save, restart on server code changes
   list [--json]               the tools and their arguments (--json: the tools/list result)
   call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
@@ -205,6 +209,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
         break;
       case "--watch":
         options.watch = true;
+        break;
+      case "--http":
+        options.http = value();
         break;
       case "--dev-child":
         options.watch = options.devChild = true;

@@ -13,6 +13,8 @@
  *   deno task conformance --jobs 1             one at a time
  *   deno task conformance --keep-log           keep the gateway's log even when all pass
  *   TOOLDROP_LOG=debug deno task conformance   the servers' debug logs in that log too
+ *   deno task conformance --http               every scenario, the HTTP ones too, straight
+ *                                              against `serve --http` (no bridge; ./_http.ts)
  *
  * Both npm packages run under Deno (the suite needs Node 22's fs.globSync; Deno has it) with
  * `--no-config` and their own lock file, `tests/conformance/deno.lock`, `--frozen`: the root
@@ -35,6 +37,7 @@
 import { writeListing } from "../../src/loading/listing.ts";
 import { Logger } from "../../src/util/log.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
+import { startHttpServer } from "./_http.ts";
 import { listServerScenarios, runScenario, type Verdict } from "./_suite.ts";
 
 /** Scenarios about the HTTP transport itself, which tooldrop (stdio) does not have. */
@@ -65,6 +68,7 @@ async function main(args: string[]): Promise<number> {
   const gateway: { started?: Gateway } = {};
   let verdicts: Verdict[];
   let keepLog = false;
+  let keepHttp = false;
   try {
     const scenarios = await chooseScenarios(args, interrupt.signal);
     if (typeof scenarios === "string") {
@@ -73,8 +77,11 @@ async function main(args: string[]): Promise<number> {
       return 2;
     }
     keepLog = scenarios.keepLog;
+    keepHttp = scenarios.http;
     await writeListings();
-    gateway.started = await startGateway(logPath, interrupt.signal);
+    gateway.started = scenarios.http
+      ? await startHttpServer(logPath, interrupt.signal)
+      : await startGateway(logPath, interrupt.signal);
     verdicts = await runScenarios(scenarios.names, {
       url: gateway.started.url,
       work,
@@ -111,9 +118,11 @@ async function main(args: string[]): Promise<number> {
   }
   say(
     Deno.stdout,
-    `conformance: ${passed}/${verdicts.length} server scenarios passed (HTTP-only scenarios skipped: ${
-      HTTP_ONLY.join(", ")
-    }) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `conformance: ${passed}/${verdicts.length} server scenarios passed ${
+      keepHttp
+        ? "over serve --http"
+        : `(HTTP-only scenarios skipped: ${HTTP_ONLY.join(", ")})`
+    } in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   return failed ? 1 : 0;
 }
@@ -126,14 +135,19 @@ async function main(args: string[]): Promise<number> {
 async function chooseScenarios(
   args: string[],
   signal: AbortSignal,
-): Promise<{ names: string[]; jobs: number; keepLog: boolean } | string> {
+): Promise<
+  { names: string[]; jobs: number; keepLog: boolean; http: boolean } | string
+> {
   let jobs = DEFAULT_JOBS;
   let keepLog = false;
+  let http = false;
   const named: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--keep-log") {
       keepLog = true;
+    } else if (arg === "--http") {
+      http = true;
     } else if (arg === "--jobs" || arg.startsWith("--jobs=")) {
       const value = arg === "--jobs" ? args[++i] : arg.slice("--jobs=".length);
       jobs = Number(value);
@@ -159,8 +173,8 @@ async function chooseScenarios(
   }
   const names = named.length > 0
     ? named
-    : all.filter((name) => !HTTP_ONLY.includes(name));
-  return { names, jobs: Math.min(jobs, names.length), keepLog };
+    : all.filter((name) => http || !HTTP_ONLY.includes(name));
+  return { names, jobs: Math.min(jobs, names.length), keepLog, http };
 }
 
 /**

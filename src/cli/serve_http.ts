@@ -1,0 +1,98 @@
+/**
+ * @module
+ * `serve --http [host:]port`: the same tools, prompts and resources as `serve`, over MCP's
+ * Streamable HTTP at `/mcp` (src/server/http/). Loopback unless a host is given; the tools
+ * load before the port opens, so a client never waits on a half-started server.
+ */
+
+import { type Io, servedFolders } from "./io.ts";
+import type { CliOptions } from "./options.ts";
+import { serverLogger } from "./logger.ts";
+import { lazyHost } from "./_workers.ts";
+import { resourceFiles } from "./_kinds_watch.ts";
+import { servedSummary } from "./serve.ts";
+import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
+import { DEFAULT_HTTP_PORT, serveHttp } from "../server/http/serve_http.ts";
+
+/** Where to listen: `3748`, `:3748`, `0.0.0.0:3748`, `[::1]:0`; a string saying what is wrong. */
+export function parseAddress(
+  address: string,
+): { hostname: string; port: number } | string {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\[\]]*):)?(\d{1,5})$/.exec(address);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) {
+    return `--http takes [host:]port, such as ${DEFAULT_HTTP_PORT}, :0 (any free port) or 0.0.0.0:${DEFAULT_HTTP_PORT}, not ${
+      JSON.stringify(address.slice(0, 60))
+    }`;
+  }
+  const host = match[1] || "127.0.0.1";
+  return {
+    hostname: host.startsWith("[") ? host.slice(1, -1) : host,
+    port,
+  };
+}
+
+/** Serves over HTTP until SIGTERM or SIGINT; resolves to the exit code. */
+export async function runServeHttp(
+  io: Io,
+  options: CliOptions,
+  address: string = String(DEFAULT_HTTP_PORT),
+): Promise<number> {
+  const log = serverLogger(io, options);
+  io.guards?.console(log, true);
+  const where = parseAddress(address);
+  if (typeof where === "string") {
+    io.stderr(`${where}\n`);
+    return 2;
+  }
+  const info = {
+    ...DEFAULT_SERVER_INFO,
+    name: options.name ?? DEFAULT_SERVER_INFO.name,
+  };
+  if (io.manifest) await io.guards?.nodeStdout();
+  const workers = lazyHost(io, log);
+  const { loadTools } = await import("../loading/load.ts");
+  const tools = await loadTools({
+    toolsDir: io.toolsDir,
+    ...servedFolders(io),
+    manifest: io.manifest,
+    serverName: info.name,
+    log,
+    host: await workers.host(),
+  });
+  if (!tools) {
+    workers.close();
+    return 1;
+  }
+  let server;
+  try {
+    server = serveHttp({
+      tools,
+      hostname: where.hostname,
+      port: where.port,
+      info,
+      log,
+      maxLineBytes: options.maxLineBytes,
+      watchFiles: resourceFiles,
+      signal: io.signal,
+    });
+  } catch (error) {
+    workers.close();
+    const busy = error instanceof Deno.errors.AddrInUse;
+    log.error(
+      busy
+        ? `Cannot listen on ${address}: the port is in use; choose another with --http [host:]port (:0 for any free one)`
+        : `Cannot listen on ${address}`,
+      busy ? undefined : error,
+    );
+    return 1;
+  }
+  workers.prewarmSoon();
+  log.info(
+    `tooldrop ${VERSION} serving ${servedSummary(tools)} at ${server.url}`,
+  );
+  await server.finished;
+  workers.close();
+  log.debug("Stopped");
+  return 0;
+}

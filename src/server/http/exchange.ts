@@ -1,0 +1,178 @@
+/**
+ * @module
+ * One HTTP request's way back (`Exchange`): its reply as `application/json` when nothing comes
+ * before it, else an SSE stream of the notifications (and, legacy, the server's requests) that
+ * belong to it, ending with the reply. The client closing the connection before the reply is
+ * the request's cancellation.
+ */
+
+import { idJson, type RequestId } from "../jsonrpc.ts";
+import { EventStream, SSE_HEADERS } from "./event_stream.ts";
+
+const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
+/** The reconnection delay an SSE stream suggests (`retry:`), in ms. */
+export const RETRY_MS = 1000;
+
+/** How an exchange answers. */
+export interface ExchangeOptions {
+  /** The peer's number for the request. */
+  id: number;
+  /** The request's id as the client sent it. */
+  clientId: RequestId;
+  /** The client's progress token, if it asked for progress. */
+  progressToken?: RequestId | undefined;
+  /** True when log lines may belong to it (a call, with a log level in the 2026 era). */
+  logs: boolean;
+  /** True for a 2026-07-28 request: some errors have their own HTTP status. */
+  modern: boolean;
+  /**
+   * "lazy": JSON unless something comes before the reply; "now": an SSE stream from the start
+   * (legacy calls: the client learns at once how to reconnect); "listen": a long-lived stream.
+   */
+  stream: "lazy" | "now" | "listen";
+  /** Headers every response carries (the session id of `initialize`). */
+  headers?: Record<string, string> | undefined;
+  /** The client left before the reply. */
+  onAbandon: () => void;
+  /** Told the reply, before it is sent. */
+  onReply?: ((ok: boolean) => void) | undefined;
+  /** The notification that says `n` notifications were dropped for a slow reader. */
+  droppedNote: (count: number) => string;
+}
+
+/** One request's response; see the module documentation. */
+export class Exchange {
+  readonly id: number;
+  readonly clientId: RequestId;
+  readonly progressToken: RequestId | undefined;
+  readonly logs: boolean;
+  readonly response: Promise<Response>;
+  readonly #options: ExchangeOptions;
+  readonly #resolve: (response: Response) => void;
+  #stream: EventStream | undefined;
+  #settled = false;
+  #done = false;
+  #unwatch: (() => void) | undefined;
+
+  constructor(options: ExchangeOptions) {
+    this.#options = options;
+    this.id = options.id;
+    this.clientId = options.clientId;
+    this.progressToken = options.progressToken;
+    this.logs = options.logs;
+    const { promise, resolve } = Promise.withResolvers<Response>();
+    this.response = promise;
+    this.#resolve = resolve;
+    if (options.stream !== "lazy") this.#openStream();
+  }
+
+  /**
+   * The client's connection closed before a response began: cancels the request. (Once a
+   * response is settled the signal is let go: Deno aborts it after a response too.)
+   */
+  watch(signal: AbortSignal): void {
+    const gone = () => {
+      if (!this.#settled) this.#gone();
+    };
+    if (signal.aborted) return gone();
+    signal.addEventListener("abort", gone, { once: true });
+    this.#unwatch = () => signal.removeEventListener("abort", gone);
+  }
+
+  /** Sends a line before the reply (switching to SSE); false once the exchange is over. */
+  notify(line: string, droppable = true): boolean {
+    if (this.#done) return false;
+    this.#openStream().notify(line, droppable);
+    return true;
+  }
+
+  /** The reply line, as the peer numbered it (`idEnd`: where its id ends). */
+  reply(line: string, idEnd: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    const errorAt = line.startsWith(`,"error":`, idEnd);
+    this.#options.onReply?.(!errorAt);
+    const json = `${REPLY_PREFIX}${idJson(this.clientId)}${line.slice(idEnd)}`;
+    if (this.#stream) return this.#stream.finish(json);
+    this.#settle(
+      new Response(json, {
+        status: errorAt && this.#options.modern
+          ? errorStatus(line, idEnd)
+          : 200,
+        headers: {
+          "content-type": "application/json",
+          ...this.#options.headers,
+        },
+      }),
+    );
+  }
+
+  /** No reply will come (the client cancelled it): the stream ends, or an empty one is sent. */
+  end(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#openStream().end();
+  }
+
+  /** The server stopped before replying. */
+  abandon(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#stream) return this.#stream.end();
+    this.#settle(
+      new Response(
+        `{"jsonrpc":"2.0","id":${
+          idJson(this.clientId)
+        },"error":{"code":-32603,"message":"Internal error: the server stopped before replying"}}`,
+        { status: 503, headers: { "content-type": "application/json" } },
+      ),
+    );
+  }
+
+  #openStream(): EventStream {
+    if (this.#stream) return this.#stream;
+    const stream = this.#stream = new EventStream({
+      first: this.#options.stream === "now"
+        ? `retry: ${RETRY_MS}\n\n`
+        : undefined,
+      keepAlive: this.#options.stream === "listen",
+      droppedNote: this.#options.droppedNote,
+      onGone: () => {
+        if (!this.#done) this.#gone();
+      },
+    });
+    this.#settle(
+      new Response(stream.body, {
+        headers: { ...SSE_HEADERS, ...this.#options.headers },
+      }),
+    );
+    return stream;
+  }
+
+  #gone(): void {
+    this.#done = true;
+    this.#stream?.end();
+    this.#settle(new Response(null, { status: 499 }));
+    this.#options.onAbandon();
+  }
+
+  #settle(response: Response): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#unwatch?.();
+    this.#resolve(response);
+  }
+}
+
+/** The HTTP status of a 2026-era error reply (Streamable HTTP, "Request Metadata"). */
+function errorStatus(line: string, idEnd: number): number {
+  const head = `,"error":{"code":`;
+  if (!line.startsWith(head, idEnd)) return 200;
+  const code = parseInt(
+    line.slice(idEnd + head.length, idEnd + head.length + 8),
+  );
+  if (code === -32601) return 404;
+  // HeaderMismatch, MissingRequiredClientCapability, UnsupportedProtocolVersion
+  if (code === -32020 || code === -32021 || code === -32022) return 400;
+  return 200;
+}

@@ -1,0 +1,159 @@
+/**
+ * @module
+ * What an HTTP request must pass before its body is read: a `Host` and an `Origin` the server
+ * answers to (DNS-rebinding protection), and a body no longer than one line may be. Also the
+ * check of the headers the 2026-07-28 era mirrors from the body (`MCP-Protocol-Version`,
+ * `Mcp-Method`, `Mcp-Name`), whose mismatch is -32020.
+ */
+
+import type { Params } from "../jsonrpc.ts";
+
+/** Names a loopback server answers to, whatever else it is told. */
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
+const WILDCARDS = ["0.0.0.0", "::", "[::]"];
+
+/** The error code of a header that is missing or does not match the body (2026-07-28). */
+export const HEADER_MISMATCH = -32020;
+
+/** Host names (lowercase, IPv6 in brackets) the server answers to; see `hostAllowed`. */
+export class HostGuard {
+  readonly #names: Set<string>;
+  /** Bound to every interface: any Host, but an Origin must be the Host's own. */
+  readonly #anyHost: boolean;
+
+  /** `bound`: the host the server listens on; `extra`: more names it answers to. */
+  constructor(bound: string, extra: readonly string[] = []) {
+    const host = bound.includes(":") && !bound.startsWith("[")
+      ? `[${bound}]`
+      : bound;
+    this.#anyHost = WILDCARDS.includes(host) && extra.length === 0;
+    this.#names = new Set(
+      [...LOOPBACK_NAMES, host, ...extra].map((name) => name.toLowerCase()),
+    );
+  }
+
+  /**
+   * Why the request must be refused (403), or undefined: a Host not in the list (unless the
+   * server listens on every interface and no list was given), or an Origin that is neither in
+   * the list nor, on every interface, the Host itself.
+   */
+  refuse(headers: Headers): string | undefined {
+    const host = headers.get("host");
+    if (host === null) return "the request has no Host header";
+    const hostName = hostnameOf(host);
+    if (!this.#anyHost && !this.#names.has(hostName)) {
+      return `Host ${
+        JSON.stringify(host.slice(0, 100))
+      } is not one this server answers to`;
+    }
+    const origin = headers.get("origin");
+    if (origin === null) return undefined;
+    let originHost: string;
+    try {
+      originHost = new URL(origin).host.toLowerCase();
+    } catch {
+      return `Origin ${JSON.stringify(origin.slice(0, 100))} is not a URL`;
+    }
+    const originName = hostnameOf(originHost);
+    if (this.#names.has(originName)) return undefined;
+    if (this.#anyHost && originHost === host.toLowerCase()) return undefined;
+    return `Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed`;
+  }
+}
+
+/** The host name of a `Host` header value (`[::1]:3748` → `[::1]`), lowercase. */
+function hostnameOf(host: string): string {
+  const lower = host.toLowerCase();
+  if (lower.startsWith("[")) {
+    const end = lower.indexOf("]");
+    return end === -1 ? lower : lower.slice(0, end + 1);
+  }
+  const colon = lower.indexOf(":");
+  return colon === -1 ? lower : lower.slice(0, colon);
+}
+
+/** The body of a request as text, or "too large" past `maxBytes` (read no further). */
+export async function readBody(
+  request: Request,
+  maxBytes: number,
+): Promise<string | "too large"> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) return "too large";
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.length;
+    if (size > maxBytes) return "too large"; // leaving the loop cancels the body
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** Methods whose name (`params.name`, or `params.uri`) is mirrored in `Mcp-Name`. */
+const NAMED: Record<string, "name" | "uri"> = {
+  "tools/call": "name",
+  "prompts/get": "name",
+  "resources/read": "uri",
+};
+
+/**
+ * The mismatch between a 2026-era request's headers and its body, or undefined when they agree:
+ * `MCP-Protocol-Version` is the body's `_meta` version, `Mcp-Method` its method, `Mcp-Name` (a
+ * base64 sentinel decoded) its tool or prompt name or resource URI.
+ */
+export function headerMismatch(
+  headers: Headers,
+  method: string,
+  params: Params | undefined,
+  version: unknown,
+): string | undefined {
+  const header = headers.get("mcp-protocol-version");
+  if (header === null) return "the MCP-Protocol-Version header is missing";
+  if (header !== version) {
+    return `MCP-Protocol-Version header ${
+      JSON.stringify(header.slice(0, 40))
+    } does not match the body's ${
+      JSON.stringify(String(version).slice(0, 40))
+    }`;
+  }
+  const mcpMethod = headers.get("mcp-method");
+  if (mcpMethod === null) return "the Mcp-Method header is missing";
+  if (mcpMethod !== method) {
+    return `Mcp-Method header ${
+      JSON.stringify(mcpMethod.slice(0, 40))
+    } does not match the body's method`;
+  }
+  const field = NAMED[method];
+  if (field === undefined) return undefined;
+  const value = params?.[field];
+  if (typeof value !== "string") return undefined; // the method itself answers -32602
+  const name = headers.get("mcp-name");
+  if (name === null) return "the Mcp-Name header is missing";
+  const decoded = decodeSentinel(name);
+  if (decoded !== value) {
+    return `Mcp-Name header does not match the body's params.${field}`;
+  }
+  return undefined;
+}
+
+/** A header value, `=?base64?…?=` decoded (undefined when that is not valid base64 UTF-8). */
+function decodeSentinel(value: string): string | undefined {
+  if (!value.startsWith("=?base64?") || !value.endsWith("?=")) return value;
+  try {
+    const bytes = Uint8Array.from(
+      atob(value.slice(9, -2)),
+      (c) => c.charCodeAt(0),
+    );
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * @module
+ * One `serve()` connection behind HTTP (`Peer`): the stateless 2026-07-28 requests share one,
+ * each legacy session has its own. Requests go in with ids (and progress tokens) of the peer's
+ * own numbering, so clients that all use id 1 never meet; each line the server writes is routed
+ * back by that number to the HTTP response of its request (./exchange.ts), with the client's id
+ * put back. Only a reply's id is found without parsing the line.
+ * (Over 300 lines: the numbering going in and the routing coming out share their maps; split,
+ * each half would reach into the other's.)
+ */
+
+import { serve } from "../serve.ts";
+import {
+  idKey,
+  type Message,
+  notificationLine,
+  type Params,
+  type RequestId,
+} from "../jsonrpc.ts";
+import type { ServerInfo } from "../protocol.ts";
+import type { ToolSet } from "../../tool/served.ts";
+import type { Logger } from "../../util/log.ts";
+import type { FileWatcher } from "../resource_updates.ts";
+import { LineFeed, LineSink } from "./pipe.ts";
+import type { EventStream } from "./event_stream.ts";
+import { Exchange, type ExchangeOptions } from "./exchange.ts";
+
+const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
+const SUBSCRIPTION_KEY = "io.modelcontextprotocol/subscriptionId";
+/** Methods whose handling may send the client requests, logs and progress before the reply. */
+const CALL_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
+
+/** What every peer is built from (see `ServeOptions`). */
+export interface PeerOptions {
+  tools: ToolSet;
+  info: ServerInfo;
+  instructions?: string | undefined;
+  log: Logger;
+  maxLineBytes: number;
+  maxPending: number;
+  /** The notification that says `n` were dropped for a client that reads too slowly. */
+  droppedNote: (count: number) => string;
+  shutdownGraceMs?: number | undefined;
+  watchFiles?: FileWatcher | undefined;
+}
+
+/** One connection of the server core, driven over HTTP; see the module documentation. */
+export class Peer {
+  /** Resolves once the connection has shut down (after `close()`, or if it stopped itself). */
+  readonly done: Promise<void>;
+  /** True for a legacy session: server requests and unrelated notifications have streams here. */
+  readonly legacy: boolean;
+  /** The session's GET stream, while open (legacy only). */
+  standalone: EventStream | undefined;
+  /** When a request last came, in `performance.now()` ms (idle expiry). */
+  lastUsed = performance.now();
+  readonly #feed = new LineFeed();
+  readonly #log: Logger;
+  readonly #droppedNote: (count: number) => string;
+  readonly #maxPending: number;
+  readonly #exchanges = new Map<number, Exchange>();
+  /** Legacy: the client's own ids of requests in progress, to map its cancellations. */
+  readonly #byClientId = new Map<string | number | bigint, Exchange>();
+  #nextId = 1;
+  #closed = false;
+  #unroutedLogs = 0;
+
+  constructor(options: PeerOptions, legacy: boolean) {
+    this.legacy = legacy;
+    this.#log = options.log;
+    this.#maxPending = options.maxPending;
+    this.#droppedNote = options.droppedNote;
+    this.done = serve({
+      readable: this.#feed,
+      writable: new LineSink((line) => {
+        try {
+          this.#route(line);
+        } catch (error) {
+          this.#log.error(
+            "Internal error while routing a reply (dropped)",
+            error,
+          );
+        }
+      }),
+      tools: options.tools,
+      info: options.info,
+      ...(options.instructions ? { instructions: options.instructions } : {}),
+      log: options.log,
+      maxLineBytes: options.maxLineBytes,
+      ...(options.shutdownGraceMs === undefined
+        ? {}
+        : { shutdownGraceMs: options.shutdownGraceMs }),
+      ...(options.watchFiles ? { watchFiles: options.watchFiles } : {}),
+    }).finally(() => {
+      this.#closed = true;
+      for (const exchange of this.#exchanges.values()) exchange.abandon();
+      this.#exchanges.clear();
+      this.#byClientId.clear();
+      this.standalone?.end();
+      this.standalone = undefined;
+    });
+  }
+
+  /** Requests in progress (listen streams included). */
+  get pending(): number {
+    return this.#exchanges.size;
+  }
+
+  /** True once closing or closed: it takes no more requests. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends a request; its exchange resolves to the HTTP response. Undefined when the peer is at
+   * its bound of requests in progress, or (legacy) when the client's id is already in use.
+   */
+  request(
+    message: { id: RequestId; method: string; params: Params | undefined },
+    options: Omit<
+      ExchangeOptions,
+      "id" | "clientId" | "onAbandon" | "logs" | "progressToken" | "droppedNote"
+    >,
+  ): Exchange | "busy" | "duplicate" {
+    if (this.#exchanges.size >= this.#maxPending) return "busy";
+    const clientKey = idKey(message.id);
+    if (this.legacy && this.#byClientId.has(clientKey)) return "duplicate";
+    const id = this.#nextId++;
+    const params = message.params;
+    const meta = params?._meta as Record<string, unknown> | undefined;
+    const token = meta?.progressToken;
+    const exchange = new Exchange({
+      ...options,
+      id,
+      clientId: message.id,
+      progressToken: token as Exchange["progressToken"],
+      logs: CALL_METHODS.has(message.method) &&
+        (this.legacy ||
+          meta?.["io.modelcontextprotocol/logLevel"] !== undefined),
+      onAbandon: () => this.#cancel(exchange),
+      droppedNote: this.#droppedNote,
+    });
+    this.#exchanges.set(id, exchange);
+    if (this.legacy) this.#byClientId.set(clientKey, exchange);
+    const sent = token === undefined ? params : {
+      ...params,
+      _meta: { ...meta, progressToken: `p${id}` },
+    };
+    this.#feed.push(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id,
+        method: message.method,
+        ...(sent === undefined ? {} : { params: sent }),
+      }),
+    );
+    this.lastUsed = performance.now();
+    return exchange;
+  }
+
+  /**
+   * A notification or a response to a server request (legacy): passed on, with the client's id
+   * of a cancelled request mapped to the peer's.
+   */
+  send(
+    message: Extract<Message, { kind: "notification" | "response" }>,
+    line: string,
+  ): void {
+    this.lastUsed = performance.now();
+    if (
+      message.kind === "notification" &&
+      message.method === "notifications/cancelled"
+    ) {
+      const requestId = message.params?.requestId;
+      const exchange = requestId === undefined || !this.legacy
+        ? undefined
+        : this.#byClientId.get(idKey(requestId as RequestId));
+      // The 2026 era cancels by closing the response; a shared peer cannot tell whose id it is.
+      if (!exchange) return;
+      exchange.end();
+      this.#forget(exchange);
+      this.#feed.push(
+        notificationLine("notifications/cancelled", {
+          ...message.params,
+          requestId: exchange.id,
+        }),
+      );
+      return;
+    }
+    this.#feed.push(line);
+  }
+
+  /** Ends the connection: running calls get the grace period, then streams end. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#feed.close();
+  }
+
+  /** The client went away before its reply: the request is cancelled in the server. */
+  #cancel(exchange: Exchange): void {
+    if (!this.#forget(exchange) || this.#closed) return;
+    this.#feed.push(
+      notificationLine("notifications/cancelled", {
+        requestId: exchange.id,
+        reason: "The HTTP client closed the connection",
+      }),
+    );
+  }
+
+  #forget(exchange: Exchange): boolean {
+    if (this.#exchanges.get(exchange.id) !== exchange) return false;
+    this.#exchanges.delete(exchange.id);
+    if (this.legacy) this.#byClientId.delete(idKey(exchange.clientId));
+    return true;
+  }
+
+  /** Routes one line the server wrote; see the module documentation. */
+  #route(line: string): void {
+    if (line.startsWith(REPLY_PREFIX)) {
+      let at = REPLY_PREFIX.length;
+      while (line.charCodeAt(at) >= 0x30 && line.charCodeAt(at) <= 0x39) at++;
+      if (
+        at > REPLY_PREFIX.length &&
+        (line.startsWith(`,"result":`, at) || line.startsWith(`,"error":`, at))
+      ) {
+        const exchange = this.#exchanges.get(
+          Number(line.slice(REPLY_PREFIX.length, at)),
+        );
+        if (!exchange) return; // its client went away
+        this.#forget(exchange);
+        exchange.reply(line, at);
+        return;
+      }
+    }
+    const message = JSON.parse(line) as {
+      id?: unknown;
+      method?: string;
+      params?: Record<string, unknown>;
+    };
+    if (message.method === undefined) {
+      this.#log.debug(
+        `Dropping a reply no request waits for: ${line.slice(0, 80)}`,
+      );
+      return;
+    }
+    if (message.id !== undefined) return this.#serverRequest(line, message.id);
+    const params = message.params;
+    const meta = params?._meta as Record<string, unknown> | undefined;
+    const subscription = meta?.[SUBSCRIPTION_KEY];
+    if (typeof subscription === "number") {
+      const exchange = this.#exchanges.get(subscription);
+      if (!exchange) return;
+      meta![SUBSCRIPTION_KEY] = exchange.clientId;
+      exchange.notify(JSON.stringify(message));
+      return;
+    }
+    if (message.method === "notifications/progress") {
+      const token = params?.progressToken;
+      const exchange = typeof token === "string" && token.startsWith("p")
+        ? this.#exchanges.get(Number(token.slice(1)))
+        : undefined;
+      if (!exchange || exchange.progressToken === undefined) return;
+      params!.progressToken = exchange.progressToken;
+      exchange.notify(JSON.stringify(message));
+      return;
+    }
+    if (message.method === "notifications/message") {
+      const exchange = this.#related();
+      if (exchange) exchange.notify(line);
+      else if (this.legacy && this.standalone) this.standalone.notify(line);
+      else if (++this.#unroutedLogs === 1 || this.#unroutedLogs % 1000 === 0) {
+        this.#log.debug(
+          `${this.#unroutedLogs} log notification(s) not sent: more than one request in progress may have logged them`,
+        );
+      }
+      return;
+    }
+    // Not tied to a request: list changes, resource updates, the server cancelling its request.
+    if (this.legacy) this.standalone?.notify(line);
+  }
+
+  /**
+   * The one request in progress that may have logged or asked: for a legacy session, the only
+   * call in progress (else none: such lines go to the session's GET stream); for the shared
+   * 2026 peer, the only call that asked for logs (else none: a log line carries no id, and a
+   * line attributed wrongly would reach another client).
+   */
+  #related(): Exchange | undefined {
+    let found: Exchange | undefined;
+    for (const exchange of this.#exchanges.values()) {
+      if (!exchange.logs) continue;
+      if (found) return this.legacy && !this.standalone ? found : undefined;
+      found = exchange;
+    }
+    return found;
+  }
+
+  /** A request of the server's (legacy): on the call's stream, else the GET stream, else refused. */
+  #serverRequest(line: string, id: unknown): void {
+    const exchange = this.#related();
+    if (exchange?.notify(line, false)) return;
+    if (this.standalone && !this.standalone.closed) {
+      this.standalone.notify(line, false);
+      return;
+    }
+    // No stream reaches the client: answered here, so the tool's call fails at once.
+    this.#feed.push(JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      error: {
+        code: -32603,
+        message:
+          "No stream open to the client: send the call with Accept: text/event-stream, or open a GET stream",
+      },
+    }));
+  }
+}

@@ -1,0 +1,529 @@
+/**
+ * @module
+ * `serveHttp()`: MCP over Streamable HTTP at `/mcp`, both eras, with `Deno.serve`. A 2026-07-28
+ * request (its version in `_meta`) is served statelessly by one shared connection; a legacy
+ * client's `initialize` opens a session (`Mcp-Session-Id`) with a connection of its own.
+ * Loopback by default; a foreign `Host` or `Origin` gets 403; `/healthz` answers "ok".
+ * (Over 300 lines: POST, GET and DELETE in both eras, the bounds on what waits, and shutdown all
+ * act on the peers and sessions the endpoint holds; one class keeps that state in one place.)
+ */
+
+import {
+  errorLine,
+  INTERNAL_ERROR,
+  INVALID_REQUEST,
+  JsonRpcError,
+  type Message,
+  notificationLine,
+  parseMessage,
+  type RequestId,
+} from "../jsonrpc.ts";
+import { MODERN_VERSIONS, SUPPORTED_VERSIONS } from "../era.ts";
+import { DEFAULT_SERVER_INFO, type ServerInfo } from "../protocol.ts";
+import { DEFAULT_MAX_LINE_BYTES } from "../lines.ts";
+import type { FileWatcher } from "../resource_updates.ts";
+import type { ToolSet } from "../../tool/served.ts";
+import { Logger } from "../../util/log.ts";
+import { EventStream, SSE_HEADERS } from "./event_stream.ts";
+import {
+  HEADER_MISMATCH,
+  headerMismatch,
+  HostGuard,
+  readBody,
+} from "./guard.ts";
+import { Peer, type PeerOptions } from "./peer.ts";
+import {
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_IDLE_MS,
+  Sessions,
+} from "./sessions.ts";
+
+/**
+ * The port `serve --http` listens on by default: 3748, absent from this system's
+ * /etc/services and clear of the common development ports (3000, 5173, 8000, 8080) and of the
+ * MCP inspector's (6274, 6277), so a second local server rarely collides with it.
+ */
+export const DEFAULT_HTTP_PORT = 3748;
+/** The path of the MCP endpoint. */
+export const MCP_PATH = "/mcp";
+
+const VERSION_KEY = "io.modelcontextprotocol/protocolVersion";
+/** Requests in progress on the shared 2026-era connection (listen streams included). */
+const MAX_PENDING_SHARED = 4096;
+/** Requests in progress in one legacy session. */
+const MAX_PENDING_SESSION = 256;
+/** After the grace, how long shutdown waits for clients to read what is left. */
+const SHUTDOWN_FLUSH_MS = 2000;
+
+/** What `serveHttp()` needs; only the tools are required. */
+export interface HttpServeOptions {
+  tools: ToolSet;
+  /** Default 127.0.0.1: only this machine can connect. */
+  hostname?: string;
+  /** Default DEFAULT_HTTP_PORT; 0 for any free port. */
+  port?: number;
+  /** Host names the server answers to besides loopback and `hostname`. */
+  allowedHosts?: readonly string[];
+  info?: ServerInfo;
+  instructions?: string;
+  /** Diagnostics (an access log at debug); default: discarded. */
+  log?: Logger;
+  /** Bytes a request body may have (413 beyond); default 64 MiB, as a stdio line. */
+  maxLineBytes?: number;
+  /** Legacy sessions open at once; default 64. */
+  maxSessions?: number;
+  /** How long a legacy session may go unused; default 10 min. */
+  sessionIdleMs?: number;
+  /** At shutdown, how long running calls may finish (see `ServeOptions`). */
+  shutdownGraceMs?: number;
+  watchFiles?: FileWatcher;
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+}
+
+/** A running HTTP server. */
+export interface HttpServer {
+  /** `http://host:port/mcp`. */
+  readonly url: string;
+  readonly port: number;
+  /** Resolves once the server has shut down. */
+  readonly finished: Promise<void>;
+  /** Stops accepting, lets running calls finish within the grace, ends streams. */
+  shutdown(): Promise<void>;
+}
+
+/** Serves MCP over Streamable HTTP until `shutdown()` or `signal`; see the module documentation. */
+export function serveHttp(options: HttpServeOptions): HttpServer {
+  return new HttpEndpoint(options).start();
+}
+
+class HttpEndpoint {
+  readonly #options: HttpServeOptions;
+  readonly #log: Logger;
+  readonly #guard: HostGuard;
+  readonly #maxBytes: number;
+  readonly #peerOptions: Omit<PeerOptions, "maxPending">;
+  readonly #shared: Peer;
+  readonly #sessions: Sessions;
+  #server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: HttpServeOptions) {
+    this.#options = options;
+    const log = this.#log = options.log ??
+      new Logger({ level: "emergency", write: () => {} });
+    const hostname = options.hostname ?? "127.0.0.1";
+    this.#guard = new HostGuard(hostname, options.allowedHosts);
+    this.#maxBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.#peerOptions = {
+      tools: options.tools,
+      info: options.info ?? DEFAULT_SERVER_INFO,
+      instructions: options.instructions,
+      log,
+      maxLineBytes: this.#maxBytes,
+      shutdownGraceMs: options.shutdownGraceMs,
+      watchFiles: options.watchFiles,
+      droppedNote,
+    };
+    this.#shared = new Peer(
+      { ...this.#peerOptions, maxPending: MAX_PENDING_SHARED },
+      false,
+    );
+    this.#sessions = new Sessions(
+      options.maxSessions ?? DEFAULT_MAX_SESSIONS,
+      options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
+      (id, why) => log.debug(`Session ${id.slice(0, 8)}… ended: ${why}`),
+    );
+  }
+
+  start(): HttpServer {
+    const { promise: listening, resolve } = Promise.withResolvers<void>();
+    const server = this.#server = Deno.serve({
+      hostname: this.#options.hostname ?? "127.0.0.1",
+      port: this.#options.port ?? DEFAULT_HTTP_PORT,
+      onListen: () => resolve(),
+      onError: (error) => {
+        this.#log.error("Internal error while handling an HTTP request", error);
+        return new Response("Internal Server Error", { status: 500 });
+      },
+    }, (request) => this.#handle(request));
+    void listening;
+    const signal = this.#options.signal;
+    const onAbort = () => void this.shutdown();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const finished = server.finished.then(async () => {
+      signal?.removeEventListener("abort", onAbort);
+      await this.#stopping;
+    });
+    const addr = server.addr;
+    const host = addr.hostname.includes(":")
+      ? `[${addr.hostname}]`
+      : addr.hostname;
+    return {
+      url: `http://${host}:${addr.port}${MCP_PATH}`,
+      port: addr.port,
+      finished,
+      shutdown: () => this.shutdown(),
+    };
+  }
+
+  shutdown(): Promise<void> {
+    return this.#stopping ??= this.#stop();
+  }
+
+  async #stop(): Promise<void> {
+    const server = this.#server!;
+    const stopped = server.shutdown();
+    this.#shared.close();
+    await Promise.all([this.#sessions.closeAll(), this.#shared.done]);
+    // Every call has ended and every stream has its last event: clients get a while to read.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = await Promise.race([
+      stopped.then(() => false),
+      new Promise<boolean>((resolve) =>
+        timer = setTimeout(() => resolve(true), SHUTDOWN_FLUSH_MS)
+      ),
+    ]);
+    clearTimeout(timer);
+    if (late) {
+      this.#log.warn(
+        `Stopping with responses unread: a client read nothing for ${SHUTDOWN_FLUSH_MS} ms`,
+      );
+    }
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    const started = performance.now();
+    const response = await this.#route(request);
+    if (this.#log.enabled("debug")) {
+      this.#log.debug(
+        `${request.method} ${
+          new URL(request.url).pathname
+        } ${response.status} ${(performance.now() - started).toFixed(1)} ms`,
+      );
+    }
+    return response;
+  }
+
+  #route(request: Request): Promise<Response> | Response {
+    const path = new URL(request.url).pathname;
+    if (path === "/healthz") {
+      return request.method === "GET" || request.method === "HEAD"
+        ? new Response("ok", { headers: { "content-type": "text/plain" } })
+        : plain(405, "Method Not Allowed", { allow: "GET, HEAD" });
+    }
+    if (path !== MCP_PATH) {
+      return plain(404, "Not Found: the MCP endpoint is /mcp");
+    }
+    const refused = this.#guard.refuse(request.headers);
+    if (refused) {
+      this.#log.debug(`Refused a request: ${refused}`);
+      return rpcError(403, null, INVALID_REQUEST, `Forbidden: ${refused}`);
+    }
+    if (this.#stopping) {
+      return rpcError(
+        503,
+        null,
+        INTERNAL_ERROR,
+        "Service Unavailable: the server is stopping",
+      );
+    }
+    switch (request.method) {
+      case "POST":
+        return this.#post(request);
+      case "GET":
+        return this.#get(request);
+      case "DELETE":
+        return this.#delete(request);
+      default:
+        return plain(405, "Method Not Allowed", { allow: "GET, POST, DELETE" });
+    }
+  }
+
+  async #post(request: Request): Promise<Response> {
+    const type = request.headers.get("content-type") ?? "";
+    if (!/^application\/json\s*(;|$)/i.test(type)) {
+      return rpcError(
+        415,
+        null,
+        INVALID_REQUEST,
+        "Unsupported Media Type: the body must be application/json",
+      );
+    }
+    const accept = request.headers.get("accept");
+    if (
+      accept !== null &&
+      !/application\/json|text\/event-stream|\*\/\*/i.test(accept)
+    ) {
+      return rpcError(
+        406,
+        null,
+        INVALID_REQUEST,
+        "Not Acceptable: the client must accept application/json and text/event-stream",
+      );
+    }
+    const body = await readBody(request, this.#maxBytes);
+    if (body === "too large") {
+      return rpcError(
+        413,
+        null,
+        INVALID_REQUEST,
+        `Payload Too Large: a message may have ${this.#maxBytes} bytes`,
+      );
+    }
+    const message = parseMessage(body);
+    if (message.kind === "invalid") {
+      return reply(400, errorLine(message.id, message.error));
+    }
+    const sessionId = request.headers.get("mcp-session-id");
+    if (message.kind === "request") {
+      return this.#request(request, message, sessionId);
+    }
+    if (sessionId === null) {
+      // 2026-07-28: no client notification is defined over HTTP (closing a response cancels).
+      return message.kind === "notification"
+        ? new Response(null, { status: 202 })
+        : rpcError(
+          400,
+          null,
+          INVALID_REQUEST,
+          "Bad Request: a response needs the Mcp-Session-Id of its session",
+        );
+    }
+    const peer = this.#sessions.get(sessionId);
+    if (!peer) return sessionNotFound();
+    peer.send(message, body);
+    return new Response(null, { status: 202 });
+  }
+
+  #request(
+    request: Request,
+    message: Extract<Message, { kind: "request" }>,
+    sessionId: string | null,
+  ): Response | Promise<Response> {
+    const { id, method, params } = message;
+    const meta = params?._meta;
+    const metaVersion = typeof meta === "object" && meta !== null
+      ? (meta as Record<string, unknown>)[VERSION_KEY]
+      : undefined;
+    const headerVersion = request.headers.get("mcp-protocol-version");
+    const modern = metaVersion !== undefined ||
+      (MODERN_VERSIONS as readonly string[]).includes(headerVersion ?? "");
+    if (modern) {
+      const mismatch = headerMismatch(
+        request.headers,
+        method,
+        params,
+        metaVersion,
+      );
+      if (mismatch) {
+        return rpcError(
+          400,
+          id,
+          HEADER_MISMATCH,
+          `Header mismatch: ${mismatch}`,
+        );
+      }
+      return this.#exchange(request, this.#shared, message, {
+        modern: true,
+        stream: method === "subscriptions/listen" ? "listen" : "lazy",
+      });
+    }
+    if (
+      headerVersion !== null && method !== "initialize" &&
+      !SUPPORTED_VERSIONS.includes(headerVersion)
+    ) {
+      return rpcError(
+        400,
+        id,
+        INVALID_REQUEST,
+        `Bad Request: unsupported MCP-Protocol-Version ${
+          JSON.stringify(headerVersion.slice(0, 40))
+        }; supported: ${SUPPORTED_VERSIONS.join(", ")}`,
+      );
+    }
+    if (sessionId === null) {
+      if (method === "server/discover") {
+        return this.#exchange(request, this.#shared, message, {
+          modern: false,
+          stream: "lazy",
+        });
+      }
+      if (method !== "initialize") {
+        return rpcError(
+          400,
+          id,
+          INVALID_REQUEST,
+          "Bad Request: the Mcp-Session-Id header is missing; send initialize first (or a 2026-07-28 request, with its _meta)",
+        );
+      }
+      const opened = this.#sessions.open(() =>
+        new Peer(
+          { ...this.#peerOptions, maxPending: MAX_PENDING_SESSION },
+          true,
+        )
+      );
+      if (!opened) {
+        return rpcError(
+          503,
+          id,
+          INTERNAL_ERROR,
+          "Service Unavailable: every session is busy; try again later",
+          { "retry-after": "1" },
+        );
+      }
+      this.#log.debug(
+        `Session ${
+          opened.id.slice(0, 8)
+        }… opened (${this.#sessions.size} open)`,
+      );
+      return this.#exchange(request, opened.peer, message, {
+        modern: false,
+        stream: "lazy",
+        headers: { "mcp-session-id": opened.id },
+        onReply: (ok) => {
+          if (!ok) this.#sessions.end(opened.id, "its initialize failed");
+        },
+      });
+    }
+    const peer = this.#sessions.get(sessionId);
+    if (!peer) return sessionNotFound(id);
+    return this.#exchange(request, peer, message, {
+      modern: false,
+      stream: method === "tools/call" ? "now" : "lazy",
+    });
+  }
+
+  #exchange(
+    request: Request,
+    peer: Peer,
+    message: Extract<Message, { kind: "request" }>,
+    how: Parameters<Peer["request"]>[1],
+  ): Response | Promise<Response> {
+    const exchange = peer.request(message, how);
+    if (exchange === "busy") {
+      return rpcError(
+        503,
+        message.id,
+        INTERNAL_ERROR,
+        "Service Unavailable: too many requests in progress; try again later",
+        { "retry-after": "1" },
+      );
+    }
+    if (exchange === "duplicate") {
+      return rpcError(
+        400,
+        message.id,
+        INVALID_REQUEST,
+        "Invalid request: this id is already used by a request in progress",
+      );
+    }
+    exchange.watch(request.signal);
+    return exchange.response;
+  }
+
+  #get(request: Request): Response {
+    const sessionId = request.headers.get("mcp-session-id");
+    if (sessionId === null) {
+      return plain(
+        405,
+        "Method Not Allowed: GET needs the Mcp-Session-Id of a legacy session",
+        { allow: "POST" },
+      );
+    }
+    if (
+      !/text\/event-stream|\*\/\*/i.test(request.headers.get("accept") ?? "")
+    ) {
+      return rpcError(
+        406,
+        null,
+        INVALID_REQUEST,
+        "Not Acceptable: the client must accept text/event-stream",
+      );
+    }
+    const peer = this.#sessions.get(sessionId);
+    if (!peer) return sessionNotFound();
+    if (peer.standalone && !peer.standalone.closed) {
+      return rpcError(
+        409,
+        null,
+        INVALID_REQUEST,
+        "Conflict: this session's GET stream is already open",
+      );
+    }
+    const stream: EventStream = new EventStream({
+      keepAlive: true,
+      droppedNote,
+      onGone: () => {
+        if (peer.standalone === stream) peer.standalone = undefined;
+      },
+    });
+    peer.standalone = stream;
+    peer.lastUsed = performance.now();
+    return new Response(stream.body, { headers: SSE_HEADERS });
+  }
+
+  #delete(request: Request): Response {
+    const sessionId = request.headers.get("mcp-session-id");
+    if (sessionId === null) {
+      return plain(
+        405,
+        "Method Not Allowed: DELETE needs the Mcp-Session-Id of a legacy session",
+        { allow: "POST" },
+      );
+    }
+    return this.#sessions.end(sessionId, "the client deleted it")
+      ? new Response(null, { status: 200 })
+      : sessionNotFound();
+  }
+}
+
+/** The notification that says `count` were dropped because the client read too slowly. */
+export function droppedNote(count: number): string {
+  return notificationLine("notifications/message", {
+    level: "warning",
+    logger: "tooldrop",
+    data: `${count} notification(s) dropped: the client read them too slowly`,
+  });
+}
+
+function plain(
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(text, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+function reply(
+  status: number,
+  json: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(json, {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function rpcError(
+  status: number,
+  id: RequestId | null,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return reply(status, errorLine(id, new JsonRpcError(code, message)), headers);
+}
+
+function sessionNotFound(id: RequestId | null = null): Response {
+  return rpcError(
+    404,
+    id,
+    -32001,
+    "Session not found: it ended or never existed; send initialize again",
+  );
+}

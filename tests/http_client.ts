@@ -1,0 +1,131 @@
+/**
+ * @module
+ * Test helpers for Streamable HTTP: a server of three small tools on a free loopback port, the
+ * headers each era's requests carry, and a reader of SSE bodies.
+ */
+
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { defineTool } from "tooldrop";
+import { initialize, initialized } from "./requests.ts";
+import { toolSet } from "./wire.ts";
+import {
+  type HttpServeOptions,
+  type HttpServer,
+  serveHttp,
+} from "../src/server/http/serve_http.ts";
+import type { ToolSet } from "../src/tool/served.ts";
+
+export const VERSION = "2026-07-28";
+export const INFO =
+  `"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"tooldrop","version":`;
+
+export const tools: ToolSet = toolSet({
+  echo: defineTool({
+    description: "Echoes its text.",
+    input: z.object({ text: z.string().optional() }),
+    run: ({ text }) => `echo: ${text ?? ""}`,
+  }),
+  steps: defineTool({
+    description: "Reports progress twice, then returns.",
+    run: async (_args, ctx) => {
+      ctx.progress(1, 2);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      ctx.progress(2, 2);
+      return "done";
+    },
+  }),
+  chatty: defineTool({
+    description: "Logs one line, then returns.",
+    run: (_args, ctx) => {
+      ctx.log("info", "hello from chatty");
+      return "said";
+    },
+  }),
+});
+
+/** Starts a server on a free port; `using` stops it at the end of the test. */
+export function start(
+  options: Partial<HttpServeOptions> = {},
+): HttpServer & AsyncDisposable {
+  const server = serveHttp({ tools, port: 0, ...options });
+  return Object.assign(server, {
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  });
+}
+
+/** The headers a 2026-era request carries for `method` (and `name`). */
+export function modernHeaders(
+  method: string,
+  name?: string,
+): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    "mcp-protocol-version": VERSION,
+    "mcp-method": method,
+    ...(name === undefined ? {} : { "mcp-name": name }),
+  };
+}
+
+/** POSTs `body` (JSON of it, unless a string). */
+export function post(
+  server: HttpServer,
+  body: unknown,
+  headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+  },
+): Promise<Response> {
+  return fetch(server.url, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** The `data:` lines of an SSE body, each a JSON text, read to its end. */
+export async function events(response: Response): Promise<string[]> {
+  const text = await response.text();
+  return [...text.matchAll(/^data: (.*)$/gm)].map((match) => match[1]!);
+}
+
+/** A legacy session: initialize (and initialized); its id. */
+export async function openSession(server: HttpServer): Promise<string> {
+  const response = await post(server, initialize(1));
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  const id = response.headers.get("mcp-session-id");
+  assert.ok(id);
+  const done = await post(server, initialized(), legacyHeaders(id));
+  assert.equal(done.status, 202);
+  return id;
+}
+
+export function legacyHeaders(session: string): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    "mcp-protocol-version": "2025-11-25",
+    "mcp-session-id": session,
+  };
+}
+
+/** A raw HTTP/1.1 exchange over TCP (fetch sets Host itself): the status line and the rest. */
+export async function raw(
+  server: HttpServer,
+  request: string,
+): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await conn.write(new TextEncoder().encode(request));
+  let text = "";
+  const buffer = new Uint8Array(65536);
+  for (let n; (n = await conn.read(buffer)) !== null;) {
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+    if (
+      /\r\n\r\n[\s\S]*\}$/.test(text) || /content-length: 0\r\n/i.test(text)
+    ) break;
+  }
+  conn.close();
+  return text;
+}
