@@ -387,3 +387,47 @@ Deno.test("the access log is at debug, and names no session in full", async () =
     lines.join(""),
   );
 });
+
+Deno.test("2026-era calls that log at the same time each get their own logs, and only theirs", async () => {
+  // Each call logs, waits until every call has started (so all are in progress at once), logs
+  // again and returns: with an untagged log line there would be no telling whose it was.
+  const started = Promise.withResolvers<void>();
+  let running = 0;
+  const talkers = toolSet({
+    talk: defineTool({
+      description: "Logs its word twice around a wait for the others.",
+      input: z.object({ word: z.string() }),
+      run: async ({ word }, ctx) => {
+        ctx.log("info", `${word} 1`);
+        if (++running === 3) started.resolve();
+        await started.promise;
+        ctx.log("info", `${word} 2`);
+        return word;
+      },
+    }),
+  });
+  await using server = start({ tools: talkers });
+  const words = ["red", "green", "blue"];
+  const streams = await Promise.all(words.map(async (word, i) => {
+    const response = await post(
+      server,
+      modern(call(i, "talk", { word }), {
+        "io.modelcontextprotocol/logLevel": "info",
+      }),
+      modernHeaders("tools/call", "talk"),
+    );
+    return await events(response);
+  }));
+  streams.forEach((data, i) => {
+    const word = words[i]!;
+    assert.deepEqual(data.slice(0, 2), [
+      `{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","logger":"talk","data":"${word} 1"}}`,
+      `{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","logger":"talk","data":"${word} 2"}}`,
+    ]);
+    assert.equal(data.length, 3);
+    assert.match(
+      data[2]!,
+      new RegExp(`^\\{"jsonrpc":"2.0","id":${i},"result"`),
+    );
+  });
+});

@@ -28,6 +28,9 @@ import type { CallInputs } from "./call_inputs.ts";
 import { readRoots } from "./session.ts";
 import type { Lane } from "./deadlines.ts";
 
+/** Where a tagged log notification names its request (see `ServeOptions.tagLogs`). */
+export const LOG_REQUEST_KEY = "tooldrop/request";
+
 /** Characters of one log message kept; the rest is cut. */
 const MAX_LOG_CHARS = 64 * 1024;
 
@@ -41,6 +44,8 @@ export interface CallChannel {
   notify: (line: string, key?: string) => void;
   /** Queues a log notification, which may be dropped when too many wait (see `LineWriter`). */
   notifyLog: (line: string) => void;
+  /** Whether a log notification carries its request's id (`LOG_REQUEST_KEY` in `_meta`). */
+  tagLogs: boolean;
   /** Counts log notifications dropped before they were queued (see `RemoteContext`). */
   notifyLogsDropped: (count: number) => void;
   /** The least severe level the client wants tool logs at, if any. */
@@ -198,6 +203,9 @@ class CallContext implements RemoteContext {
           level: lvl,
           logger: this.toolName,
           data: text,
+          ...(this.#channel.tagLogs
+            ? { _meta: { [LOG_REQUEST_KEY]: this.#call.id } }
+            : {}),
         }),
       );
     }

@@ -78,6 +78,8 @@ export interface ConnectionOptions {
   serves: ServedKinds;
   /** Watches the files resources name in `watch` (see `ServeOptions.watchFiles`). */
   watchFiles?: FileWatcher | undefined;
+  /** Marks log notifications with their request's id (see `ServeOptions.tagLogs`). */
+  tagLogs?: boolean | undefined;
 }
 
 /** One client's connection; see the module documentation. */
@@ -164,6 +166,7 @@ export class Connection {
       outputDrained: () => this.writer.drained(),
       notify: (line, key) => this.writer.send(line, key),
       notifyLog: (line) => this.writer.sendLog(line, logsDroppedNote),
+      tagLogs: options.tagLogs ?? false,
       notifyLogsDropped: (count) =>
         this.writer.dropLogs(count, logsDroppedNote),
       clientLogLevel: (scope) =>

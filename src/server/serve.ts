@@ -58,6 +58,12 @@ export interface ServeOptions {
    * it those files are not watched (subscribe hooks and reloads still send updates).
    */
   watchFiles?: FileWatcher;
+  /**
+   * Marks each log notification of a call with its request's id
+   * (`_meta["tooldrop/request"]`), for a transport that routes notifications per request and
+   * removes the mark before they leave (src/server/http/). Default false.
+   */
+  tagLogs?: boolean;
   /** Name and version the server reports; default tooldrop's own. */
   info?: ServerInfo;
   /** Guidance for the model, sent in `initialize` and `server/discover`. */
@@ -144,6 +150,7 @@ class Server {
       serveHeld: (request) => handleRequest(this.#connection, request),
       serves: servedKinds(options),
       watchFiles: options.watchFiles,
+      tagLogs: options.tagLogs ?? false,
     });
   }
 

@@ -10,6 +10,7 @@
  */
 
 import { serve } from "../serve.ts";
+import { LOG_REQUEST_KEY } from "../call.ts";
 import {
   idKey,
   type Message,
@@ -83,6 +84,7 @@ export class Peer {
         }
       }),
       tools: options.tools,
+      tagLogs: true,
       info: options.info,
       ...(options.instructions ? { instructions: options.instructions } : {}),
       log: options.log,
@@ -266,6 +268,18 @@ export class Peer {
       return;
     }
     if (message.method === "notifications/message") {
+      // A call's own log names its request (tagLogs): to that request's stream, mark removed.
+      const request = meta?.[LOG_REQUEST_KEY];
+      if (typeof request === "number") {
+        delete meta![LOG_REQUEST_KEY];
+        if (Object.keys(meta!).length === 0) delete params!._meta;
+        const exchange = this.#exchanges.get(request);
+        if (exchange?.logs) exchange.notify(JSON.stringify(message));
+        else if (this.legacy && this.standalone) {
+          this.standalone.notify(JSON.stringify(message));
+        }
+        return;
+      }
       const exchange = this.#related();
       if (exchange) exchange.notify(line);
       else if (this.legacy && this.standalone) this.standalone.notify(line);
