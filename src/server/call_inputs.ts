@@ -8,6 +8,11 @@
  * its result (or its next question) answers the retry. On stdio the call is simply kept; a
  * suspended call keeps its timeout and its concurrency slot, so it cannot wait forever. A
  * result it ends with while suspended is kept a minute for the retry to receive.
+ *
+ * Behind a load balancer the retry may reach another instance (sharing the state key): the
+ * state carries the answers the call had so far, and that instance runs the call again from the
+ * start with them, each question answered at once as the tool asks it again, in the same order.
+ * (A state may then be used more than once, until it expires; within one instance it is not.)
  */
 
 import type { Call } from "./call.ts";
@@ -29,6 +34,8 @@ const HELD_MS = 60_000;
 const MAX_HELD = 256;
 /** Questions one call may have waiting for answers at once. */
 const MAX_PENDING_INPUTS = 16;
+/** Characters of answers a state carries at most; beyond, only this instance can resume it. */
+const MAX_CARRIED_CHARS = 64 * 1024;
 
 /** One question of a call: what it asked, and how its answer reaches the tool. */
 interface PendingInput {
@@ -44,6 +51,8 @@ export class CallInputs {
   readonly pending = new Map<string, PendingInput>();
   /** Its number in this server run once it has asked: what its request state names. */
   number = 0;
+  /** How many times it was answered `input_required`: the round its latest state names. */
+  round = 0;
   /** An `input_required` reply is being prepared. */
   asking = false;
   /** Its request was answered with `input_required`: it waits for the client's retry. */
@@ -51,6 +60,10 @@ export class CallInputs {
   /** The result it ended with while suspended, for the retry. */
   held: CallToolResult | undefined;
   heldTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Every answer it was given, by key: what its next state carries. */
+  readonly answered: Record<string, unknown> = {};
+  /** Answers a run again starts with (another instance's state), by key, until asked. */
+  preset: Record<string, unknown> | undefined;
   #keys = 0;
 
   /** A key unique within the call: `roots-1`, `elicitation-2`, … */
@@ -72,19 +85,47 @@ export interface ExchangeHooks {
   attach(call: Call): boolean;
   /** Whether a call is in flight under this id. */
   inUse(id: RequestId): boolean;
+  /**
+   * Runs `retry`'s request again from the start as a new call answering `id`, its questions
+   * answered from `answers` as it asks them; false when the id is taken.
+   */
+  rerun(
+    id: RequestId,
+    retry: Retried,
+    answers: Record<string, unknown>,
+  ): boolean;
+}
+
+/** A retry as the exchange gets it: the request, its state and answers, and what runs it. */
+export interface Retried {
+  tool: string;
+  args: Record<string, unknown>;
+  scope: RequestScope;
+  state: string;
+  responses: Record<string, unknown> | undefined;
+  /** What runs the request (a tool, a prompt's get, a resource's read). */
+  runnable: import("../tool/served.ts").Tool;
+  /** How its reply is given, when not as a tool call's. */
+  answer?:
+    | ((id: RequestId, result: CallToolResult, scope: RequestScope) => void)
+    | undefined;
 }
 
 /** The suspended calls of one connection; see the module documentation. */
 export class InputExchange {
   readonly #hooks: ExchangeHooks;
-  readonly #states = new RequestStates();
+  readonly #states: RequestStates;
+  /** This run's name in its states: a state of another run is not resumed here, but run again. */
+  readonly #run = crypto.randomUUID();
   /** Suspended calls, and ended ones whose result waits for the retry, by number. */
   readonly #suspended = new Map<number, Call>();
   #numbers = 0;
   #held = 0;
 
-  constructor(hooks: ExchangeHooks) {
+  /** `stateKey`: the key states are signed with, shared by instances (see RequestStates). */
+  constructor(hooks: ExchangeHooks, stateKey?: Uint8Array<ArrayBuffer>) {
     this.#hooks = hooks;
+    this.#states = new RequestStates(Date.now, stateKey);
   }
 
   /** Asks the client `method` for `call`; resolves to its answer, rejects when the call ends. */
@@ -106,8 +147,15 @@ export class InputExchange {
         ),
       );
     }
-    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const key = inputs.nextKey(method);
+    if (inputs.preset && Object.hasOwn(inputs.preset, key)) {
+      // Run again with the answers of an earlier run: asked in the same order, answered at once.
+      const value = inputs.preset[key];
+      delete inputs.preset[key];
+      inputs.answered[key] = value;
+      return Promise.resolve(value);
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const signal = call.signal;
     const onAbort = () => {
       inputs.pending.delete(key);
@@ -157,16 +205,7 @@ export class InputExchange {
    * The client's retry of a suspended call under a new `id`: checks `state`, gives the tool the
    * answers, and makes the call answer this request. Rejects with the JSON-RPC error to send.
    */
-  async resume(
-    id: RequestId,
-    retry: {
-      tool: string;
-      args: Record<string, unknown>;
-      scope: RequestScope;
-      state: string;
-      responses: Record<string, unknown> | undefined;
-    },
-  ): Promise<void> {
+  async resume(id: RequestId, retry: Retried): Promise<void> {
     const opened = await this.#states.open(
       retry.state,
       callBinding(retry.tool, retry.args),
@@ -177,9 +216,11 @@ export class InputExchange {
         `Invalid params: "requestState" ${opened.refused}; call the tool again without it`,
       );
     }
+    if (opened.run !== this.#run) return this.#rerun(id, retry, opened.answers);
     const call = this.#suspended.get(opened.call);
     const inputs = call?.inputs;
-    if (!call || !inputs) {
+    // A state of an earlier round of this call was used already: the call asked again since.
+    if (!call || !inputs || opened.round !== inputs.round) {
       throw new JsonRpcError(
         INVALID_PARAMS,
         `Invalid params: the call this "requestState" resumes has ended and its result was given or dropped; call the tool again without it`,
@@ -209,10 +250,36 @@ export class InputExchange {
     for (const [key, pending] of [...inputs.pending]) {
       if (!Object.hasOwn(responses, key)) continue;
       inputs.pending.delete(key);
+      inputs.answered[key] = responses[key];
       pending.resolve(responses[key]);
     }
     // What the retry did not answer is asked again (with what the tool asks meanwhile).
     if (inputs.pending.size > 0) this.#askSoon(call, inputs);
+  }
+
+  /**
+   * A state another instance gave (same key, another run): the request runs again here with the
+   * answers it carries and those of this retry.
+   */
+  #rerun(
+    id: RequestId,
+    retry: Retried,
+    carried: Record<string, unknown> | undefined,
+  ): void {
+    if (!carried) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid params: "requestState" was given by another instance and its answers were too big to carry; call the tool again without it`,
+      );
+    }
+    const answers: Record<string, unknown> = Object.create(null);
+    Object.assign(answers, carried, retry.responses ?? {});
+    if (!this.#hooks.rerun(id, retry, answers)) {
+      throw new JsonRpcError(
+        -32600,
+        "Invalid request: this id is already used by a call in progress",
+      );
+    }
   }
 
   /** Aborts every suspended call (the server is stopping). */
@@ -234,10 +301,15 @@ export class InputExchange {
     try {
       if (!call.live || inputs.pending.size === 0) return;
       inputs.number ||= ++this.#numbers;
+      const carried =
+        JSON.stringify(inputs.answered).length <= MAX_CARRIED_CHARS;
       const requestState = await this.#states.seal(
         {
+          run: this.#run,
           call: inputs.number,
+          round: ++inputs.round,
           expires: Date.now() + call.tool.timeoutMs + HELD_MS,
+          ...(carried ? { answers: inputs.answered } : {}),
         },
         callBinding(call.tool.name, call.args),
       );

@@ -10,7 +10,7 @@
 import { checkArguments } from "./arguments.ts";
 import { Call, type CallChannel } from "./call.ts";
 import { Deadlines } from "./deadlines.ts";
-import type { InputExchange } from "./call_inputs.ts";
+import type { InputExchange, Retried } from "./call_inputs.ts";
 import { failureResult, whoOf } from "./_call_failure.ts";
 import type { RequestScope } from "./era.ts";
 import { describeError } from "../util/describe.ts";
@@ -54,6 +54,8 @@ export interface CallRunnerOptions extends Omit<CallChannel, "input"> {
   mayStart: () => boolean;
   /** Resolves once the output has caught up (when `mayStart` said no). */
   outputDrained: () => Promise<void>;
+  /** The key request states are signed with, shared by instances; default a random one. */
+  stateKey?: Uint8Array<ArrayBuffer> | undefined;
 }
 
 /** Runs tool calls; see the module documentation. */
@@ -84,7 +86,7 @@ export class CallRunner {
   #loadExchange(): Promise<InputExchange> {
     const options = this.#options;
     return this.#exchangeLoading ??= import("./call_inputs.ts").then((
-      { InputExchange },
+      { CallInputs, InputExchange },
     ) =>
       this.#exchange = new InputExchange({
         log: options.log,
@@ -102,7 +104,19 @@ export class CallRunner {
           return true;
         },
         inUse: (id) => this.#inFlight.has(idKey(id)),
-      })
+        rerun: (id, retry, answers) =>
+          this.start(
+            id,
+            retry.runnable,
+            retry.args,
+            retry.scope,
+            retry.answer,
+            {
+              answers,
+              inputs: CallInputs,
+            },
+          ),
+      }, options.stateKey)
     );
   }
 
@@ -121,6 +135,10 @@ export class CallRunner {
     args: Record<string, unknown>,
     scope: RequestScope,
     answer?: Answer,
+    preset?: {
+      answers: Record<string, unknown>;
+      inputs: typeof import("./call_inputs.ts").CallInputs;
+    },
   ): boolean {
     const key = idKey(id);
     if (this.#inFlight.has(key)) return false;
@@ -134,6 +152,11 @@ export class CallRunner {
       this.#channel,
     );
     call.answer = answer;
+    if (preset) {
+      // Run again from another instance's state: its questions are answered as it asks them.
+      call.inputs = new preset.inputs();
+      call.inputs.preset = preset.answers;
+    }
     if (this.#running < this.#options.maxConcurrent && this.#mayStart()) {
       this.#run(call);
     } else {
@@ -175,7 +198,7 @@ export class CallRunner {
    */
   resume(
     id: RequestId,
-    retry: Parameters<InputExchange["resume"]>[1],
+    retry: Retried,
   ): Promise<void> {
     return this.#loadExchange().then((exchange) => exchange.resume(id, retry));
   }

@@ -80,6 +80,8 @@ export interface ConnectionOptions {
   watchFiles?: FileWatcher | undefined;
   /** Marks log notifications with their request's id (see `ServeOptions.tagLogs`). */
   tagLogs?: boolean | undefined;
+  /** Signs request states (see `ServeOptions.stateKey`). */
+  stateKey?: Uint8Array<ArrayBuffer> | undefined;
 }
 
 /** One client's connection; see the module documentation. */
@@ -167,6 +169,7 @@ export class Connection {
       notify: (line, key) => this.writer.send(line, key),
       notifyLog: (line) => this.writer.sendLog(line, logsDroppedNote),
       tagLogs: options.tagLogs ?? false,
+      stateKey: options.stateKey,
       notifyLogsDropped: (count) =>
         this.writer.dropLogs(count, logsDroppedNote),
       clientLogLevel: (scope) =>

@@ -286,8 +286,14 @@ function run(
 ): void {
   const retry = readRetry(params, scope);
   if (retry) {
-    c.calls.resume(id, { tool: runnable.name, args, scope, ...retry })
-      .catch((error) => c.fail(id, error));
+    c.calls.resume(id, {
+      tool: runnable.name,
+      args,
+      scope,
+      ...retry,
+      runnable,
+      answer,
+    }).catch((error) => c.fail(id, error));
     return;
   }
   if (!c.calls.start(id, runnable, args, scope, answer)) throw inUse();

@@ -129,6 +129,7 @@ function callTool(
       args: args as Record<string, unknown>,
       scope,
       ...retry,
+      runnable: tool,
     }).catch((error) => c.fail(id, error));
     return;
   }

@@ -3,30 +3,53 @@
  * The `requestState` of the 2026-07-28 era's multi round-trip requests: an opaque string the
  * client echoes when it retries a request with the input the server asked for. The client is
  * not trusted with it, so it is signed (HMAC-SHA-256 with a key made when the server starts and
- * never leaving it), expires, and is bound to the request it was given for: the method, the tool
- * and its arguments. A state from another server run, another call or past its time is refused.
+ * never leaving it, or one shared by every instance behind a load balancer), expires, and is
+ * bound to the request it was given for: the method, the tool and its arguments. A state from
+ * another key, another call or past its time is refused.
  */
 
 const encoder = new TextEncoder();
 
-/** What a state carries: which suspended call it resumes, and until when (epoch ms). */
+/**
+ * What a state carries: which suspended call it resumes (in which server run), until when
+ * (epoch ms), and the answers the call had before it asked again, so that a server that does
+ * not hold the call (another instance sharing the key) can run it again with them.
+ */
 export interface StatePayload {
-  /** The suspended call's number in this server run. */
+  /** The server run that suspended the call (random, per process). */
+  readonly run: string;
+  /** The suspended call's number in that run. */
   readonly call: number;
+  /** Which of the call's questions-and-answers rounds it answers: an older one is refused. */
+  readonly round: number;
   /** Epoch milliseconds after which the state is refused. */
   readonly expires: number;
+  /** Answers given before, by input key; absent when they were too big to carry. */
+  readonly answers?: Record<string, unknown>;
 }
+
+/** Bytes a shared key must have at least (`TOOLDROP_STATE_KEY`). */
+export const MIN_STATE_KEY_BYTES = 32;
 
 /** Signs and checks request states; one per server run. */
 export class RequestStates {
   readonly #key: Promise<CryptoKey>;
   readonly #now: () => number;
 
-  constructor(now: () => number = Date.now) {
+  /**
+   * `key`: the HMAC key, shared by instances that must accept each other's states (at least
+   * MIN_STATE_KEY_BYTES); default a random one, this run's alone.
+   */
+  constructor(now: () => number = Date.now, key?: Uint8Array<ArrayBuffer>) {
     this.#now = now;
+    if (key !== undefined && key.length < MIN_STATE_KEY_BYTES) {
+      throw new RangeError(
+        `A request state key needs at least ${MIN_STATE_KEY_BYTES} bytes`,
+      );
+    }
     this.#key = crypto.subtle.importKey(
       "raw",
-      crypto.getRandomValues(new Uint8Array(32)),
+      key ?? crypto.getRandomValues(new Uint8Array(32)),
       { name: "HMAC", hash: "SHA-256" },
       false,
       ["sign", "verify"],
@@ -66,15 +89,43 @@ export class RequestStates {
     if (!valid) {
       return {
         refused:
-          "does not match this request (another tool or other arguments), or was given by an earlier run of the server",
+          "does not match this request (another tool or other arguments), or was given by an earlier run of the server (or one with another key)",
       };
     }
-    const payload = JSON.parse(
-      new TextDecoder().decode(fromBase64url(body)),
-    ) as StatePayload;
+    let payload: StatePayload;
+    try {
+      payload = JSON.parse(
+        new TextDecoder().decode(fromBase64url(body)),
+      ) as StatePayload;
+    } catch {
+      return { refused: "is not one this server gave" }; // signed, yet not ours: another key's
+    }
     if (!(payload.expires > this.#now())) return { refused: "has expired" };
     return payload;
   }
+}
+
+/**
+ * A shared key from its text (`TOOLDROP_STATE_KEY`): base64 or hex of at least
+ * MIN_STATE_KEY_BYTES bytes, else a message saying what is wrong.
+ */
+export function stateKey(text: string): Uint8Array<ArrayBuffer> | string {
+  const trimmed = text.trim();
+  let bytes: Uint8Array<ArrayBuffer> | undefined;
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(trimmed)) {
+    bytes = new Uint8Array(trimmed.length / 2);
+    for (let i = 0; i < bytes.length; i++) {
+      bytes[i] = parseInt(trimmed.slice(2 * i, 2 * i + 2), 16);
+    }
+  } else {
+    bytes = fromBase64url(
+      trimmed.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
+    );
+  }
+  if (!bytes || bytes.length < MIN_STATE_KEY_BYTES) {
+    return `TOOLDROP_STATE_KEY must be at least ${MIN_STATE_KEY_BYTES} random bytes, written in hex or base64 (e.g. \`openssl rand -hex 32\`)`;
+  }
+  return bytes;
 }
 
 /**

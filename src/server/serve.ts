@@ -6,6 +6,7 @@
  */
 
 import type { FileWatcher } from "./resource_updates.ts";
+import { MIN_STATE_KEY_BYTES } from "./request_state.ts";
 import { Connection, WRITE_HIGH_WATER } from "./connection.ts";
 import { handleBatch, handleRequest } from "./dispatch.ts";
 import { Input } from "./_input.ts";
@@ -64,6 +65,12 @@ export interface ServeOptions {
    * removes the mark before they leave (src/server/http/). Default false.
    */
   tagLogs?: boolean;
+  /**
+   * The key 2026-era request states are signed with (at least 32 bytes): instances behind a
+   * load balancer share one, so a retry that reaches another instance runs the call again there
+   * with the answers its state carries. Default: a random key, this server's alone.
+   */
+  stateKey?: Uint8Array<ArrayBuffer>;
   /** Name and version the server reports; default tooldrop's own. */
   info?: ServerInfo;
   /** Guidance for the model, sent in `initialize` and `server/discover`. */
@@ -138,6 +145,14 @@ class Server {
     const maxConcurrentCalls = options.maxConcurrentCalls ??
       DEFAULT_MAX_CONCURRENT_CALLS;
     this.#maxPending = options.maxPendingCalls ?? maxConcurrentCalls * 16;
+    if (
+      options.stateKey !== undefined &&
+      options.stateKey.length < MIN_STATE_KEY_BYTES
+    ) {
+      throw new RangeError(
+        `Cannot serve: stateKey has ${options.stateKey.length} bytes; a request state key needs at least ${MIN_STATE_KEY_BYTES}`,
+      );
+    }
     this.#connection = new Connection({
       writable: options.writable,
       tools: options.tools,
@@ -151,6 +166,7 @@ class Server {
       serves: servedKinds(options),
       watchFiles: options.watchFiles,
       tagLogs: options.tagLogs ?? false,
+      stateKey: options.stateKey,
     });
   }
 
