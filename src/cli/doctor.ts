@@ -19,6 +19,8 @@ import {
 import { readConfig } from "./install/config_file.ts";
 import { clientEnv, shownEnv } from "./install/env.ts";
 import { cacheCommand, checkCache } from "./install/warm.ts";
+import { type HttpEntry, readHttpEntry } from "./install/http_entry.ts";
+import { checkHttp } from "./install/http_doctor.ts";
 import { inNpxCache, serverCommand } from "./install/server_command.ts";
 import { fileURLToPath } from "node:url";
 import { type Arrival, RpcChild } from "./rpc_child.ts";
@@ -57,7 +59,7 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     targetFlags(target, options)
   }`;
 
-  let entry: Entry;
+  let entry: Entry | { http: HttpEntry };
   try {
     entry = await readEntry(target);
   } catch (error) {
@@ -68,6 +70,15 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     true,
     `${targetPlace(target)} registers "${target.name}" for ${target.label}`,
   );
+  if ("http" in entry) {
+    const healthy = await checkHttp(entry.http, { target, env: io.env, say });
+    io.stderr(
+      healthy
+        ? `"${target.name}" is ready for ${target.label}.\n`
+        : `"${target.name}" would not work in ${target.label}: see above.\n`,
+    );
+    return healthy ? 0 : 1;
+  }
   const passed = clientEnv(target.client, entry.env, io.env);
   const names = Object.entries(entry.env);
   if (names.length > 0) {
@@ -193,7 +204,9 @@ function startsIn(target: ConfigTarget): string {
   }`;
 }
 
-async function readEntry(target: ConfigTarget): Promise<Entry> {
+async function readEntry(
+  target: ConfigTarget,
+): Promise<Entry | { http: HttpEntry }> {
   let text: string;
   try {
     text = await Deno.readTextFile(target.path);
@@ -210,6 +223,8 @@ async function readEntry(target: ConfigTarget): Promise<Entry> {
       `${targetPlace(target)} has no server named "${target.name}"`,
     );
   }
+  const http = entry.command === undefined ? readHttpEntry(entry) : undefined;
+  if (http) return { http };
   const { command, args = [], env = {} } = entry;
   if (
     !isPlainObject(env) ||

@@ -7,6 +7,7 @@
 import { DEFAULT_MAX_LINE_BYTES } from "../server/lines.ts";
 import { isLogLevel, LOG_LEVELS, type LogLevel } from "../util/log.ts";
 import { VERSION } from "../server/protocol.ts";
+import { parseOrigin } from "../server/http/cors.ts";
 
 const COMMANDS = [
   "serve",
@@ -72,8 +73,16 @@ export interface CliOptions {
   targets: string[];
   /** serve: reload tools as their files change. */
   watch: boolean;
-  /** serve: listen on HTTP at `[host:]port` instead of stdio (--http). */
+  /** serve: listen on HTTP at `[host:]port` instead of stdio (--http). install: the URL to register. */
   http?: string;
+  /** install --http: headers the client sends, each `Name: value` as given (--header). */
+  headers?: string[];
+  /** serve --http: the environment variable holding the bearer token (--token-env). */
+  tokenEnv?: string;
+  /** serve --http: host names answered to besides loopback and the bound host (--allow-host). */
+  allowHosts?: string[];
+  /** serve --http: origins CORS allows (--cors-origin), serialized. */
+  corsOrigins?: string[];
   /** serve: run as the server `dev` supervises (exit with RESTART_EXIT_CODE to be restarted). */
   devChild: boolean;
 }
@@ -95,6 +104,11 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
                               --watch: reload tool files as they change
   serve --http [host:]port    serve MCP over Streamable HTTP at /mcp (loopback unless a host
                               is given; :0 for any free port)
+          [--token-env NAME] [--allow-host H]... [--cors-origin O]...
+                              --token-env: every request needs Authorization: Bearer <token>,
+                              the token being the value of the variable NAME;
+                              --allow-host: a name (proxy, LAN) to answer to as Host and Origin;
+                              --cors-origin: a web origin whose pages may call the server
   dev                         serve, reload tools on save, restart on server code changes
   list [--json]               the tools and their arguments (--json: the tools/list result)
   call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
@@ -107,6 +121,7 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
   new --resource <name>       write resources/<name>.ts and its test, resources/<name>_test.ts
   install [--client C] [--scope project|user|local] [--project DIR] [--name N] [--force]
           [--env NAME[=VALUE]]...
+          [--http URL [--header "Name: value"]...]
                               register this server in a client's configuration; C is one of
                               claude-code (default), vscode, cursor, claude-desktop, cline;
                               --scope local (Claude Code): the project's entry in ~/.claude.json,
@@ -116,7 +131,9 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
                               --env NAME=VALUE sets a variable in the entry; --env NAME has
                               the client pass its own NAME (\${NAME} or \${env:NAME}: no secret in the
                               file); without --env the entry keeps the variables it has.
-                              Then fills Deno's cache for the registered command
+                              Then fills Deno's cache for the registered command.
+                              --http URL registers a running \`serve --http\` (…/mcp) instead;
+                              --header adds a header (\${NAME} in it: the client's variable)
   doctor [--client C] [--scope S] [--project DIR] [--name N]
                               start the registered server as the client would, in the project
                               (--project, else this folder; for every scope), and check it
@@ -213,6 +230,44 @@ export function parseArgs(args: readonly string[]): CliOptions {
       case "--http":
         options.http = value();
         break;
+      case "--header":
+        (options.headers ??= []).push(value());
+        break;
+      case "--token-env": {
+        const name = value();
+        if (!ENV_NAME.test(name)) {
+          throw new Error(
+            `The variable name "${
+              name.slice(0, 30)
+            }" (--token-env) must be letters, digits and "_", not starting with a digit; the token itself goes in that variable, never on the command line`,
+          );
+        }
+        options.tokenEnv = name;
+        break;
+      }
+      case "--allow-host": {
+        const host = allowedHost(value());
+        if (!host) {
+          throw new Error(
+            "Option --allow-host takes a host name or address without a port, such as mcp.example.com or 192.168.1.20",
+          );
+        }
+        (options.allowHosts ??= []).push(host);
+        break;
+      }
+      case "--cors-origin": {
+        const given = value();
+        const origin = parseOrigin(given);
+        if (!origin) {
+          throw new Error(
+            `Option --cors-origin takes an origin (scheme, host and port: no path), such as https://app.example.com, not ${
+              JSON.stringify(given.slice(0, 60))
+            }`,
+          );
+        }
+        (options.corsOrigins ??= []).push(origin);
+        break;
+      }
       case "--dev-child":
         options.watch = options.devChild = true;
         break;
@@ -308,5 +363,28 @@ export function parseArgs(args: readonly string[]): CliOptions {
         }
     }
   }
+  const httpOnly = [
+    options.tokenEnv && "--token-env",
+    options.allowHosts && "--allow-host",
+    options.corsOrigins && "--cors-origin",
+  ].filter(Boolean);
+  if (
+    httpOnly.length > 0 &&
+    (options.command !== "serve" || options.http === undefined)
+  ) {
+    throw new Error(`Option ${httpOnly[0]} needs serve --http`);
+  }
   return options;
+}
+
+/** A `--allow-host` value as the Host check compares it (lowercase, IPv6 bracketed), or undefined. */
+function allowedHost(text: string): string | undefined {
+  const host = text.toLowerCase();
+  if (/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/.test(host)) return host;
+  const bare = host.startsWith("[") && host.endsWith("]")
+    ? host.slice(1, -1)
+    : host;
+  return /^[0-9a-f:.]+$/.test(bare) && bare.includes(":")
+    ? `[${bare}]`
+    : undefined;
 }

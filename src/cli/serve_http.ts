@@ -2,17 +2,19 @@
  * @module
  * `serve --http [host:]port`: the same tools, prompts and resources as `serve`, over MCP's
  * Streamable HTTP at `/mcp` (src/server/http/). Loopback unless a host is given; the tools
- * load before the port opens, so a client never waits on a half-started server.
+ * load before the port opens, so a client never waits on a half-started server. The bearer
+ * token, when asked for, comes from an environment variable: a command line shows in `ps`.
  */
 
 import { type Io, servedFolders } from "./io.ts";
-import type { CliOptions } from "./options.ts";
+import { type CliOptions, USAGE_ERROR } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import { lazyHost } from "./_workers.ts";
 import { resourceFiles } from "./_kinds_watch.ts";
 import { servedSummary } from "./serve.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { DEFAULT_HTTP_PORT, serveHttp } from "../server/http/serve_http.ts";
+import { tokenProblem } from "../server/http/auth.ts";
 
 /** Where to listen: `3748`, `:3748`, `0.0.0.0:3748`, `[::1]:0`; a string saying what is wrong. */
 export function parseAddress(
@@ -32,6 +34,39 @@ export function parseAddress(
   };
 }
 
+/**
+ * The token in the variable `name` (`--token-env`), or what is wrong with it: not readable by
+ * this process, unset, empty, or not something a header can carry. Never the token in a message.
+ */
+export function readToken(
+  io: Io,
+  name: string,
+): { token: string } | { problem: string } {
+  const token = io.env(name);
+  if (token === undefined) {
+    return {
+      problem: envPermitted(name)
+        ? `Cannot read the token: the environment variable ${name} (--token-env) is not set; set it to the token clients must send`
+        : `Cannot read the token: this process may not read the environment variable ${name} (--token-env); run deno with --allow-env=${name}`,
+    };
+  }
+  const problem = tokenProblem(token);
+  return problem === undefined ? { token } : {
+    problem:
+      `Cannot use the token in the environment variable ${name} (--token-env): ${problem}`,
+  };
+}
+
+/** Whether this process may read the variable `name` (a compiled binary or `deno run` may not). */
+function envPermitted(name: string): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "env", variable: name }).state ===
+      "granted";
+  } catch {
+    return false;
+  }
+}
+
 /** Serves over HTTP until SIGTERM or SIGINT; resolves to the exit code. */
 export async function runServeHttp(
   io: Io,
@@ -44,6 +79,15 @@ export async function runServeHttp(
   if (typeof where === "string") {
     io.stderr(`${where}\n`);
     return 2;
+  }
+  let token: string | undefined;
+  if (options.tokenEnv !== undefined) {
+    const read = readToken(io, options.tokenEnv);
+    if ("problem" in read) {
+      io.stderr(`${read.problem}\n`);
+      return USAGE_ERROR;
+    }
+    token = read.token;
   }
   const info = {
     ...DEFAULT_SERVER_INFO,
@@ -73,6 +117,9 @@ export async function runServeHttp(
       info,
       log,
       maxLineBytes: options.maxLineBytes,
+      ...(token === undefined ? {} : { token }),
+      ...(options.allowHosts ? { allowedHosts: options.allowHosts } : {}),
+      ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
       watchFiles: resourceFiles,
       signal: io.signal,
     });
@@ -89,7 +136,11 @@ export async function runServeHttp(
   }
   workers.prewarmSoon();
   log.info(
-    `tooldrop ${VERSION} serving ${servedSummary(tools)} at ${server.url}`,
+    `tooldrop ${VERSION} serving ${servedSummary(tools)} at ${server.url}${
+      token === undefined
+        ? ""
+        : ` (requests need the bearer token in ${options.tokenEnv})`
+    }`,
   );
   await server.finished;
   workers.close();

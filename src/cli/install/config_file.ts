@@ -146,3 +146,18 @@ export function setEntry(
       text.slice(at)
     }`;
 }
+
+/** True when `a` and `b` are the same JSON, whatever the order of their keys. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value).sort().map((
+      k,
+    ) => [k, canonical((value as Record<string, unknown>)[k])]),
+  );
+}

@@ -23,7 +23,13 @@ import {
   targetFlags,
   targetPlace,
 } from "./clients.ts";
-import { type ConfigFile, readConfig, setEntry } from "./config_file.ts";
+import {
+  type ConfigFile,
+  readConfig,
+  sameJson,
+  setEntry,
+} from "./config_file.ts";
+import { installHttp } from "./http.ts";
 import { serverCommand } from "./server_command.ts";
 import {
   clientEnv,
@@ -71,6 +77,9 @@ or run \`deno task tooldrop install\` in the project's source folder, which regi
   }
   const existing = config.servers?.[target.name];
   const ours = existing !== undefined && startsThisServer(existing, io);
+  if (options.http !== undefined || options.headers !== undefined) {
+    return await installHttp(io, options, { target, config, ours });
+  }
   let env: EntryEnv;
   try {
     env = entryEnv(target, options.env, ours ? existing : undefined);
@@ -170,27 +179,12 @@ async function warm(
   );
 }
 
-/** True when `a` and `b` are the same JSON, whatever the order of their keys. */
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(
-    Object.keys(value).sort().map((
-      k,
-    ) => [k, canonical((value as Record<string, unknown>)[k])]),
-  );
-}
-
 /**
  * True when `entry` starts this server: the same main.ts (or, when it was compiled, the same
  * binary). Such an entry was written by `install`, and is updated without `--force` when what it
  * runs with changed (the tools declare other permissions, tooldrop's flags changed).
  */
-function startsThisServer(entry: unknown, io: Io): boolean {
+export function startsThisServer(entry: unknown, io: Io): boolean {
   if (typeof entry !== "object" || entry === null || !io.entry) return false;
   const { command, args } = entry as { command?: unknown; args?: unknown };
   const main = fileURLToPath(io.entry);

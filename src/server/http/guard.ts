@@ -1,9 +1,9 @@
 /**
  * @module
  * What an HTTP request must pass before its body is read: a `Host` and an `Origin` the server
- * answers to (DNS-rebinding protection), and a body no longer than one line may be. Also the
- * check of the headers the 2026-07-28 era mirrors from the body (`MCP-Protocol-Version`,
- * `Mcp-Method`, `Mcp-Name`), whose mismatch is -32020.
+ * answers to (DNS-rebinding protection), and a body no longer than one line may be, sent within
+ * a bounded time. Also the check of the headers the 2026-07-28 era mirrors from the body
+ * (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`), whose mismatch is -32020.
  */
 
 import type { Params } from "../jsonrpc.ts";
@@ -18,11 +18,20 @@ export const HEADER_MISMATCH = -32020;
 /** Host names (lowercase, IPv6 in brackets) the server answers to; see `hostAllowed`. */
 export class HostGuard {
   readonly #names: Set<string>;
+  /** Whole origins (`https://app.example.com`) allowed besides those of the names. */
+  readonly #origins: Set<string>;
   /** Bound to every interface: any Host, but an Origin must be the Host's own. */
   readonly #anyHost: boolean;
 
-  /** `bound`: the host the server listens on; `extra`: more names it answers to. */
-  constructor(bound: string, extra: readonly string[] = []) {
+  /**
+   * `bound`: the host the server listens on; `extra`: more names it answers to (as Host and as
+   * Origin); `origins`: serialized origins allowed to call it (CORS), not names it answers to.
+   */
+  constructor(
+    bound: string,
+    extra: readonly string[] = [],
+    origins: readonly string[] = [],
+  ) {
     const host = bound.includes(":") && !bound.startsWith("[")
       ? `[${bound}]`
       : bound;
@@ -30,6 +39,7 @@ export class HostGuard {
     this.#names = new Set(
       [...LOOPBACK_NAMES, host, ...extra].map((name) => name.toLowerCase()),
     );
+    this.#origins = new Set(origins);
   }
 
   /**
@@ -47,7 +57,7 @@ export class HostGuard {
       } is not one this server answers to`;
     }
     const origin = headers.get("origin");
-    if (origin === null) return undefined;
+    if (origin === null || this.#origins.has(origin)) return undefined;
     let originHost: string;
     try {
       originHost = new URL(origin).host.toLowerCase();
@@ -72,20 +82,47 @@ function hostnameOf(host: string): string {
   return colon === -1 ? lower : lower.slice(0, colon);
 }
 
-/** The body of a request as text, or "too large" past `maxBytes` (read no further). */
+/** How long a client may take to send a request's body, in all; then 408. */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+
+/**
+ * The body of a request as text; "too large" past `maxBytes`, "too slow" when it has not all
+ * come within `timeoutMs` (either way read no further: the rest of the body is cancelled).
+ */
 export async function readBody(
   request: Request,
   maxBytes: number,
-): Promise<string | "too large"> {
+  timeoutMs: number = DEFAULT_BODY_TIMEOUT_MS,
+): Promise<string | "too large" | "too slow"> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBytes) return "too large";
   if (!request.body) return "";
+  const reader = request.body.getReader();
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    reader.cancel().catch(() => {}); // ends the pending read with done
+  }, timeoutMs);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.length;
-    if (size > maxBytes) return "too large"; // leaving the loop cancels the body
-    chunks.push(chunk);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (late) return "too slow";
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        return "too large";
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (late) return "too slow";
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    reader.releaseLock();
   }
   if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
   const all = new Uint8Array(size);

@@ -3,7 +3,8 @@
  * `serveHttp()`: MCP over Streamable HTTP at `/mcp`, both eras, with `Deno.serve`. A 2026-07-28
  * request (its version in `_meta`) is served statelessly by one shared connection; a legacy
  * client's `initialize` opens a session (`Mcp-Session-Id`) with a connection of its own.
- * Loopback by default; a foreign `Host` or `Origin` gets 403; `/healthz` answers "ok".
+ * Loopback by default; a foreign `Host` or `Origin` gets 403; with a token, a request without it
+ * 401; CORS only for the origins configured; `/healthz` answers "ok".
  * (Over 300 lines: POST, GET and DELETE in both eras, the bounds on what waits, and shutdown all
  * act on the peers and sessions the endpoint holds; one class keeps that state in one place.)
  */
@@ -26,11 +27,14 @@ import type { ToolSet } from "../../tool/served.ts";
 import { Logger } from "../../util/log.ts";
 import { EventStream, SSE_HEADERS } from "./event_stream.ts";
 import {
+  DEFAULT_BODY_TIMEOUT_MS,
   HEADER_MISMATCH,
   headerMismatch,
   HostGuard,
   readBody,
 } from "./guard.ts";
+import { type AuthResult, BearerAuth, challenge } from "./auth.ts";
+import { Cors } from "./cors.ts";
 import { Peer, type PeerOptions } from "./peer.ts";
 import {
   DEFAULT_MAX_SESSIONS,
@@ -62,8 +66,17 @@ export interface HttpServeOptions {
   hostname?: string;
   /** Default DEFAULT_HTTP_PORT; 0 for any free port. */
   port?: number;
-  /** Host names the server answers to besides loopback and `hostname`. */
+  /** Host names the server answers to besides loopback and `hostname` (also as Origins). */
   allowedHosts?: readonly string[];
+  /**
+   * The bearer token every request to /mcp must carry (`Authorization: Bearer <token>`; check
+   * it with `tokenProblem`); default none: no auth.
+   */
+  token?: string;
+  /** Origins (`https://app.example.com`, as `parseOrigin` gives them) CORS allows; default none. */
+  corsOrigins?: readonly string[];
+  /** How long a client may take to send a request's body, in all (408 beyond); default 30 s. */
+  bodyTimeoutMs?: number;
   info?: ServerInfo;
   instructions?: string;
   /** Diagnostics (an access log at debug); default: discarded. */
@@ -101,7 +114,10 @@ class HttpEndpoint {
   readonly #options: HttpServeOptions;
   readonly #log: Logger;
   readonly #guard: HostGuard;
+  readonly #auth: BearerAuth | undefined;
+  readonly #cors: Cors | undefined;
   readonly #maxBytes: number;
+  readonly #bodyTimeoutMs: number;
   readonly #peerOptions: Omit<PeerOptions, "maxPending">;
   readonly #shared: Peer;
   readonly #sessions: Sessions;
@@ -113,8 +129,19 @@ class HttpEndpoint {
     const log = this.#log = options.log ??
       new Logger({ level: "emergency", write: () => {} });
     const hostname = options.hostname ?? "127.0.0.1";
-    this.#guard = new HostGuard(hostname, options.allowedHosts);
+    this.#guard = new HostGuard(
+      hostname,
+      options.allowedHosts,
+      options.corsOrigins,
+    );
+    this.#auth = options.token === undefined
+      ? undefined
+      : new BearerAuth(options.token);
+    this.#cors = options.corsOrigins?.length
+      ? new Cors(options.corsOrigins)
+      : undefined;
     this.#maxBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.#bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
     this.#peerOptions = {
       tools: options.tools,
       info: options.info ?? DEFAULT_SERVER_INFO,
@@ -220,6 +247,50 @@ class HttpEndpoint {
       this.#log.debug(`Refused a request: ${refused}`);
       return rpcError(403, null, INVALID_REQUEST, `Forbidden: ${refused}`);
     }
+    const cors = this.#cors;
+    const origin = cors?.allowed(request.headers);
+    if (request.method === "OPTIONS") {
+      // A preflight carries no credentials: it is answered before auth.
+      if (cors && origin !== undefined) return cors.preflight(origin);
+      const refusal = plain(405, "Method Not Allowed", {
+        allow: "GET, POST, DELETE",
+      });
+      return cors ? cors.decorate(refusal, undefined) : refusal;
+    }
+    const response = this.#authorized(request);
+    if (!cors) return response;
+    return response instanceof Response
+      ? cors.decorate(response, origin)
+      : response.then((response) => cors.decorate(response, origin));
+  }
+
+  /** The response to `request` when it carries the token (or none is needed), else 401. */
+  #authorized(request: Request): Promise<Response> | Response {
+    if (!this.#auth) return this.#method(request);
+    // Checked before the body is read: a refused request costs a header and a digest.
+    return this.#auth.check(request.headers).then((result) =>
+      result === "ok" ? this.#method(request) : this.#unauthorized(result)
+    );
+  }
+
+  #unauthorized(result: Exclude<AuthResult, "ok">): Response {
+    this.#log.debug(
+      result === "invalid"
+        ? "Refused a request: its bearer token is not the server's"
+        : "Refused a request: it has no bearer token",
+    );
+    return rpcError(
+      401,
+      null,
+      INVALID_REQUEST,
+      result === "invalid"
+        ? "Unauthorized: the bearer token is not valid"
+        : "Unauthorized: this server needs an Authorization: Bearer <token> header",
+      { "www-authenticate": challenge(result) },
+    );
+  }
+
+  #method(request: Request): Promise<Response> | Response {
     if (this.#stopping) {
       return rpcError(
         503,
@@ -262,7 +333,15 @@ class HttpEndpoint {
         "Not Acceptable: the client must accept application/json and text/event-stream",
       );
     }
-    const body = await readBody(request, this.#maxBytes);
+    const body = await readBody(request, this.#maxBytes, this.#bodyTimeoutMs);
+    if (body === "too slow") {
+      return rpcError(
+        408,
+        null,
+        INVALID_REQUEST,
+        `Request Timeout: the body did not arrive within ${this.#bodyTimeoutMs} ms`,
+      );
+    }
     if (body === "too large") {
       return rpcError(
         413,
