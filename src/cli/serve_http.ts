@@ -15,6 +15,7 @@ import { servedSummary } from "./serve.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { DEFAULT_HTTP_PORT, serveHttp } from "../server/http/serve_http.ts";
 import { tokenProblem } from "../server/http/auth.ts";
+import { stateKey as sharedStateKey } from "../server/request_state.ts";
 
 /** Where to listen: `3748`, `:3748`, `0.0.0.0:3748`, `[::1]:0`; a string saying what is wrong. */
 export function parseAddress(
@@ -33,6 +34,12 @@ export function parseAddress(
     port,
   };
 }
+
+/**
+ * The variable holding the key request states are signed with, when several instances serve
+ * behind one load balancer (hex or base64 of 32 bytes or more: `openssl rand -hex 32`).
+ */
+export const STATE_KEY_VARIABLE = "TOOLDROP_STATE_KEY";
 
 /**
  * The token in the variable `name` (`--token-env`), or what is wrong with it: not readable by
@@ -89,6 +96,17 @@ export async function runServeHttp(
     }
     token = read.token;
   }
+  // Instances behind one load balancer share the key their request states are signed with.
+  let stateKey: Uint8Array<ArrayBuffer> | undefined;
+  const keyText = io.env(STATE_KEY_VARIABLE);
+  if (keyText !== undefined) {
+    const key = sharedStateKey(keyText);
+    if (typeof key === "string") {
+      io.stderr(`${key}\n`);
+      return USAGE_ERROR;
+    }
+    stateKey = key;
+  }
   const info = {
     ...DEFAULT_SERVER_INFO,
     name: options.name ?? DEFAULT_SERVER_INFO.name,
@@ -118,6 +136,7 @@ export async function runServeHttp(
       log,
       maxLineBytes: options.maxLineBytes,
       ...(token === undefined ? {} : { token }),
+      ...(stateKey === undefined ? {} : { stateKey }),
       ...(options.allowHosts ? { allowedHosts: options.allowHosts } : {}),
       ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
       watchFiles: resourceFiles,

@@ -43,6 +43,8 @@ export interface PeerOptions {
   droppedNote: (count: number) => string;
   shutdownGraceMs?: number | undefined;
   watchFiles?: FileWatcher | undefined;
+  /** Signs request states (shared by instances behind a load balancer). */
+  stateKey?: Uint8Array<ArrayBuffer> | undefined;
 }
 
 /** One connection of the server core, driven over HTTP; see the module documentation. */
@@ -93,6 +95,7 @@ export class Peer {
         ? {}
         : { shutdownGraceMs: options.shutdownGraceMs }),
       ...(options.watchFiles ? { watchFiles: options.watchFiles } : {}),
+      ...(options.stateKey ? { stateKey: options.stateKey } : {}),
     }).finally(() => {
       this.#closed = true;
       for (const exchange of this.#exchanges.values()) exchange.abandon();

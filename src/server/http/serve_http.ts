@@ -89,6 +89,11 @@ export interface HttpServeOptions {
   sessionIdleMs?: number;
   /** At shutdown, how long running calls may finish (see `ServeOptions`). */
   shutdownGraceMs?: number;
+  /**
+   * The key 2026-era request states are signed with, shared by every instance behind one load
+   * balancer (see `ServeOptions.stateKey`); default a random one, this instance's alone.
+   */
+  stateKey?: Uint8Array<ArrayBuffer>;
   watchFiles?: FileWatcher;
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
@@ -150,6 +155,7 @@ class HttpEndpoint {
       maxLineBytes: this.#maxBytes,
       shutdownGraceMs: options.shutdownGraceMs,
       watchFiles: options.watchFiles,
+      stateKey: options.stateKey,
       droppedNote,
     };
     this.#shared = new Peer(
