@@ -15,7 +15,7 @@ import {
   start,
 } from "./http_client.ts";
 import { sameBytes, tokenProblem } from "../src/server/http/auth.ts";
-import { parseOrigin } from "../src/server/http/cors.ts";
+import { parseOrigin } from "../src/cli/options.ts";
 import { parseArgs } from "../src/cli/options.ts";
 import { runCli } from "../src/cli/mod.ts";
 

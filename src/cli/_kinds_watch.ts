@@ -1,8 +1,8 @@
 /**
  * @module
- * What `serve` and `serve --watch` need for prompts and resources beyond tools: the watcher of
- * the files resources name in `watch`, a reloader for each prompts and resources folder, and the
- * merge of every folder's changes into the sets the server serves.
+ * What `serve --watch` needs for prompts and resources beyond tools: a reloader for each prompts
+ * and resources folder, and the merge of every folder's changes into the sets the server serves
+ * (loaded only when watching).
  */
 
 import { type Io, servedFolders } from "./io.ts";
@@ -10,15 +10,6 @@ import type { Logger } from "../util/log.ts";
 import { coalesce } from "../util/coalesce.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
 import type { KindReloader } from "../loading/kind_reload.ts";
-
-/** Watches the files resources name in `watch` (loading the watcher when first needed). */
-export async function resourceFiles(
-  paths: readonly string[],
-  signal: AbortSignal,
-): Promise<AsyncIterable<unknown>> {
-  const { watchFiles } = await import("../loading/watch.ts");
-  return await watchFiles(paths, signal);
-}
 
 /**
  * A reloader for each prompts and resources folder that exists, watching from now until

@@ -7,7 +7,6 @@
 import { DEFAULT_MAX_LINE_BYTES } from "../server/lines.ts";
 import { isLogLevel, LOG_LEVELS, type LogLevel } from "../util/log.ts";
 import { VERSION } from "../server/protocol.ts";
-import { parseOrigin } from "../server/http/cors.ts";
 
 const COMMANDS = [
   "serve",
@@ -387,4 +386,20 @@ function allowedHost(text: string): string | undefined {
   return /^[0-9a-f:.]+$/.test(bare) && bare.includes(":")
     ? `[${bare}]`
     : undefined;
+}
+
+/** The serialized origin of `text` (`https://app.example.com`), or undefined when it is not one. */
+export function parseOrigin(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  // An origin is scheme, host and port: a path, query, fragment or user makes it something else.
+  const extra = url.pathname !== "/" || url.search !== "" || url.hash !== "" ||
+    url.username !== "" || url.password !== "" || text.endsWith("#") ||
+    text.endsWith("?");
+  return extra ? undefined : url.origin;
 }

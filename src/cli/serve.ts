@@ -23,7 +23,6 @@ import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
 import { ToolSet } from "../tool/served.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
-import { latest, resourceFiles, watchKinds } from "./_kinds_watch.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
 export async function runServe(io: Io, options: CliOptions): Promise<number> {
@@ -111,10 +110,12 @@ async function serveWatching(
   const [
     { RESTART_EXIT_CODE, ToolReloader },
     { warnMissingPermissions },
+    { latest, watchKinds },
     host,
   ] = await Promise.all([
     import("../loading/reload.ts"),
     import("../loading/load.ts"),
+    import("./_kinds_watch.ts"),
     workers.host(),
   ]);
   const stop = new AbortController();
@@ -348,4 +349,13 @@ async function loadInBackground(
     );
   }
   return tools;
+}
+
+/** Watches the files resources name in `watch` (loading the watcher when first needed). */
+export async function resourceFiles(
+  paths: readonly string[],
+  signal: AbortSignal,
+): Promise<AsyncIterable<unknown>> {
+  const { watchFiles } = await import("../loading/watch.ts");
+  return await watchFiles(paths, signal);
 }

@@ -130,3 +130,9 @@ export function initializeResult(
   if (instructions) result.instructions = instructions;
   return result;
 }
+
+/**
+ * Bytes a request-state key must have at least (`ServeOptions.stateKey`, `TOOLDROP_STATE_KEY`):
+ * here, not in ./request_state.ts, so that checking it does not load that module at start.
+ */
+export const MIN_STATE_KEY_BYTES = 32;

@@ -8,6 +8,8 @@
  * another key, another call or past its time is refused.
  */
 
+import { MIN_STATE_KEY_BYTES } from "./protocol.ts";
+
 const encoder = new TextEncoder();
 
 /**
@@ -28,8 +30,7 @@ export interface StatePayload {
   readonly answers?: Record<string, unknown>;
 }
 
-/** Bytes a shared key must have at least (`TOOLDROP_STATE_KEY`). */
-export const MIN_STATE_KEY_BYTES = 32;
+export { MIN_STATE_KEY_BYTES };
 
 /** Signs and checks request states; one per server run. */
 export class RequestStates {

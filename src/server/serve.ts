@@ -6,7 +6,6 @@
  */
 
 import type { FileWatcher } from "./resource_updates.ts";
-import { MIN_STATE_KEY_BYTES } from "./request_state.ts";
 import { Connection, WRITE_HIGH_WATER } from "./connection.ts";
 import { handleBatch, handleRequest } from "./dispatch.ts";
 import { Input } from "./_input.ts";
@@ -17,6 +16,7 @@ import {
 } from "./lines.ts";
 import {
   DEFAULT_SERVER_INFO,
+  MIN_STATE_KEY_BYTES,
   type ServedKinds,
   type ServerInfo,
 } from "./protocol.ts";

@@ -13,27 +13,11 @@ export const CORS_HEADERS =
 /** How long a browser may cache a preflight's answer, in seconds. */
 const PREFLIGHT_MAX_AGE = "600";
 
-/** The serialized origin of `text` (`https://app.example.com`), or undefined when it is not one. */
-export function parseOrigin(text: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
-  // An origin is scheme, host and port: a path, query, fragment or user makes it something else.
-  const extra = url.pathname !== "/" || url.search !== "" || url.hash !== "" ||
-    url.username !== "" || url.password !== "" || text.endsWith("#") ||
-    text.endsWith("?");
-  return extra ? undefined : url.origin;
-}
-
 /** The origins CORS is configured for; see the module documentation. */
 export class Cors {
   readonly #origins: ReadonlySet<string>;
 
-  /** `origins`: serialized origins, as `parseOrigin` returns them. */
+  /** `origins`: serialized origins, as `parseOrigin` (src/cli/options.ts) returns them. */
   constructor(origins: readonly string[]) {
     this.#origins = new Set(origins);
   }
