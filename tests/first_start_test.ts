@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { ROOT } from "./spawn.ts";
 
-/** The npm packages serving needs (zod) and the install command's JSONC editor. */
-const SERVING_PACKAGES = ["jsonc-parser", "zod"];
+/**
+ * The npm packages serving needs (zod), the install command's JSONC editor, and the JWT checks
+ * of `serve --http --oauth-issuer` (jose: 50 KB, no dependencies, loaded only in that mode).
+ */
+const SERVING_PACKAGES = ["jose", "jsonc-parser", "zod"];
 
 // Deno installs every npm package of the lock file a command runs with, so a first start on a
 // fresh cache downloads all of deno.lock: test and bench dependencies live in tests/deno.lock.

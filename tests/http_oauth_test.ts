@@ -1,0 +1,144 @@
+/**
+ * OAuth resource-server mode (issue 17, item 2): the Protected Resource Metadata, the challenge,
+ * and which access tokens pass, against an authorization server played by this test (its
+ * metadata and keys on a free loopback port; tokens signed here with jose).
+ */
+
+import assert from "node:assert/strict";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { OAuthResource } from "../src/server/http/oauth.ts";
+
+const RESOURCE = "https://tools.example.com/mcp";
+
+/** An authorization server: metadata (RFC 8414) and a JWKS with one ES256 key. */
+async function issuerServer() {
+  const { publicKey, privateKey } = await generateKeyPair("ES256");
+  const jwk = { ...await exportJWK(publicKey), kid: "k1", alg: "ES256" };
+  let fetches = 0;
+  let issuer = "";
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request): Response => {
+      fetches++;
+      const path = new URL(request.url).pathname;
+      if (path === "/.well-known/oauth-authorization-server") {
+        return Response.json({ issuer, jwks_uri: `${issuer}/jwks.json` });
+      }
+      if (path === "/jwks.json") return Response.json({ keys: [jwk] });
+      return new Response("not found", { status: 404 });
+    },
+  );
+  issuer = `http://127.0.0.1:${server.addr.port}`;
+  const token = (
+    claims: Record<string, unknown> = {},
+    options: { key?: CryptoKey; expires?: string; audience?: string } = {},
+  ) =>
+    new SignJWT({ scope: "tools", ...claims })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer(String(claims.iss ?? issuer))
+      .setAudience(options.audience ?? RESOURCE)
+      .setIssuedAt()
+      .setExpirationTime(options.expires ?? "5m")
+      .sign(options.key ?? privateKey);
+  return {
+    issuer,
+    token,
+    fetches: () => fetches,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+const bearer = (token: string) =>
+  new Headers({ authorization: `Bearer ${token}` });
+
+Deno.test("the resource metadata names the resource and its authorization server; the challenge points to it", () => {
+  const oauth = new OAuthResource({
+    issuer: "https://auth.example.com",
+    resource: RESOURCE,
+    scopes: ["tools"],
+  });
+  assert.equal(
+    oauth.metadataUrl,
+    "https://tools.example.com/.well-known/oauth-protected-resource/mcp",
+  );
+  assert.deepEqual(oauth.metadata(), {
+    resource: RESOURCE,
+    authorization_servers: ["https://auth.example.com"],
+    bearer_methods_supported: ["header"],
+    scopes_supported: ["tools"],
+  });
+  assert.equal(
+    oauth.challenge("missing"),
+    `Bearer resource_metadata="https://tools.example.com/.well-known/oauth-protected-resource/mcp"`,
+  );
+  assert.equal(
+    oauth.challenge("invalid"),
+    `Bearer resource_metadata="https://tools.example.com/.well-known/oauth-protected-resource/mcp", error="invalid_token"`,
+  );
+  assert.equal(
+    oauth.challenge("insufficient_scope"),
+    `Bearer resource_metadata="https://tools.example.com/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", scope="tools"`,
+  );
+});
+
+Deno.test("only a token the issuer signed, for this resource, unexpired and with the scopes, passes", async () => {
+  await using auth = await issuerServer();
+  const oauth = new OAuthResource({
+    issuer: auth.issuer,
+    resource: RESOURCE,
+    scopes: ["tools"],
+  });
+  const problems: string[] = [];
+  const check = async (headers: Headers) =>
+    await oauth.check(headers, (why) => problems.push(why));
+  assert.equal(await check(bearer(await auth.token())), "ok");
+  assert.equal(await check(new Headers()), "missing");
+  assert.equal(
+    await check(new Headers({ authorization: "Basic dXNlcjpwYXNz" })),
+    "missing",
+  );
+  assert.equal(await check(bearer("not.a.jwt")), "invalid");
+  assert.equal(
+    await check(
+      bearer(await auth.token({}, { audience: "https://other.example/mcp" })),
+    ),
+    "invalid",
+  );
+  assert.equal(
+    await check(bearer(await auth.token({}, { expires: "-1m" }))),
+    "invalid",
+  );
+  assert.equal(
+    await check(bearer(await auth.token({ iss: "https://evil.example" }))),
+    "invalid",
+  );
+  const { privateKey: other } = await generateKeyPair("ES256");
+  assert.equal(
+    await check(bearer(await auth.token({}, { key: other }))),
+    "invalid",
+  );
+  assert.equal(
+    await check(bearer(await auth.token({ scope: "read" }))),
+    "insufficient_scope",
+  );
+  assert.equal(problems.length, 5);
+  assert.ok(problems.every((why) => !why.includes("eyJ")), problems.join("\n")); // no token text
+  // Metadata and keys were fetched once and reused.
+  assert.ok(auth.fetches() <= 3, `${auth.fetches()} fetches`);
+});
+
+Deno.test("an issuer that cannot be reached makes every token invalid, and says why", async () => {
+  const oauth = new OAuthResource({
+    issuer: "http://127.0.0.1:1",
+    resource: RESOURCE,
+  });
+  const problems: string[] = [];
+  assert.equal(
+    await oauth.check(bearer("a.b.c"), (why) => problems.push(why)),
+    "invalid",
+  );
+  assert.match(
+    problems[0]!,
+    /Cannot find the keys of issuer http:\/\/127\.0\.0\.1:1/,
+  );
+});
