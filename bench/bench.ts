@@ -5,7 +5,11 @@
  * is reported, so a noisy moment affects all servers alike. Prints a table and writes the raw
  * JSON to bench/results/. Not a test: timings belong to the machine they were taken on.
  *
- * Options: --rounds N (default 5), --quick (fewer calls, for trying the harness).
+ * Then the same over HTTP (bench/http.ts): tooldrop's `serve --http`, the SDK's Streamable HTTP
+ * server, a `Deno.serve` floor, in interleaved rounds of their own, and a second table.
+ *
+ * Options: --rounds N (default 5 over stdio, 3 over HTTP), --quick (fewer calls, for trying the
+ * harness), --http (the HTTP part alone).
  */
 
 import denoJson from "../deno.json" with { type: "json" };
@@ -18,12 +22,40 @@ import {
   writeManyTools,
 } from "./measure.ts";
 import { type Round, summarize, table } from "./report.ts";
+import { httpServers, type HttpSettings, measureHttp } from "./http.ts";
+import {
+  httpMetrics,
+  type HttpRound,
+  httpTable,
+  httpTargets,
+  summarizeHttp,
+} from "./http_report.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const args = Deno.args;
 const quick = args.includes("--quick");
+const httpOnly = args.includes("--http");
 const roundsArg = args.indexOf("--rounds");
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : quick ? 1 : 5;
+const HTTP_ROUNDS = roundsArg >= 0 ? ROUNDS : quick ? 1 : 3;
+/** Per round and server: 0.3 s to warm up, then 3 × (warmup + seconds), then the SSE calls. */
+const HTTP: HttpSettings = quick
+  ? {
+    concurrencies: [1, 16, 64],
+    warmupSeconds: 0.2,
+    seconds: 0.5,
+    progressCount: 100,
+    progressRepeats: 3,
+  }
+  : {
+    concurrencies: [1, 16, 64],
+    warmupSeconds: 0.5,
+    seconds: 2,
+    progressCount: 100,
+    progressRepeats: 5,
+  };
+/** The HTTP part's tools: tools/ echo and get_cwd, and a progress tool. */
+const HTTP_TOOLS = `${ROOT}/bench/http_tools`;
 const COLD_STARTS = quick ? 3 : 7;
 const SESSION = quick
   ? { warmup: 100, sequential: 300, pipelined: 2_000 }
@@ -149,8 +181,8 @@ async function manyToolsSpec(main: ServerSpec): Promise<ServerSpec> {
   return { ...main, command: [...main.command, "--tools", MANY_DIR] };
 }
 
-async function main(): Promise<void> {
-  await prepareSdk();
+/** The stdio part: rounds of cold starts, a session and big echoes; prints its table. */
+async function stdioPart(): Promise<Record<string, unknown>> {
   const specs = await servers();
   const many = await manyToolsSpec(specs[0]!);
   const rounds: Round[] = [];
@@ -188,9 +220,7 @@ async function main(): Promise<void> {
   const summary = summarize(rounds, specs.map((s) => s.name));
   print();
   print(table(summary));
-  const result = {
-    date: new Date().toISOString(),
-    machine: await machine(),
+  return {
     settings: {
       rounds: ROUNDS,
       coldStarts: COLD_STARTS,
@@ -205,9 +235,72 @@ async function main(): Promise<void> {
     summary,
     rounds,
   };
+}
+
+/** The HTTP part: rounds of load at each concurrency, SSE progress and RSS; prints its table. */
+async function httpPart(): Promise<Record<string, unknown>> {
+  // A warm listing cache, as a project that commits tools/.listing.json has.
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}/main.ts`, "manifest", "--tools", HTTP_TOOLS],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(
+      `manifest --tools ${HTTP_TOOLS} failed: ${
+        new TextDecoder().decode(stderr)
+      }`,
+    );
+  }
+  const specs = httpServers(ROOT, HTTP_TOOLS);
+  const rounds: HttpRound[] = [];
+  for (let r = 0; r < HTTP_ROUNDS; r++) {
+    const order = specs.map((_, i) => specs[(i + r) % specs.length]!);
+    const round: HttpRound = {};
+    for (const spec of order) {
+      print(`HTTP round ${r + 1}/${HTTP_ROUNDS}: ${spec.name}`);
+      round[spec.name] = await attempt(() => measureHttp(spec, HTTP));
+    }
+    rounds.push(round);
+  }
+  const metrics = httpMetrics(HTTP.concurrencies, HTTP.progressCount);
+  const summary = summarizeHttp(
+    rounds,
+    specs.map((s) => s.name),
+    metrics,
+    httpTargets(HTTP.concurrencies),
+  );
+  print();
+  print(httpTable(summary, metrics));
+  return {
+    settings: { rounds: HTTP_ROUNDS, ...HTTP },
+    servers: specs.map((s) => ({
+      name: s.name,
+      command: s.command(0).join(" ").replaceAll(ROOT, ".").replace(
+        "127.0.0.1:0",
+        "127.0.0.1:<port>",
+      ).replace(/ 0$/, " <port>"),
+      era: s.era,
+    })),
+    summary,
+    rounds,
+  };
+}
+
+async function main(): Promise<void> {
+  await prepareSdk();
+  const stdio = httpOnly ? {} : await stdioPart();
+  const http = await httpPart();
+  const result = {
+    date: new Date().toISOString(),
+    machine: await machine(),
+    ...stdio,
+    http,
+  };
   const file = `${ROOT}/bench/results/${result.date.slice(0, 10)}${
-    quick ? "-quick" : ""
-  }.json`;
+    httpOnly ? "-http" : ""
+  }${quick ? "-quick" : ""}.json`;
   await Deno.mkdir(`${ROOT}/bench/results`, { recursive: true });
   await Deno.writeTextFile(file, `${JSON.stringify(result, null, 2)}\n`);
   print(`\nRaw results: ${file.replace(`${ROOT}/`, "")}`);

@@ -18,17 +18,8 @@ export class RpcProcess extends RpcChild {
   }
 
   /** Peak resident memory of the process and its descendants, in KiB (Linux; 0 elsewhere). */
-  async peakRssKiB(): Promise<number> {
-    let total = 0;
-    for (const pid of await tree(this.pid)) {
-      try {
-        const status = await Deno.readTextFile(`/proc/${pid}/status`);
-        total += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      } catch {
-        // gone, or not Linux
-      }
-    }
-    return total;
+  peakRssKiB(): Promise<number> {
+    return treePeakRssKiB(this.pid);
   }
 
   /** Closes stdin and measures how long the process takes to exit; kills it past `ms`. */
@@ -37,6 +28,20 @@ export class RpcProcess extends RpcChild {
     if (!exit.exited) throw new Error(`did not exit within ${ms} ms of EOF`);
     return { code: exit.code, ms: exit.ms };
   }
+}
+
+/** Peak resident memory of process `pid` and its descendants, in KiB (Linux; 0 elsewhere). */
+export async function treePeakRssKiB(pid: number): Promise<number> {
+  let total = 0;
+  for (const each of await tree(pid)) {
+    try {
+      const status = await Deno.readTextFile(`/proc/${each}/status`);
+      total += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      // gone, or not Linux
+    }
+  }
+  return total;
 }
 
 async function tree(pid: number): Promise<number[]> {

@@ -29,7 +29,8 @@ interface Metric {
 const failed = (value: unknown): value is Failure =>
   typeof value === "object" && value !== null && "error" in value;
 
-const median = (values: number[]): number => {
+/** The median of `values` (the mean of the middle two for an even count). */
+export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2
@@ -307,11 +308,15 @@ export function summarize(rounds: Round[], servers: string[]): Summary {
   return { servers, values, ratios, targets };
 }
 
-function format(value: number | string | undefined, unit: string): string {
+/** A table cell: a number with digits by size (none for a rate), "fails" or "–". */
+export function format(
+  value: number | string | undefined,
+  unit: string,
+): string {
   if (typeof value !== "number") {
     return value?.startsWith("failed") ? "fails" : "–";
   }
-  const digits = unit === "calls/s" || value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  const digits = unit.endsWith("/s") || value >= 100 ? 0 : value >= 10 ? 1 : 2;
   return `${
     value.toLocaleString("en-US", {
       maximumFractionDigits: digits,
@@ -330,7 +335,8 @@ function medianOf(
   return typeof value === "number" ? value : null;
 }
 
-const ratioText = (
+/** A ratio as `1.23×`, or "–". */
+export const ratioText = (
   r: number | null | undefined,
 ) => (r === null || r === undefined ? "–" : `${r.toFixed(2)}×`);
 
