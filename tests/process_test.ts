@@ -17,14 +17,22 @@ import { defineTool } from "tooldrop";
 export default defineTool({
   description: "Sleeps 30 s and ignores cancellation.",
   timeoutMs: 120_000,
-  run: () => new Promise((resolve) => setTimeout(() => resolve("woke"), 30_000)),
+  run: () => {
+    console.error("SLEEPING");
+    return new Promise((resolve) => setTimeout(() => resolve("woke"), 30_000));
+  },
 });
 `;
 
-/** A server whose SLEEPER call (id 1) is in flight: a ping sent after it was answered. */
+/**
+ * A server whose SLEEPER call (id 1) is in flight: its tool said it started (a ping answered
+ * is not enough: the handshake and ping are answered before the tools load, and on a loaded
+ * machine the call may still wait for them).
+ */
 async function sleepInFlight(toolsPath: string): Promise<ServerProcess> {
   const server = new ServerProcess(serverArgs(toolsPath));
   await server.send(call(1, "sleep"));
+  await server.stderr.waitFor(/SLEEPING/);
   await server.send(ping(2));
   await server.reply(2);
   return server;
