@@ -27,13 +27,15 @@ const ENTRY_IMPORTERS = [WORKER_ENTRY];
 /**
  * Packages src/ may use, and where. Each is kept to the layers that need it: zod is the tool
  * contract's schema language; jsonc-parser edits client configuration, a command's job, and
- * stays off the lower layers that an embedder or the serve path loads. Any other package (the
- * SDK, express…) belongs to tests and bench only. `node:` built-ins are part of the runtime
+ * stays off the lower layers that an embedder or the serve path loads; jose checks OAuth access
+ * tokens in the HTTP transport, and nowhere else. Any other package (the SDK, express…) belongs
+ * to tests and bench only. `node:` built-ins are part of the runtime
  * and allowed everywhere.
  */
 export const PACKAGE_LAYERS: Record<string, readonly string[]> = {
   zod: ["tool/", "server/", "loading/", "cli/", "entry"],
   "jsonc-parser": ["cli/"],
+  jose: ["server/http/"],
 };
 /**
  * Files outside src/ that src/ may import: none. Not even deno.json, for the version: a tool
@@ -286,7 +288,11 @@ function layerBreak(
     const where = PACKAGE_LAYERS[target.name];
     if (target.direct) return "a direct npm: specifier; use deno.json's name";
     if (!where) return `package "${target.name}" is for tests and bench only`;
-    if (where.includes(place.name)) return undefined;
+    // A layer (`server/`) or a folder inside one (`server/http/`).
+    if (
+      where.includes(place.name) ||
+      where.some((folder) => from.startsWith(`src/${folder}`))
+    ) return undefined;
     return `package "${target.name}" is only for ${where.join(", ")}`;
   }
   const to = placeOf(target.path);
