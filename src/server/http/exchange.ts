@@ -2,12 +2,14 @@
  * @module
  * One HTTP request's way back (`Exchange`): its reply as `application/json` when nothing comes
  * before it, else an SSE stream of the notifications (and, legacy, the server's requests) that
- * belong to it, ending with the reply. The client closing the connection before the reply is
- * the request's cancellation.
+ * belong to it, ending with the reply. In the 2026 era the client closing the connection before
+ * the reply is the request's cancellation; a legacy session's stream is resumable instead
+ * (./resumable.ts): the call runs on and what it sends waits for the client to come back.
  */
 
 import { idJson, type RequestId } from "../jsonrpc.ts";
 import { EventStream, SSE_HEADERS } from "./event_stream.ts";
+import type { ResumableStream } from "./resumable.ts";
 
 const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
 /** The reconnection delay an SSE stream suggests (`retry:`), in ms. */
@@ -38,6 +40,8 @@ export interface ExchangeOptions {
   onReply?: ((ok: boolean) => void) | undefined;
   /** The notification that says `n` notifications were dropped for a slow reader. */
   droppedNote: (count: number) => string;
+  /** Legacy: makes the resumable stream its SSE goes on (else an `EventStream`, not resumable). */
+  resumable?: (() => ResumableStream) | undefined;
 }
 
 /** One request's response; see the module documentation. */
@@ -49,7 +53,7 @@ export class Exchange {
   readonly response: Promise<Response>;
   readonly #options: ExchangeOptions;
   readonly #resolve: (response: Response) => void;
-  #stream: EventStream | undefined;
+  #stream: EventStream | ResumableStream | undefined;
   #settled = false;
   #done = false;
   #unwatch: (() => void) | undefined;
@@ -129,8 +133,17 @@ export class Exchange {
     );
   }
 
-  #openStream(): EventStream {
+  #openStream(): EventStream | ResumableStream {
     if (this.#stream) return this.#stream;
+    if (this.#options.resumable) {
+      const stream = this.#stream = this.#options.resumable();
+      this.#settle(
+        new Response(stream.connect(), {
+          headers: { ...SSE_HEADERS, ...this.#options.headers },
+        }),
+      );
+      return stream;
+    }
     const stream = this.#stream = new EventStream({
       first: this.#options.stream === "now"
         ? `retry: ${RETRY_MS}\n\n`

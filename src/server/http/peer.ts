@@ -4,9 +4,10 @@
  * each legacy session has its own. Requests go in with ids (and progress tokens) of the peer's
  * own numbering, so clients that all use id 1 never meet; each line the server writes is routed
  * back by that number to the HTTP response of its request (./exchange.ts), with the client's id
- * put back. Only a reply's id is found without parsing the line.
- * (Over 300 lines: the numbering going in and the routing coming out share their maps; split,
- * each half would reach into the other's.)
+ * put back. Only a reply's id is found without parsing the line. A legacy session's SSE streams
+ * are resumable (./resumable.ts): the peer holds them by id for a GET with `Last-Event-ID`.
+ * (Over 300 lines: the numbering going in, the routing coming out and the registry of resumable
+ * streams share their maps; split, each part would reach into the others'.)
  */
 
 import { serve } from "../serve.ts";
@@ -23,13 +24,18 @@ import type { ToolSet } from "../../tool/served.ts";
 import type { Logger } from "../../util/log.ts";
 import type { FileWatcher } from "../resource_updates.ts";
 import { LineFeed, LineSink } from "./pipe.ts";
-import type { EventStream } from "./event_stream.ts";
-import { Exchange, type ExchangeOptions } from "./exchange.ts";
+import { Exchange, type ExchangeOptions, RETRY_MS } from "./exchange.ts";
+import { ResumableStream } from "./resumable.ts";
 
 const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
 const SUBSCRIPTION_KEY = "io.modelcontextprotocol/subscriptionId";
 /** Methods whose handling may send the client requests, logs and progress before the reply. */
 const CALL_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
+/**
+ * Streams read to their end that a session keeps for resumption (the end may not have reached
+ * the client); beyond, the one read longest ago goes.
+ */
+const MAX_FINISHED_STREAMS = 16;
 
 /** What every peer is built from (see `ServeOptions`). */
 export interface PeerOptions {
@@ -53,8 +59,8 @@ export class Peer {
   readonly done: Promise<void>;
   /** True for a legacy session: server requests and unrelated notifications have streams here. */
   readonly legacy: boolean;
-  /** The session's GET stream, while open (legacy only). */
-  standalone: EventStream | undefined;
+  /** The session's GET stream, connected or waiting to be resumed (legacy only). */
+  standalone: ResumableStream | undefined;
   /** When a request last came, in `performance.now()` ms (idle expiry). */
   lastUsed = performance.now();
   readonly #feed = new LineFeed();
@@ -64,6 +70,10 @@ export class Peer {
   readonly #exchanges = new Map<number, Exchange>();
   /** Legacy: the client's own ids of requests in progress, to map its cancellations. */
   readonly #byClientId = new Map<string | number | bigint, Exchange>();
+  /** Legacy: the streams a GET with `Last-Event-ID` may resume, by key. */
+  readonly #streams = new Map<string, ResumableStream>();
+  /** Legacy: streams read to their end, oldest first, kept a while for a client that lost it. */
+  readonly #finished = new Set<ResumableStream>();
   #nextId = 1;
   #closed = false;
   #unroutedLogs = 0;
@@ -101,7 +111,9 @@ export class Peer {
       for (const exchange of this.#exchanges.values()) exchange.abandon();
       this.#exchanges.clear();
       this.#byClientId.clear();
-      this.standalone?.end();
+      for (const stream of this.#streams.values()) stream.discard();
+      this.#streams.clear();
+      this.#finished.clear();
       this.standalone = undefined;
     });
   }
@@ -124,7 +136,13 @@ export class Peer {
     message: { id: RequestId; method: string; params: Params | undefined },
     options: Omit<
       ExchangeOptions,
-      "id" | "clientId" | "onAbandon" | "logs" | "progressToken" | "droppedNote"
+      | "id"
+      | "clientId"
+      | "onAbandon"
+      | "logs"
+      | "progressToken"
+      | "droppedNote"
+      | "resumable"
     >,
   ): Exchange | "busy" | "duplicate" {
     if (this.#exchanges.size >= this.#maxPending) return "busy";
@@ -144,6 +162,7 @@ export class Peer {
           meta?.["io.modelcontextprotocol/logLevel"] !== undefined),
       onAbandon: () => this.#cancel(exchange),
       droppedNote: this.#droppedNote,
+      resumable: this.legacy ? () => this.#newStream(false) : undefined,
     });
     this.#exchanges.set(id, exchange);
     if (this.legacy) this.#byClientId.set(clientKey, exchange);
@@ -195,11 +214,75 @@ export class Peer {
     this.#feed.push(line);
   }
 
+  /**
+   * A GET of the session: with the `Last-Event-ID` of one of its streams, that stream read on
+   * after it (a call's, its reply last); else, or for a GET stream it no longer holds, a new
+   * GET stream. "conflict" while the GET stream is connected; "unknown" for an id that names
+   * no call stream here (ended, swept, another session's, or forged).
+   */
+  listen(
+    lastEventId: string | null,
+  ): ReadableStream<Uint8Array> | "conflict" | "unknown" {
+    this.lastUsed = performance.now();
+    if (lastEventId !== null) {
+      const match = /^(g?[0-9a-f]{12})-(\d{1,15})$/.exec(lastEventId);
+      const stream = match ? this.#streams.get(match[1]!) : undefined;
+      if (stream && Number(match![2]) <= stream.last) {
+        return stream.connect(Number(match![2]));
+      }
+      if (stream || !match?.[1]?.startsWith("g")) return "unknown";
+    }
+    if (this.standalone?.connected) return "conflict";
+    if (this.standalone) this.#drop(this.standalone);
+    const stream = this.standalone = this.#newStream(true);
+    return stream.connect();
+  }
+
+  /** Drops the streams nobody has read for `idleMs` since their connection went. */
+  sweep(idleMs: number): void {
+    const now = performance.now();
+    for (const stream of this.#streams.values()) {
+      if (stream.goneAt !== undefined && now - stream.goneAt > idleMs) {
+        this.#drop(stream);
+      }
+    }
+  }
+
   /** Ends the connection: running calls get the grace period, then streams end. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#feed.close();
+  }
+
+  #newStream(get: boolean): ResumableStream {
+    const stream: ResumableStream = new ResumableStream({
+      get,
+      retryMs: RETRY_MS,
+      droppedNote: this.#droppedNote,
+      // The session is in use until the client could have come back for it.
+      onGone: () => this.lastUsed = performance.now(),
+      onDone: () => this.#finish(stream),
+    });
+    this.#streams.set(stream.key, stream);
+    return stream;
+  }
+
+  #finish(stream: ResumableStream): void {
+    this.#finished.delete(stream);
+    this.#finished.add(stream);
+    if (this.#finished.size > MAX_FINISHED_STREAMS) {
+      this.#drop(this.#finished.values().next().value!);
+    }
+  }
+
+  #drop(stream: ResumableStream): void {
+    if (this.#streams.get(stream.key) === stream) {
+      this.#streams.delete(stream.key);
+    }
+    this.#finished.delete(stream);
+    if (this.standalone === stream) this.standalone = undefined;
+    stream.discard();
   }
 
   /** The client went away before its reply: the request is cancelled in the server. */

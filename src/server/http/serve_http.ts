@@ -25,7 +25,7 @@ import { DEFAULT_MAX_LINE_BYTES } from "../lines.ts";
 import type { FileWatcher } from "../resource_updates.ts";
 import type { ToolSet } from "../../tool/served.ts";
 import { Logger } from "../../util/log.ts";
-import { EventStream, SSE_HEADERS } from "./event_stream.ts";
+import { SSE_HEADERS } from "./event_stream.ts";
 import {
   DEFAULT_BODY_TIMEOUT_MS,
   HEADER_MISMATCH,
@@ -528,7 +528,8 @@ class HttpEndpoint {
     }
     const peer = this.#sessions.get(sessionId);
     if (!peer) return sessionNotFound();
-    if (peer.standalone && !peer.standalone.closed) {
+    const body = peer.listen(request.headers.get("last-event-id"));
+    if (body === "conflict") {
       return rpcError(
         409,
         null,
@@ -536,16 +537,16 @@ class HttpEndpoint {
         "Conflict: this session's GET stream is already open",
       );
     }
-    const stream: EventStream = new EventStream({
-      keepAlive: true,
-      droppedNote,
-      onGone: () => {
-        if (peer.standalone === stream) peer.standalone = undefined;
-      },
-    });
-    peer.standalone = stream;
-    peer.lastUsed = performance.now();
-    return new Response(stream.body, { headers: SSE_HEADERS });
+    if (body === "unknown") {
+      // Not 404: to a request with a session id that means the session is gone.
+      return rpcError(
+        400,
+        null,
+        INVALID_REQUEST,
+        "Bad Request: Last-Event-ID names no stream of this session that can be resumed (it ended, or its events expired); send the request again",
+      );
+    }
+    return new Response(body, { headers: SSE_HEADERS });
   }
 
   #delete(request: Request): Response {

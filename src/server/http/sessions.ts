@@ -8,7 +8,10 @@ import type { Peer } from "./peer.ts";
 
 /** Sessions open at once by default. */
 export const DEFAULT_MAX_SESSIONS = 64;
-/** How long a session may go without a request (and without a GET stream) by default. */
+/**
+ * How long a session may go without a request (and without a GET stream) by default; also how
+ * long a dropped stream's events wait for the client to resume it.
+ */
 export const DEFAULT_SESSION_IDLE_MS = 10 * 60_000;
 
 /** The open sessions; see the module documentation. */
@@ -58,7 +61,7 @@ export class Sessions {
       if (this.#peers.size >= this.#max) {
         let oldest: [string, Peer] | undefined;
         for (const entry of this.#peers) {
-          if (entry[1].pending > 0 || entry[1].standalone) continue;
+          if (entry[1].pending > 0 || entry[1].standalone?.connected) continue;
           if (!oldest || entry[1].lastUsed < oldest[1].lastUsed) oldest = entry;
         }
         if (!oldest) return undefined;
@@ -94,7 +97,7 @@ export class Sessions {
   }
 
   #expired(peer: Peer): boolean {
-    return peer.pending === 0 && !peer.standalone &&
+    return peer.pending === 0 && !peer.standalone?.connected &&
       performance.now() - peer.lastUsed > this.#idleMs;
   }
 
@@ -102,6 +105,7 @@ export class Sessions {
     for (const [id, peer] of this.#peers) {
       if (peer.closed) this.#peers.delete(id);
       else if (this.#expired(peer)) this.end(id, "idle");
+      else peer.sweep(this.#idleMs);
     }
   }
 }
