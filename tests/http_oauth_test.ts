@@ -7,6 +7,9 @@
 import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { OAuthResource } from "../src/server/http/oauth.ts";
+import { parseArgs } from "../src/cli/options.ts";
+import { call, modern } from "./requests.ts";
+import { modernHeaders, post, start } from "./http_client.ts";
 
 const RESOURCE = "https://tools.example.com/mcp";
 
@@ -140,5 +143,113 @@ Deno.test("an issuer that cannot be reached makes every token invalid, and says 
   assert.match(
     problems[0]!,
     /Cannot find the keys of issuer http:\/\/127\.0\.0\.1:1/,
+  );
+});
+
+Deno.test("serve over HTTP with OAuth: the metadata is public, /mcp wants a valid token, a missing scope is 403", async () => {
+  await using auth = await issuerServer();
+  await using server = start({
+    oauth: { issuer: auth.issuer, resource: RESOURCE, scopes: ["tools"] },
+  });
+  const base = new URL(server.url);
+  const metadata = await fetch(
+    new URL("/.well-known/oauth-protected-resource/mcp", base),
+  );
+  assert.equal(metadata.status, 200);
+  assert.deepEqual(await metadata.json(), {
+    resource: RESOURCE,
+    authorization_servers: [auth.issuer],
+    bearer_methods_supported: ["header"],
+    scopes_supported: ["tools"],
+  });
+  const request = modern(call(1, "echo", { text: "hi" }));
+  const headers = modernHeaders("tools/call", "echo");
+  const without = await post(server, request, headers);
+  assert.equal(without.status, 401);
+  assert.equal(
+    without.headers.get("www-authenticate"),
+    `Bearer resource_metadata="https://tools.example.com/.well-known/oauth-protected-resource/mcp"`,
+  );
+  assert.equal(
+    await without.text(),
+    `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Unauthorized: this server needs an OAuth access token (Authorization: Bearer <token>)"}}`,
+  );
+  const withToken = (token: string) =>
+    post(server, request, { ...headers, authorization: `Bearer ${token}` });
+  const ok = await withToken(await auth.token());
+  assert.equal(ok.status, 200);
+  assert.equal((await ok.json()).result.content[0].text, "echo: hi");
+  const wrong = await withToken(
+    await auth.token({}, { audience: "https://else.example/mcp" }),
+  );
+  assert.equal(wrong.status, 401);
+  assert.match(wrong.headers.get("www-authenticate")!, /error="invalid_token"/);
+  await wrong.body?.cancel();
+  const narrow = await withToken(await auth.token({ scope: "read" }));
+  assert.equal(narrow.status, 403);
+  assert.match(
+    narrow.headers.get("www-authenticate")!,
+    /error="insufficient_scope", scope="tools"/,
+  );
+  await narrow.body?.cancel();
+});
+
+Deno.test("parseArgs: the OAuth options need each other, serve --http, and no --token-env", () => {
+  const http = ["serve", "--http", ":0"];
+  assert.deepEqual(
+    (({ oauthIssuer, oauthResource, oauthScopes }) => ({
+      oauthIssuer,
+      oauthResource,
+      oauthScopes,
+    }))(parseArgs([
+      ...http,
+      "--oauth-issuer",
+      "https://auth.example.com",
+      "--oauth-resource",
+      RESOURCE,
+      "--oauth-scope",
+      "tools",
+    ])),
+    {
+      oauthIssuer: "https://auth.example.com",
+      oauthResource: RESOURCE,
+      oauthScopes: ["tools"],
+    },
+  );
+  assert.throws(
+    () => parseArgs([...http, "--oauth-issuer", "https://auth.example.com"]),
+    /Option --oauth-issuer needs --oauth-resource: this server's public URL of \/mcp/,
+  );
+  assert.throws(
+    () => parseArgs([...http, "--oauth-resource", RESOURCE]),
+    /need --oauth-issuer/,
+  );
+  assert.throws(
+    () =>
+      parseArgs([
+        ...http,
+        "--oauth-issuer",
+        "ftp://x",
+        "--oauth-resource",
+        RESOURCE,
+      ]),
+    /Option --oauth-issuer takes an http\(s\) URL/,
+  );
+  assert.throws(
+    () =>
+      parseArgs([
+        ...http,
+        "--token-env",
+        "T",
+        "--oauth-issuer",
+        "https://a.example",
+        "--oauth-resource",
+        RESOURCE,
+      ]),
+    /exclude each other/,
+  );
+  assert.throws(
+    () => parseArgs(["serve", "--oauth-issuer", "https://a.example"]),
+    /needs serve --http/,
   );
 });

@@ -82,6 +82,12 @@ export interface CliOptions {
   allowHosts?: string[];
   /** serve --http: origins CORS allows (--cors-origin), serialized. */
   corsOrigins?: string[];
+  /** serve --http: the OAuth authorization server whose access tokens are accepted. */
+  oauthIssuer?: string;
+  /** serve --http: this server's public URL of /mcp, the audience its tokens name. */
+  oauthResource?: string;
+  /** serve --http: scopes every access token must carry (--oauth-scope). */
+  oauthScopes?: string[];
   /** serve: run as the server `dev` supervises (exit with RESTART_EXIT_CODE to be restarted). */
   devChild: boolean;
 }
@@ -108,6 +114,9 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
                               the token being the value of the variable NAME;
                               --allow-host: a name (proxy, LAN) to answer to as Host and Origin;
                               --cors-origin: a web origin whose pages may call the server
+          [--oauth-issuer URL --oauth-resource URL [--oauth-scope S]...]
+                              accept OAuth access tokens (JWT) of that authorization server
+                              for this resource (its public /mcp URL), with those scopes
   dev                         serve, reload tools on save, restart on server code changes
   list [--json]               the tools and their arguments (--json: the tools/list result)
   call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
@@ -244,6 +253,24 @@ export function parseArgs(args: readonly string[]): CliOptions {
         options.tokenEnv = name;
         break;
       }
+      case "--oauth-issuer":
+        options.oauthIssuer = webUrl(value(), "--oauth-issuer");
+        break;
+      case "--oauth-resource":
+        options.oauthResource = webUrl(value(), "--oauth-resource");
+        break;
+      case "--oauth-scope": {
+        const scope = value();
+        if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
+          throw new Error(
+            `Option --oauth-scope takes one scope (visible characters, no spaces, quotes or backslashes), not ${
+              JSON.stringify(scope.slice(0, 40))
+            }`,
+          );
+        }
+        (options.oauthScopes ??= []).push(scope);
+        break;
+      }
       case "--allow-host": {
         const host = allowedHost(value());
         if (!host) {
@@ -366,6 +393,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
     options.tokenEnv && "--token-env",
     options.allowHosts && "--allow-host",
     options.corsOrigins && "--cors-origin",
+    options.oauthIssuer && "--oauth-issuer",
+    options.oauthResource && "--oauth-resource",
+    options.oauthScopes && "--oauth-scope",
   ].filter(Boolean);
   if (
     httpOnly.length > 0 &&
@@ -373,7 +403,43 @@ export function parseArgs(args: readonly string[]): CliOptions {
   ) {
     throw new Error(`Option ${httpOnly[0]} needs serve --http`);
   }
+  if ((options.oauthResource || options.oauthScopes) && !options.oauthIssuer) {
+    throw new Error(
+      "Options --oauth-resource and --oauth-scope need --oauth-issuer (the authorization server)",
+    );
+  }
+  if (options.oauthIssuer && !options.oauthResource) {
+    throw new Error(
+      "Option --oauth-issuer needs --oauth-resource: this server's public URL of /mcp, such as https://tools.example.com/mcp (the audience its access tokens must name)",
+    );
+  }
+  if (options.oauthIssuer && options.tokenEnv) {
+    throw new Error(
+      "Options --oauth-issuer and --token-env exclude each other: choose OAuth access tokens or one shared token",
+    );
+  }
   return options;
+}
+
+/** `text` when it is an http(s) URL without credentials or fragment; else an error naming `flag`. */
+function webUrl(text: string, flag: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url || (url.protocol !== "https:" && url.protocol !== "http:") ||
+    url.username !== "" || url.password !== "" || url.hash !== ""
+  ) {
+    throw new Error(
+      `Option ${flag} takes an http(s) URL, such as https://auth.example.com, not ${
+        JSON.stringify(text.slice(0, 60))
+      }`,
+    );
+  }
+  return text;
 }
 
 /** A `--allow-host` value as the Host check compares it (lowercase, IPv6 bracketed), or undefined. */

@@ -135,6 +135,15 @@ export async function runServeHttp(
       log,
       maxLineBytes: options.maxLineBytes,
       ...(token === undefined ? {} : { token }),
+      ...(options.oauthIssuer && options.oauthResource
+        ? {
+          oauth: {
+            issuer: options.oauthIssuer,
+            resource: options.oauthResource,
+            scopes: options.oauthScopes,
+          },
+        }
+        : {}),
       ...(stateKey === undefined ? {} : { stateKey }),
       ...(options.allowHosts ? { allowedHosts: options.allowHosts } : {}),
       ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
@@ -156,7 +165,9 @@ export async function runServeHttp(
   log.info(
     `tooldrop ${VERSION} serving ${servedSummary(tools)} at ${server.url}${
       token === undefined
-        ? ""
+        ? options.oauthIssuer
+          ? ` (requests need an access token of ${options.oauthIssuer})`
+          : ""
         : ` (requests need the bearer token in ${options.tokenEnv})`
     }`,
   );

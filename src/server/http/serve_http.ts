@@ -34,6 +34,7 @@ import {
   readBody,
 } from "./guard.ts";
 import { type AuthResult, BearerAuth, challenge } from "./auth.ts";
+import { METADATA_PATH, type OAuthOptions, OAuthResource } from "./oauth.ts";
 import { Cors } from "./cors.ts";
 import { Peer, type PeerOptions } from "./peer.ts";
 import {
@@ -73,6 +74,12 @@ export interface HttpServeOptions {
    * it with `tokenProblem`); default none: no auth.
    */
   token?: string;
+  /**
+   * OAuth resource-server mode (./oauth.ts): access tokens from this issuer, for this resource;
+   * the Protected Resource Metadata is served at /.well-known/oauth-protected-resource. Not with
+   * `token`.
+   */
+  oauth?: OAuthOptions;
   /** Origins (`https://app.example.com`, as `parseOrigin` gives them) CORS allows; default none. */
   corsOrigins?: readonly string[];
   /** How long a client may take to send a request's body, in all (408 beyond); default 30 s. */
@@ -120,6 +127,7 @@ class HttpEndpoint {
   readonly #log: Logger;
   readonly #guard: HostGuard;
   readonly #auth: BearerAuth | undefined;
+  readonly #oauth: OAuthResource | undefined;
   readonly #cors: Cors | undefined;
   readonly #maxBytes: number;
   readonly #bodyTimeoutMs: number;
@@ -139,9 +147,15 @@ class HttpEndpoint {
       options.allowedHosts,
       options.corsOrigins,
     );
+    if (options.token !== undefined && options.oauth) {
+      throw new TypeError(
+        "Cannot serve with both a bearer token and OAuth: choose one",
+      );
+    }
     this.#auth = options.token === undefined
       ? undefined
       : new BearerAuth(options.token);
+    this.#oauth = options.oauth ? new OAuthResource(options.oauth) : undefined;
     this.#cors = options.corsOrigins?.length
       ? new Cors(options.corsOrigins)
       : undefined;
@@ -245,6 +259,15 @@ class HttpEndpoint {
         ? new Response("ok", { headers: { "content-type": "text/plain" } })
         : plain(405, "Method Not Allowed", { allow: "GET, HEAD" });
     }
+    if (this.#oauth && path.startsWith(METADATA_PATH)) {
+      // RFC 9728: the metadata at the well-known path (and with the resource's path after it).
+      return path === METADATA_PATH ||
+          new URL(this.#oauth.metadataUrl).pathname === path
+        ? Response.json(this.#oauth.metadata(), {
+          headers: { "cache-control": "max-age=3600" },
+        })
+        : plain(404, "Not Found");
+    }
     if (path !== MCP_PATH) {
       return plain(404, "Not Found: the MCP endpoint is /mcp");
     }
@@ -272,6 +295,28 @@ class HttpEndpoint {
 
   /** The response to `request` when it carries the token (or none is needed), else 401. */
   #authorized(request: Request): Promise<Response> | Response {
+    const oauth = this.#oauth;
+    if (oauth) {
+      return oauth.check(
+        request.headers,
+        (why) => this.#log.debug(`Refused an access token: ${why}`),
+      ).then((result) => {
+        if (result === "ok") return this.#method(request);
+        this.#log.debug(`Refused a request: ${result} access token`);
+        const forbidden = result === "insufficient_scope";
+        return rpcError(
+          forbidden ? 403 : 401,
+          null,
+          INVALID_REQUEST,
+          result === "missing"
+            ? "Unauthorized: this server needs an OAuth access token (Authorization: Bearer <token>)"
+            : forbidden
+            ? "Forbidden: the access token lacks a scope this server requires"
+            : "Unauthorized: the access token is not valid for this server",
+          { "www-authenticate": oauth.challenge(result) },
+        );
+      });
+    }
     if (!this.#auth) return this.#method(request);
     // Checked before the body is read: a refused request costs a header and a digest.
     return this.#auth.check(request.headers).then((result) =>
