@@ -26,11 +26,7 @@ import { fileURLToPath } from "node:url";
 import { type Arrival, RpcChild } from "./rpc_child.ts";
 import { LATEST_LEGACY_VERSION } from "../server/protocol.ts";
 import { isPlainObject } from "../util/is.ts";
-import {
-  MAX_QUALIFIED_NAME,
-  qualifiedName,
-  qualifiedNameFits,
-} from "../tool/served.ts";
+import { longNamesProblem } from "../tool/served.ts";
 
 /** Milliseconds the server gets to answer each request (clients wait about 30 s at most). */
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -149,14 +145,9 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     );
   }
   const tools = report.tools ?? [];
-  const long = tools.filter((t) => !qualifiedNameFits(target.name, t));
-  if (long.length > 0) {
-    say(
-      false,
-      `tool name(s) ${long.join(", ")} are too long as ${
-        qualifiedName(target.name, "<tool>")
-      } (${MAX_QUALIFIED_NAME} characters at most): shorten them or the server name`,
-    );
+  const long = longNamesProblem(target.name, tools);
+  if (long) {
+    say(false, long);
     return 1;
   }
   io.stderr(

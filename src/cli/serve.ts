@@ -42,16 +42,8 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
   if (io.stdinIsTerminal && !options.watch) {
     // A person ran it by hand: say what it is rather than wait in silence. The tools load now,
     // to name them; start-up time does not matter to a person reading.
-    const { loadTools } = await import("../loading/load.ts");
     await guard();
-    preloaded = await loadTools({
-      toolsDir: io.toolsDir,
-      ...servedFolders(io),
-      manifest: io.manifest,
-      serverName: info.name,
-      log,
-      host: await workers.host(),
-    });
+    preloaded = await loadServed(io, log, info.name, await workers.host());
     io.stderr(banner(io, preloaded));
   }
   if (options.watch) {
@@ -333,14 +325,7 @@ async function loadInBackground(
     );
     return undefined;
   }
-  const tools = await loader.loadTools({
-    toolsDir: io.toolsDir,
-    ...servedFolders(io),
-    manifest: io.manifest,
-    serverName,
-    log,
-    host: workers,
-  });
+  const tools = await loadServed(io, log, serverName, workers, loader);
   if (tools) {
     log.info(
       `tooldrop ${VERSION} serving ${tools.tools.length} tool(s) on stdio: ${
@@ -358,4 +343,26 @@ export async function resourceFiles(
 ): Promise<AsyncIterable<unknown>> {
   const { watchFiles } = await import("../loading/watch.ts");
   return await watchFiles(paths, signal);
+}
+
+/**
+ * The tools, prompts and resources `io` names, their calls run by `host`'s workers; undefined
+ * (with the reasons logged) when the tools fail to load.
+ */
+export async function loadServed(
+  io: Io,
+  log: Logger,
+  serverName: string,
+  host: WorkerHost,
+  loader?: typeof import("../loading/load.ts"),
+): Promise<ToolSet | undefined> {
+  const { loadTools } = loader ?? await import("../loading/load.ts");
+  return await loadTools({
+    toolsDir: io.toolsDir,
+    ...servedFolders(io),
+    manifest: io.manifest,
+    serverName,
+    log,
+    host,
+  });
 }

@@ -6,11 +6,11 @@
  * token, when asked for, comes from an environment variable: a command line shows in `ps`.
  */
 
-import { type Io, servedFolders } from "./io.ts";
+import type { Io } from "./io.ts";
 import { type CliOptions, USAGE_ERROR } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import { lazyHost } from "./_workers.ts";
-import { resourceFiles, servedSummary } from "./serve.ts";
+import { loadServed, resourceFiles, servedSummary } from "./serve.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { DEFAULT_HTTP_PORT, serveHttp } from "../server/http/serve_http.ts";
 import { tokenProblem } from "../server/http/auth.ts";
@@ -112,15 +112,7 @@ export async function runServeHttp(
   };
   if (io.manifest) await io.guards?.nodeStdout();
   const workers = lazyHost(io, log);
-  const { loadTools } = await import("../loading/load.ts");
-  const tools = await loadTools({
-    toolsDir: io.toolsDir,
-    ...servedFolders(io),
-    manifest: io.manifest,
-    serverName: info.name,
-    log,
-    host: await workers.host(),
-  });
+  const tools = await loadServed(io, log, info.name, await workers.host());
   if (!tools) {
     workers.close();
     return 1;

@@ -165,6 +165,21 @@ export function qualifiedNameFits(
   return qualifiedName(serverName, toolName).length <= MAX_QUALIFIED_NAME;
 }
 
+/**
+ * What doctor says when some of `toolNames` are too long once qualified for `serverName`;
+ * undefined when all fit.
+ */
+export function longNamesProblem(
+  serverName: string,
+  toolNames: readonly string[],
+): string | undefined {
+  const long = toolNames.filter((name) => !qualifiedNameFits(serverName, name));
+  if (long.length === 0) return undefined;
+  return `tool name(s) ${long.join(", ")} are too long as ${
+    qualifiedName(serverName, "<tool>")
+  } (${MAX_QUALIFIED_NAME} characters at most): shorten them or the server name`;
+}
+
 /** The error for two tools with one name, naming both files. */
 export function duplicateNameError(tool: Tool, other: Tool): string {
   return `Cannot load tool "${tool.source}": the name "${tool.name}" is already used by "${other.source}"; rename one of them or set "name"`;

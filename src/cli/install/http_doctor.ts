@@ -10,11 +10,7 @@
 
 import type { ConfigTarget } from "./clients.ts";
 import { type HttpEntry, sentHeaders, shownHeader } from "./http_entry.ts";
-import {
-  MAX_QUALIFIED_NAME,
-  qualifiedName,
-  qualifiedNameFits,
-} from "../../tool/served.ts";
+import { longNamesProblem } from "../../tool/served.ts";
 
 /** Milliseconds the server gets to answer each request (clients wait about 30 s at most). */
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -148,14 +144,9 @@ export async function checkHttp(
       true,
       `it lists ${listed.length} tool(s): ${listed.join(", ") || "(none)"}`,
     );
-    const long = listed.filter((name) => !qualifiedNameFits(target.name, name));
-    if (long.length > 0) {
-      say(
-        false,
-        `tool name(s) ${long.join(", ")} are too long as ${
-          qualifiedName(target.name, "<tool>")
-        } (${MAX_QUALIFIED_NAME} characters at most): shorten them or the server name`,
-      );
+    const long = longNamesProblem(target.name, listed);
+    if (long) {
+      say(false, long);
       return false;
     }
     return true;
