@@ -11,8 +11,8 @@ import {
   initialize,
   initialized,
   listen,
-  type Message,
   modern,
+  request,
 } from "./requests.ts";
 import { ROOT, ServerProcess, tempDir, type TextTap } from "./spawn.ts";
 import { isolatedArgs } from "./hostile/_isolation_tools.ts";
@@ -112,14 +112,7 @@ async function lines(
   }
 }
 
-const rpc = (
-  id: number,
-  method: string,
-  params?: Record<string, unknown>,
-): Message =>
-  params === undefined
-    ? { jsonrpc: "2.0", id, method }
-    : { jsonrpc: "2.0", id, method, params };
+const rpc = request;
 
 const UPDATED_TODO =
   `{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"notes://todo"}}`;

@@ -36,7 +36,8 @@ export const MODERN_META: Readonly<Record<string, unknown>> = {
   "io.modelcontextprotocol/clientCapabilities": {},
 };
 
-function request(
+/** A request of any `method` (`params` left out when not given). */
+export function request(
   id: Id,
   method: string,
   params?: Record<string, unknown>,

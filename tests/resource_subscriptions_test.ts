@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { defineResource } from "tooldrop";
 import type { FileWatcher } from "../src/server/resource_updates.ts";
-import { initialize, listen, type Message, modern } from "./requests.ts";
+import { initialize, listen, modern, request } from "./requests.ts";
 import { memoryLog, Session, toolSet } from "./wire.ts";
 
 const set = toolSet({}, {
@@ -58,14 +58,7 @@ function fakeWatcher() {
   return { watcher, watching };
 }
 
-const rpc = (
-  id: number,
-  method: string,
-  params?: Record<string, unknown>,
-): Message =>
-  params === undefined
-    ? { jsonrpc: "2.0", id, method }
-    : { jsonrpc: "2.0", id, method, params };
+const rpc = request;
 
 const updated = (uri: string) =>
   `{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":${
