@@ -2,6 +2,8 @@
  * @module
  * The command line's grammar: the commands, their options, the usage text, and `parseArgs`,
  * which turns arguments into `CliOptions` or an error that says what is wrong.
+ * (Over 300 lines: the usage text and the parser of every command's options must agree, and
+ * read best side by side.)
  */
 
 import { DEFAULT_MAX_LINE_BYTES } from "../server/lines.ts";

@@ -13,6 +13,8 @@
  * state carries the answers the call had so far, and that instance runs the call again from the
  * start with them, each question answered at once as the tool asks it again, in the same order.
  * (A state may then be used more than once, until it expires; within one instance it is not.)
+ * (Over 300 lines: asking, suspending, resuming and running again share the suspended calls and
+ * their states, and must agree on them.)
  */
 
 import type { Call } from "./call.ts";

@@ -3,6 +3,8 @@
  * `serve()`: reads JSON-RPC lines from stdin or any byte stream and serves MCP (see dispatch.ts)
  * until EOF, a stop signal or a closed output; pauses reading while replies or calls pile up,
  * and at the end gives running calls a grace period and flushes what the client will read.
+ * (Over 300 lines: the options an embedder passes are documented here, beside the loop they
+ * configure.)
  */
 
 import type { FileWatcher } from "./resource_updates.ts";
