@@ -6,7 +6,10 @@
 
 import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { z } from "zod";
+import { defineTool } from "tooldrop";
 import { OAuthResource } from "../src/server/http/oauth.ts";
+import { toolSet } from "./wire.ts";
 import { parseArgs } from "../src/cli/options.ts";
 import { call, modern } from "./requests.ts";
 import { modernHeaders, post, start } from "./http_client.ts";
@@ -252,4 +255,56 @@ Deno.test("parseArgs: the OAuth options need each other, serve --http, and no --
     () => parseArgs(["serve", "--oauth-issuer", "https://a.example"]),
     /needs serve --http/,
   );
+});
+
+Deno.test("with OAuth, a multi round-trip state is bound to the token's subject: another user's retry is refused, even when it claims the subject in _meta", async () => {
+  await using auth = await issuerServer();
+  const tools = toolSet({
+    ask: defineTool({
+      description: "Asks the user's name.",
+      run: async (_args, ctx) => {
+        const answer = await ctx.elicit({
+          message: "Your name?",
+          schema: z.object({ name: z.string() }),
+        });
+        return answer.action === "accept" ? answer.content.name : "no";
+      },
+    }),
+  });
+  await using server = start({
+    tools,
+    oauth: { issuer: auth.issuer, resource: RESOURCE },
+  });
+  const caps = {
+    "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } },
+  };
+  const ada = await auth.token({ sub: "ada" });
+  const bob = await auth.token({ sub: "bob" });
+  const send = async (token: string, body: unknown) =>
+    await (await post(server, body, {
+      ...modernHeaders("tools/call", "ask"),
+      authorization: `Bearer ${token}`,
+    })).json();
+  const asked = await send(ada, modern(call(1, "ask"), caps));
+  assert.equal(asked.result.resultType, "input_required");
+  const retry = (id: number, meta: Record<string, unknown> = {}) => {
+    const message = modern(call(id, "ask"), { ...caps, ...meta }) as {
+      params: Record<string, unknown>;
+    };
+    message.params.requestState = asked.result.requestState;
+    message.params.inputResponses = {
+      "elicitation-1": { action: "accept", content: { name: "Ada" } },
+    };
+    return message;
+  };
+  const stolen = await send(bob, retry(2));
+  assert.equal(stolen.error.code, -32602);
+  assert.match(stolen.error.message, /does not match this request/);
+  const claimed = await send(
+    bob,
+    retry(3, { "tooldrop/principal": `${auth.issuer} ada` }),
+  );
+  assert.equal(claimed.error.code, -32602);
+  const own = await send(ada, retry(4));
+  assert.deepEqual(own.result.content, [{ type: "text", text: "Ada" }]);
 });

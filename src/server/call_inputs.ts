@@ -210,7 +210,7 @@ export class InputExchange {
   async resume(id: RequestId, retry: Retried): Promise<void> {
     const opened = await this.#states.open(
       retry.state,
-      callBinding(retry.tool, retry.args),
+      callBinding(retry.tool, retry.args, retry.scope.principal),
     );
     if ("refused" in opened) {
       throw new JsonRpcError(
@@ -313,7 +313,7 @@ export class InputExchange {
           expires: Date.now() + call.tool.timeoutMs + HELD_MS,
           ...(carried ? { answers: inputs.answered } : {}),
         },
-        callBinding(call.tool.name, call.args),
+        callBinding(call.tool.name, call.args, call.scope.principal),
       );
       // Ended meanwhile: its result has answered the request.
       if (!call.live || inputs.pending.size === 0) return;

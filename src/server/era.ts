@@ -53,7 +53,19 @@ export interface RequestScope {
   readonly clientCapabilities: Record<string, unknown> | undefined;
   /** Modern only: the `clientInfo` the request carried, when it is an object. */
   readonly clientInfo?: Record<string, unknown> | undefined;
+  /**
+   * Modern only: who the transport authenticated the request as (`PRINCIPAL_KEY` in `_meta`,
+   * which only a transport sets: the HTTP one removes a client's own); request states are bound
+   * to it.
+   */
+  readonly principal?: string | undefined;
 }
+
+/**
+ * Where a transport names the request's authenticated principal in its `_meta` (the OAuth
+ * token's issuer and subject). A transport that authenticates replaces any value a client sent.
+ */
+export const PRINCIPAL_KEY = "tooldrop/principal";
 
 /** The scope of a legacy request without `_meta`, for a negotiated version. */
 export function legacyScope(version: string): RequestScope {
@@ -112,6 +124,7 @@ export function readScope(
   }
   const capabilities = m[CAPABILITIES_KEY];
   const info = m[CLIENT_INFO_KEY];
+  const principal = m[PRINCIPAL_KEY];
   return {
     modern: true,
     version: requested,
@@ -119,6 +132,7 @@ export function readScope(
     logLevel: level,
     clientCapabilities: isPlainObject(capabilities) ? capabilities : {},
     clientInfo: isPlainObject(info) ? info : undefined,
+    ...(typeof principal === "string" ? { principal } : {}),
   };
 }
 

@@ -130,14 +130,20 @@ export function stateKey(text: string): Uint8Array<ArrayBuffer> | string {
 }
 
 /**
- * What binds a state to its request: the method, and the tool's name and arguments as JSON with
- * keys in order (a client may write them in another order when it retries).
+ * What binds a state to its request: the method, the tool's name and arguments as JSON with
+ * keys in order (a client may write them in another order when it retries), and the
+ * authenticated principal when the transport names one.
  */
 export function callBinding(
   name: string,
   args: Record<string, unknown>,
+  principal?: string,
 ): string {
-  return `tools/call\n${name}\n${canonicalJson(args)}`;
+  const binding = `tools/call\n${name}\n${canonicalJson(args)}`;
+  // Bound to whom the transport authenticated, when it did: another user's retry is refused.
+  return principal === undefined
+    ? binding
+    : `${binding}\n${JSON.stringify(principal)}`;
 }
 
 function canonicalJson(value: unknown): string {

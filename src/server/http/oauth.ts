@@ -84,11 +84,13 @@ export class OAuthResource {
 
   /**
    * Whether `headers` carry a valid access token for this resource; never throws (a token that
-   * cannot be checked now, say the issuer is unreachable, is "invalid").
+   * cannot be checked now, say the issuer is unreachable, is "invalid"). `onPrincipal` is told
+   * whom a valid token speaks for (its issuer and subject).
    */
   async check(
     headers: Headers,
     onProblem?: (why: string) => void,
+    onPrincipal?: (principal: string) => void,
   ): Promise<OAuthResult> {
     const token = /^bearer +(\S+)$/i.exec(headers.get("authorization") ?? "")
       ?.[1];
@@ -108,6 +110,10 @@ export class OAuthResource {
         if (!required.every((scope) => granted.has(scope))) {
           return "insufficient_scope";
         }
+      }
+      // Whom the token speaks for: what a multi round-trip request state is bound to.
+      if (typeof payload.sub === "string") {
+        onPrincipal?.(`${payload.iss} ${payload.sub}`);
       }
       return "ok";
     } catch (error) {

@@ -12,6 +12,7 @@
 
 import { serve } from "../serve.ts";
 import { LOG_REQUEST_KEY } from "../call.ts";
+import { PRINCIPAL_KEY } from "../era.ts";
 import {
   idKey,
   type Message,
@@ -144,6 +145,7 @@ export class Peer {
       | "droppedNote"
       | "resumable"
     >,
+    principal?: string,
   ): Exchange | "busy" | "duplicate" {
     if (this.#exchanges.size >= this.#maxPending) return "busy";
     const clientKey = idKey(message.id);
@@ -166,10 +168,16 @@ export class Peer {
     });
     this.#exchanges.set(id, exchange);
     if (this.legacy) this.#byClientId.set(clientKey, exchange);
-    const sent = token === undefined ? params : {
-      ...params,
-      _meta: { ...meta, progressToken: `p${id}` },
-    };
+    // The principal is the transport's to say: a client's own is removed, the token's set.
+    const claimed = meta !== undefined && Object.hasOwn(meta, PRINCIPAL_KEY);
+    let sent = params;
+    if (token !== undefined || principal !== undefined || claimed) {
+      const rewritten: Record<string, unknown> = { ...meta };
+      delete rewritten[PRINCIPAL_KEY];
+      if (token !== undefined) rewritten.progressToken = `p${id}`;
+      if (principal !== undefined) rewritten[PRINCIPAL_KEY] = principal;
+      sent = { ...params, _meta: rewritten };
+    }
     this.#feed.push(
       JSON.stringify({
         jsonrpc: "2.0",

@@ -128,6 +128,8 @@ class HttpEndpoint {
   readonly #guard: HostGuard;
   readonly #auth: BearerAuth | undefined;
   readonly #oauth: OAuthResource | undefined;
+  /** Whom each request's OAuth token speaks for: its states are bound to it. */
+  readonly #principals = new WeakMap<Request, string>();
   readonly #cors: Cors | undefined;
   readonly #maxBytes: number;
   readonly #bodyTimeoutMs: number;
@@ -300,6 +302,7 @@ class HttpEndpoint {
       return oauth.check(
         request.headers,
         (why) => this.#log.debug(`Refused an access token: ${why}`),
+        (principal) => this.#principals.set(request, principal),
       ).then((result) => {
         if (result === "ok") return this.#method(request);
         this.#log.debug(`Refused a request: ${result} access token`);
@@ -530,7 +533,7 @@ class HttpEndpoint {
     message: Extract<Message, { kind: "request" }>,
     how: Parameters<Peer["request"]>[1],
   ): Response | Promise<Response> {
-    const exchange = peer.request(message, how);
+    const exchange = peer.request(message, how, this.#principals.get(request));
     if (exchange === "busy") {
       return rpcError(
         503,
