@@ -16,7 +16,7 @@ import {
 import { runCli } from "../src/cli/mod.ts";
 import { folderLabel } from "../src/loading/tool_files.ts";
 import { fakeIo } from "./wire.ts";
-import { projectCopy, ROOT, tempDir } from "./spawn.ts";
+import { DENO_WORD, projectCopy, ROOT, tempDir } from "./spawn.ts";
 
 /** The fixture project: tools/, prompts/greet.ts, resources/note.ts (notes://{name}). */
 const KINDS = new URL("./fixtures/kinds/tools/", import.meta.url);
@@ -178,7 +178,7 @@ Pass one JSON object, in single quotes for the shell: '{"text": "hello"}'`,
     [
       [],
       2,
-      `Usage: deno task tooldrop prompt <name> ['{"argument": "value"}']`,
+      `Usage: ${DENO_WORD} task tooldrop prompt <name> ['{"argument": "value"}']`,
     ],
   ];
   for (const [args, code, message] of refusals) {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { runCli } from "../src/cli/mod.ts";
 import { TEMPLATES } from "../src/cli/new.ts";
 import { fakeIo } from "./wire.ts";
-import { projectCopy, ROOT, tempDir } from "./spawn.ts";
+import { DENO_WORD, projectCopy, ROOT, tempDir } from "./spawn.ts";
 
 const ENTRY = new URL("../main.ts", import.meta.url);
 
@@ -224,10 +224,10 @@ Deno.test("new --prompt and new --resource write a file and a test that are fmt,
 Next: write its description, ${
           kind === "prompt" ? "args and get" : "uriTemplate and read"
         }.
-\`deno task tooldrop ${shows}; \`deno task test\` runs its test.
+\`${DENO_WORD} task tooldrop ${shows}; \`deno task test\` runs its test.
 ${
           i === 0
-            ? `${folder} is new: a server serves it from its next start (a registered one after \`deno task tooldrop install\` again).\n`
+            ? `${folder} is new: a server serves it from its next start (a registered one after \`${DENO_WORD} task tooldrop install\` again).\n`
             : ""
         }`,
       );

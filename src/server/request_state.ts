@@ -78,7 +78,12 @@ export class RequestStates {
   ): Promise<StatePayload | { refused: string }> {
     const [body, signature, extra] = state.split(".");
     const mac = signature === undefined ? undefined : fromBase64url(signature);
-    if (body === undefined || mac === undefined || extra !== undefined) {
+    // Only the canonical encoding: the spare bits of a last character are not ignored, so a
+    // state cannot be altered without changing its signature.
+    if (
+      body === undefined || mac === undefined || extra !== undefined ||
+      base64url(mac) !== signature
+    ) {
       return { refused: "is not one this server gave" };
     }
     const valid = await crypto.subtle.verify(
