@@ -77,26 +77,7 @@ server gets them when you run \`deno task tooldrop install\` again.
     `tools/${name}.ts`,
     `tools/${name}_test.ts`,
   ]);
-  for (
-    const check of [
-      ["fmt", "--check"],
-      ["lint"],
-      ["check", "--lock=tests/deno.lock"],
-    ]
-  ) {
-    const { code, text } = await deno(copy.path, ...check, ...files);
-    assert.equal(code, 0, `deno ${check.join(" ")}:\n${text}`);
-  }
-  const tested = await deno(
-    copy.path,
-    "test",
-    "--allow-all",
-    "--no-prompt",
-    "--no-check",
-    "--lock=tests/deno.lock",
-    ...files.filter((file) => file.endsWith("_test.ts")),
-  );
-  assert.equal(tested.code, 0, tested.text);
+  const tested = await cleanAndPassing(copy.path, files);
   for (const template of TEMPLATES) {
     const count = TEST_COUNTS[template];
     assert.match(
@@ -258,26 +239,7 @@ ${
     );
   }
 
-  for (
-    const check of [
-      ["fmt", "--check"],
-      ["lint"],
-      ["check", "--lock=tests/deno.lock"],
-    ]
-  ) {
-    const { code, text } = await deno(copy.path, ...check, ...files);
-    assert.equal(code, 0, `deno ${check.join(" ")}:\n${text}`);
-  }
-  const tested = await deno(
-    copy.path,
-    "test",
-    "--allow-all",
-    "--no-prompt",
-    "--no-check",
-    "--lock=tests/deno.lock",
-    ...files.filter((file) => file.endsWith("_test.ts")),
-  );
-  assert.equal(tested.code, 0, tested.text);
+  const tested = await cleanAndPassing(copy.path, files);
   assert.match(tested.text, /\nok \| 8 passed \| 0 failed/);
 });
 
@@ -344,3 +306,34 @@ Deno.test("new --prompt and new --resource refuse names the loader skips, a --te
     ["taken.ts"],
   );
 });
+
+/**
+ * Checks that `files` (in the project copy at `root`) are fmt, lint and type clean, and runs
+ * their tests, which must pass; what the test run printed.
+ */
+async function cleanAndPassing(
+  root: string,
+  files: string[],
+): Promise<{ code: number; text: string }> {
+  for (
+    const check of [
+      ["fmt", "--check"],
+      ["lint"],
+      ["check", "--lock=tests/deno.lock"],
+    ]
+  ) {
+    const { code, text } = await deno(root, ...check, ...files);
+    assert.equal(code, 0, `deno ${check.join(" ")}:\n${text}`);
+  }
+  const tested = await deno(
+    root,
+    "test",
+    "--allow-all",
+    "--no-prompt",
+    "--no-check",
+    "--lock=tests/deno.lock",
+    ...files.filter((file) => file.endsWith("_test.ts")),
+  );
+  assert.equal(tested.code, 0, tested.text);
+  return tested;
+}

@@ -1,6 +1,7 @@
 // The bridge of run.ts: supergateway serving Streamable HTTP on a free port, each session its
 // own `main.ts serve` of the fixtures over stdio, and its log in one file.
 
+import { answers, appendAll, freePort } from "./_process.ts";
 import { NPM_FLAGS, ROOT } from "./_npm.ts";
 
 const GATEWAY = "npm:supergateway@4.0.0";
@@ -130,34 +131,6 @@ export async function startGateway(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return gateway;
-}
-
-/** A port no one listens on now (the OS picks it). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
-/** Appends everything `stream` carries to `file`. */
-async function appendAll(
-  stream: ReadableStream<Uint8Array>,
-  file: Deno.FsFile,
-): Promise<void> {
-  for await (let chunk of stream) {
-    while (chunk.length > 0) chunk = chunk.subarray(await file.write(chunk));
-  }
 }
 
 async function tail(path: string): Promise<string> {

@@ -1,6 +1,7 @@
 // The server of `run.ts --http`: `main.ts serve --http` of the fixtures on a free loopback port,
 // no bridge: the suite talks to tooldrop's own Streamable HTTP. Its stderr goes to one log file.
 
+import { answers, appendAll, freePort } from "./_process.ts";
 import type { Gateway } from "./_gateway.ts";
 import { ROOT } from "./_npm.ts";
 
@@ -78,31 +79,4 @@ export async function startHttpServer(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return server;
-}
-
-/** A port no one listens on now (the OS picks it). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function appendAll(
-  stream: ReadableStream<Uint8Array>,
-  file: Deno.FsFile,
-): Promise<void> {
-  for await (let chunk of stream) {
-    while (chunk.length > 0) chunk = chunk.subarray(await file.write(chunk));
-  }
 }
