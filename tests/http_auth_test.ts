@@ -343,7 +343,7 @@ Deno.test("a body that has not all come within the bound is 408; one that has is
   assert.match(await raw(server, head + body), /^HTTP\/1.1 200 OK\r\n/);
 });
 
-Deno.test("parseArgs reads --token-env, --allow-host and --cors-origin, and refuses bad ones", () => {
+Deno.test("parseArgs reads --token-env, --allow-host, --cors-origin and --sse-hold, and refuses bad ones", () => {
   const parsed = parseArgs([
     "serve",
     "--http",
@@ -383,6 +383,19 @@ Deno.test("parseArgs reads --token-env, --allow-host and --cors-origin, and refu
   assert.throws(
     () => parseArgs(["list", "--cors-origin", APP]),
     /^Error: Option --cors-origin needs serve --http$/,
+  );
+  assert.equal(parseArgs([...http, "--sse-hold", "50"]).sseHoldMs, 50_000);
+  assert.equal(parseArgs([...http, "--sse-hold=0.25"]).sseHoldMs, 250);
+  for (const seconds of ["0", "-1", "0.01", "1e9", "NaN", "forever", ""]) {
+    assert.throws(
+      () => parseArgs([...http, "--sse-hold", seconds]),
+      /^Error: Option --sse-hold takes seconds, from 0.05 to 86400, such as 50 \(below a proxy's idle timeout\)$/,
+      seconds,
+    );
+  }
+  assert.throws(
+    () => parseArgs(["serve", "--sse-hold", "5"]),
+    /^Error: Option --sse-hold needs serve --http$/,
   );
 });
 

@@ -303,3 +303,81 @@ Deno.test("the session's GET stream resumes from its Last-Event-ID, taking over 
   assert.equal((await resumed.body!.getReader().read()).done, true);
   await again.body?.cancel();
 });
+
+/** Events (`id`, `data`) in an SSE text, priming and `retry:`-only ones left out. */
+function events(text: string): string[] {
+  return text.split("\n\n").filter((event) => event.includes("\ndata: {"));
+}
+
+Deno.test("--sse-hold: a call's connection closes with retry after the hold; the client polls the rest back", async () => {
+  const gate = gatedTools();
+  const HOLD_MS = 150;
+  await using server = start({ tools: gate.tools, sseHoldMs: HOLD_MS });
+  const session = await openSession(server);
+  const response = await post(
+    server,
+    withMeta(call(7, "gated"), { progressToken: "t" }),
+    legacyHeaders(session),
+  );
+  // The call waits at its gate past the hold: the server ends the connection with a retry.
+  const first = await response.text();
+  const key = first.match(/^id: ([0-9a-f]{12})-0\n/)?.[1];
+  assert.ok(key, first);
+  assert.ok(first.startsWith(`id: ${key}-0\nretry: 1000\ndata: \n\n`), first);
+  assert.ok(first.endsWith("\n\nretry: 1000\n\n"), first);
+  // Progress 1 is there unless the tool started after the hold (a slow machine).
+  const polled = events(first);
+  let last = polled.length > 0 ? `${key}-1` : `${key}-0`;
+  gate.first.resolve();
+  gate.second.resolve();
+  // A client polls with the last id it saw until the reply comes (each poll held at most the
+  // hold time; how many polls that takes depends on the machine, what they carry does not).
+  for (let poll = 0; poll < 50; poll++) {
+    const resumed = await resume(server, session, last);
+    assert.equal(resumed.status, 200);
+    const text = await resumed.text();
+    assert.ok(
+      text === "" || text.endsWith("\n\n"),
+      `each poll ends at an event's end: ${text}`,
+    );
+    for (const event of events(text)) {
+      polled.push(event);
+      last = event.match(/^id: (\S+)\n/)![1]!;
+    }
+    if (polled.some((event) => event.includes(`"id":7,"result"`))) break;
+  }
+  assert.deepEqual(polled, [
+    `id: ${key}-1\nevent: message\ndata: ${PROGRESS}1}}`,
+    `id: ${key}-2\nevent: message\ndata: ${PROGRESS}2}}`,
+    `id: ${key}-3\nevent: message\ndata: {"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"through"}]}}`,
+  ]);
+  assert.equal(
+    gate.aborted(),
+    false,
+    "letting a connection go cancels nothing",
+  );
+});
+
+Deno.test("--sse-hold: a reply that comes within the hold ends the stream as before; the GET stream is polled too", async () => {
+  // Long enough for a worker to start and answer on a loaded machine.
+  await using server = start({ sseHoldMs: 1000 });
+  const session = await openSession(server);
+  const response = await post(server, call(4, "steps"), legacyHeaders(session));
+  const text = await response.text();
+  const key = text.match(/^id: ([0-9a-f]{12})-0\n/)![1]!;
+  assert.equal(
+    text,
+    `id: ${key}-0\nretry: 1000\ndata: \n\n` +
+      `id: ${key}-1\nevent: message\ndata: {"jsonrpc":"2.0","id":4,"result":{"content":[{"type":"text","text":"done"}]}}\n\n`,
+  );
+  const get = await fetch(server.url, {
+    headers: { accept: "text/event-stream", "mcp-session-id": session },
+  });
+  const held = await get.text();
+  const stream = held.match(/^id: (g[0-9a-f]{12})-0\n/)?.[1];
+  assert.equal(held, `id: ${stream}-0\nretry: 1000\ndata: \n\nretry: 1000\n\n`);
+  // Polled back, it is the same stream, connected again (and let go again at the hold).
+  const again = await resume(server, session, `${stream}-0`);
+  assert.equal(again.status, 200);
+  assert.equal(await again.text(), "retry: 1000\n\n");
+});

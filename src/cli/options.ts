@@ -84,6 +84,8 @@ export interface CliOptions {
   allowHosts?: string[];
   /** serve --http: origins CORS allows (--cors-origin), serialized. */
   corsOrigins?: string[];
+  /** serve --http: the longest a legacy SSE connection is held, in ms (--sse-hold, in seconds). */
+  sseHoldMs?: number;
   /** serve --http: the OAuth authorization server whose access tokens are accepted. */
   oauthIssuer?: string;
   /** serve --http: this server's public URL of /mcp, the audience its tokens name. */
@@ -116,6 +118,9 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
                               the token being the value of the variable NAME;
                               --allow-host: a name (proxy, LAN) to answer to as Host and Origin;
                               --cors-origin: a web origin whose pages may call the server
+          [--sse-hold SECONDS]
+                              close a legacy session's SSE connection after that long, the
+                              call running on; the client polls it back (Last-Event-ID)
           [--oauth-issuer URL --oauth-resource URL [--oauth-scope S]...]
                               accept OAuth access tokens (JWT) of that authorization server
                               for this resource (its public /mcp URL), with those scopes
@@ -273,6 +278,16 @@ export function parseArgs(args: readonly string[]): CliOptions {
         (options.oauthScopes ??= []).push(scope);
         break;
       }
+      case "--sse-hold": {
+        const seconds = Number(value());
+        if (!(seconds >= 0.05 && seconds <= 86_400)) {
+          throw new Error(
+            "Option --sse-hold takes seconds, from 0.05 to 86400, such as 50 (below a proxy's idle timeout)",
+          );
+        }
+        options.sseHoldMs = Math.round(seconds * 1000);
+        break;
+      }
       case "--allow-host": {
         const host = allowedHost(value());
         if (!host) {
@@ -395,6 +410,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
     options.tokenEnv && "--token-env",
     options.allowHosts && "--allow-host",
     options.corsOrigins && "--cors-origin",
+    options.sseHoldMs !== undefined && "--sse-hold",
     options.oauthIssuer && "--oauth-issuer",
     options.oauthResource && "--oauth-resource",
     options.oauthScopes && "--oauth-scope",

@@ -139,6 +139,9 @@ export async function runServeHttp(
       ...(stateKey === undefined ? {} : { stateKey }),
       ...(options.allowHosts ? { allowedHosts: options.allowHosts } : {}),
       ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+      ...(options.sseHoldMs === undefined
+        ? {}
+        : { sseHoldMs: options.sseHoldMs }),
       watchFiles: resourceFiles,
       signal: io.signal,
     });

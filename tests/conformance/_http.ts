@@ -9,8 +9,19 @@ const FIXTURE_TOOLS = "tests/conformance/fixtures/tools";
 const START_TIMEOUT_MS = 30_000;
 /** The server's grace for running calls is 500 ms; this is that and its flush, and some. */
 const STOP_GRACE_MS = 5_000;
-/** How the server starts, before its address. */
-const ENTRY = ["main.ts", "serve", "--tools", FIXTURE_TOOLS, "--http"];
+/**
+ * How the server starts, before its address. `--sse-hold 1` lets a legacy call's SSE connection
+ * go after a second (fixtures/tools/test_reconnection.ts outlasts it: server-sse-polling).
+ */
+const ENTRY = [
+  "main.ts",
+  "serve",
+  "--tools",
+  FIXTURE_TOOLS,
+  "--sse-hold",
+  "1",
+  "--http",
+];
 
 /** Starts `serve --http` on a free port; resolves once `/healthz` answers. */
 export async function startHttpServer(

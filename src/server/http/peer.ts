@@ -52,6 +52,8 @@ export interface PeerOptions {
   watchFiles?: FileWatcher | undefined;
   /** Signs request states (shared by instances behind a load balancer). */
   stateKey?: Uint8Array<ArrayBuffer> | undefined;
+  /** Legacy: the longest an SSE connection is held before the client must poll (see serveHttp). */
+  sseHoldMs?: number | undefined;
 }
 
 /** One connection of the server core, driven over HTTP; see the module documentation. */
@@ -68,6 +70,7 @@ export class Peer {
   readonly #log: Logger;
   readonly #droppedNote: (count: number) => string;
   readonly #maxPending: number;
+  readonly #sseHoldMs: number | undefined;
   readonly #exchanges = new Map<number, Exchange>();
   /** Legacy: the client's own ids of requests in progress, to map its cancellations. */
   readonly #byClientId = new Map<string | number | bigint, Exchange>();
@@ -84,6 +87,7 @@ export class Peer {
     this.#log = options.log;
     this.#maxPending = options.maxPending;
     this.#droppedNote = options.droppedNote;
+    this.#sseHoldMs = options.sseHoldMs;
     this.done = serve({
       readable: this.#feed,
       writable: new LineSink((line) => {
@@ -267,6 +271,7 @@ export class Peer {
     const stream: ResumableStream = new ResumableStream({
       get,
       retryMs: RETRY_MS,
+      holdMs: this.#sseHoldMs,
       droppedNote: this.#droppedNote,
       // The session is in use until the client could have come back for it.
       onGone: () => this.lastUsed = performance.now(),

@@ -25,6 +25,8 @@ interface Entry {
 
 interface Connection {
   cursor: number;
+  /** Closes the connection at the hold time (`holdMs`); cleared when it ends sooner. */
+  hold: ReturnType<typeof setTimeout> | undefined;
   /** Text to send before the log (the priming event). */
   first: string | undefined;
   live: boolean;
@@ -48,17 +50,23 @@ export class ResumableStream {
    */
   goneAt: number | undefined;
   readonly #retryMs: number;
+  readonly #holdMs: number | undefined;
   readonly #droppedNote: (count: number) => string;
   readonly #onGone: () => void;
   readonly #onDone: () => void;
 
   /**
-   * `onGone`: a connection dropped before the stream ended. `onDone`: the stream ended and a
-   * connection read all of it.
+   * `onGone`: a connection dropped (or was let go at `holdMs`) before the stream ended.
+   * `onDone`: the stream ended and a connection read all of it.
    */
   constructor(options: {
     get: boolean;
     retryMs: number;
+    /**
+     * The longest one connection is held open before it is let go, the stream running on for
+     * the client to poll (GET with `Last-Event-ID`); default: held until the stream ends.
+     */
+    holdMs?: number | undefined;
     droppedNote: (count: number) => string;
     onGone: () => void;
     onDone: () => void;
@@ -67,6 +75,7 @@ export class ResumableStream {
     this.key = (options.get ? "g" : "") +
       [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
     this.#retryMs = options.retryMs;
+    this.#holdMs = options.holdMs;
     this.#droppedNote = options.droppedNote;
     this.#onGone = options.onGone;
     this.#onDone = options.onDone;
@@ -108,12 +117,16 @@ export class ResumableStream {
       first: after === undefined
         ? `id: ${this.key}-0\nretry: ${this.#retryMs}\ndata: \n\n`
         : undefined,
+      hold: undefined,
       live: true,
       wake: undefined,
       controller: undefined,
     };
     this.#conn = conn;
     this.goneAt = undefined;
+    if (this.#holdMs !== undefined && !this.#ended) {
+      conn.hold = setTimeout(() => this.#letGo(conn), this.#holdMs);
+    }
     return new ReadableStream<Uint8Array>({
       start: (controller) => void (conn.controller = controller),
       pull: (controller) => this.#pull(conn, controller),
@@ -214,6 +227,7 @@ export class ResumableStream {
     if (!entry) {
       // Ended, and all of it read.
       conn.live = false;
+      clearTimeout(conn.hold);
       controller.close();
       this.goneAt = performance.now();
       this.#onDone();
@@ -226,7 +240,25 @@ export class ResumableStream {
   #gone(conn: Connection): void {
     if (!conn.live) return;
     conn.live = false;
+    clearTimeout(conn.hold);
     this.#signal();
+    this.goneAt = performance.now();
+    this.#onGone();
+  }
+
+  /**
+   * The hold time is up and the stream has not ended: the connection closes with a `retry:`
+   * (SSE polling, 2025-11-25 transports), leaving what is unread in the log for the client's
+   * GET with `Last-Event-ID`. The call goes on; to the session it is a dropped connection.
+   */
+  #letGo(conn: Connection): void {
+    if (!conn.live || this.#ended) return;
+    // A client that has not read the priming event yet gets it now: its id is where to resume.
+    conn.controller?.enqueue(
+      encoder.encode(conn.first ?? `retry: ${this.#retryMs}\n\n`),
+    );
+    conn.first = undefined;
+    this.#close(conn);
     this.goneAt = performance.now();
     this.#onGone();
   }
@@ -234,6 +266,7 @@ export class ResumableStream {
   #close(conn: Connection): void {
     if (!conn.live) return;
     conn.live = false;
+    clearTimeout(conn.hold);
     const wake = conn.wake;
     conn.wake = undefined;
     wake?.();

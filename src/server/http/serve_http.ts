@@ -94,6 +94,12 @@ export interface HttpServeOptions {
   maxSessions?: number;
   /** How long a legacy session may go unused; default 10 min. */
   sessionIdleMs?: number;
+  /**
+   * SSE polling (2025-11-25 transports): the longest a legacy session's SSE connection is held
+   * open; then it closes with `retry:`, the call running on, and the client reads on with a GET
+   * carrying `Last-Event-ID`. For proxies that cut long responses. Default: held until done.
+   */
+  sseHoldMs?: number;
   /** At shutdown, how long running calls may finish (see `ServeOptions`). */
   shutdownGraceMs?: number;
   /**
@@ -172,6 +178,7 @@ class HttpEndpoint {
       shutdownGraceMs: options.shutdownGraceMs,
       watchFiles: options.watchFiles,
       stateKey: options.stateKey,
+      sseHoldMs: options.sseHoldMs,
       droppedNote,
     };
     this.#shared = new Peer(
