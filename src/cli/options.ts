@@ -92,6 +92,12 @@ export interface CliOptions {
   oauthResource?: string;
   /** serve --http: scopes every access token must carry (--oauth-scope). */
   oauthScopes?: string[];
+  /** serve --http: the introspection endpoint; every token is introspected (--oauth-introspect). */
+  oauthIntrospect?: string;
+  /** serve --http: this server's client id at the issuer, for introspection (--oauth-client-id). */
+  oauthClientId?: string;
+  /** serve --http: the variable holding its client secret (--oauth-client-secret-env). */
+  oauthClientSecretEnv?: string;
   /** serve: run as the server `dev` supervises (exit with RESTART_EXIT_CODE to be restarted). */
   devChild: boolean;
 }
@@ -124,6 +130,10 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
           [--oauth-issuer URL --oauth-resource URL [--oauth-scope S]...]
                               accept OAuth access tokens (JWT) of that authorization server
                               for this resource (its public /mcp URL), with those scopes
+          [--oauth-client-id ID --oauth-client-secret-env NAME [--oauth-introspect URL]]
+                              and opaque tokens, checked by introspection (RFC 7662) at the
+                              issuer's introspection_endpoint as client ID, its secret in the
+                              variable NAME; --oauth-introspect: that endpoint, for every token
   dev                         serve, reload tools on save, restart on server code changes
   list [--json]               the tools and their arguments (--json: the tools/list result)
   call <tool> [json]          run one tool with JSON arguments; exit 1 when it fails
@@ -278,6 +288,33 @@ export function parseArgs(args: readonly string[]): CliOptions {
         (options.oauthScopes ??= []).push(scope);
         break;
       }
+      case "--oauth-introspect":
+        options.oauthIntrospect = webUrl(value(), "--oauth-introspect");
+        break;
+      case "--oauth-client-id": {
+        const id = value();
+        if (!/^[\x20-\x7e]+$/.test(id)) {
+          throw new Error(
+            `Option --oauth-client-id takes a client id (printable ASCII), not ${
+              JSON.stringify(id.slice(0, 40))
+            }`,
+          );
+        }
+        options.oauthClientId = id;
+        break;
+      }
+      case "--oauth-client-secret-env": {
+        const name = value();
+        if (!ENV_NAME.test(name)) {
+          throw new Error(
+            `The variable name "${
+              name.slice(0, 30)
+            }" (--oauth-client-secret-env) must be letters, digits and "_", not starting with a digit; the secret itself goes in that variable, never on the command line`,
+          );
+        }
+        options.oauthClientSecretEnv = name;
+        break;
+      }
       case "--sse-hold": {
         const seconds = Number(value());
         if (!(seconds >= 0.05 && seconds <= 86_400)) {
@@ -414,6 +451,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
     options.oauthIssuer && "--oauth-issuer",
     options.oauthResource && "--oauth-resource",
     options.oauthScopes && "--oauth-scope",
+    options.oauthIntrospect && "--oauth-introspect",
+    options.oauthClientId && "--oauth-client-id",
+    options.oauthClientSecretEnv && "--oauth-client-secret-env",
   ].filter(Boolean);
   if (
     httpOnly.length > 0 &&
@@ -429,6 +469,26 @@ export function parseArgs(args: readonly string[]): CliOptions {
   if (options.oauthIssuer && !options.oauthResource) {
     throw new Error(
       "Option --oauth-issuer needs --oauth-resource: this server's public URL of /mcp, such as https://tools.example.com/mcp (the audience its access tokens must name)",
+    );
+  }
+  const introspection = [
+    options.oauthIntrospect && "--oauth-introspect",
+    options.oauthClientId && "--oauth-client-id",
+    options.oauthClientSecretEnv && "--oauth-client-secret-env",
+  ].filter(Boolean);
+  if (introspection.length > 0 && !options.oauthIssuer) {
+    throw new Error(
+      `Option ${
+        introspection[0]
+      } needs --oauth-issuer (the authorization server)`,
+    );
+  }
+  if (
+    introspection.length > 0 &&
+    (!options.oauthClientId || !options.oauthClientSecretEnv)
+  ) {
+    throw new Error(
+      "Token introspection needs both --oauth-client-id ID and --oauth-client-secret-env NAME: this server's client credentials at the authorization server, the secret in the variable NAME",
     );
   }
   if (options.oauthIssuer && options.tokenEnv) {

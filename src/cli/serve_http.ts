@@ -63,6 +63,42 @@ export function readToken(
   };
 }
 
+/**
+ * The OAuth client secret in the variable `name` (`--oauth-client-secret-env`), or what is wrong:
+ * not readable by this process, unset, empty, or padded with white space (a newline from a file,
+ * most likely: the authorization server would refuse it with no hint why). Never the secret in a
+ * message.
+ */
+export function readClientSecret(
+  io: Io,
+  name: string,
+): { secret: string } | { problem: string } {
+  const secret = io.env(name);
+  if (secret === undefined) {
+    return {
+      problem: envPermitted(name)
+        ? `Cannot read the OAuth client secret: the environment variable ${name} (--oauth-client-secret-env) is not set; set it to this server's client secret at the authorization server`
+        : `Cannot read the OAuth client secret: this process may not read the environment variable ${name} (--oauth-client-secret-env); run deno with --allow-env=${name}`,
+    };
+  }
+  return secret === "" || secret.trim() !== secret
+    ? {
+      problem:
+        `Cannot use the OAuth client secret in the environment variable ${name} (--oauth-client-secret-env): it is ${
+          secret === "" ? "empty" : "padded with white space"
+        }`,
+    }
+    : { secret };
+}
+
+/** How tokens are introspected, for the start-up line: not, opaque ones, or every one. */
+function introspected(options: CliOptions): string {
+  if (options.oauthClientId === undefined) return "";
+  return options.oauthIntrospect === undefined
+    ? "; opaque ones introspected"
+    : "; each one introspected";
+}
+
 /** Whether this process may read the variable `name` (a compiled binary or `deno run` may not). */
 function envPermitted(name: string): boolean {
   try {
@@ -94,6 +130,15 @@ export async function runServeHttp(
       return USAGE_ERROR;
     }
     token = read.token;
+  }
+  let clientSecret: string | undefined;
+  if (options.oauthClientSecretEnv !== undefined) {
+    const read = readClientSecret(io, options.oauthClientSecretEnv);
+    if ("problem" in read) {
+      io.stderr(`${read.problem}\n`);
+      return USAGE_ERROR;
+    }
+    clientSecret = read.secret;
   }
   // Instances behind one load balancer share the key their request states are signed with.
   let stateKey: Uint8Array<ArrayBuffer> | undefined;
@@ -133,6 +178,15 @@ export async function runServeHttp(
             issuer: options.oauthIssuer,
             resource: options.oauthResource,
             scopes: options.oauthScopes,
+            ...(options.oauthClientId && clientSecret !== undefined
+              ? {
+                introspection: {
+                  clientId: options.oauthClientId,
+                  clientSecret,
+                  endpoint: options.oauthIntrospect,
+                },
+              }
+              : {}),
           },
         }
         : {}),
@@ -161,7 +215,9 @@ export async function runServeHttp(
     `tooldrop ${VERSION} serving ${servedSummary(tools)} at ${server.url}${
       token === undefined
         ? options.oauthIssuer
-          ? ` (requests need an access token of ${options.oauthIssuer})`
+          ? ` (requests need an access token of ${options.oauthIssuer}${
+            introspected(options)
+          })`
           : ""
         : ` (requests need the bearer token in ${options.tokenEnv})`
     }`,

@@ -3,26 +3,30 @@
  * OAuth 2.1 resource-server mode for `/mcp` (`serve --http --oauth-issuer URL`), as the MCP
  * authorization chapter asks of a server: it publishes its Protected Resource Metadata (RFC 9728)
  * naming the authorization server, answers a request without a valid token 401 with a
- * `WWW-Authenticate` challenge that points there, and accepts only a JWT access token signed by
- * the issuer's keys (its JWKS, found through the issuer's metadata, RFC 8414 or OpenID
- * discovery), issued by it, for this resource (`aud`), unexpired, with the scopes required.
- * Validation is the `jose` library's; loaded only when OAuth is configured.
+ * `WWW-Authenticate` challenge that points there, and accepts only an access token issued by the
+ * issuer, for this resource (`aud`), unexpired, with the scopes required. A JWT is verified with
+ * the issuer's keys (its JWKS, found through the issuer's metadata, RFC 8414 or OpenID discovery)
+ * by the `jose` library, loaded only when OAuth is configured; an opaque token, when client
+ * credentials are given, by introspection at the issuer (RFC 7662, ./introspect.ts).
  */
 
 import type { AuthResult } from "./auth.ts";
+import {
+  type IntrospectionOptions,
+  Introspector,
+  RETRY_AFTER_SECONDS,
+} from "./introspect.ts";
+import {
+  FETCH_TIMEOUT_MS,
+  issuerMetadata,
+  messageOf,
+  Refreshing,
+} from "./issuer.ts";
+
+export { RETRY_AFTER_SECONDS };
 
 /** Where the Protected Resource Metadata is served (RFC 9728, section 3). */
 export const METADATA_PATH = "/.well-known/oauth-protected-resource";
-
-/** How long the issuer's metadata is trusted before it is fetched again. */
-const METADATA_TTL_MS = 60 * 60 * 1000;
-/** How long fetching the issuer's metadata or keys may take. */
-const FETCH_TIMEOUT_MS = 10_000;
-/**
- * How long a failure to find the issuer's keys is remembered: meanwhile tokens are refused at
- * once, so a flood of requests does not become a flood of fetches.
- */
-const FAILURE_TTL_MS = 30_000;
 
 /** What resource-server mode needs. */
 export interface OAuthOptions {
@@ -37,25 +41,38 @@ export interface OAuthOptions {
   scopes?: readonly string[] | undefined;
   /** The issuer's JWKS URL, when its metadata cannot be fetched; default from the metadata. */
   jwksUri?: string | undefined;
+  /**
+   * Client credentials for token introspection (RFC 7662); default none: only JWTs are
+   * accepted. With `endpoint`, every token is introspected; without, tokens that are not JWTs,
+   * at the issuer metadata's `introspection_endpoint`.
+   */
+  introspection?: IntrospectionOptions | undefined;
 }
 
-/** A token's check: as `AuthResult`, or a token without a scope it needs. */
-export type OAuthResult = AuthResult | "insufficient_scope";
+/**
+ * A token's check: as `AuthResult`, a token without a scope it needs, or one that cannot be
+ * checked now (the introspection endpoint failed: 503, not a 401 that sends the client to sign in
+ * again for nothing).
+ */
+export type OAuthResult = AuthResult | "insufficient_scope" | "unavailable";
 
 type Jose = typeof import("jose");
+type KeySet = ReturnType<Jose["createRemoteJWKSet"]>;
 
 /** Checks access tokens for one resource; see the module documentation. */
 export class OAuthResource {
   readonly #options: OAuthOptions;
   readonly #metadataUrl: string;
-  #keys:
-    | { set: ReturnType<Jose["createRemoteJWKSet"]>; at: number }
-    | undefined;
-  #loading: Promise<ReturnType<Jose["createRemoteJWKSet"]>> | undefined;
-  #failed: { error: Error; at: number } | undefined;
+  readonly #issuerMetadata: Refreshing<Record<string, unknown>>;
+  readonly #keys: Refreshing<KeySet>;
+  readonly #introspector: Introspector | undefined;
   #jose: Promise<Jose> | undefined;
 
-  constructor(options: OAuthOptions) {
+  /** `warn` hears of an introspection endpoint that fails (never a token). */
+  constructor(
+    options: OAuthOptions,
+    warn: (message: string) => void = () => {},
+  ) {
     this.#options = options;
     const resource = new URL(options.resource);
     // RFC 9728, section 3.1: the well-known path, then the resource's own path.
@@ -63,6 +80,21 @@ export class OAuthResource {
       `${METADATA_PATH}${resource.pathname === "/" ? "" : resource.pathname}`,
       resource.origin,
     ).href;
+    const issuer = options.issuer;
+    this.#issuerMetadata = new Refreshing(() => issuerMetadata(issuer));
+    this.#keys = new Refreshing(() => this.#loadKeys());
+    const introspection = options.introspection;
+    this.#introspector = introspection && new Introspector(
+      { issuer, resource: options.resource, scopes: options.scopes ?? [] },
+      introspection,
+      {
+        endpoint: () =>
+          introspection.endpoint === undefined
+            ? this.#introspectionEndpoint()
+            : Promise.resolve(introspection.endpoint),
+        warn,
+      },
+    );
   }
 
   /** The URL of this resource's metadata, as the challenge names it. */
@@ -83,9 +115,10 @@ export class OAuthResource {
   }
 
   /**
-   * Whether `headers` carry a valid access token for this resource; never throws (a token that
-   * cannot be checked now, say the issuer is unreachable, is "invalid"). `onPrincipal` is told
-   * whom a valid token speaks for (its issuer and subject).
+   * Whether `headers` carry a valid access token for this resource; never throws (a JWT that
+   * cannot be checked now, say the issuer is unreachable, is "invalid"; an opaque token whose
+   * introspection fails is "unavailable"). `onPrincipal` is told whom a valid token speaks for
+   * (its issuer and subject).
    */
   async check(
     headers: Headers,
@@ -96,8 +129,25 @@ export class OAuthResource {
       ?.[1];
     if (token === undefined) return "missing";
     try {
+      // Which path: introspection for every token when its endpoint was named (the operator
+      // made the authorization server the authority: revocation counts, no JWKS is needed),
+      // else for a token that is not a JWT; a JWT is verified here with the issuer's keys.
+      const introspector = this.#introspector;
+      if (
+        introspector &&
+        (this.#options.introspection?.endpoint !== undefined ||
+          !isJwt(await (this.#jose ??= import("jose")), token))
+      ) {
+        const verdict = await introspector.check(token);
+        if (verdict.result === "invalid") {
+          onProblem?.(`introspection: ${verdict.why}`.slice(0, 200));
+        }
+        if (verdict.result !== "ok") return verdict.result;
+        if (verdict.principal !== undefined) onPrincipal?.(verdict.principal);
+        return "ok";
+      }
       const jose = await (this.#jose ??= import("jose"));
-      const { payload } = await jose.jwtVerify(token, await this.#keySet(), {
+      const { payload } = await jose.jwtVerify(token, await this.#keys.get(), {
         issuer: this.#options.issuer,
         audience: this.#options.resource,
         requiredClaims: ["exp"],
@@ -127,7 +177,7 @@ export class OAuthResource {
   }
 
   /** The `WWW-Authenticate` value of a 401 or 403 (RFC 6750; RFC 9728, section 5.1). */
-  challenge(result: Exclude<OAuthResult, "ok">): string {
+  challenge(result: Exclude<OAuthResult, "ok" | "unavailable">): string {
     const parts = [`resource_metadata="${this.#metadataUrl}"`];
     if (result === "invalid") parts.push(`error="invalid_token"`);
     if (result === "insufficient_scope") {
@@ -139,80 +189,78 @@ export class OAuthResource {
     return `Bearer ${parts.join(", ")}`;
   }
 
-  /** The issuer's keys, refetched (with its metadata) once an hour; jose caches the keys. */
-  #keySet(): Promise<ReturnType<Jose["createRemoteJWKSet"]>> {
-    const held = this.#keys;
-    if (held && performance.now() - held.at < METADATA_TTL_MS) {
-      return Promise.resolve(held.set);
-    }
-    const failed = this.#failed;
-    if (failed && performance.now() - failed.at < FAILURE_TTL_MS) {
-      return Promise.reject(failed.error);
-    }
-    return this.#loading ??= this.#loadKeys().then((set) => {
-      this.#keys = { set, at: performance.now() };
-      this.#failed = undefined;
-      return set;
-    }, (error) => {
-      this.#failed = {
-        error: error instanceof Error ? error : new Error(String(error)),
-        at: performance.now(),
-      };
-      throw error;
-    }).finally(() => this.#loading = undefined);
-  }
-
-  async #loadKeys(): Promise<ReturnType<Jose["createRemoteJWKSet"]>> {
+  /** The issuer's keys; jose fetches and caches them. */
+  async #loadKeys(): Promise<KeySet> {
     const jose = await (this.#jose ??= import("jose"));
-    const uri = this.#options.jwksUri ?? await jwksUriOf(this.#options.issuer);
+    let uri = this.#options.jwksUri;
+    if (uri === undefined) {
+      const issuer = this.#options.issuer;
+      let metadata;
+      try {
+        metadata = await this.#issuerMetadata.get();
+      } catch (error) {
+        throw new Error(
+          `Cannot find the keys of issuer ${issuer}: ${messageOf(error)}`,
+        );
+      }
+      if (typeof metadata.jwks_uri !== "string") {
+        throw new Error(
+          `Cannot find the keys of issuer ${issuer}: its metadata has no jwks_uri`,
+        );
+      }
+      uri = metadata.jwks_uri;
+    }
     return jose.createRemoteJWKSet(new URL(uri), {
       timeoutDuration: FETCH_TIMEOUT_MS,
     });
   }
-}
 
-/**
- * The `jwks_uri` in the issuer's metadata: RFC 8414's document first, then OpenID Connect
- * discovery's. Throws saying what failed.
- */
-async function jwksUriOf(issuer: string): Promise<string> {
-  const base = new URL(issuer);
-  const path = base.pathname === "/" ? "" : base.pathname.replace(/\/$/, "");
-  const candidates = [
-    new URL(`/.well-known/oauth-authorization-server${path}`, base.origin),
-    new URL(`${path}/.well-known/openid-configuration`, base.origin),
-  ];
-  const problems: string[] = [];
-  for (const url of candidates) {
+  /**
+   * The issuer metadata's `introspection_endpoint`; not on a weaker scheme than the issuer's,
+   * as the client secret goes there.
+   */
+  async #introspectionEndpoint(): Promise<string> {
+    const issuer = this.#options.issuer;
+    let metadata;
     try {
-      const response = await fetch(url, {
-        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-        headers: { accept: "application/json" },
-      });
-      if (!response.ok) {
-        await response.body?.cancel();
-        problems.push(`${url.href}: ${response.status}`);
-        continue;
-      }
-      const metadata = await response.json() as Record<string, unknown>;
-      if (metadata.issuer !== issuer) {
-        problems.push(`${url.href}: its issuer is not ${issuer}`);
-        continue;
-      }
-      if (typeof metadata.jwks_uri !== "string") {
-        problems.push(`${url.href}: no jwks_uri`);
-        continue;
-      }
-      return metadata.jwks_uri;
+      metadata = await this.#issuerMetadata.get();
     } catch (error) {
-      problems.push(
-        `${url.href}: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+      throw new Error(
+        `the metadata of issuer ${issuer} cannot be read: ${messageOf(error)}`,
       );
     }
+    const endpoint = metadata.introspection_endpoint;
+    if (typeof endpoint !== "string") {
+      throw new Error(
+        `the metadata of issuer ${issuer} names no introspection_endpoint; give it with --oauth-introspect`,
+      );
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (
+      !url || (url.protocol !== "https:" &&
+        !(url.protocol === "http:" && new URL(issuer).protocol === "http:"))
+    ) {
+      throw new Error(
+        `the introspection_endpoint of issuer ${issuer} is not an ${
+          new URL(issuer).protocol.slice(0, -1)
+        } URL`,
+      );
+    }
+    return url.href;
   }
-  throw new Error(
-    `Cannot find the keys of issuer ${issuer}: ${problems.join("; ")}`,
-  );
+}
+
+/** Whether `token` is a JWT (three base64url parts, a JSON object in the middle). */
+function isJwt(jose: Jose, token: string): boolean {
+  try {
+    jose.decodeJwt(token);
+    return true;
+  } catch {
+    return false;
+  }
 }

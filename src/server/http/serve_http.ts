@@ -34,7 +34,12 @@ import {
   readBody,
 } from "./guard.ts";
 import { type AuthResult, BearerAuth, challenge } from "./auth.ts";
-import { METADATA_PATH, type OAuthOptions, OAuthResource } from "./oauth.ts";
+import {
+  METADATA_PATH,
+  type OAuthOptions,
+  OAuthResource,
+  RETRY_AFTER_SECONDS,
+} from "./oauth.ts";
 import { Cors } from "./cors.ts";
 import { Peer, type PeerOptions } from "./peer.ts";
 import {
@@ -163,7 +168,9 @@ class HttpEndpoint {
     this.#auth = options.token === undefined
       ? undefined
       : new BearerAuth(options.token);
-    this.#oauth = options.oauth ? new OAuthResource(options.oauth) : undefined;
+    this.#oauth = options.oauth
+      ? new OAuthResource(options.oauth, (message) => log.warn(message))
+      : undefined;
     this.#cors = options.corsOrigins?.length
       ? new Cors(options.corsOrigins)
       : undefined;
@@ -312,6 +319,17 @@ class HttpEndpoint {
         (principal) => this.#principals.set(request, principal),
       ).then((result) => {
         if (result === "ok") return this.#method(request);
+        if (result === "unavailable") {
+          // The token could not be checked, not found bad: a 401 would send the client to sign
+          // in again, to meet the same failure (the cause is logged at warning by OAuthResource).
+          return rpcError(
+            503,
+            null,
+            INTERNAL_ERROR,
+            "Service Unavailable: the access token cannot be checked now (the authorization server's introspection failed); try again shortly",
+            { "retry-after": String(RETRY_AFTER_SECONDS) },
+          );
+        }
         this.#log.debug(`Refused a request: ${result} access token`);
         const forbidden = result === "insufficient_scope";
         return rpcError(
