@@ -75,12 +75,6 @@ export async function runCli(io: Io): Promise<number> {
       return await runManifest(io, options.check);
     case "serve":
       if (options.http === undefined) return await runServe(io, options);
-      if (options.watch) {
-        io.stderr(
-          "serve --http does not reload files yet: drop --watch (or serve stdio with --watch)\n",
-        );
-        return USAGE_ERROR;
-      }
       return await (await import("./serve_http.ts")).runServeHttp(
         io,
         options,

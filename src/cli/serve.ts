@@ -4,9 +4,7 @@
  * the handshake while the tools load. Loading them (zod and every tool file: most of start-up)
  * begins only once the first replies are written, so a client's `initialize` is not kept waiting.
  * The tools' workers then start in the background (pre-warm), so that the first call does not
- * wait for one.
- * (Over 300 lines: `serve` and `serve --watch` share their setup — the workers, the waits, the
- * banner, the permission checks — and read best side by side.)
+ * wait for one. `serve --watch` serves what ./_watching.ts follows.
  */
 
 import {
@@ -18,10 +16,10 @@ import {
 import type { CliOptions } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
-import { lazyHost, loadWaitMs, workerIdleMs } from "./_workers.ts";
+import { lazyHost, loadWaitMs } from "./_workers.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
-import { ToolSet } from "../tool/served.ts";
+import type { ToolSet } from "../tool/served.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
@@ -83,13 +81,8 @@ export async function runServe(io: Io, options: CliOptions): Promise<number> {
 }
 
 /**
- * Serves while watching the tools folder (`serve --watch`, and the server `deno task dev` runs):
- * broken files are reported and left out instead of stopping the server, and every change to
- * the list is sent to clients as `notifications/tools/list_changed`. What a changed file lists
- * is learned in a probe worker, never in this thread; a saved tool file, or a helper module it
- * imports, replaces that tool's worker (calls in flight end on the old one), and no other. Under
- * `dev` (`--dev-child`) the process ends with RESTART_EXIT_CODE when a tool needs permissions it
- * lacks, and the supervisor starts it again with them.
+ * Serves on stdio while watching the tools folder (`serve --watch`, and the server `deno task
+ * dev` runs): every change to a list is sent to the client as its list_changed (./_watching.ts).
  */
 async function serveWatching(
   io: Io,
@@ -99,76 +92,16 @@ async function serveWatching(
   guard: () => Promise<void>,
   workers: ReturnType<typeof lazyHost>,
 ): Promise<number> {
-  const [
-    { RESTART_EXIT_CODE, ToolReloader },
-    { warnMissingPermissions },
-    { latest, watchKinds },
-    host,
-  ] = await Promise.all([
-    import("../loading/reload.ts"),
-    import("../loading/load.ts"),
-    import("./_kinds_watch.ts"),
-    workers.host(),
-  ]);
-  const stop = new AbortController();
-  let code = 0;
-  const restart = (why: string) => {
-    if (stop.signal.aborted) return;
-    log.info(`${why}: restarting the server`);
-    code = RESTART_EXIT_CODE;
-    stop.abort();
-  };
-  if (options.devChild) {
-    // A terminated worker stuck in a loop keeps a core busy until the process ends: under dev,
-    // the server restarts once no call is in flight (the supervisor keeps the session).
-    workers.onStuck(() =>
-      host.afterCalls(() =>
-        restart("A tool's worker was stuck in a loop and keeps a CPU core busy")
-      )
-    );
-  }
-  let serving = false;
-  const reloader = new ToolReloader({
-    dir: io.toolsDir,
-    serverName: info.name,
-    log,
-    attach: (tool, file) => {
-      const attached = host.attach(tool, file);
-      // Its worker was replaced: start the new one ahead of the next call. Not during the first
-      // load: its workers start once the reply that waited for the tools is written.
-      if (serving) workers.prewarmSoon();
-      return attached;
-    },
-    detach: (file) => host.detach(file),
-    // The probe worker started ahead stops when the tools' workers would (lazyHost warns about
-    // an invalid value).
-    probeIdleMs: workerIdleMs(() => {}),
-  });
-  const checked = (tools: ToolSet): boolean => {
-    const lacking = warnMissingPermissions(tools.tools, log);
-    if (lacking.length > 0 && options.devChild) {
-      restart(`${lacking[0]!.source} needs more permissions`);
-      return false;
-    }
-    return true;
-  };
-  const signal = AbortSignal.any([io.signal, stop.signal]);
-  const updates = reloader.watch(signal);
-  // Prompts and resources reload in place too, each folder watched from now (when it exists).
+  const { startWatching } = await import("./_watching.ts");
   const serves = servesFrom(io);
-  const kinds = serves.prompts || serves.resources
-    ? await watchKinds(io, serves, log, host, signal, () => {
-      if (serving) workers.prewarmSoon();
-    })
-    : undefined;
-  let tools = new ToolSet([]);
-  const served = () =>
-    kinds
-      ? new ToolSet(tools.tools, {
-        prompts: kinds.prompts?.served ?? [],
-        resources: kinds.resources?.served ?? [],
-      })
-      : tools;
+  const watching = await startWatching(
+    io,
+    options,
+    log,
+    info.name,
+    serves,
+    workers,
+  );
   await serve({
     readable: io.stdin,
     writable: io.stdout,
@@ -176,9 +109,7 @@ async function serveWatching(
     watchFiles: resourceFiles,
     ...afterFirstReplies(async () => {
       await guard();
-      await Promise.all([kinds?.prompts?.reload(), kinds?.resources?.reload()]);
-      tools = await reloader.load();
-      const set = served();
+      const set = await watching.load();
       log.info(
         `tooldrop ${VERSION} serving ${set.tools.length} tool(s)${
           kindCounts(set)
@@ -186,36 +117,19 @@ async function serveWatching(
           decodeURIComponent(io.toolsDir.pathname)
         } for changes`,
       );
-      serving = true;
-      if (checked(set)) workers.prewarmSoon();
       return set;
     }),
-    // A change to any folder serves a new set; the connection tells clients what changed in it.
-    toolUpdates: latest(
-      [
-        (async function* () {
-          for await (const next of updates) {
-            if (checked(next)) {
-              tools = next;
-              yield;
-            }
-          }
-        })(),
-        ...(kinds?.updates ?? []),
-      ],
-      served,
-      log,
-    ),
+    toolUpdates: watching.updates,
     info,
     log,
     maxLineBytes: options.maxLineBytes,
     loadWaitMs: loadWaitMs(),
-    signal,
+    signal: watching.signal,
   });
-  stop.abort(); // stops the watcher when input ended first
+  watching.stop(); // stops the watcher when input ended first
   workers.close();
   log.debug("Stopped");
-  return code;
+  return watching.code();
 }
 
 /**
@@ -234,7 +148,7 @@ function afterFirstReplies(
  * What the server advertises besides tools, decided before anything loads: the folders that
  * exist (a stat each). A compiled binary serves tools only.
  */
-function servesFrom(io: Io): { prompts: boolean; resources: boolean } {
+export function servesFrom(io: Io): { prompts: boolean; resources: boolean } {
   if (io.manifest) return { prompts: false, resources: false };
   const existing = new Set(existingFolders(io).map((url) => url.href));
   const { promptsDir, resourcesDir } = servedFolders(io);

@@ -10,7 +10,12 @@ import type { Io } from "./io.ts";
 import { type CliOptions, USAGE_ERROR } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import { lazyHost } from "./_workers.ts";
-import { loadServed, resourceFiles, servedSummary } from "./serve.ts";
+import {
+  loadServed,
+  resourceFiles,
+  servedSummary,
+  servesFrom,
+} from "./serve.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { DEFAULT_HTTP_PORT, serveHttp } from "../server/http/serve_http.ts";
 import { tokenProblem } from "../server/http/auth.ts";
@@ -157,7 +162,21 @@ export async function runServeHttp(
   };
   if (io.manifest) await io.guards?.nodeStdout();
   const workers = lazyHost(io, log);
-  const tools = await loadServed(io, log, info.name, await workers.host());
+  // --watch: broken files are left out rather than stopping the server, and every change is
+  // told to each client (./_watching.ts).
+  const watching = options.watch
+    ? await (await import("./_watching.ts")).startWatching(
+      io,
+      options,
+      log,
+      info.name,
+      servesFrom(io),
+      workers,
+    )
+    : undefined;
+  const tools = watching
+    ? await watching.load()
+    : await loadServed(io, log, info.name, await workers.host());
   if (!tools) {
     workers.close();
     return 1;
@@ -197,9 +216,11 @@ export async function runServeHttp(
         ? {}
         : { sseHoldMs: options.sseHoldMs }),
       watchFiles: resourceFiles,
-      signal: io.signal,
+      ...(watching ? { toolUpdates: watching.updates } : {}),
+      signal: watching?.signal ?? io.signal,
     });
   } catch (error) {
+    watching?.stop();
     workers.close();
     const busy = error instanceof Deno.errors.AddrInUse;
     log.error(
@@ -210,9 +231,13 @@ export async function runServeHttp(
     );
     return 1;
   }
-  workers.prewarmSoon();
+  if (!watching) workers.prewarmSoon(); // watching: done by its load
   log.info(
     `tooldrop ${VERSION} serving ${servedSummary(tools)} at ${server.url}${
+      watching
+        ? `, watching ${decodeURIComponent(io.toolsDir.pathname)} for changes`
+        : ""
+    }${
       token === undefined
         ? options.oauthIssuer
           ? ` (requests need an access token of ${options.oauthIssuer}${
@@ -223,6 +248,7 @@ export async function runServeHttp(
     }`,
   );
   await server.finished;
+  watching?.stop();
   workers.close();
   log.debug("Stopped");
   return 0;

@@ -27,6 +27,7 @@ import type { FileWatcher } from "../resource_updates.ts";
 import { LineFeed, LineSink } from "./pipe.ts";
 import { Exchange, type ExchangeOptions, RETRY_MS } from "./exchange.ts";
 import { ResumableStream } from "./resumable.ts";
+import type { ToolUpdates } from "./tool_updates.ts";
 
 const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
 const SUBSCRIPTION_KEY = "io.modelcontextprotocol/subscriptionId";
@@ -54,6 +55,8 @@ export interface PeerOptions {
   stateKey?: Uint8Array<ArrayBuffer> | undefined;
   /** Legacy: the longest an SSE connection is held before the client must poll (see serveHttp). */
   sseHoldMs?: number | undefined;
+  /** New sets as files change (`serve --watch`): a peer starts from the newest and follows. */
+  updates?: ToolUpdates | undefined;
 }
 
 /** One connection of the server core, driven over HTTP; see the module documentation. */
@@ -88,6 +91,7 @@ export class Peer {
     this.#maxPending = options.maxPending;
     this.#droppedNote = options.droppedNote;
     this.#sseHoldMs = options.sseHoldMs;
+    const ended = new AbortController();
     this.done = serve({
       readable: this.#feed,
       writable: new LineSink((line) => {
@@ -100,7 +104,10 @@ export class Peer {
           );
         }
       }),
-      tools: options.tools,
+      tools: options.updates?.current ?? options.tools,
+      ...(options.updates
+        ? { toolUpdates: options.updates.follow(ended.signal) }
+        : {}),
       tagLogs: true,
       info: options.info,
       ...(options.instructions ? { instructions: options.instructions } : {}),
@@ -112,6 +119,7 @@ export class Peer {
       ...(options.watchFiles ? { watchFiles: options.watchFiles } : {}),
       ...(options.stateKey ? { stateKey: options.stateKey } : {}),
     }).finally(() => {
+      ended.abort();
       this.#closed = true;
       for (const exchange of this.#exchanges.values()) exchange.abandon();
       this.#exchanges.clear();

@@ -42,6 +42,7 @@ import {
 } from "./oauth.ts";
 import { Cors } from "./cors.ts";
 import { Peer, type PeerOptions } from "./peer.ts";
+import { ToolUpdates } from "./tool_updates.ts";
 import {
   DEFAULT_MAX_SESSIONS,
   DEFAULT_SESSION_IDLE_MS,
@@ -68,6 +69,11 @@ const SHUTDOWN_FLUSH_MS = 2000;
 /** What `serveHttp()` needs; only the tools are required. */
 export interface HttpServeOptions {
   tools: ToolSet;
+  /**
+   * New sets as files change (`serve --watch`): each connection, the stateless one and every
+   * legacy session, serves the newest and tells its client which lists changed.
+   */
+  toolUpdates?: AsyncIterable<ToolSet>;
   /** Default 127.0.0.1: only this machine can connect. */
   hostname?: string;
   /** Default DEFAULT_HTTP_PORT; 0 for any free port. */
@@ -186,6 +192,9 @@ class HttpEndpoint {
       watchFiles: options.watchFiles,
       stateKey: options.stateKey,
       sseHoldMs: options.sseHoldMs,
+      updates: options.toolUpdates
+        ? new ToolUpdates(options.tools, options.toolUpdates, log)
+        : undefined,
       droppedNote,
     };
     this.#shared = new Peer(
