@@ -114,3 +114,104 @@ Deno.test({
     }
   },
 });
+
+/** `deno task compile` with `args` in the project copy: its exit code and everything it said. */
+async function compileWith(
+  args: string[],
+): Promise<{ code: number; output: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "compile", ...args],
+    cwd: project.path,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
+}
+
+Deno.test("compile --http bakes serve --http and what serving needs into dist/tooldrop-http, which serves over HTTP", async () => {
+  const port = 40_000 + Math.floor(Math.random() * 20_000);
+  const { code, output } = await compileWith([
+    "--http",
+    `127.0.0.1:${port}`,
+    "--token-env",
+    "MCP_TOKEN",
+    "--allow-host",
+    "tools.example.com",
+    "--sse-hold",
+    "30",
+  ]);
+  // What it builds with is said before `deno compile` runs (and needs the download).
+  const flags = output.match(
+    /^Compiling 2 tool\(s\) \(echo, get_cwd\) with: (.*)$/m,
+  )?.[1];
+  assert.ok(flags, output);
+  assert.match(
+    flags,
+    new RegExp(`--allow-net=(?:\\S+,)?127\\.0\\.0\\.1:${port}\\b`),
+  );
+  assert.match(flags, /--allow-env=\S*\bMCP_TOKEN\b/);
+  assert.match(flags, /--allow-env=\S*\bTOOLDROP_STATE_KEY\b/);
+  assert.ok(
+    output.includes(
+      `It runs: serve --http 127.0.0.1:${port} --token-env MCP_TOKEN --allow-host tools.example.com --sse-hold 30 (more arguments go after)\n`,
+    ),
+    output,
+  );
+  if (code !== 0) {
+    assert.ok(!built.ok && built.offline, output);
+    assert.match(
+      output.trimEnd().split("\n").at(-1)!,
+      /^Could not build dist\/tooldrop-http: `deno compile` downloads the Deno runtime/,
+    );
+    return; // offline: the SKIP line above says so
+  }
+  const binary = `${project.path}/dist/tooldrop-http${
+    Deno.build.os === "windows" ? ".exe" : ""
+  }`;
+  await using elsewhere = await tempDir({});
+  const child = new Deno.Command(binary, {
+    cwd: elsewhere.path,
+    env: { MCP_TOKEN: "binary-test-token" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    let health: Response | undefined;
+    for (let tries = 0; tries < 100 && !health?.ok; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      health = await fetch(`${url}/healthz`).catch(() => undefined);
+      await health?.body?.cancel();
+    }
+    assert.ok(health?.ok, "the binary answers /healthz");
+    const list = await fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: {
+        authorization: "Bearer binary-test-token",
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/list",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/list",
+        params: {
+          _meta: {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": { name: "t", version: "1" },
+            "io.modelcontextprotocol/clientCapabilities": {},
+          },
+        },
+      }),
+    });
+    assert.match(await list.text(), /"name":"echo".*"name":"get_cwd"/s);
+  } finally {
+    child.kill("SIGTERM");
+    await child.stderr.cancel();
+    await child.status;
+  }
+});

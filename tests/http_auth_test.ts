@@ -378,11 +378,11 @@ Deno.test("parseArgs reads --token-env, --allow-host, --cors-origin and --sse-ho
   );
   assert.throws(
     () => parseArgs(["serve", "--token-env", "T"]),
-    /^Error: Option --token-env needs serve --http$/,
+    /^Error: Option --token-env needs serve --http \(or compile --http\)$/,
   );
   assert.throws(
     () => parseArgs(["list", "--cors-origin", APP]),
-    /^Error: Option --cors-origin needs serve --http$/,
+    /^Error: Option --cors-origin needs serve --http \(or compile --http\)$/,
   );
   assert.equal(parseArgs([...http, "--sse-hold", "50"]).sseHoldMs, 50_000);
   assert.equal(parseArgs([...http, "--sse-hold=0.25"]).sseHoldMs, 250);
@@ -395,7 +395,7 @@ Deno.test("parseArgs reads --token-env, --allow-host, --cors-origin and --sse-ho
   }
   assert.throws(
     () => parseArgs(["serve", "--sse-hold", "5"]),
-    /^Error: Option --sse-hold needs serve --http$/,
+    /^Error: Option --sse-hold needs serve --http \(or compile --http\)$/,
   );
 });
 
@@ -473,4 +473,58 @@ Deno.test("serve --http --token-env serves with the token from the variable and 
   assert.match(log, /\(requests need the bearer token in MCP_TOKEN\)\n/);
   assert.ok(!log.includes(TOKEN), log);
   assert.ok(!log.includes("nope"), log);
+});
+
+Deno.test("compile --http: the baked arguments and the permissions serving needs", async () => {
+  const { httpBuild } = await import("../src/cli/_compile_http.ts");
+  assert.deepEqual(
+    httpBuild(parseArgs([
+      "compile",
+      "--http",
+      "[::]:8080",
+      "--oauth-issuer",
+      "https://auth.example.com/realms/t",
+      "--oauth-resource",
+      "https://tools.example.com/mcp",
+      "--oauth-scope",
+      "tools",
+      "--oauth-client-id",
+      "rs",
+      "--oauth-client-secret-env",
+      "AS_SECRET",
+      "--cors-origin",
+      APP,
+    ])),
+    {
+      args: [
+        "serve",
+        "--http",
+        "[::]:8080",
+        "--cors-origin",
+        APP,
+        "--oauth-issuer",
+        "https://auth.example.com/realms/t",
+        "--oauth-resource",
+        "https://tools.example.com/mcp",
+        "--oauth-scope",
+        "tools",
+        "--oauth-client-id",
+        "rs",
+        "--oauth-client-secret-env",
+        "AS_SECRET",
+      ],
+      permissions: {
+        net: ["[::]:8080", "auth.example.com"],
+        env: ["TOOLDROP_STATE_KEY", "AS_SECRET"],
+      },
+    },
+  );
+  assert.deepEqual(httpBuild(parseArgs(["compile", "--http", ":0"])), {
+    args: ["serve", "--http", ":0"],
+    permissions: { net: ["127.0.0.1"], env: ["TOOLDROP_STATE_KEY"] },
+  });
+  assert.match(
+    String(httpBuild(parseArgs(["compile", "--http", "nowhere"]))),
+    /^--http takes \[host:\]port/,
+  );
 });

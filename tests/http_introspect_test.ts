@@ -468,7 +468,7 @@ Deno.test("parseArgs: the introspection options need each other and --oauth-issu
   );
   assert.throws(
     () => parseArgs(["serve", "--oauth-client-id", "x"]),
-    /^Error: Option --oauth-client-id needs serve --http$/,
+    /^Error: Option --oauth-client-id needs serve --http \(or compile --http\)$/,
   );
 });
 

@@ -32,11 +32,13 @@ const DOWNLOAD_FAILED =
  * The binary built for `target` (this platform when undefined), relative to the project:
  * `dist/tooldrop`, or `dist/tooldrop-<target>`, with `.exe` for Windows.
  */
-export function binaryFile(target?: string): string {
+export function binaryFile(target?: string, http = false): string {
   const windows = target === undefined
     ? Deno.build.os === "windows"
     : target.includes("windows");
-  return `dist/tooldrop${target ? `-${target}` : ""}${windows ? ".exe" : ""}`;
+  return `dist/tooldrop${http ? "-http" : ""}${target ? `-${target}` : ""}${
+    windows ? ".exe" : ""
+  }`;
 }
 
 /** Builds the binaries; resolves to the exit code. */
@@ -68,6 +70,14 @@ export async function runCompile(
     );
     return 2;
   }
+  // --http: a binary that serves HTTP (dist/tooldrop-http), not stdio.
+  const http = options.http === undefined
+    ? undefined
+    : (await import("./_compile_http.ts")).httpBuild(options);
+  if (typeof http === "string") {
+    log.error(http);
+    return 2;
+  }
   if (await writeManifest(io.toolsDir)) {
     log.info(`Wrote tools/${MANIFEST_FILE}`);
   }
@@ -83,15 +93,20 @@ export async function runCompile(
     return 1;
   }
   await warnLeftOut(io, log);
-  const flags = serverFlags(tools.tools.map((tool) => tool.permissions));
+  const flags = serverFlags(
+    tools.tools.map((tool) => tool.permissions),
+    http?.permissions,
+  );
   const root = fileURLToPath(new URL(".", io.entry));
   io.stderr(
     `Compiling ${tools.tools.length} tool(s) (${
       tools.tools.map((t) => t.name).join(", ") || "none"
-    }) with: ${flags.join(" ")}\n`,
+    }) with: ${flags.join(" ")}\n${
+      http ? `It runs: ${http.args.join(" ")} (more arguments go after)\n` : ""
+    }`,
   );
   for (const target of targets.length > 0 ? targets : [undefined]) {
-    const output = binaryFile(target);
+    const output = binaryFile(target, http !== undefined);
     const args = [
       "compile",
       ...flags,
@@ -99,6 +114,7 @@ export async function runCompile(
       "--output",
       `${root}${output}`,
       fileURLToPath(io.entry),
+      ...(http?.args ?? []),
     ];
     // Both of the child's streams are collected: our stdout carries only command output.
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {

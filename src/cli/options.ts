@@ -165,6 +165,8 @@ Usage (from source: deno task tooldrop <command>; compiled: tooldrop <command>):
                               (and whether Deno's cache holds what its first start needs)
   compile [--target T]...     build dist/tooldrop with the permissions the tools declare
                               (T: all, or a platform such as aarch64-apple-darwin)
+  compile --http [host:]port [serve --http's options]
+                              build dist/tooldrop-http, which runs serve --http with them
   manifest [--check]          regenerate tools/_manifest.ts (--check: exit 1 when stale)
   help, version
 
@@ -457,9 +459,12 @@ export function parseArgs(args: readonly string[]): CliOptions {
   ].filter(Boolean);
   if (
     httpOnly.length > 0 &&
-    (options.command !== "serve" || options.http === undefined)
+    (!["serve", "compile"].includes(options.command) ||
+      options.http === undefined)
   ) {
-    throw new Error(`Option ${httpOnly[0]} needs serve --http`);
+    throw new Error(
+      `Option ${httpOnly[0]} needs serve --http (or compile --http)`,
+    );
   }
   if ((options.oauthResource || options.oauthScopes) && !options.oauthIssuer) {
     throw new Error(
