@@ -27,7 +27,7 @@ const CHALLENGE =
 const INVALID =
   `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Unauthorized: the access token is not valid for this server"}}`;
 const UNAVAILABLE =
-  `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Service Unavailable: the access token cannot be checked now (the authorization server's introspection failed); try again shortly"}}`;
+  `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Service Unavailable: the access token cannot be checked now (the authorization server's keys or introspection could not be had); try again shortly"}}`;
 
 type Answer = Record<string, unknown> | (() => Response | Promise<Response>);
 

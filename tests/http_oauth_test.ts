@@ -11,7 +11,8 @@ import { defineTool } from "tooldrop";
 import { OAuthResource } from "../src/server/http/oauth.ts";
 import { toolSet } from "./wire.ts";
 import { parseArgs } from "../src/cli/options.ts";
-import { call, modern } from "./requests.ts";
+import { call, modern, request } from "./requests.ts";
+import { Logger } from "../src/util/log.ts";
 import { modernHeaders, post, start } from "./http_client.ts";
 
 const RESOURCE = "https://tools.example.com/mcp";
@@ -133,20 +134,68 @@ Deno.test("only a token the issuer signed, for this resource, unexpired and with
   assert.ok(auth.fetches() <= 3, `${auth.fetches()} fetches`);
 });
 
-Deno.test("an issuer that cannot be reached makes every token invalid, and says why", async () => {
-  const oauth = new OAuthResource({
-    issuer: "http://127.0.0.1:1",
-    resource: RESOURCE,
-  });
+Deno.test("an issuer that cannot be reached leaves tokens unchecked (503), not bad (401); warned of once", async () => {
+  const warnings: string[] = [];
+  const oauth = new OAuthResource(
+    { issuer: "http://127.0.0.1:1", resource: RESOURCE },
+    (message) => warnings.push(message),
+  );
   const problems: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    assert.equal(
+      await oauth.check(bearer("a.b.c"), (why) => problems.push(why)),
+      "unavailable",
+    );
+  }
+  assert.deepEqual(problems, []);
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0]!,
+    /^Cannot check access tokens: Cannot find the keys of issuer http:\/\/127\.0\.0\.1:1/,
+  );
+  assert.doesNotMatch(warnings[0]!, /a\.b\.c/);
+});
+
+Deno.test("a JWKS that cannot be fetched (the metadata can) is 503 with Retry-After at the wire", async () => {
+  await using auth = await issuerServer();
+  // A port nothing listens on: taken, then let go.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = closed.addr.port;
+  closed.close();
+  const warnings: string[] = [];
+  await using server = start({
+    oauth: {
+      issuer: auth.issuer,
+      resource: RESOURCE,
+      jwksUri: `http://127.0.0.1:${port}/jwks.json`,
+    },
+    log: new Logger({
+      level: "warning",
+      write: (line) => void warnings.push(line),
+    }),
+  });
+  const token = await auth.token();
+  const response = await fetch(server.url, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    },
+    body: JSON.stringify(request(1, "ping")),
+  });
+  assert.equal(response.status, 503);
+  assert.equal(response.headers.get("retry-after"), "5");
+  assert.equal(response.headers.get("www-authenticate"), null);
   assert.equal(
-    await oauth.check(bearer("a.b.c"), (why) => problems.push(why)),
-    "invalid",
+    await response.text(),
+    `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Service Unavailable: the access token cannot be checked now (the authorization server's keys or introspection could not be had); try again shortly"}}`,
   );
   assert.match(
-    problems[0]!,
-    /Cannot find the keys of issuer http:\/\/127\.0\.0\.1:1/,
+    warnings.join(""),
+    /Cannot check access tokens: Cannot fetch the keys of issuer http:\/\/127\.0\.0\.1:\d+: /,
   );
+  assert.ok(!warnings.join("").includes(token));
 });
 
 Deno.test("serve over HTTP with OAuth: the metadata is public, /mcp wants a valid token, a missing scope is 403", async () => {

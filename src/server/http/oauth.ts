@@ -25,6 +25,9 @@ import {
 
 export { RETRY_AFTER_SECONDS };
 
+/** How often a failure to have the issuer's keys is warned of, at most. */
+const FAILURE_WARN_MS = 30_000;
+
 /** Where the Protected Resource Metadata is served (RFC 9728, section 3). */
 export const METADATA_PATH = "/.well-known/oauth-protected-resource";
 
@@ -51,8 +54,8 @@ export interface OAuthOptions {
 
 /**
  * A token's check: as `AuthResult`, a token without a scope it needs, or one that cannot be
- * checked now (the introspection endpoint failed: 503, not a 401 that sends the client to sign in
- * again for nothing).
+ * checked now (the issuer's keys or introspection endpoint cannot be had: 503, not a 401 that
+ * sends the client to sign in again for nothing).
  */
 export type OAuthResult = AuthResult | "insufficient_scope" | "unavailable";
 
@@ -66,14 +69,18 @@ export class OAuthResource {
   readonly #issuerMetadata: Refreshing<Record<string, unknown>>;
   readonly #keys: Refreshing<KeySet>;
   readonly #introspector: Introspector | undefined;
+  readonly #warn: (message: string) => void;
+  /** When keys that could not be had were last warned of (once per FAILURE_WARN_MS). */
+  #warnedAt = -Infinity;
   #jose: Promise<Jose> | undefined;
 
-  /** `warn` hears of an introspection endpoint that fails (never a token). */
+  /** `warn` hears of keys or an introspection endpoint that cannot be had (never a token). */
   constructor(
     options: OAuthOptions,
     warn: (message: string) => void = () => {},
   ) {
     this.#options = options;
+    this.#warn = warn;
     const resource = new URL(options.resource);
     // RFC 9728, section 3.1: the well-known path, then the resource's own path.
     this.#metadataUrl = new URL(
@@ -115,10 +122,10 @@ export class OAuthResource {
   }
 
   /**
-   * Whether `headers` carry a valid access token for this resource; never throws (a JWT that
-   * cannot be checked now, say the issuer is unreachable, is "invalid"; an opaque token whose
-   * introspection fails is "unavailable"). `onPrincipal` is told whom a valid token speaks for
-   * (its issuer and subject).
+   * Whether `headers` carry a valid access token for this resource; never throws. A token that
+   * cannot be checked now (the issuer's keys or its introspection endpoint cannot be had) is
+   * "unavailable", not "invalid": a client told its token is bad would sign in again for
+   * nothing. `onPrincipal` is told whom a valid token speaks for (its issuer and subject).
    */
   async check(
     headers: Headers,
@@ -147,7 +154,13 @@ export class OAuthResource {
         return "ok";
       }
       const jose = await (this.#jose ??= import("jose"));
-      const { payload } = await jose.jwtVerify(token, await this.#keys.get(), {
+      let keys: KeySet;
+      try {
+        keys = await this.#keys.get();
+      } catch (error) {
+        return this.#unavailable(messageOf(error));
+      }
+      const { payload } = await jose.jwtVerify(token, keys, {
         issuer: this.#options.issuer,
         audience: this.#options.resource,
         requiredClaims: ["exp"],
@@ -167,6 +180,13 @@ export class OAuthResource {
       }
       return "ok";
     } catch (error) {
+      if (keysUnreachable(error)) {
+        return this.#unavailable(
+          `Cannot fetch the keys of issuer ${this.#options.issuer}: ${
+            messageOf(error)
+          }`,
+        );
+      }
       onProblem?.(
         error instanceof Error
           ? `${error.name}: ${error.message}`.slice(0, 200)
@@ -174,6 +194,16 @@ export class OAuthResource {
       );
       return "invalid";
     }
+  }
+
+  /** Tokens cannot be checked now: warned of once in a while (`why` never holds a token). */
+  #unavailable(why: string): "unavailable" {
+    const now = performance.now();
+    if (now - this.#warnedAt >= FAILURE_WARN_MS) {
+      this.#warnedAt = now;
+      this.#warn(`Cannot check access tokens: ${why}`.slice(0, 300));
+    }
+    return "unavailable";
   }
 
   /** The `WWW-Authenticate` value of a 401 or 403 (RFC 6750; RFC 9728, section 5.1). */
@@ -253,6 +283,22 @@ export class OAuthResource {
     }
     return url.href;
   }
+}
+
+/**
+ * Whether jose failed for want of the issuer's keys (the JWKS could not be fetched, timed out,
+ * or was not a key set), not because of the token.
+ */
+function keysUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JWKS_INVALID") return true;
+  if (code === "ERR_JOSE_GENERIC") {
+    return /JSON Web Key Set/.test(error.message);
+  }
+  // fetch's own failure: refused, unresolvable, reset, blocked.
+  return error instanceof TypeError &&
+    /fetch|sending request|connect|network|dns/i.test(error.message);
 }
 
 /** Whether `token` is a JWT (three base64url parts, a JSON object in the middle). */

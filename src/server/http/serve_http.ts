@@ -330,12 +330,12 @@ class HttpEndpoint {
         if (result === "ok") return this.#method(request);
         if (result === "unavailable") {
           // The token could not be checked, not found bad: a 401 would send the client to sign
-          // in again, to meet the same failure (the cause is logged at warning by OAuthResource).
+          // in again, to meet the same failure (OAuthResource logs the cause as a warning).
           return rpcError(
             503,
             null,
             INTERNAL_ERROR,
-            "Service Unavailable: the access token cannot be checked now (the authorization server's introspection failed); try again shortly",
+            "Service Unavailable: the access token cannot be checked now (the authorization server's keys or introspection could not be had); try again shortly",
             { "retry-after": String(RETRY_AFTER_SECONDS) },
           );
         }
