@@ -86,6 +86,75 @@ function hostnameOf(host: string): string {
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
 /**
+ * Reads request bodies within a bound of bytes and of time (see `readBody`), with one timer for
+ * all the reads in progress rather than one each: a body with a `Content-Length` (no more than
+ * `maxBytes`) is read whole with `Request.text()`, several times cheaper than reading its stream
+ * chunk by chunk; a chunked one is read by `readBody`, which counts its bytes as they come.
+ * `close()` stops the timer.
+ */
+export class BodyReader {
+  readonly #maxBytes: number;
+  readonly #timeoutMs: number;
+  /** Reads in progress, oldest first: all have the same bound, so deadlines are in order. */
+  readonly #reads = new Set<{ deadline: number; late: () => void }>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(maxBytes: number, timeoutMs: number = DEFAULT_BODY_TIMEOUT_MS) {
+    this.#maxBytes = maxBytes;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** The body as text, "too large" or "too slow", as `readBody` says. */
+  read(request: Request): Promise<string | "too large" | "too slow"> {
+    const length = request.headers.get("content-length");
+    if (length === null) {
+      return readBody(request, this.#maxBytes, this.#timeoutMs);
+    }
+    if (Number(length) > this.#maxBytes) return Promise.resolve("too large");
+    const { promise, resolve, reject } = Promise.withResolvers<
+      string | "too slow"
+    >();
+    // Too slow: answered now. The framing bounds what is still read (Content-Length bytes),
+    // and the response ends the connection, which ends that read.
+    const read = {
+      deadline: performance.now() + this.#timeoutMs,
+      late: () => resolve("too slow"),
+    };
+    this.#reads.add(read);
+    this.#timer ??= setTimeout(() => this.#expire(), this.#timeoutMs);
+    request.text().then((text) => {
+      this.#reads.delete(read);
+      resolve(text);
+    }, (error) => {
+      this.#reads.delete(read);
+      reject(error);
+    });
+    return promise;
+  }
+
+  /** Stops the timer, once no request is left (reads still in progress are no longer bounded). */
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#reads.clear();
+  }
+
+  /** Ends the reads past their deadline; the timer is set again for the oldest left. */
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (const read of this.#reads) {
+      if (read.deadline > now) {
+        this.#timer = setTimeout(() => this.#expire(), read.deadline - now);
+        return;
+      }
+      this.#reads.delete(read);
+      read.late();
+    }
+  }
+}
+
+/**
  * The body of a request as text; "too large" past `maxBytes`, "too slow" when it has not all
  * come within `timeoutMs` (either way read no further: the rest of the body is cancelled).
  */

@@ -27,11 +27,11 @@ import type { ToolSet } from "../../tool/served.ts";
 import { Logger } from "../../util/log.ts";
 import { SSE_HEADERS } from "./event_stream.ts";
 import {
+  BodyReader,
   DEFAULT_BODY_TIMEOUT_MS,
   HEADER_MISMATCH,
   headerMismatch,
   HostGuard,
-  readBody,
 } from "./guard.ts";
 import { type AuthResult, BearerAuth, challenge } from "./auth.ts";
 import {
@@ -150,6 +150,7 @@ class HttpEndpoint {
   readonly #cors: Cors | undefined;
   readonly #maxBytes: number;
   readonly #bodyTimeoutMs: number;
+  readonly #bodies: BodyReader;
   readonly #peerOptions: Omit<PeerOptions, "maxPending">;
   readonly #shared: Peer;
   readonly #sessions: Sessions;
@@ -182,6 +183,7 @@ class HttpEndpoint {
       : undefined;
     this.#maxBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.#bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+    this.#bodies = new BodyReader(this.#maxBytes, this.#bodyTimeoutMs);
     this.#peerOptions = {
       tools: options.tools,
       info: options.info ?? DEFAULT_SERVER_INFO,
@@ -225,6 +227,7 @@ class HttpEndpoint {
     signal?.addEventListener("abort", onAbort, { once: true });
     const finished = server.finished.then(async () => {
       signal?.removeEventListener("abort", onAbort);
+      this.#bodies.close(); // no request is left whose body it bounds
       await this.#stopping;
     });
     const addr = server.addr;
@@ -421,7 +424,7 @@ class HttpEndpoint {
         "Not Acceptable: the client must accept application/json and text/event-stream",
       );
     }
-    const body = await readBody(request, this.#maxBytes, this.#bodyTimeoutMs);
+    const body = await this.#bodies.read(request);
     if (body === "too slow") {
       return rpcError(
         408,
