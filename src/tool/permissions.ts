@@ -53,11 +53,14 @@ export const BASE_PERMISSIONS: ToolPermissions = {
  * isolate's peak small. With the tools in workers it beat the old `--initial-old-space-size=64`
  * (chosen when tools ran in the server's thread) on both counts, in 4 interleaved sessions of
  * the benchmark: pipelined 68–77k calls/s against 53–67k, peak RSS 109–112 MiB against 130–136,
- * cold start and big echoes alike.
+ * cold start and big echoes alike. Old space then fills with short-lived objects promoted out of
+ * that small young generation; growing it by half instead of the default factor before the next
+ * full collection cut peak RSS under load by ~12 MiB (HTTP at 64 clients: 127 → 113 MiB; 40,000
+ * pipelined stdio calls: 121 → 108) at no measurable cost in CPU, in interleaved rounds.
  */
 export const RUNTIME_FLAGS = [
   "--no-prompt",
-  "--v8-flags=--max-semi-space-size=2",
+  "--v8-flags=--max-semi-space-size=2,--heap-growing-percent=50",
 ] as const;
 
 /**
