@@ -11,9 +11,13 @@ import { Client, StdioClientTransport } from "./sdk.ts";
 import { projectCopy, tempDir } from "./spawn.ts";
 
 const project = await projectCopy({
-  // The binary serves tools only: compile must say what it leaves out.
+  // The binary serves prompts too, from the manifest: compile names it.
   "prompts/hello.ts": `import { definePrompt } from "tooldrop";
-export default definePrompt({ description: "Says hello.", get: () => "hello" });
+export default definePrompt({
+  description: "Says hello.",
+  permissions: { env: ["HELLO_NAME"] },
+  get: () => \`hello \${Deno.env.get("HELLO_NAME") ?? "you"}\`,
+});
 `,
 });
 // Removed when this file's tests are done, whichever of them ran.
@@ -57,10 +61,16 @@ if (!built.ok && built.offline) {
   );
 }
 
-Deno.test("deno task compile names the prompts and resources the binary will not serve", () => {
+Deno.test("deno task compile names the prompts the binary serves, and leaves nothing out", () => {
+  // It runs in the binary's thread, so the binary holds what it declares.
   assert.match(
     built.output,
-    /Not in the binary: 1 file\(s\) in prompts\/ \(hello\.ts\); the compiled binary serves tools only for now/,
+    /^Compiling 2 tool\(s\) \(echo, get_cwd\), 1 prompt\(s\) \(hello\) with: .*--allow-env=\S*\bHELLO_NAME\b/m,
+  );
+  assert.doesNotMatch(built.output, /Not in the binary|serves tools only/);
+  assert.match(
+    Deno.readTextFileSync(`${project.path}/tools/_manifest.ts`),
+    /^export const promptModules: ReadonlyArray<readonly \[string, unknown\]> = \[\n {2}\["hello\.ts", \$2\],\n\];$/m,
   );
 });
 
@@ -143,7 +153,7 @@ Deno.test("compile --http bakes serve --http and what serving needs into dist/to
   ]);
   // What it builds with is said before `deno compile` runs (and needs the download).
   const flags = output.match(
-    /^Compiling 2 tool\(s\) \(echo, get_cwd\) with: (.*)$/m,
+    /^Compiling 2 tool\(s\) \(echo, get_cwd\), 1 prompt\(s\) \(hello\) with: (.*)$/m,
   )?.[1];
   assert.ok(flags, output);
   assert.match(

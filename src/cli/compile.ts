@@ -1,19 +1,25 @@
 /**
  * @module
- * `deno task compile`: renews the tools manifest, checks every tool (a broken one stops the
- * build), and runs `deno compile` with the least permissions the tools need — the base set plus
- * the union of what each declares — baked into dist/tooldrop (and, on request, binaries for
- * other platforms).
+ * `deno task compile`: renews the manifest, checks every tool, prompt and resource it lists (a
+ * broken one stops the build), and runs `deno compile` with the least permissions they need — the
+ * base set plus the union of what each declares — baked into dist/tooldrop (and, on request,
+ * binaries for other platforms).
  */
 
 import { fileURLToPath } from "node:url";
-import { existingFolders, type Io } from "./io.ts";
+import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import { loadTools } from "../loading/load.ts";
 import { Logger } from "../util/log.ts";
-import { MANIFEST_FILE, writeManifest } from "../loading/manifest.ts";
+import {
+  importManifestFiles,
+  MANIFEST_FILE,
+  writeManifest,
+} from "../loading/manifest.ts";
+import { loadTimeoutFromEnv } from "../loading/import_tool.ts";
 import { serverFlags } from "../tool/permissions.ts";
 import { DEFAULT_SERVER_INFO } from "../server/protocol.ts";
+import type { ToolSet } from "../tool/served.ts";
 
 /** The platforms `deno compile --target` builds for. */
 export const TARGETS = [
@@ -81,27 +87,41 @@ export async function runCompile(
   if (await writeManifest(io.toolsDir)) {
     log.info(`Wrote tools/${MANIFEST_FILE}`);
   }
+  // What the binary will load, checked the way it loads it: the manifest's files, each imported
+  // here (within the load timeout, its failure naming it), then checked as the manifest's are.
   const tools = await loadTools({
     toolsDir: io.toolsDir,
+    manifest: () =>
+      importManifestFiles(io.toolsDir, {
+        loadTimeoutMs: loadTimeoutFromEnv((message) => log.warn(message)),
+      }),
     serverName: options.name ?? DEFAULT_SERVER_INFO.name,
     log,
   });
   if (!tools) {
     log.error(
-      "Not compiling: a binary with a broken tool would refuse to start",
+      "Not compiling: a binary with a broken tool, prompt or resource would refuse to start",
     );
     return 1;
   }
-  await warnLeftOut(io, log);
+  const prompts = tools.prompts.prompts;
+  const resources = tools.resources.resources;
   const flags = serverFlags(
-    tools.tools.map((tool) => tool.permissions),
+    [
+      ...tools.tools,
+      ...prompts.map((prompt) => prompt.get),
+      ...resources.map((resource) => resource.read),
+    ].map((runnable) => runnable.permissions),
     http?.permissions,
   );
+  // Told to the binary's handshake, which answers before the manifest is imported.
+  const embedded = [
+    ...prompts.length > 0 ? ["prompts"] : [],
+    ...resources.length > 0 ? ["resources"] : [],
+  ];
   const root = fileURLToPath(new URL(".", io.entry));
   io.stderr(
-    `Compiling ${tools.tools.length} tool(s) (${
-      tools.tools.map((t) => t.name).join(", ") || "none"
-    }) with: ${flags.join(" ")}\n${
+    `Compiling ${servedList(tools)} with: ${flags.join(" ")}\n${
       http ? `It runs: ${http.args.join(" ")} (more arguments go after)\n` : ""
     }`,
   );
@@ -115,6 +135,7 @@ export async function runCompile(
       `${root}${output}`,
       fileURLToPath(io.entry),
       ...(http?.args ?? []),
+      ...(embedded.length > 0 ? ["--embedded", embedded.join(",")] : []),
     ];
     // Both of the child's streams are collected: our stdout carries only command output.
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -149,20 +170,17 @@ export async function runCompile(
 }
 
 /**
- * Says which prompts and resources the binary will not serve: it loads only tools, from the
- * manifest, so a project that has them must not find out from its client.
+ * What a binary of `set` serves, named: `2 tool(s) (echo, get_cwd)`, then `, 1 prompt(s)
+ * (review)` and `, 1 resource(s) (note)` when it has any.
  */
-async function warnLeftOut(io: Io, log: Logger): Promise<void> {
-  const { findToolFiles, folderLabel } = await import(
-    "../loading/tool_files.ts"
-  );
-  for (const dir of existingFolders(io)) {
-    const files = await findToolFiles(dir).catch(() => []);
-    if (files.length === 0) continue;
-    log.warn(
-      `Not in the binary: ${files.length} file(s) in ${folderLabel(dir)} (${
-        files.join(", ")
-      }); the compiled binary serves tools only for now, so serve them from source (\`deno task start\`, or what \`deno task tooldrop install\` registers)`,
-    );
-  }
+function servedList(set: ToolSet): string {
+  const named = (count: string, names: string[]) =>
+    `${names.length} ${count} (${names.join(", ") || "none"})`;
+  const prompts = set.prompts.prompts.map((prompt) => prompt.name);
+  const resources = set.resources.resources.map((resource) => resource.name);
+  return [
+    named("tool(s)", set.tools.map((tool) => tool.name)),
+    ...prompts.length > 0 ? [named("prompt(s)", prompts)] : [],
+    ...resources.length > 0 ? [named("resource(s)", resources)] : [],
+  ].join(", ");
 }

@@ -100,6 +100,11 @@ export interface CliOptions {
   oauthClientSecretEnv?: string;
   /** serve: run as the server `dev` supervises (exit with RESTART_EXIT_CODE to be restarted). */
   devChild: boolean;
+  /**
+   * A compiled binary: what its manifest holds besides tools (--embedded prompts,resources), which
+   * `compile` bakes into its arguments so the handshake can say so before the manifest loads.
+   */
+  embedded?: ("prompts" | "resources")[];
 }
 
 /** One `--env`: a variable and its value, or no value to take it from the client's environment. */
@@ -353,6 +358,20 @@ export function parseArgs(args: readonly string[]): CliOptions {
       case "--dev-child":
         options.watch = options.devChild = true;
         break;
+      case "--embedded": {
+        // Not in the usage: `compile` bakes it into a binary (see `CliOptions.embedded`).
+        const kinds = value().split(",");
+        const bad = kinds.find((kind) =>
+          kind !== "prompts" && kind !== "resources"
+        );
+        if (bad !== undefined) {
+          throw new Error(
+            `Unknown --embedded kind "${bad}"; use prompts, resources or both, comma-separated`,
+          );
+        }
+        options.embedded = kinds as ("prompts" | "resources")[];
+        break;
+      }
       case "--tools":
         options.toolsDir = value();
         break;

@@ -13,7 +13,7 @@ import {
   servedFolders,
   tooldropCommand,
 } from "./io.ts";
-import type { CliOptions } from "./options.ts";
+import { type CliOptions, parseArgs } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
 import { lazyHost, loadWaitMs } from "./_workers.ts";
@@ -146,10 +146,23 @@ function afterFirstReplies(
 
 /**
  * What the server advertises besides tools, decided before anything loads: the folders that
- * exist (a stat each). A compiled binary serves tools only.
+ * exist (a stat each). A compiled binary has no folders: `compile` bakes what its manifest holds
+ * into its arguments (`--embedded prompts,resources`), read here without importing the manifest,
+ * whose import evaluates every file it lists.
  */
 export function servesFrom(io: Io): { prompts: boolean; resources: boolean } {
-  if (io.manifest) return { prompts: false, resources: false };
+  if (io.manifest) {
+    let embedded: readonly string[] = [];
+    try {
+      embedded = parseArgs(io.args).embedded ?? [];
+    } catch {
+      // Arguments that do not parse never reach serving: runCli refused them already.
+    }
+    return {
+      prompts: embedded.includes("prompts"),
+      resources: embedded.includes("resources"),
+    };
+  }
   const existing = new Set(existingFolders(io).map((url) => url.href));
   const { promptsDir, resourcesDir } = servedFolders(io);
   return {

@@ -1,7 +1,7 @@
 /**
  * @module
- * Loads a server's tools for serving: from the generated manifest in a compiled binary, else by
- * scanning the tools folder; logs lint warnings and every broken file, and refuses a broken set.
+ * Loads a server's tools, prompts and resources: from the generated manifest in a compiled binary,
+ * else by scanning their folders; logs lint warnings and every broken file, refuses a broken set.
  */
 
 import type { LoadResult } from "./discover.ts";
@@ -22,13 +22,12 @@ import { describeThrown } from "../util/describe.ts";
 export interface LoadToolsOptions {
   toolsDir: URL;
   /**
-   * The prompts and resources folders, served like the tools folder: listed from their own
-   * listing caches, run in the workers of `host`. A missing folder serves none. Only with
-   * `host` (a compiled binary and in-thread loading serve tools only).
+   * The prompts and resources folders, listed from their listing caches and run in the workers
+   * of `host` (only with one; a manifest lists its own). A missing folder serves none.
    */
   promptsDir?: URL | undefined;
   resourcesDir?: URL | undefined;
-  /** In a compiled binary: the manifest to load instead of scanning `toolsDir`. */
+  /** In a compiled binary: the manifest to load instead of scanning the folders. */
   manifest?: (() => Promise<ToolManifest>) | undefined;
   /** The name clients register the server under (the lint checks tool names against it). */
   serverName: string;
@@ -40,8 +39,8 @@ export interface LoadToolsOptions {
   loadTimeoutMs?: number | undefined;
   /**
    * Runs the calls of tools loaded from the folder in this host's workers, and lists them from
-   * the listing cache (./listing.ts) without importing them in this thread. The manifest's tools
-   * (a compiled binary) still run in this thread: the binary does not embed the worker yet.
+   * the listing cache (./listing.ts) without importing them in this thread. What a manifest lists
+   * (a compiled binary) still runs in this thread: the binary does not embed the worker yet.
    */
   host?: WorkerHost | undefined;
   /**
@@ -58,15 +57,16 @@ export async function loadTools(
   const { log, serverName } = options;
   const folder = folderLabel(options.toolsDir);
   let result: LoadResult;
+  let manifest: ToolManifest | undefined;
   try {
     const host = options.host;
+    manifest = await options.manifest?.();
     // ./discover.ts (with zod, to check definitions) is imported only when tools are imported
     // here: `serve --isolate` lists them from ./listing.ts without it.
-    result = options.manifest
-      ? (await import("./discover.ts")).checkModules(
-        (await options.manifest()).toolModules,
-        { serverName },
-      )
+    result = manifest
+      ? (await import("./discover.ts")).checkModules(manifest.toolModules, {
+        serverName,
+      })
       : host
       ? await (await import("./listing.ts")).loadListedTools(options.toolsDir, {
         serverName,
@@ -116,7 +116,9 @@ export async function loadTools(
     return undefined;
   }
   const host = options.host;
-  const kinds = host && !options.manifest
+  const kinds = manifest
+    ? await (await import("./_manifest_kinds.ts")).manifestKinds(manifest)
+    : host
     ? await loadKinds(options, host)
     : { prompts: [], resources: [], errors: [] };
   let set: ToolSet | undefined;
