@@ -366,3 +366,22 @@ Deno.test("serve --watch, the command install registers, serves prompts and reso
     /serving 1 tool\(s\); 1 prompt\(s\); 1 resource\(s\) on stdio, watching/,
   );
 });
+
+Deno.test("prompt and resource requests written just before the input ends are all answered", async () => {
+  // Their handlers load at the first such request: the input's end must not overtake them.
+  await using dir = await project({});
+  const server = serverIn(dir.path);
+  await server.send(
+    initialize(1),
+    initialized(),
+    request(2, "prompts/list"),
+    request(3, "tools/list"),
+    request(4, "resources/list"),
+    request(5, "resources/templates/list"),
+  );
+  await server.closeStdin();
+  for (const id of [1, 2, 3, 4, 5]) {
+    assert.ok("result" in await server.reply(id), `request ${id} answered`);
+  }
+  assert.equal((await server.exit()).code, 0);
+});

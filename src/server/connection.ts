@@ -106,6 +106,8 @@ export class Connection {
   readonly stop: AbortController = new AbortController();
   /** The 2026-era `tools/list` result for a tool set, built once per set. */
   modernList: { tools: ToolSet; json: string } | undefined;
+  /** Requests being answered outside `calls` (a handler still loading): shutdown waits. */
+  readonly #answering = new Set<Promise<unknown>>();
 
   constructor(options: ConnectionOptions) {
     this.info = options.info;
@@ -194,6 +196,19 @@ export class Connection {
     void this.tools.loaded.then(() =>
       this.#withUpdates((updates) => updates.resourcesChanged(false))
     );
+  }
+
+  /** Counts `work` (answering a request) until it settles: input ending does not lose it. */
+  answering(work: Promise<unknown>): void {
+    this.#answering.add(work);
+    void work.finally(() => this.#answering.delete(work));
+  }
+
+  /** Settles once every request being answered outside `calls` has been (new ones too). */
+  async answered(): Promise<void> {
+    while (this.#answering.size > 0) {
+      await Promise.allSettled(this.#answering);
+    }
   }
 
   /** Takes each new tool set (the dev loop) and tells the client; ends with `signal`. */

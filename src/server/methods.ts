@@ -84,10 +84,12 @@ function kindMethod(method: string, capability: string): RequestHandler {
       );
     }
     kindHandlers ??= import("./kind_methods.ts").then((m) => m.KIND_HANDLERS);
-    void kindHandlers.then((handlers) =>
-      handlers.get(method)!(c, id, params, scope, method)
-    )
-      .catch((error) => c.fail(id, error));
+    // Counted until answered (or handed to `c.calls`): input that ends meanwhile loses nothing.
+    c.answering(
+      kindHandlers.then((handlers) =>
+        handlers.get(method)!(c, id, params, scope, method)
+      ).catch((error) => c.fail(id, error)),
+    );
   };
 }
 

@@ -256,6 +256,8 @@ class Server {
       // would have had the tools been there, not what loading left of it.
       if (!stopped) deadline = performance.now() + grace;
     }
+    // A request whose handler was still loading becomes a call, or is answered, within the grace.
+    await withTimeout(c.answered(), Math.max(0, deadline - performance.now()));
     if (!c.writer.failed && c.calls.size > 0) {
       const left = Math.max(0, deadline - performance.now());
       c.log.debug(
