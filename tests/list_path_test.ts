@@ -33,11 +33,16 @@ const SKIPPED: Record<string, Record<string, string>> = {
     "src/loading/manifest.ts": "the manifest command",
   },
   "src/cli/serve.ts": {
-    "src/loading/reload.ts": "serve --watch",
+    "src/cli/_watching.ts": "serve --watch",
+  },
+  "src/cli/serve_http.ts": {
+    "src/cli/_watching.ts": "serve --watch --http",
   },
   "src/loading/load.ts": {
     "src/loading/discover.ts":
       "imports and checks tools in this thread: without --isolate, or from a manifest",
+    "src/loading/_manifest_kinds.ts":
+      "prompts and resources from a manifest (a compiled binary)",
   },
   "src/loading/listing.ts": {
     "src/loading/worker/probe.ts": "files the cache has no current entry for",

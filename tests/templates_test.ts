@@ -239,6 +239,13 @@ ${
     );
   }
 
+  // The manifest imports them too, for the compiled binary.
+  const manifest = await Deno.readTextFile(`${copy.path}/tools/_manifest.ts`);
+  for (const name of KIND_NAMES) {
+    assert.ok(manifest.includes(`"../prompts/${name}.ts"`), manifest);
+    assert.ok(manifest.includes(`"../resources/${name}.ts"`), manifest);
+  }
+
   const tested = await cleanAndPassing(copy.path, files);
   assert.match(tested.text, /\nok \| 8 passed \| 0 failed/);
 });

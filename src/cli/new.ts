@@ -134,6 +134,8 @@ async function newKind(
     log: new Logger({ level: "error", write: () => {} }),
     kind,
   });
+  // The compiled binary serves what the manifest imports: prompts/ and resources/ too.
+  if (await pathTaken(io.toolsDir)) await writeManifest(io.toolsDir);
   const folders = [
     options.toolsDir === undefined
       ? ""
