@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { runCli } from "../src/cli/mod.ts";
 import { fakeIo } from "./wire.ts";
-import { tempDir } from "./spawn.ts";
+import { ROOT, START_FLAGS, tempDir, TextTap } from "./spawn.ts";
+import { modern, request } from "./requests.ts";
 import { start } from "./http_client.ts";
 import { VERSION } from "../src/server/protocol.ts";
 
@@ -352,4 +353,72 @@ Deno.test("doctor names the Authorization header a 401 lacked, the token it refu
     lines(html.text)[1],
     'FAIL  its answer to server/discover is not MCP (text/html: "<html>hello</html>")',
   );
+});
+
+Deno.test("a worker stuck in a loop shows at /healthz (counts only) and doctor of the HTTP entry warns of it", async () => {
+  const { dir, run } = await folders();
+  await using _ = dir;
+  await using tools = await tempDir({
+    "spin.ts": `import { defineTool } from "tooldrop";
+export default defineTool({
+  description: "Spins forever.",
+  timeoutMs: 200,
+  run: () => {
+    while (true) {}
+  },
+});
+`,
+  });
+  // A process of its own: the thread left spinning ends with it.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      ...START_FLAGS.map((flag) =>
+        flag.startsWith("--allow-read=") ? `${flag},${tools.path}` : flag
+      ),
+      "--allow-net=127.0.0.1",
+      `${ROOT}/main.ts`,
+      "serve",
+      "--http",
+      "127.0.0.1:0",
+      "--tools",
+      tools.path,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new TextTap(child.stderr);
+  try {
+    await stderr.waitFor(/at http:\/\/\S+\/mcp/);
+    const url = /at (http:\/\/\S+\/mcp)/.exec(stderr.text)![1]!;
+    const health = async () =>
+      await (await fetch(new URL("/healthz", url))).text();
+    assert.equal(await health(), "ok");
+    const call = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": "spin",
+      },
+      body: JSON.stringify(modern(request(1, "tools/call", { name: "spin" }))),
+    });
+    assert.match(await call.text(), /timed out after 200 ms/);
+    await stderr.waitFor(/did not stop within/);
+    const said =
+      "1 tool worker(s) were terminated while stuck in a loop and may keep a CPU core busy each until the server restarts (its log names the tools)";
+    assert.equal(await health(), `ok; ${said}`);
+    assert.equal((await run(["install", "--http", url])).code, 0);
+    const doctor = await run(["doctor"]);
+    assert.equal(doctor.code, 0, doctor.text);
+    assert.ok(
+      lines(doctor.text).includes(`warn  its /healthz says: ${said}`),
+      doctor.text,
+    );
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
 });

@@ -114,6 +114,16 @@ function envPermitted(name: string): boolean {
   }
 }
 
+/**
+ * What `/healthz` says after "ok; " when workers were terminated stuck in a loop (their threads
+ * may keep cores busy until the process ends); counts only: anyone who reaches the port reads it.
+ */
+export function stuckTrouble(stuck: number): string | undefined {
+  return stuck === 0
+    ? undefined
+    : `${stuck} tool worker(s) were terminated while stuck in a loop and may keep a CPU core busy each until the server restarts (its log names the tools)`;
+}
+
 /** Serves over HTTP until SIGTERM or SIGINT; resolves to the exit code. */
 export async function runServeHttp(
   io: Io,
@@ -174,9 +184,10 @@ export async function runServeHttp(
       workers,
     )
     : undefined;
+  const host = await workers.host();
   const tools = watching
     ? await watching.load()
-    : await loadServed(io, log, info.name, await workers.host());
+    : await loadServed(io, log, info.name, host);
   if (!tools) {
     workers.close();
     return 1;
@@ -217,6 +228,7 @@ export async function runServeHttp(
         : { sseHoldMs: options.sseHoldMs }),
       watchFiles: resourceFiles,
       ...(watching ? { toolUpdates: watching.updates } : {}),
+      trouble: () => stuckTrouble(host.stuckWorkers),
       signal: watching?.signal ?? io.signal,
     });
   } catch (error) {

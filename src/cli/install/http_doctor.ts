@@ -2,8 +2,9 @@
  * @module
  * `doctor` for an HTTP entry: talks to the registered URL as a client would, with the entry's
  * headers (variables expanded from this environment): `server/discover` of the 2026-07-28 era,
- * then `initialize` and `tools/list` of the legacy one; one line per check, and for a failure
- * what it was: refused connection, 401 (and the header it lacked), 403, 404, a reply not MCP.
+ * then `initialize` and `tools/list` of the legacy one, and what `/healthz` says is wrong; one
+ * line per check, and for a failure what it was: refused connection, 401 (and the header it
+ * lacked), 403, 404, a reply not MCP.
  * (Over 300 lines: each failure a client can meet has its own line here, and they read best
  * beside the exchange that meets them.)
  */
@@ -149,6 +150,11 @@ export async function checkHttp(
       say(false, long);
       return false;
     }
+    // A running tooldrop says at /healthz what it knows is wrong while it serves.
+    const health = await healthz(entry.url);
+    if (health?.startsWith("ok; ")) {
+      say("warn", `its /healthz says: ${health.slice(4)}`);
+    }
     return true;
   } finally {
     if (session) await end(entry.url, { ...sent.headers, ...inSession });
@@ -188,6 +194,23 @@ async function post(
         ? `no answer within ${ANSWER_TIMEOUT_MS / 1000} s`
         : unreachable(error as Error),
     };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The text of `/healthz` beside `url` (its first 500 characters); undefined when none. */
+async function healthz(url: string): Promise<string | undefined> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ANSWER_TIMEOUT_MS);
+  try {
+    const response = await fetch(new URL("/healthz", url), {
+      signal: abort.signal,
+    });
+    const text = (await response.text()).slice(0, 500);
+    return response.ok ? text : undefined;
+  } catch {
+    return undefined; // not a tooldrop, or not reachable now: the checks above said so
   } finally {
     clearTimeout(timer);
   }

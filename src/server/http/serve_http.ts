@@ -4,7 +4,7 @@
  * request (its version in `_meta`) is served statelessly by one shared connection; a legacy
  * client's `initialize` opens a session (`Mcp-Session-Id`) with a connection of its own.
  * Loopback by default; a foreign `Host` or `Origin` gets 403; with a token, a request without it
- * 401; CORS only for the origins configured; `/healthz` answers "ok".
+ * 401; CORS only for the origins configured; `/healthz` answers "ok" (and what is wrong after it).
  * (Over 300 lines: POST, GET and DELETE in both eras, the bounds on what waits, and shutdown all
  * act on the peers and sessions the endpoint holds; one class keeps that state in one place.)
  */
@@ -121,6 +121,11 @@ export interface HttpServeOptions {
   watchFiles?: FileWatcher;
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
+  /**
+   * What is wrong while the server still serves (a worker stuck in a loop), said after "ok; " at
+   * `/healthz`, which anyone who reaches the port may read: no names, no secrets.
+   */
+  trouble?: () => string | undefined;
 }
 
 /** A running HTTP server. */
@@ -151,6 +156,7 @@ class HttpEndpoint {
   readonly #maxBytes: number;
   readonly #bodyTimeoutMs: number;
   readonly #bodies: BodyReader;
+  readonly #trouble: (() => string | undefined) | undefined;
   readonly #peerOptions: Omit<PeerOptions, "maxPending">;
   readonly #shared: Peer;
   readonly #sessions: Sessions;
@@ -184,6 +190,7 @@ class HttpEndpoint {
     this.#maxBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.#bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
     this.#bodies = new BodyReader(this.#maxBytes, this.#bodyTimeoutMs);
+    this.#trouble = options.trouble;
     this.#peerOptions = {
       tools: options.tools,
       info: options.info ?? DEFAULT_SERVER_INFO,
@@ -283,8 +290,12 @@ class HttpEndpoint {
   #route(request: Request): Promise<Response> | Response {
     const path = new URL(request.url).pathname;
     if (path === "/healthz") {
+      // Serving is what the status says: 200 either way, with what a person should know after.
+      const trouble = this.#trouble?.();
       return request.method === "GET" || request.method === "HEAD"
-        ? new Response("ok", { headers: { "content-type": "text/plain" } })
+        ? new Response(trouble ? `ok; ${trouble}` : "ok", {
+          headers: { "content-type": "text/plain" },
+        })
         : plain(405, "Method Not Allowed", { allow: "GET, HEAD" });
     }
     if (this.#oauth && path.startsWith(METADATA_PATH)) {
