@@ -114,8 +114,9 @@ export class BodyReader {
     const { promise, resolve, reject } = Promise.withResolvers<
       string | "too slow"
     >();
-    // Too slow: answered now. The framing bounds what is still read (Content-Length bytes),
-    // and the response ends the connection, which ends that read.
+    // Too slow: answered now. The framing bounds what is still read (Content-Length bytes);
+    // the read ends when the client sends the rest or closes, or at shutdown (never cancelled:
+    // see readBody).
     const read = {
       deadline: performance.now() + this.#timeoutMs,
       late: () => resolve("too slow"),
@@ -156,7 +157,9 @@ export class BodyReader {
 
 /**
  * The body of a request as text; "too large" past `maxBytes`, "too slow" when it has not all
- * come within `timeoutMs` (either way read no further: the rest of the body is cancelled).
+ * come within `timeoutMs` (either way read no further). The rest is left unread, not cancelled:
+ * Deno's server never finishes shutting down while a client that is still connected holds a
+ * request whose body was cancelled mid-way (it waits for that client to close).
  */
 export async function readBody(
   request: Request,
@@ -167,30 +170,25 @@ export async function readBody(
   if (declared > maxBytes) return "too large";
   if (!request.body) return "";
   const reader = request.body.getReader();
-  let late = false;
-  const timer = setTimeout(() => {
-    late = true;
-    reader.cancel().catch(() => {}); // ends the pending read with done
-  }, timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"too slow">((resolve) =>
+    timer = setTimeout(() => resolve("too slow"), timeoutMs)
+  );
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (late) return "too slow";
+      const read = await Promise.race([reader.read(), late]);
+      if (read === "too slow") return read;
+      const { done, value } = read;
       if (done) break;
       size += value.length;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        return "too large";
-      }
+      if (size > maxBytes) return "too large";
       chunks.push(value);
     }
-  } catch (error) {
-    if (late) return "too slow";
-    throw error;
   } finally {
     clearTimeout(timer);
+    // A read still pending (too slow) is rejected by the release; nothing waits for it.
     reader.releaseLock();
   }
   if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);

@@ -61,6 +61,7 @@ export class Introspector {
   readonly #expect: Expectation;
   readonly #endpoint: () => Promise<string>;
   readonly #warn: (message: string) => void;
+  readonly #signal: AbortSignal | undefined;
   readonly #authorization: string;
   readonly #positive = new Map<string, Entry>();
   readonly #negative = new Map<string, Entry>();
@@ -74,11 +75,14 @@ export class Introspector {
     options: {
       endpoint: () => Promise<string>;
       warn: (message: string) => void;
+      /** Aborted when the server stops: introspections under way end (`unavailable`) at once. */
+      signal?: AbortSignal | undefined;
     },
   ) {
     this.#expect = expect;
     this.#endpoint = options.endpoint;
     this.#warn = options.warn;
+    this.#signal = options.signal;
     // RFC 6749, section 2.3.1: id and secret form-urlencoded, then joined by ":" for Basic.
     const encoded = `${formEncode(credentials.clientId)}:${
       formEncode(credentials.clientSecret)
@@ -133,7 +137,12 @@ export class Introspector {
           .toString(),
         // A redirect would carry the token and the credentials somewhere not configured.
         redirect: "error",
-        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+        signal: this.#signal
+          ? AbortSignal.any([
+            AbortSignal.timeout(FETCH_TIMEOUT_MS),
+            this.#signal,
+          ])
+          : AbortSignal.timeout(FETCH_TIMEOUT_MS),
       });
       if (response.status !== 200) {
         await response.body?.cancel();
@@ -149,6 +158,8 @@ export class Introspector {
       }
       reply = JSON.parse(text);
     } catch (error) {
+      // The server is stopping: not the endpoint's failure.
+      if (this.#signal?.aborted) return { verdict: UNAVAILABLE, until: 0 };
       // Fetch and JSON errors name the URL or a position, never the request's body.
       return this.#failed(
         error instanceof SyntaxError

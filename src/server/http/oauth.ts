@@ -8,6 +8,8 @@
  * the issuer's keys (its JWKS, found through the issuer's metadata, RFC 8414 or OpenID discovery)
  * by the `jose` library, loaded only when OAuth is configured; an opaque token, when client
  * credentials are given, by introspection at the issuer (RFC 7662, ./introspect.ts).
+ * (Over 300 lines: which path a token takes, and the one verdict either path gives — invalid,
+ * lacking a scope, or unavailable when the issuer cannot be asked — read best in one place.)
  */
 
 import type { AuthResult } from "./auth.ts";
@@ -70,6 +72,8 @@ export class OAuthResource {
   readonly #keys: Refreshing<KeySet>;
   readonly #introspector: Introspector | undefined;
   readonly #warn: (message: string) => void;
+  /** Aborted by `close()`: introspections under way stop waiting for the endpoint. */
+  readonly #stop = new AbortController();
   /** When keys that could not be had were last warned of (once per FAILURE_WARN_MS). */
   #warnedAt = -Infinity;
   #jose: Promise<Jose> | undefined;
@@ -100,8 +104,17 @@ export class OAuthResource {
             ? this.#introspectionEndpoint()
             : Promise.resolve(introspection.endpoint),
         warn,
+        signal: this.#stop.signal,
       },
     );
+  }
+
+  /**
+   * The server is stopping: introspections under way end now (their requests are answered
+   * 503) rather than hold the shutdown for as long as the endpoint may take.
+   */
+  close(): void {
+    this.#stop.abort();
   }
 
   /** The URL of this resource's metadata, as the challenge names it. */

@@ -276,6 +276,17 @@ export class Peer {
   }
 
   #newStream(get: boolean): ResumableStream {
+    // Streams of calls that ended while nobody read them (the client let go, or was let go at
+    // the hold, and never polled) are otherwise kept until swept: over the bound the oldest
+    // stream not being read goes. Streams of running calls are bounded by maxPending.
+    if (this.#streams.size > this.#maxPending + MAX_FINISHED_STREAMS) {
+      for (const old of this.#streams.values()) {
+        if (old.closed && !old.connected) {
+          this.#drop(old);
+          break;
+        }
+      }
+    }
     const stream: ResumableStream = new ResumableStream({
       get,
       retryMs: RETRY_MS,

@@ -256,6 +256,7 @@ class HttpEndpoint {
   async #stop(): Promise<void> {
     const server = this.#server!;
     const stopped = server.shutdown();
+    this.#oauth?.close(); // a request waiting on the authorization server would hold it
     this.#shared.close();
     await Promise.all([this.#sessions.closeAll(), this.#shared.done]);
     // Every call has ended and every stream has its last event: clients get a while to read.
