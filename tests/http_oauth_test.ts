@@ -357,3 +357,56 @@ Deno.test("with OAuth, a multi round-trip state is bound to the token's subject:
   const own = await send(ada, retry(4));
   assert.deepEqual(own.result.content, [{ type: "text", text: "Ada" }]);
 });
+
+Deno.test("shutdown is not held by an issuer whose keys never come: the waiting request is 503", async () => {
+  const { publicKey: _unused, privateKey } = await generateKeyPair("ES256");
+  const asked = Promise.withResolvers<void>();
+  const never = Promise.withResolvers<Response>();
+  let issuer = "";
+  const auth = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/.well-known/oauth-authorization-server") {
+        return Response.json({ issuer, jwks_uri: `${issuer}/jwks.json` });
+      }
+      asked.resolve();
+      return never.promise; // the keys never come
+    },
+  );
+  issuer = `http://127.0.0.1:${auth.addr.port}`;
+  try {
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer(issuer)
+      .setAudience(RESOURCE)
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    // The reference: a shutdown with nothing in progress, here and now.
+    const idle = start({ oauth: { issuer, resource: RESOURCE } });
+    let at = performance.now();
+    await idle.shutdown();
+    const unit = Math.max(50, performance.now() - at);
+    const server = start({ oauth: { issuer, resource: RESOURCE } });
+    const waiting = fetch(server.url, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify(request(1, "ping")),
+    });
+    await asked.promise;
+    at = performance.now();
+    await server.shutdown();
+    const took = performance.now() - at;
+    const response = await waiting;
+    assert.ok(took < unit * 20, `shutdown took ${took.toFixed(0)} ms`);
+    assert.equal(response.status, 503);
+    await response.body?.cancel();
+  } finally {
+    never.resolve(new Response("{}"));
+    await auth.shutdown();
+  }
+});

@@ -72,7 +72,7 @@ export class OAuthResource {
   readonly #keys: Refreshing<KeySet>;
   readonly #introspector: Introspector | undefined;
   readonly #warn: (message: string) => void;
-  /** Aborted by `close()`: introspections under way stop waiting for the endpoint. */
+  /** Aborted by `close()`: introspections and key fetches under way stop waiting. */
   readonly #stop = new AbortController();
   /** When keys that could not be had were last warned of (once per FAILURE_WARN_MS). */
   #warnedAt = -Infinity;
@@ -110,8 +110,8 @@ export class OAuthResource {
   }
 
   /**
-   * The server is stopping: introspections under way end now (their requests are answered
-   * 503) rather than hold the shutdown for as long as the endpoint may take.
+   * The server is stopping: introspections and key fetches under way end now (their requests
+   * are answered 503) rather than hold the shutdown for as long as the issuer may take.
    */
   close(): void {
     this.#stop.abort();
@@ -193,6 +193,8 @@ export class OAuthResource {
       }
       return "ok";
     } catch (error) {
+      // The server is stopping: the fetch was ended, the token not found bad.
+      if (this.#stop.signal.aborted) return "unavailable";
       if (keysUnreachable(error)) {
         return this.#unavailable(
           `Cannot fetch the keys of issuer ${this.#options.issuer}: ${
@@ -253,8 +255,15 @@ export class OAuthResource {
       }
       uri = metadata.jwks_uri;
     }
+    const stop = this.#stop.signal;
     return jose.createRemoteJWKSet(new URL(uri), {
       timeoutDuration: FETCH_TIMEOUT_MS,
+      // Stopping ends a key fetch under way too, rather than wait out its timeout.
+      [jose.customFetch]: (url, options) =>
+        fetch(url, {
+          ...options,
+          signal: AbortSignal.any([options.signal, stop]),
+        }),
     });
   }
 
