@@ -21,6 +21,11 @@ export type ByteSource = ReadableStream<Uint8Array> | ByteReader;
 export interface ByteReader {
   /** Fills the start of `buffer`; resolves to the count of bytes read, or null at the end. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /**
+   * A reader whose input is lines already (an in-process transport: src/server/http/pipe.ts)
+   * gives them as they are, in batches, until the end or `signal`: no bytes to encode and split.
+   */
+  lineBatches?(signal?: AbortSignal): AsyncIterable<string[]>;
 }
 
 /**
@@ -50,6 +55,10 @@ export async function* readLineBatches(
 ): AsyncGenerator<LineItem[], void, undefined> {
   const { signal } = options;
   if (signal?.aborted) return;
+  if (!isStream(input) && input.lineBatches) {
+    yield* input.lineBatches(signal);
+    return;
+  }
   const source = isStream(input) ? streamSource(input) : readerSource(input);
   const stop = () => source.stop();
   signal?.addEventListener("abort", stop, { once: true });

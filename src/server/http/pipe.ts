@@ -10,8 +10,12 @@ import type { ByteWriter } from "../writer.ts";
 
 const encoder = new TextEncoder();
 
-/** Lines in, as the bytes `serve()` reads; `close()` is the end of input. */
+/**
+ * Lines in, for `serve()`: as they are (`lineBatches`, what `serve()` reads), or as bytes;
+ * `close()` is the end of input.
+ */
 export class LineFeed implements ByteReader {
+  #lines: string[] = [];
   #chunks: Uint8Array[] = [];
   #head = 0;
   #offset = 0;
@@ -21,8 +25,28 @@ export class LineFeed implements ByteReader {
   /** Queues one line (without its newline) for the server to read. */
   push(line: string): void {
     if (this.#closed) return;
-    this.#chunks.push(encoder.encode(`${line}\n`));
+    this.#lines.push(line);
     this.#wake();
+  }
+
+  /** The lines pushed, in batches of those pushed meanwhile, until `close()` or `signal`. */
+  async *lineBatches(signal?: AbortSignal): AsyncGenerator<string[]> {
+    const stop = () => this.#wake();
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      while (!signal?.aborted) {
+        if (this.#lines.length > 0) {
+          const batch = this.#lines;
+          this.#lines = [];
+          yield batch;
+          continue;
+        }
+        if (this.#closed) return;
+        await new Promise<void>((resolve) => this.#waiting = resolve);
+      }
+    } finally {
+      signal?.removeEventListener("abort", stop);
+    }
   }
 
   /** Ends the input: the server reads what is queued, then EOF. */
@@ -33,6 +57,13 @@ export class LineFeed implements ByteReader {
 
   async read(buffer: Uint8Array): Promise<number | null> {
     while (this.#head === this.#chunks.length) {
+      if (this.#lines.length > 0) {
+        for (const line of this.#lines) {
+          this.#chunks.push(encoder.encode(`${line}\n`));
+        }
+        this.#lines = [];
+        break;
+      }
       if (this.#closed) return null;
       await new Promise<void>((resolve) => this.#waiting = resolve);
     }

@@ -1,0 +1,50 @@
+/**
+ * The HTTP transport's in-process input to `serve()` (src/server/http/pipe.ts): lines pushed are
+ * read as they are, in batches (no bytes to encode and split again), or as bytes by a reader that
+ * asks for bytes; closing ends both, and so does the server's stop signal.
+ */
+
+import assert from "node:assert/strict";
+import { LineFeed } from "../src/server/http/pipe.ts";
+import { readLineBatches } from "../src/server/lines.ts";
+
+Deno.test("LineFeed: serve()'s reader gets the lines pushed meanwhile as one batch, then the end", async () => {
+  const feed = new LineFeed();
+  feed.push(`{"a":1}`);
+  feed.push(`{"b":2}`);
+  const batches = readLineBatches(feed)[Symbol.asyncIterator]();
+  assert.deepEqual(await batches.next(), {
+    done: false,
+    value: [`{"a":1}`, `{"b":2}`],
+  });
+  const later = batches.next();
+  feed.push(`{"c":3}`);
+  assert.deepEqual(await later, { done: false, value: [`{"c":3}`] });
+  feed.close();
+  feed.push(`{"lost":true}`); // after the end: nothing
+  assert.deepEqual(await batches.next(), { done: true, value: undefined });
+});
+
+Deno.test("LineFeed: the stop signal ends the lines while none are waiting", async () => {
+  const feed = new LineFeed();
+  const stop = new AbortController();
+  const batches = readLineBatches(feed, { signal: stop.signal })
+    [Symbol.asyncIterator]();
+  const next = batches.next();
+  stop.abort();
+  assert.deepEqual(await next, { done: true, value: undefined });
+});
+
+Deno.test("LineFeed: read as bytes, the same lines, each ending in a newline", async () => {
+  const feed = new LineFeed();
+  feed.push(`{"a":"é"}`);
+  feed.push(`{"b":2}`);
+  feed.close();
+  let text = "";
+  const buffer = new Uint8Array(5); // smaller than a line: read in pieces
+  const decoder = new TextDecoder();
+  for (let n; (n = await feed.read(buffer)) !== null;) {
+    text += decoder.decode(buffer.subarray(0, n), { stream: true });
+  }
+  assert.equal(text, `{"a":"é"}\n{"b":2}\n`);
+});
