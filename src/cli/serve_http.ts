@@ -46,54 +46,53 @@ export function parseAddress(
 export const STATE_KEY_VARIABLE = "TOOLDROP_STATE_KEY";
 
 /**
- * The token in the variable `name` (`--token-env`), or what is wrong with it: not readable by
- * this process, unset, empty, or not something a header can carry. Never the token in a message.
+ * The secret in the variable `name` given to `option` (the bearer token, the OAuth client
+ * secret), or what is wrong with it: not readable by this process, unset, or what `problemOf`
+ * finds. Never the secret in a message.
  */
-export function readToken(
+export function readSecret(
   io: Io,
   name: string,
-): { token: string } | { problem: string } {
-  const token = io.env(name);
-  if (token === undefined) {
+  secret: { option: string; what: string; setTo: string },
+  problemOf: (value: string) => string | undefined,
+): { value: string } | { problem: string } {
+  const { option, what, setTo } = secret;
+  const value = io.env(name);
+  if (value === undefined) {
     return {
       problem: envPermitted(name)
-        ? `Cannot read the token: the environment variable ${name} (--token-env) is not set; set it to the token clients must send`
-        : `Cannot read the token: this process may not read the environment variable ${name} (--token-env); run deno with --allow-env=${name}`,
+        ? `Cannot read ${what}: the environment variable ${name} (${option}) is not set; set it to ${setTo}`
+        : `Cannot read ${what}: this process may not read the environment variable ${name} (${option}); run deno with --allow-env=${name}`,
     };
   }
-  const problem = tokenProblem(token);
-  return problem === undefined ? { token } : {
+  const problem = problemOf(value);
+  return problem === undefined ? { value } : {
     problem:
-      `Cannot use the token in the environment variable ${name} (--token-env): ${problem}`,
+      `Cannot use ${what} in the environment variable ${name} (${option}): ${problem}`,
   };
 }
 
+/** `--token-env`, for its messages (`tokenProblem` checks the value: a header must carry it). */
+const TOKEN = {
+  option: "--token-env",
+  what: "the token",
+  setTo: "the token clients must send",
+};
+
+/** `--oauth-client-secret-env`, for its messages (`secretProblem` checks the value). */
+const CLIENT_SECRET = {
+  option: "--oauth-client-secret-env",
+  what: "the OAuth client secret",
+  setTo: "this server's client secret at the authorization server",
+};
+
 /**
- * The OAuth client secret in the variable `name` (`--oauth-client-secret-env`), or what is wrong:
- * not readable by this process, unset, empty, or padded with white space (a newline from a file,
- * most likely: the authorization server would refuse it with no hint why). Never the secret in a
- * message.
+ * What is wrong with a client secret: empty, or padded with white space (a newline from a file,
+ * most likely: the authorization server would refuse it with no hint why).
  */
-export function readClientSecret(
-  io: Io,
-  name: string,
-): { secret: string } | { problem: string } {
-  const secret = io.env(name);
-  if (secret === undefined) {
-    return {
-      problem: envPermitted(name)
-        ? `Cannot read the OAuth client secret: the environment variable ${name} (--oauth-client-secret-env) is not set; set it to this server's client secret at the authorization server`
-        : `Cannot read the OAuth client secret: this process may not read the environment variable ${name} (--oauth-client-secret-env); run deno with --allow-env=${name}`,
-    };
-  }
-  return secret === "" || secret.trim() !== secret
-    ? {
-      problem:
-        `Cannot use the OAuth client secret in the environment variable ${name} (--oauth-client-secret-env): it is ${
-          secret === "" ? "empty" : "padded with white space"
-        }`,
-    }
-    : { secret };
+function secretProblem(secret: string): string | undefined {
+  if (secret === "") return "it is empty";
+  return secret.trim() === secret ? undefined : "it is padded with white space";
 }
 
 /** How tokens are introspected, for the start-up line: not, opaque ones, or every one. */
@@ -139,21 +138,26 @@ export async function runServeHttp(
   }
   let token: string | undefined;
   if (options.tokenEnv !== undefined) {
-    const read = readToken(io, options.tokenEnv);
+    const read = readSecret(io, options.tokenEnv, TOKEN, tokenProblem);
     if ("problem" in read) {
       io.stderr(`${read.problem}\n`);
       return USAGE_ERROR;
     }
-    token = read.token;
+    token = read.value;
   }
   let clientSecret: string | undefined;
   if (options.oauthClientSecretEnv !== undefined) {
-    const read = readClientSecret(io, options.oauthClientSecretEnv);
+    const read = readSecret(
+      io,
+      options.oauthClientSecretEnv,
+      CLIENT_SECRET,
+      secretProblem,
+    );
     if ("problem" in read) {
       io.stderr(`${read.problem}\n`);
       return USAGE_ERROR;
     }
-    clientSecret = read.secret;
+    clientSecret = read.value;
   }
   // Instances behind one load balancer share the key their request states are signed with.
   let stateKey: Uint8Array<ArrayBuffer> | undefined;

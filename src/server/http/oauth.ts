@@ -234,20 +234,24 @@ export class OAuthResource {
     return `Bearer ${parts.join(", ")}`;
   }
 
+  /** The issuer's metadata; throws `failure` and why it failed. */
+  async #metadata(failure: string): Promise<Record<string, unknown>> {
+    try {
+      return await this.#issuerMetadata.get();
+    } catch (error) {
+      throw new Error(`${failure}: ${messageOf(error)}`);
+    }
+  }
+
   /** The issuer's keys; jose fetches and caches them. */
   async #loadKeys(): Promise<KeySet> {
     const jose = await (this.#jose ??= import("jose"));
     let uri = this.#options.jwksUri;
     if (uri === undefined) {
       const issuer = this.#options.issuer;
-      let metadata;
-      try {
-        metadata = await this.#issuerMetadata.get();
-      } catch (error) {
-        throw new Error(
-          `Cannot find the keys of issuer ${issuer}: ${messageOf(error)}`,
-        );
-      }
+      const metadata = await this.#metadata(
+        `Cannot find the keys of issuer ${issuer}`,
+      );
       if (typeof metadata.jwks_uri !== "string") {
         throw new Error(
           `Cannot find the keys of issuer ${issuer}: its metadata has no jwks_uri`,
@@ -273,14 +277,9 @@ export class OAuthResource {
    */
   async #introspectionEndpoint(): Promise<string> {
     const issuer = this.#options.issuer;
-    let metadata;
-    try {
-      metadata = await this.#issuerMetadata.get();
-    } catch (error) {
-      throw new Error(
-        `the metadata of issuer ${issuer} cannot be read: ${messageOf(error)}`,
-      );
-    }
+    const metadata = await this.#metadata(
+      `the metadata of issuer ${issuer} cannot be read`,
+    );
     const endpoint = metadata.introspection_endpoint;
     if (typeof endpoint !== "string") {
       throw new Error(
