@@ -129,3 +129,45 @@ export async function raw(
   conn.close();
   return text;
 }
+
+/** Reads an SSE body until its text satisfies `done` (or the body ends). */
+export async function readUntil(
+  reader: ReadableStreamDefaultReader<string>,
+  done: (text: string) => boolean,
+): Promise<string> {
+  let text = "";
+  while (!done(text)) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    text += chunk.value;
+  }
+  return text;
+}
+
+/** A response's body as text, read piece by piece. */
+export function textReader(
+  response: Response,
+): ReadableStreamDefaultReader<string> {
+  return response.body!.pipeThrough(new TextDecoderStream()).getReader();
+}
+
+/** GETs a legacy session's stream from after `lastEventId` (resumption, polling). */
+export function resume(
+  server: HttpServer,
+  session: string,
+  lastEventId: string,
+): Promise<Response> {
+  return fetch(server.url, {
+    headers: {
+      accept: "text/event-stream",
+      "mcp-session-id": session,
+      "mcp-protocol-version": "2025-11-25",
+      "last-event-id": lastEventId,
+    },
+  });
+}
+
+/** The events with data in an SSE text (priming and `retry:`-only ones left out). */
+export function dataEvents(text: string): string[] {
+  return text.split("\n\n").filter((event) => event.includes("\ndata: {"));
+}

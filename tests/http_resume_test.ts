@@ -8,46 +8,21 @@ import assert from "node:assert/strict";
 import { defineTool } from "tooldrop";
 import { call, withMeta } from "./requests.ts";
 import { deferred, toolSet } from "./wire.ts";
-import { legacyHeaders, openSession, post, start } from "./http_client.ts";
+import {
+  dataEvents,
+  legacyHeaders,
+  openSession,
+  post,
+  readUntil,
+  resume,
+  start,
+  textReader,
+} from "./http_client.ts";
 import { droppedNote } from "../src/server/http/serve_http.ts";
 import { MAX_REPLAY_EVENTS } from "../src/server/http/resumable.ts";
-import type { HttpServer } from "../src/server/http/serve_http.ts";
 
 const PROGRESS =
   `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"t","progress":`;
-
-/** Reads an SSE body until its text satisfies `done` (or the body ends). */
-async function readUntil(
-  reader: ReadableStreamDefaultReader<string>,
-  done: (text: string) => boolean,
-): Promise<string> {
-  let text = "";
-  while (!done(text)) {
-    const chunk = await reader.read();
-    if (chunk.done) break;
-    text += chunk.value;
-  }
-  return text;
-}
-
-function textReader(response: Response): ReadableStreamDefaultReader<string> {
-  return response.body!.pipeThrough(new TextDecoderStream()).getReader();
-}
-
-function resume(
-  server: HttpServer,
-  session: string,
-  lastEventId: string,
-): Promise<Response> {
-  return fetch(server.url, {
-    headers: {
-      accept: "text/event-stream",
-      "mcp-session-id": session,
-      "mcp-protocol-version": "2025-11-25",
-      "last-event-id": lastEventId,
-    },
-  });
-}
 
 /** A tool that reports progress 1, waits for `first`, reports 2, waits for `second`, returns. */
 function gatedTools() {
@@ -304,11 +279,6 @@ Deno.test("the session's GET stream resumes from its Last-Event-ID, taking over 
   await again.body?.cancel();
 });
 
-/** Events (`id`, `data`) in an SSE text, priming and `retry:`-only ones left out. */
-function events(text: string): string[] {
-  return text.split("\n\n").filter((event) => event.includes("\ndata: {"));
-}
-
 Deno.test("--sse-hold: a call's connection closes with retry after the hold; the client polls the rest back", async () => {
   const gate = gatedTools();
   const HOLD_MS = 150;
@@ -326,7 +296,7 @@ Deno.test("--sse-hold: a call's connection closes with retry after the hold; the
   assert.ok(first.startsWith(`id: ${key}-0\nretry: 1000\ndata: \n\n`), first);
   assert.ok(first.endsWith("\n\nretry: 1000\n\n"), first);
   // Progress 1 is there unless the tool started after the hold (a slow machine).
-  const polled = events(first);
+  const polled = dataEvents(first);
   let last = polled.length > 0 ? `${key}-1` : `${key}-0`;
   gate.first.resolve();
   gate.second.resolve();
@@ -340,7 +310,7 @@ Deno.test("--sse-hold: a call's connection closes with retry after the hold; the
       text === "" || text.endsWith("\n\n"),
       `each poll ends at an event's end: ${text}`,
     );
-    for (const event of events(text)) {
+    for (const event of dataEvents(text)) {
       polled.push(event);
       last = event.match(/^id: (\S+)\n/)![1]!;
     }

@@ -16,6 +16,7 @@ import {
   modernHeaders,
   openSession,
   post,
+  readUntil,
 } from "./http_client.ts";
 import type { HttpServer } from "../src/server/http/serve_http.ts";
 
@@ -26,20 +27,6 @@ export default defineTool({ description: "Says ${text}.", run: () => "${text}" }
 
 const LIST_CHANGED =
   `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`;
-
-/** Reads an SSE body until `done` holds of what was read (or the body ends). */
-async function readUntil(
-  reader: ReadableStreamDefaultReader<string>,
-  done: (text: string) => boolean,
-): Promise<string> {
-  let text = "";
-  while (!done(text)) {
-    const chunk = await reader.read();
-    if (chunk.done) break;
-    text += chunk.value;
-  }
-  return text;
-}
 
 /** `serve --watch --http 127.0.0.1:0` over `dir`, in this process; its URL once it listens. */
 async function serving(dir: string) {

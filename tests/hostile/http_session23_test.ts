@@ -10,10 +10,12 @@ import { defineTool } from "tooldrop";
 import { call, modern, ping, request, withMeta } from "../requests.ts";
 import { deferred, memoryLog, toolSet } from "../wire.ts";
 import {
+  dataEvents,
   legacyHeaders,
   modernHeaders,
   openSession,
   post,
+  resume,
   start,
 } from "../http_client.ts";
 import type { HttpServer } from "../../src/server/http/serve_http.ts";
@@ -202,27 +204,6 @@ Deno.test("a hundred bodies trickling at once each get 408 from the shared timer
     assert.ok(ms >= TIMEOUT, `408 after ${ms} ms, before its bound`);
   }
 });
-
-/** GETs the session's stream from after `lastEventId`. */
-function resume(
-  server: HttpServer,
-  session: string,
-  lastEventId: string,
-): Promise<Response> {
-  return fetch(server.url, {
-    headers: {
-      accept: "text/event-stream",
-      "mcp-session-id": session,
-      "mcp-protocol-version": "2025-11-25",
-      "last-event-id": lastEventId,
-    },
-  });
-}
-
-/** The events with data in an SSE text (priming and `retry:`-only ones left out). */
-function dataEvents(text: string): string[] {
-  return text.split("\n\n").filter((event) => event.includes("\ndata: {"));
-}
 
 /**
  * Reads a call's stream as a polling client does: the POST's response, then GETs with the last
