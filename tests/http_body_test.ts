@@ -68,3 +68,39 @@ Deno.test("a chunked body is bounded as it comes: 413 past the line bound, serve
   assert.match(served, /^HTTP\/1.1 200 OK\r\n/);
   assert.ok(served.includes(`"text":"echo: hi"`), served);
 });
+
+Deno.test("bodies being received hold a bounded budget: past 256 MiB declared, 503 with Retry-After at once; room again when one ends", async () => {
+  // Four clients declare bodies of the largest size (64 MiB) and send a few bytes: together they
+  // hold the budget (256 MiB) without this test sending it.
+  await using server = start({ bodyTimeoutMs: 2000 });
+  const largest = 64 * 1024 * 1024;
+  const holders = await Promise.all(
+    [0, 1, 2, 3].map(async () => {
+      const conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+      });
+      await conn.write(new TextEncoder().encode(head(largest) + "{"));
+      return conn;
+    }),
+  );
+  // Let the four reads open before the fifth comes.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const refused = await raw(server, head(PING.length) + PING);
+  assert.match(refused, /^HTTP\/1.1 503 Service Unavailable\r\n/);
+  assert.match(refused, /\r\nretry-after: 1\r\n/i);
+  assert.ok(
+    refused.endsWith(
+      `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Service Unavailable: too many request bodies are being received at once; try again shortly"}}`,
+    ),
+    refused,
+  );
+  for (const conn of holders) conn.close();
+  // Their reads end (the clients left): the next body is read.
+  let served = "";
+  for (let tries = 0; tries < 50 && !/^HTTP\/1.1 200/.test(served); tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    served = await raw(server, head(PING.length) + PING);
+  }
+  assert.match(served, /^HTTP\/1.1 200 OK\r\n/);
+});

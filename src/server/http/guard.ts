@@ -1,9 +1,9 @@
 /**
  * @module
  * What an HTTP request must pass before its body is read: a `Host` and an `Origin` the server
- * answers to (DNS-rebinding protection), and a body no longer than one line may be, sent within
- * a bounded time. Also the check of the headers the 2026-07-28 era mirrors from the body
- * (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`), whose mismatch is -32020.
+ * answers to (DNS-rebinding protection); its body is read by ./body.ts. Also the check of the
+ * headers the 2026-07-28 era mirrors from the body (`MCP-Protocol-Version`, `Mcp-Method`,
+ * `Mcp-Name`), whose mismatch is -32020.
  */
 
 import type { Params } from "../jsonrpc.ts";
@@ -80,125 +80,6 @@ function hostnameOf(host: string): string {
   }
   const colon = lower.indexOf(":");
   return colon === -1 ? lower : lower.slice(0, colon);
-}
-
-/** How long a client may take to send a request's body, in all; then 408. */
-export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
-
-/**
- * Reads request bodies within a bound of bytes and of time (see `readBody`), with one timer for
- * all the reads in progress rather than one each: a body with a `Content-Length` (no more than
- * `maxBytes`) is read whole with `Request.text()`, several times cheaper than reading its stream
- * chunk by chunk; a chunked one is read by `readBody`, which counts its bytes as they come.
- * `close()` stops the timer.
- */
-export class BodyReader {
-  readonly #maxBytes: number;
-  readonly #timeoutMs: number;
-  /** Reads in progress, oldest first: all have the same bound, so deadlines are in order. */
-  readonly #reads = new Set<{ deadline: number; late: () => void }>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(maxBytes: number, timeoutMs: number = DEFAULT_BODY_TIMEOUT_MS) {
-    this.#maxBytes = maxBytes;
-    this.#timeoutMs = timeoutMs;
-  }
-
-  /** The body as text, "too large" or "too slow", as `readBody` says. */
-  read(request: Request): Promise<string | "too large" | "too slow"> {
-    const length = request.headers.get("content-length");
-    if (length === null) {
-      return readBody(request, this.#maxBytes, this.#timeoutMs);
-    }
-    if (Number(length) > this.#maxBytes) return Promise.resolve("too large");
-    const { promise, resolve, reject } = Promise.withResolvers<
-      string | "too slow"
-    >();
-    // Too slow: answered now. The framing bounds what is still read (Content-Length bytes);
-    // the read ends when the client sends the rest or closes, or at shutdown (never cancelled:
-    // see readBody).
-    const read = {
-      deadline: performance.now() + this.#timeoutMs,
-      late: () => resolve("too slow"),
-    };
-    this.#reads.add(read);
-    this.#timer ??= setTimeout(() => this.#expire(), this.#timeoutMs);
-    request.text().then((text) => {
-      this.#reads.delete(read);
-      resolve(text);
-    }, (error) => {
-      this.#reads.delete(read);
-      reject(error);
-    });
-    return promise;
-  }
-
-  /** Stops the timer, once no request is left (reads still in progress are no longer bounded). */
-  close(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#reads.clear();
-  }
-
-  /** Ends the reads past their deadline; the timer is set again for the oldest left. */
-  #expire(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    for (const read of this.#reads) {
-      if (read.deadline > now) {
-        this.#timer = setTimeout(() => this.#expire(), read.deadline - now);
-        return;
-      }
-      this.#reads.delete(read);
-      read.late();
-    }
-  }
-}
-
-/**
- * The body of a request as text; "too large" past `maxBytes`, "too slow" when it has not all
- * come within `timeoutMs` (either way read no further). The rest is left unread, not cancelled:
- * Deno's server never finishes shutting down while a client that is still connected holds a
- * request whose body was cancelled mid-way (it waits for that client to close).
- */
-export async function readBody(
-  request: Request,
-  maxBytes: number,
-  timeoutMs: number = DEFAULT_BODY_TIMEOUT_MS,
-): Promise<string | "too large" | "too slow"> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) return "too large";
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"too slow">((resolve) =>
-    timer = setTimeout(() => resolve("too slow"), timeoutMs)
-  );
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const read = await Promise.race([reader.read(), late]);
-      if (read === "too slow") return read;
-      const { done, value } = read;
-      if (done) break;
-      size += value.length;
-      if (size > maxBytes) return "too large";
-      chunks.push(value);
-    }
-  } finally {
-    clearTimeout(timer);
-    // A read still pending (too slow) is rejected by the release; nothing waits for it.
-    reader.releaseLock();
-  }
-  if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return new TextDecoder().decode(all);
 }
 
 /** Methods whose name (`params.name`, or `params.uri`) is mirrored in `Mcp-Name`. */

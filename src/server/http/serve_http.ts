@@ -26,13 +26,8 @@ import type { FileWatcher } from "../resource_updates.ts";
 import type { ToolSet } from "../../tool/served.ts";
 import { Logger } from "../../util/log.ts";
 import { SSE_HEADERS } from "./event_stream.ts";
-import {
-  BodyReader,
-  DEFAULT_BODY_TIMEOUT_MS,
-  HEADER_MISMATCH,
-  headerMismatch,
-  HostGuard,
-} from "./guard.ts";
+import { HEADER_MISMATCH, headerMismatch, HostGuard } from "./guard.ts";
+import { BodyReader, DEFAULT_BODY_TIMEOUT_MS } from "./body.ts";
 import { type AuthResult, BearerAuth, challenge } from "./auth.ts";
 import {
   METADATA_PATH,
@@ -451,6 +446,15 @@ class HttpEndpoint {
         null,
         INVALID_REQUEST,
         `Payload Too Large: a message may have ${this.#maxBytes} bytes`,
+      );
+    }
+    if (body === "busy") {
+      return rpcError(
+        503,
+        null,
+        INTERNAL_ERROR,
+        "Service Unavailable: too many request bodies are being received at once; try again shortly",
+        { "retry-after": "1" },
       );
     }
     const message = parseMessage(body);
