@@ -459,3 +459,30 @@ Deno.test("dev: a restart asked for during the first start waits for it: one ser
     channel.close();
   }
 });
+
+Deno.test("dev: a prompt file added to prompts/ reloads in place and renews the manifest (the binary lists it), with no restart", async () => {
+  await using project = await projectCopy({
+    "prompts/hello.ts": `import { definePrompt } from "tooldrop";
+export default definePrompt({ description: "Says hello.", get: () => "hello" });
+`,
+  });
+  const server = await devSession(project.path);
+  await server.stderr.waitFor(/dev: serving/);
+  await Deno.writeTextFile(
+    `${project.path}/prompts/bye.ts`,
+    `import { definePrompt } from "tooldrop";
+export default definePrompt({ description: "Says bye.", get: () => "bye" });
+`,
+  );
+  await server.stdout.waitFor(/notifications\/prompts\/list_changed/);
+  await server.stderr.waitFor(/dev: updated tools\/_manifest.ts/);
+  const manifest = await Deno.readTextFile(
+    `${project.path}/tools/_manifest.ts`,
+  );
+  assert.match(manifest, /"\.\.\/prompts\/bye\.ts"/);
+  assert.match(manifest, /"\.\.\/prompts\/hello\.ts"/);
+  assert.equal(server.stderr.text.match(/dev: serving/g)?.length, 1);
+  assert.doesNotMatch(server.stderr.text, /restarting the server/);
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+});

@@ -2,8 +2,9 @@
  * @module
  * What `dev` watches in the project: server code (src/, main.ts, deno.json, code outside tools/)
  * restarts the server child; changes in tools/ renew tools/_manifest.ts at once and the listing
- * cache (tools/.listing.json) once the folder is quiet, and are told to the type check. The server
- * child reloads the tools itself.
+ * cache (tools/.listing.json) once the folder is quiet, and are told to the type check; a file
+ * added to or removed from prompts/ or resources/ renews the manifest too. The server child
+ * reloads the tools, prompts and resources itself.
  */
 
 import { Logger } from "../../util/log.ts";
@@ -79,11 +80,13 @@ export async function watchProject(options: ProjectWatch): Promise<void> {
   ).map((dir) => dir.slice(root.length));
   const reloadsInPlace = (path: string) =>
     kinds.some((dir) => path.startsWith(dir));
+  // A prompt's or resource's file: the server child reloads it, and the manifest lists it.
+  const isKind = (path: string) =>
+    reloadsInPlace(path) && restartsServer(path);
   const batches = watchPaths(root, {
     signal,
     settleMs: SETTLE_MS,
-    filter: (path) =>
-      isTool(path) || (restartsServer(path) && !reloadsInPlace(path)),
+    filter: (path) => isTool(path) || restartsServer(path),
   });
   const listing = listingRenewal(options);
   try {
@@ -96,8 +99,8 @@ export async function watchProject(options: ProjectWatch): Promise<void> {
       // Not awaited: changes keep being gathered while the server restarts.
       void changed(
         options,
-        toolsTouched,
-        paths.filter((path) => !isTool(path)).sort(),
+        toolsTouched || paths.some(isKind),
+        paths.filter((path) => !isTool(path) && !reloadsInPlace(path)).sort(),
       );
     }
   } catch (error) {
@@ -109,11 +112,12 @@ export async function watchProject(options: ProjectWatch): Promise<void> {
 
 async function changed(
   options: ProjectWatch,
-  toolsTouched: boolean,
+  listedTouched: boolean,
   code: string[],
 ): Promise<void> {
   const { log, signal } = options;
-  if (toolsTouched && options.renewManifest) {
+  // The manifest imports tools/, prompts/ and resources/ for the compiled binary.
+  if (listedTouched && options.renewManifest) {
     try {
       const { text, current } = await checkManifest(options.toolsDir);
       if (!current) {
