@@ -81,8 +81,7 @@ export async function watchProject(options: ProjectWatch): Promise<void> {
   const reloadsInPlace = (path: string) =>
     kinds.some((dir) => path.startsWith(dir));
   // A prompt's or resource's file: the server child reloads it, and the manifest lists it.
-  const isKind = (path: string) =>
-    reloadsInPlace(path) && restartsServer(path);
+  const isKind = (path: string) => reloadsInPlace(path) && restartsServer(path);
   const batches = watchPaths(root, {
     signal,
     settleMs: SETTLE_MS,
