@@ -116,6 +116,18 @@ export interface EnvOption {
 /** The names `--env` takes: what a POSIX shell can export. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The name of a variable holding a secret (`option` names it), or why it cannot be one. */
+function secretVariable(name: string, option: string, what: string): string {
+  if (!ENV_NAME.test(name)) {
+    throw new Error(
+      `The variable name "${
+        name.slice(0, 30)
+      }" (${option}) must be letters, digits and "_", not starting with a digit; the ${what} itself goes in that variable, never on the command line`,
+    );
+  }
+  return name;
+}
+
 export const USAGE =
   `tooldrop ${VERSION}: an MCP server whose tools are the files in tools/
 
@@ -265,18 +277,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
       case "--header":
         (options.headers ??= []).push(value());
         break;
-      case "--token-env": {
-        const name = value();
-        if (!ENV_NAME.test(name)) {
-          throw new Error(
-            `The variable name "${
-              name.slice(0, 30)
-            }" (--token-env) must be letters, digits and "_", not starting with a digit; the token itself goes in that variable, never on the command line`,
-          );
-        }
-        options.tokenEnv = name;
+      case "--token-env":
+        options.tokenEnv = secretVariable(value(), "--token-env", "token");
         break;
-      }
       case "--oauth-issuer":
         options.oauthIssuer = webUrl(value(), "--oauth-issuer");
         break;
@@ -310,18 +313,13 @@ export function parseArgs(args: readonly string[]): CliOptions {
         options.oauthClientId = id;
         break;
       }
-      case "--oauth-client-secret-env": {
-        const name = value();
-        if (!ENV_NAME.test(name)) {
-          throw new Error(
-            `The variable name "${
-              name.slice(0, 30)
-            }" (--oauth-client-secret-env) must be letters, digits and "_", not starting with a digit; the secret itself goes in that variable, never on the command line`,
-          );
-        }
-        options.oauthClientSecretEnv = name;
+      case "--oauth-client-secret-env":
+        options.oauthClientSecretEnv = secretVariable(
+          value(),
+          "--oauth-client-secret-env",
+          "secret",
+        );
         break;
-      }
       case "--sse-hold": {
         const seconds = Number(value());
         if (!(seconds >= 0.05 && seconds <= 86_400)) {

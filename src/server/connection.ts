@@ -206,9 +206,7 @@ export class Connection {
 
   /** Settles once every request being answered outside `calls` has been (new ones too). */
   async answered(): Promise<void> {
-    while (this.#answering.size > 0) {
-      await Promise.allSettled(this.#answering);
-    }
+    while (this.#answering.size > 0) await Promise.allSettled(this.#answering);
   }
 
   /** Takes each new tool set (the dev loop) and tells the client; ends with `signal`. */
