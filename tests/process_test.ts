@@ -169,3 +169,30 @@ Deno.test("without read access to src/, the server answers initialize, names the
   );
   assert.ok(!server.stderr.text.includes("nothing handled it"));
 });
+
+Deno.test("the start-up log line names at most 20 tools of a large folder, then how many more", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 1; i <= 25; i++) {
+    files[`t${String(i).padStart(2, "0")}.ts`] = `
+import { defineTool } from "tooldrop";
+export default defineTool({ description: "Tool ${i}.", run: () => "ok" });
+`;
+  }
+  await using tools = await tempDir(files);
+  const server = new ServerProcess(serverArgs(tools.path));
+  await server.send(initialize(1), listTools(2));
+  await server.reply(2);
+  await server.stderr.waitFor(/serving 25 tool\(s\)/);
+  const names = Array.from(
+    { length: 20 },
+    (_, i) => `t${String(i + 1).padStart(2, "0")}`,
+  );
+  assert.match(
+    server.stderr.text,
+    new RegExp(
+      `serving 25 tool\\(s\\) on stdio: ${names.join(", ")} and 5 more\\n`,
+    ),
+  );
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+});

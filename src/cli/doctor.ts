@@ -8,6 +8,7 @@
  * fix it names; they share the entry and the started server.)
  */
 
+import { nameList } from "../util/describe.ts";
 import { type Io, tooldropCommand } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import {
@@ -347,7 +348,7 @@ async function converse(
   >;
   checks.push({
     ok: true,
-    text: `it lists ${tools.length} tool(s): ${tools.join(", ") || "(none)"}${
+    text: `it lists ${tools.length} tool(s): ${nameList(tools) || "(none)"}${
       "prompts" in capabilities ? await listedPrompts(child) : ""
     }${"resources" in capabilities ? await listedResources(child) : ""}`,
   });
@@ -362,7 +363,7 @@ async function listedPrompts(child: RpcChild): Promise<string> {
   const prompts = list.result?.prompts as Array<{ name: string }> | undefined;
   if (!prompts) return "";
   return `; ${prompts.length} prompt(s): ${
-    prompts.map((p) => p.name).join(", ") || "(none)"
+    nameList(prompts.map((p) => p.name)) || "(none)"
   }`;
 }
 

@@ -21,6 +21,7 @@ import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
 import type { ToolSet } from "../tool/served.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
+import { nameList } from "../util/describe.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
 export async function runServe(io: Io, options: CliOptions): Promise<number> {
@@ -179,16 +180,14 @@ export function servedSummary(set: ToolSet): string {
   const names = set.tools.map((t) => t.name);
   const prompts = set.prompts.prompts;
   const resources = set.resources.resources;
-  return `${names.length} tool(s): ${names.join(", ") || "none"}${
+  return `${names.length} tool(s): ${nameList(names) || "none"}${
     prompts.length > 0
-      ? `; ${prompts.length} prompt(s): ${
-        prompts.map((p) => p.name).join(", ")
-      }`
+      ? `; ${prompts.length} prompt(s): ${nameList(prompts.map((p) => p.name))}`
       : ""
   }${
     resources.length > 0
       ? `; ${resources.length} resource(s): ${
-        resources.map((r) => r.name).join(", ")
+        nameList(resources.map((r) => r.name))
       }`
       : ""
   }`;
@@ -256,7 +255,7 @@ async function loadInBackground(
   if (tools) {
     log.info(
       `tooldrop ${VERSION} serving ${tools.tools.length} tool(s) on stdio: ${
-        tools.tools.map((t) => t.name).join(", ") || "(none)"
+        nameList(tools.tools.map((t) => t.name)) || "(none)"
       }${kindCounts(tools)}`,
     );
   }

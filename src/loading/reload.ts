@@ -10,6 +10,7 @@
  * last good versions and read best in one place.)
  */
 
+import { nameList } from "../util/describe.ts";
 import type { Logger } from "../util/log.ts";
 import { loadTimeout, loadTimeoutFromEnv, toolFileUrl } from "./import_tool.ts";
 import { admitTool } from "./lint.ts";
@@ -153,12 +154,12 @@ export class ToolReloader {
     }
     const { log } = this.#options;
     const named = (paths: Iterable<string>) =>
-      [...paths].sort().map((path) => `${this.#label}${path}`).join(", ");
+      nameList([...paths].sort().map((path) => `${this.#label}${path}`));
     if (importers.length > 0) {
       log.info(
         `${named(imported)} changed: reloading what imports ${
           imported.size > 1 ? "them" : "it"
-        }: ${importers.map((file) => `"${this.#label}${file}"`).join(", ")}`,
+        }: ${nameList(importers.map((file) => `"${this.#label}${file}"`))}`,
       );
     }
     const loose = paths.filter((path) =>

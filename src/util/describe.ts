@@ -119,6 +119,19 @@ export function logDetail(detail: unknown): string {
   }
 }
 
+/** Names a log line or a message lists at most: a folder may hold a thousand tools. */
+const MAX_NAMES = 20;
+
+/**
+ * `names` joined with ", ", the first `max` of them, then "and N more": a line that names what
+ * a folder holds stays short however much it holds.
+ */
+export function nameList(names: readonly string[], max = MAX_NAMES): string {
+  const shown = names.slice(0, max).join(", ");
+  const more = names.length - max;
+  return more > 0 ? `${shown} and ${more} more` : shown;
+}
+
 function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }

@@ -9,6 +9,7 @@
  * beside the exchange that meets them.)
  */
 
+import { nameList } from "../../util/describe.ts";
 import type { ConfigTarget } from "./clients.ts";
 import { type HttpEntry, sentHeaders, shownHeader } from "./http_entry.ts";
 import { longNamesProblem } from "../../tool/served.ts";
@@ -143,7 +144,7 @@ export async function checkHttp(
     const listed = tools.map((tool) => tool.name);
     say(
       true,
-      `it lists ${listed.length} tool(s): ${listed.join(", ") || "(none)"}`,
+      `it lists ${listed.length} tool(s): ${nameList(listed) || "(none)"}`,
     );
     const long = longNamesProblem(target.name, listed);
     if (long) {

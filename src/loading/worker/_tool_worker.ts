@@ -28,7 +28,7 @@ import {
 import { decodeStrings, isEncoded, placeEncoded } from "./_encoded.ts";
 import type { RemoteContext } from "../../server/call.ts";
 import { errorResult } from "../../server/result.ts";
-import { describeError } from "../../util/describe.ts";
+import { describeError, nameList } from "../../util/describe.ts";
 import { isPlainObject } from "../../util/is.ts";
 import { isLogLevel, type Logger, type LogLevel } from "../../util/log.ts";
 import {
@@ -518,6 +518,6 @@ export class ToolWorker {
     const names = calls.length > 0
       ? calls.map((call) => listedName(call.tool))
       : this.#options.files.map((file) => `"${file.stem}"`);
-    return [...new Set(names)].join(", ");
+    return nameList([...new Set(names)]);
   }
 }

@@ -20,7 +20,7 @@ import {
   unionPermissions,
   workerPermissions,
 } from "../../tool/permissions.ts";
-import { describeError } from "../../util/describe.ts";
+import { describeError, nameList } from "../../util/describe.ts";
 import type { Logger, LogLevel } from "../../util/log.ts";
 import { isTimerMs, MAX_TIMER_MS, timerMsFromEnv } from "../../util/timer.ts";
 import type { ToolFile } from "./protocol.ts";
@@ -485,7 +485,7 @@ export class WorkerHost {
 /** The group's files, quoted, for debug lines (those of `worker` when it was given). */
 function namesOf(group: Group, worker?: ToolWorker): string {
   const files = worker?.files ?? [...group.files.values()];
-  return files.map((file) => `"${file.source}"`).join(", ") || "no tool";
+  return nameList(files.map((file) => `"${file.source}"`)) || "no tool";
 }
 
 /**

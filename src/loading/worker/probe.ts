@@ -7,7 +7,7 @@
  * next probe's worker started ahead so that a saved file is listed without waiting for one.
  */
 
-import { describeError } from "../../util/describe.ts";
+import { describeError, nameList } from "../../util/describe.ts";
 import type { Logger, LogLevel } from "../../util/log.ts";
 import { loadTimeout } from "../import_tool.ts";
 import type { FromWorker, LoadedTool, ToolFile, ToWorker } from "./protocol.ts";
@@ -189,7 +189,7 @@ class ProbeWorker {
         `it did not finish loading within ${
           this.#timeoutMs + PROBE_MARGIN_MS
         } ms (a loop at its top level?), or a file loaded with it did not: ${
-          files.map((file) => `"${file.source}"`).join(", ")
+          nameList(files.map((file) => `"${file.source}"`))
         }`,
       );
     }, this.#timeoutMs + PROBE_MARGIN_MS);
