@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { call, initialize, initialized, listTools } from "./requests.ts";
 import { ServerProcess, tempDir } from "./spawn.ts";
 import { isolatedArgs } from "./hostile/_isolation_tools.ts";
+import { EARLY_FILES, writeListing } from "../src/loading/listing.ts";
+import { Logger } from "../src/util/log.ts";
 
 /** A tool that counts its calls in its worker's memory. */
 const COUNTER = `
@@ -78,6 +80,29 @@ Deno.test("a pre-warmed worker that gets no call stops after TOOLDROP_WORKER_IDL
   assert.equal(
     server.stderr.text.match(/Started a worker for/g)?.length,
     2,
+    server.stderr.text,
+  );
+  await server.closeStdin();
+  assert.equal((await server.exit()).code, 0);
+});
+
+Deno.test("a large folder's worker, started before the tools/list reply, stops after TOOLDROP_WORKER_IDLE_MS without a call", async () => {
+  // Its idle clock starts after the first replies (no timer on the way to tools/list), and it
+  // still runs out when no call comes.
+  const files: Record<string, string> = {};
+  for (let i = 0; i < EARLY_FILES; i++) {
+    files[`c${String(i).padStart(3, "0")}.ts`] = COUNTER;
+  }
+  await using dir = await tempDir(files);
+  await writeListing(new URL(`file://${dir.path}/`), {
+    log: new Logger({ level: "error", write: () => {} }),
+  });
+  const server = await listed(dir.path);
+  assert.match(server.stderr.text, /Started 1 worker\(s\) early/);
+  await server.stderr.waitFor(/The worker of "[^"]*c000\.ts".* ended \(idle\)/);
+  assert.equal(
+    server.stderr.text.match(/Started a worker for/g)?.length,
+    1,
     server.stderr.text,
   );
   await server.closeStdin();

@@ -6,7 +6,7 @@
  */
 
 import type { Logger } from "../util/log.ts";
-import { timerMsFromEnv } from "../util/timer.ts";
+import { nextTurn, timerMsFromEnv } from "../util/timer.ts";
 import { loadTimeout, loadTimeoutFromEnv } from "../loading/import_tool.ts";
 import type { WorkerHost } from "../loading/worker/host.ts";
 import { existingFolders, type Io } from "./io.ts";
@@ -34,7 +34,7 @@ export function workerIdleMs(warn: (message: string) => void): number {
  */
 export function lazyHost(io: Io, log: Logger) {
   let created: WorkerHost | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelPrewarm: (() => void) | undefined;
   let onStuck: ((stuck: number) => void) | undefined;
   return {
     /** What to do when a worker is terminated with its thread possibly still busy. */
@@ -53,17 +53,17 @@ export function lazyHost(io: Io, log: Logger) {
       });
     },
     prewarmSoon: () => {
-      if (!created || timer !== undefined) return;
-      // A timer, not a microtask: the reply that waited for the tools (tools/list) is written
-      // first, and starting a worker costs this thread a few milliseconds.
-      timer = setTimeout(() => {
-        timer = undefined;
+      if (!created || cancelPrewarm !== undefined) return;
+      // In a later turn, not a microtask: the reply that waited for the tools (tools/list) is
+      // written first, and starting a worker holds this thread 20–40 ms.
+      cancelPrewarm = nextTurn(() => {
+        cancelPrewarm = undefined;
         const started = created?.prewarm() ?? 0;
         if (started > 0) log.debug(`Pre-warming ${started} worker(s)`);
-      }, 0);
+      });
     },
     close: () => {
-      clearTimeout(timer);
+      cancelPrewarm?.();
       created?.close();
     },
   };

@@ -1,7 +1,8 @@
 /**
  * @module
  * The range a timer can wait: `setTimeout` keeps at most 2^31-1 ms, and a longer delay overflows
- * and fires at once, so every configurable timeout is checked against it.
+ * and fires at once, so every configurable timeout is checked against it. And `nextTurn`, for
+ * work that must wait for this turn's replies without a timer.
  */
 
 /** The longest delay `setTimeout` keeps: a longer one overflows and fires at once. */
@@ -37,4 +38,24 @@ export function timerMsFromEnv(
     }: use a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
   );
   return undefined;
+}
+
+/**
+ * Runs `fn` in a later turn of the event loop, once the writes this turn started are under way;
+ * returns what cancels it. Not a timer: Deno's `setTimeout` is Node's, whose first use loads
+ * Node's timer modules (15–30 ms measured here), and work put off to let a reply go first must
+ * not make that reply wait for them.
+ */
+export function nextTurn(fn: () => void): () => void {
+  const { port1, port2 } = new MessageChannel();
+  const cancel = () => {
+    port1.close();
+    port2.close();
+  };
+  port1.onmessage = () => {
+    cancel();
+    fn();
+  };
+  port2.postMessage(undefined);
+  return cancel;
 }

@@ -62,6 +62,11 @@ export interface ToolWorkerOptions {
    * pre-warmed worker that is never called stops); 0: at once; undefined: never.
    */
   idleMs: number | undefined;
+  /**
+   * Whether that count starts with `startIdleClock` rather than at once: a worker started
+   * while the first `tools/list` reply waits must not arm a timer then (see `nextTurn`).
+   */
+  idleClockLater?: boolean | undefined;
   log: Logger;
   /** The level the worker logs at, its tools' console output included; default `log`'s. */
   logLevel?: LogLevel | undefined;
@@ -156,12 +161,21 @@ export class ToolWorker {
         : {}),
     } as const;
     this.#post(load);
-    const idleMs = options.idleMs;
-    if (idleMs !== undefined) {
-      // Started ahead of its first call (pre-warmed), it must not live forever without one.
-      this.#idleSince = performance.now();
-      this.#armIdle(idleMs);
-    }
+    // Started ahead of its first call (pre-warmed), it must not live forever without one.
+    this.#idleSince = performance.now();
+    if (!options.idleClockLater) this.startIdleClock();
+  }
+
+  /** Arms the idle timer, unless it is armed, calls are in flight, or there is no idle time. */
+  startIdleClock(): void {
+    const idleMs = this.#options.idleMs;
+    if (
+      idleMs === undefined || this.#idleTimer !== undefined ||
+      this.#calls.size > 0 || this.#ended
+    ) return;
+    this.#armIdle(
+      Math.max(1, Math.ceil(this.#idleSince + idleMs - performance.now())),
+    );
   }
 
   /** Runs one call; resolves to its result, never rejects. Aborted by `context.signal`. */

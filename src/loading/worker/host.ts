@@ -167,7 +167,8 @@ export class WorkerHost {
       this.#fileGroups.set(file.url, group);
       this.#early.add(file.url);
     }
-    return this.prewarm();
+    // Their idle clocks start with the next `prewarm`, after the first replies.
+    return this.#startWorkers(true);
   }
 
   /** The first load is over: files started early but not attached leave their groups. */
@@ -270,15 +271,22 @@ export class WorkerHost {
 
   /**
    * Starts the worker of every group that has none, in the background: a call that comes while
-   * it starts waits for it, as it would for a worker it started. Returns how many it started.
+   * it starts waits for it, as it would for a worker it started; and the idle clocks of workers
+   * `startEarly` started. Returns how many it started.
    */
   prewarm(): number {
+    const started = this.#startWorkers(false);
+    for (const worker of this.#live) worker.startIdleClock();
+    return started;
+  }
+
+  #startWorkers(idleClockLater: boolean): number {
     if (this.#closed) return 0;
     let started = 0;
     for (const group of this.#groups.values()) {
       if (group.worker || group.files.size === 0) continue;
       if (this.#live.size >= MAX_PREWARMED) break;
-      const worker = this.#start(group);
+      const worker = this.#start(group, idleClockLater);
       if (typeof worker === "string") {
         // The first call reports it, with the tool's name.
         this.#options.log.debug(`Cannot pre-warm a worker: ${worker}`);
@@ -420,7 +428,7 @@ export class WorkerHost {
   }
 
   /** Starts the group's worker; returns why it cannot start instead of throwing. */
-  #start(group: Group): ToolWorker | string {
+  #start(group: Group, idleClockLater = false): ToolWorker | string {
     const options = this.#options;
     this.#makeRoom(group);
     try {
@@ -436,6 +444,7 @@ export class WorkerHost {
         ),
         graceMs: this.#graceMs,
         idleMs: options.idleMs,
+        idleClockLater,
         log: options.log,
         logLevel: options.logLevel,
         onEnd: (ended, end) => this.#ended(group, ended, end),
