@@ -6,6 +6,7 @@
  */
 
 import { guardNodeStdout, protectProcess } from "./src/util/guards.ts";
+import { moveStdout } from "./src/util/stdout_fd.ts";
 import { runCli } from "./src/cli/mod.ts";
 import { TextSink } from "./src/cli/text_sink.ts";
 
@@ -59,6 +60,7 @@ if (import.meta.main) {
         guards: {
           console: (log, uncaught) => protectProcess(globalThis, log, uncaught),
           nodeStdout: guardNodeStdout,
+          protocolOut: moveStdout,
         },
       });
     } catch (error) {

@@ -43,8 +43,15 @@ export const PACKAGE_LAYERS: Record<string, readonly string[]> = {
  * permissions let it read (src/server/protocol.ts writes the version out).
  */
 const SRC_MAY_IMPORT: readonly string[] = [];
-/** What main.ts may import beside src/cli/: the binary's generated tool manifest, the guards. */
-const MAIN_MAY_IMPORT = ["tools/_manifest.ts", "src/util/guards.ts"];
+/**
+ * What main.ts may import beside src/cli/: the binary's generated tool manifest, the guards, and
+ * what moves the protocol stream off fd 1 (the process's descriptors are main.ts's to wire).
+ */
+const MAIN_MAY_IMPORT = [
+  "tools/_manifest.ts",
+  "src/util/guards.ts",
+  "src/util/stdout_fd.ts",
+];
 /** The one writer of protocol lines and the one writer of command output. */
 export const STDOUT_WRITERS = ["src/server/writer.ts", "src/cli/io.ts"];
 /** The guard modules and who may import them (installing a guard is the process edges' job). */

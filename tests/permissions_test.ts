@@ -10,13 +10,21 @@ import {
   unionPermissions,
 } from "../src/tool/mod.ts";
 import { START_FLAGS, tempDir } from "./spawn.ts";
+import { LIBC_PATHS } from "../src/util/stdout_fd.ts";
 
-Deno.test("deno task start runs with exactly the base permission set and runtime flags", () => {
+Deno.test("deno task start runs with exactly the base permission set, FFI to libc and the runtime flags", () => {
   assert.deepEqual(
     [...START_FLAGS].slice(1).sort(),
     serverFlags([]).sort(),
   );
   assert.deepEqual(serverFlags([]), [
+    ...RUNTIME_FLAGS,
+    "--allow-read=.",
+    "--allow-env=TOOLDROP_LOG",
+    `--allow-ffi=${[...LIBC_PATHS].sort().join(",")}`,
+  ]);
+  // A compiled binary runs its tools in its main thread: no FFI there.
+  assert.deepEqual(serverFlags([], {}, false), [
     ...RUNTIME_FLAGS,
     "--allow-read=.",
     "--allow-env=TOOLDROP_LOG",

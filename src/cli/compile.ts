@@ -113,6 +113,7 @@ export async function runCompile(
       ...resources.map((resource) => resource.read),
     ].map((runnable) => runnable.permissions),
     http?.permissions,
+    false, // its tools run in its main thread: no FFI
   );
   // Told to the binary's handshake, which answers before the manifest is imported.
   const embedded = [

@@ -7,7 +7,7 @@
 import type { ByteSource } from "../server/lines.ts";
 import type { ToolManifest } from "../loading/manifest.ts";
 import type { Logger } from "../util/log.ts";
-import { type ByteSink, writeTo } from "../server/writer.ts";
+import { type ByteSink, type ByteWriter, writeTo } from "../server/writer.ts";
 import { filePath } from "../util/file_url.ts";
 
 /** The process as the CLI sees it; main.ts wires the real one. */
@@ -47,6 +47,11 @@ export interface ProcessGuards {
   console(log: Logger, uncaught: boolean): void;
   /** Points Node's routes to stdout at stderr; boots Node compatibility (~10 ms), so call late. */
   nodeStdout(): Promise<void>;
+  /**
+   * Takes the protocol stream out of fd 1, pointing fd 1 at stderr (src/util/stdout_fd.ts): the
+   * writer of the protocol's lines from then on, or why the stream stays where it is.
+   */
+  protocolOut(): ByteWriter | string;
 }
 
 /**

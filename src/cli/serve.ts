@@ -24,9 +24,19 @@ import type { WorkerHost } from "../loading/worker/host.ts";
 import { nameList } from "../util/describe.ts";
 
 /** Serves MCP on the process's stdio; resolves to the exit code. */
-export async function runServe(io: Io, options: CliOptions): Promise<number> {
-  const log = serverLogger(io, options);
-  io.guards?.console(log, true);
+export async function runServe(
+  given: Io,
+  options: CliOptions,
+): Promise<number> {
+  const log = serverLogger(given, options);
+  given.guards?.console(log, true);
+  // Before any tool runs or any line is written: from here on only the server writes to the
+  // client, whatever writes to fd 1.
+  const moved = given.guards?.protocolOut();
+  if (typeof moved === "string") {
+    log.debug(`The protocol stream stays on fd 1: ${moved}`);
+  }
+  const io = typeof moved === "object" ? { ...given, stdout: moved } : given;
   // Before any tool module is evaluated in this thread, which only a compiled binary does (from
   // its manifest). Elsewhere every tool module is evaluated in a worker, whose entry installs its
   // own guards: booting Node compatibility here (~50 ms) would only delay the tools/list reply.

@@ -5,6 +5,7 @@
  * as the flags `deno run` and `deno compile` take.
  */
 
+import { LIBC_PATHS } from "../util/stdout_fd.ts";
 import { isPlainObject } from "../util/is.ts";
 
 /** One kind of Deno permission a tool may ask for, as in `--allow-<kind>`. */
@@ -45,6 +46,15 @@ export type ToolPermissions = { [K in PermissionKind]?: true | string[] };
 export const BASE_PERMISSIONS: ToolPermissions = {
   read: ["."],
   env: ["TOOLDROP_LOG"],
+};
+
+/**
+ * What a server serving stdio from source holds beyond the base set, and never grants a tool:
+ * FFI to libc, to take the protocol stream out of fd 1 (src/util/stdout_fd.ts). Not in a
+ * compiled binary, whose tools run in its main thread.
+ */
+export const STDIO_PERMISSIONS: ToolPermissions = {
+  ffi: [...LIBC_PATHS].sort(), // as the union of permissions sorts them
 };
 
 /**
@@ -167,13 +177,20 @@ export function permissionFlags(permissions: ToolPermissions): string[] {
 
 /**
  * The flags a server runs or is compiled with: the runtime flags, then the base set plus the
- * permissions its tools declare plus `extra` (what running from source needs besides), merged.
+ * permissions its tools declare plus `extra` (what running from source needs besides), merged;
+ * plus STDIO_PERMISSIONS unless `stdio` is false (a compiled binary).
  */
 export function serverFlags(
   declared: Iterable<ToolPermissions | undefined>,
   extra: ToolPermissions = {},
+  stdio = true,
 ): string[] {
-  const union = unionPermissions([BASE_PERMISSIONS, extra, ...declared]);
+  const union = unionPermissions([
+    BASE_PERMISSIONS,
+    ...(stdio ? [STDIO_PERMISSIONS] : []),
+    extra,
+    ...declared,
+  ]);
   return [...RUNTIME_FLAGS, ...permissionFlags(union)];
 }
 

@@ -20,6 +20,7 @@ import {
   stderrWithin,
   textReply,
 } from "./_isolation_tools.ts";
+import { LIBC_PATHS } from "../../src/util/stdout_fd.ts";
 
 /** Default grace before a tool that ignores its aborted signal has its worker terminated. */
 const GRACE_MS = 1_000;
@@ -414,6 +415,81 @@ import fs from "node:fs";`,
   await server.closeStdin();
   assert.equal((await server.exit(QUICK_MS)).code, 0);
   assert.deepEqual(server.stdout.lines, [textReply(1, "done"), pingReply("p")]);
+});
+
+/** Routes to fd 1 no guard inside a worker reaches: the server moves the stream off fd 1. */
+const FD1_ROUTES = [
+  "named writeSync(1)",
+  "namespace writeSync(1)",
+  "writeFileSync(1)",
+  "appendFileSync(1)",
+  "createWriteStream fd 1",
+  "child with inherited stdout",
+];
+
+Deno.test("writes to fd 1 that no in-process guard reaches (named node:fs imports, writeFileSync, a child's inherited stdout) reach stderr; stdout carries the exact replies only", async () => {
+  await using running = await startServer({
+    "raw.ts": fixture({
+      header: `import { writeSync } from "node:fs";
+import * as namespace from "node:fs";`,
+      permissions: { run: ["sh"] },
+      run: `async () => {
+        writeSync(1, "named writeSync(1) in run\\n");
+        namespace.writeSync(1, "namespace writeSync(1) in run\\n");
+        namespace.writeFileSync(1, "writeFileSync(1) in run\\n");
+        namespace.appendFileSync(1, "appendFileSync(1) in run\\n");
+        const stream = namespace.createWriteStream("", { fd: 1, autoClose: false });
+        await new Promise((resolve) => stream.write("createWriteStream fd 1 in run\\n", resolve));
+        const child = new Deno.Command("sh", {
+          args: ["-c", "echo child with inherited stdout in run"],
+          stdout: "inherit",
+        }).spawn();
+        await child.status;
+        return "done";
+      }`,
+    }),
+  });
+  const { server } = running;
+  await server.send(call(1, "raw"));
+  await replyWithin(server, 1, QUICK_MS, "raw");
+  for (const route of FD1_ROUTES) {
+    await stderrWithin(
+      server,
+      new RegExp(`${escape(route)} in run`),
+      QUICK_MS,
+      route,
+    );
+  }
+  await server.send(ping("p"));
+  await replyWithin(server, "p", QUICK_MS, "ping after raw");
+  await server.closeStdin();
+  assert.equal((await server.exit(QUICK_MS)).code, 0);
+  assert.deepEqual(server.stdout.lines, [textReply(1, "done"), pingReply("p")]);
+});
+
+Deno.test("a tool cannot open libc by FFI, which the server holds to move its stream off fd 1", async () => {
+  await using running = await startServer({
+    "native.ts": fixture({
+      header: `const LIBC_PATHS = ${JSON.stringify(LIBC_PATHS)};`,
+      run: `() => {
+        const why = LIBC_PATHS.map((path) => {
+          try {
+            Deno.dlopen(path, { getpid: { parameters: [], result: "i32" } });
+            return "opened " + path;
+          } catch (error) {
+            return (error as Error).name;
+          }
+        });
+        return [...new Set(why)].join(", ");
+      }`,
+    }),
+  });
+  const { server } = running;
+  await server.send(call(1, "native"));
+  const reply = await replyWithin(server, 1, QUICK_MS, "native");
+  assert.equal(reply.line, textReply(1, "NotCapable"));
+  await server.closeStdin();
+  assert.equal((await server.exit(QUICK_MS)).code, 0);
 });
 
 // 7. What a tool declares, it gets.
