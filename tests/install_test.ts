@@ -1,5 +1,6 @@
 /** install and doctor, in-process, against config files in temporary project and home folders. */
 
+import { permissionFlags, STDIO_PERMISSIONS } from "../src/tool/permissions.ts";
 import assert from "node:assert/strict";
 import { runCli } from "../src/cli/mod.ts";
 import { inNpxCache } from "../src/cli/install/server_command.ts";
@@ -379,6 +380,38 @@ Deno.test("install run by a Deno in npx's cache registers a copy in .deno/ that 
       } tooldrop install\` registers a copy that lasts`,
     ),
   );
+});
+
+Deno.test("doctor says an entry registered without FFI to libc runs with its protocol stream on fd 1, and install updates it", async () => {
+  const { dir, run, root, project } = await folders();
+  await using _ = dir;
+  assert.equal((await run(["install"])).code, 0);
+  const file = `${project}/.mcp.json`;
+  const config = JSON.parse(await Deno.readTextFile(file));
+  const server = config.mcpServers.tooldrop;
+  const [flag] = permissionFlags(STDIO_PERMISSIONS);
+  assert.ok(server.args.includes(flag), server.args.join(" "));
+  server.args = server.args.filter((arg: string) => arg !== flag);
+  await Deno.writeTextFile(file, JSON.stringify(config, null, 2));
+  const stale = await run(["doctor"]);
+  assert.equal(stale.code, 1, stale.text);
+  assert.match(
+    stale.text,
+    new RegExp(
+      `FAIL {2}it runs without ${
+        RegExp.escape(flag!)
+      }, with which the server moves the protocol stream off fd 1 so that nothing a tool runs can write into it \\(registered by an older tooldrop\\); \`${
+        RegExp.escape(DENO_WORD)
+      } task --config ${
+        RegExp.escape(`${root}/deno.json`)
+      } tooldrop install\` updates it\n`,
+    ),
+  );
+  assert.doesNotMatch(stale.text, /which its tools now need/);
+  const updated = await run(["install"]);
+  assert.equal(updated.code, 0, updated.text);
+  assert.ok(updated.text.includes(`\n  + ${flag}\n`), updated.text);
+  assert.equal((await run(["doctor"])).code, 0);
 });
 
 Deno.test("doctor names the permission flags an entry lacks once a tool declares more, and install updates it", async () => {

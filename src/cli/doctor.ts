@@ -28,6 +28,7 @@ import { type Arrival, RpcChild } from "./rpc_child.ts";
 import { LATEST_LEGACY_VERSION } from "../server/protocol.ts";
 import { isPlainObject } from "../util/is.ts";
 import { longNamesProblem } from "../tool/served.ts";
+import { permissionFlags, STDIO_PERMISSIONS } from "../tool/permissions.ts";
 
 /** Milliseconds the server gets to answer each request (clients wait about 30 s at most). */
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -101,12 +102,20 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
     return 1;
   }
   const lacking = await lackingFlags(io, options, entry);
-  if (lacking.length > 0) {
+  const [stdio] = permissionFlags(STDIO_PERMISSIONS);
+  const declared = lacking.filter((flag) => flag !== stdio);
+  if (declared.length > 0) {
     say(
       false,
       `it runs without ${
-        lacking.join(" ")
+        declared.join(" ")
       }, which its tools now need (a permission declared since it was registered); \`${install}\` updates it`,
+    );
+  }
+  if (declared.length < lacking.length) {
+    say(
+      false,
+      `it runs without ${stdio}, with which the server moves the protocol stream off fd 1 so that nothing a tool runs can write into it (registered by an older tooldrop); \`${install}\` updates it`,
     );
   }
   // It works today, so the server is still checked; but the entry breaks when npm clears it.
