@@ -98,7 +98,8 @@ Deno.test("a large folder's worker, started before the tools/list reply, stops a
     log: new Logger({ level: "error", write: () => {} }),
   });
   const server = await listed(dir.path);
-  assert.match(server.stderr.text, /Started 1 worker\(s\) early/);
+  // Logged before the tools/list reply, but stderr is read apart from stdout.
+  await server.stderr.waitFor(/Started 1 worker\(s\) early/);
   await server.stderr.waitFor(/The worker of "[^"]*c000\.ts".* ended \(idle\)/);
   assert.equal(
     server.stderr.text.match(/Started a worker for/g)?.length,
