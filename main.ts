@@ -6,7 +6,7 @@
  */
 
 import { guardNodeStdout, protectProcess } from "./src/util/guards.ts";
-import { moveStdout } from "./src/util/stdout_fd.ts";
+import { moveStdio } from "./src/util/stdio_fds.ts";
 import { runCli } from "./src/cli/mod.ts";
 import { TextSink } from "./src/cli/text_sink.ts";
 
@@ -60,7 +60,7 @@ if (import.meta.main) {
         guards: {
           console: (log, uncaught) => protectProcess(globalThis, log, uncaught),
           nodeStdout: guardNodeStdout,
-          protocolOut: moveStdout,
+          moveStdio,
         },
       });
     } catch (error) {

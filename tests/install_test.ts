@@ -400,7 +400,7 @@ Deno.test("doctor says an entry registered without FFI to libc runs with its pro
     new RegExp(
       `FAIL {2}it runs without ${
         RegExp.escape(flag!)
-      }, with which the server moves the protocol stream off fd 1 so that nothing a tool runs can write into it \\(registered by an older tooldrop\\); \`${
+      }, with which the server moves the protocol streams off fd 0 and fd 1 so that nothing a tool runs can read or write them \\(registered by an older tooldrop\\); \`${
         RegExp.escape(DENO_WORD)
       } task --config ${
         RegExp.escape(`${root}/deno.json`)

@@ -45,12 +45,12 @@ export const PACKAGE_LAYERS: Record<string, readonly string[]> = {
 const SRC_MAY_IMPORT: readonly string[] = [];
 /**
  * What main.ts may import beside src/cli/: the binary's generated tool manifest, the guards, and
- * what moves the protocol stream off fd 1 (the process's descriptors are main.ts's to wire).
+ * what moves the protocol streams off fd 0 and fd 1 (the process's descriptors are main.ts's to wire).
  */
 const MAIN_MAY_IMPORT = [
   "tools/_manifest.ts",
   "src/util/guards.ts",
-  "src/util/stdout_fd.ts",
+  "src/util/stdio_fds.ts",
 ];
 /** The one writer of protocol lines and the one writer of command output. */
 export const STDOUT_WRITERS = ["src/server/writer.ts", "src/cli/io.ts"];

@@ -10,7 +10,7 @@ import {
   unionPermissions,
 } from "../src/tool/mod.ts";
 import { START_FLAGS, tempDir } from "./spawn.ts";
-import { LIBC_PATHS } from "../src/util/stdout_fd.ts";
+import { LIBC_PATHS } from "../src/util/stdio_fds.ts";
 
 Deno.test("deno task start runs with exactly the base permission set, FFI to libc and the runtime flags", () => {
   assert.deepEqual(

@@ -115,7 +115,7 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
   if (declared.length < lacking.length) {
     say(
       false,
-      `it runs without ${stdio}, with which the server moves the protocol stream off fd 1 so that nothing a tool runs can write into it (registered by an older tooldrop); \`${install}\` updates it`,
+      `it runs without ${stdio}, with which the server moves the protocol streams off fd 0 and fd 1 so that nothing a tool runs can read or write them (registered by an older tooldrop); \`${install}\` updates it`,
     );
   }
   // It works today, so the server is still checked; but the entry breaks when npm clears it.

@@ -4,7 +4,7 @@
  * `print`, the one way a command writes its output to stdout. main.ts wires the real process.
  */
 
-import type { ByteSource } from "../server/lines.ts";
+import type { ByteReader, ByteSource } from "../server/lines.ts";
 import type { ToolManifest } from "../loading/manifest.ts";
 import type { Logger } from "../util/log.ts";
 import { type ByteSink, type ByteWriter, writeTo } from "../server/writer.ts";
@@ -48,10 +48,10 @@ export interface ProcessGuards {
   /** Points Node's routes to stdout at stderr; boots Node compatibility (~10 ms), so call late. */
   nodeStdout(): Promise<void>;
   /**
-   * Takes the protocol stream out of fd 1, pointing fd 1 at stderr (src/util/stdout_fd.ts): the
-   * writer of the protocol's lines from then on, or why the stream stays where it is.
+   * Takes the protocol's streams out of fd 0 and fd 1, pointing them at /dev/null and stderr
+   * (src/util/stdio_fds.ts): the server's own ends from then on, or why they stay where they are.
    */
-  protocolOut(): ByteWriter | string;
+  moveStdio(): { input: ByteReader; output: ByteWriter } | string;
 }
 
 /**

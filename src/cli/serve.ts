@@ -30,13 +30,15 @@ export async function runServe(
 ): Promise<number> {
   const log = serverLogger(given, options);
   given.guards?.console(log, true);
-  // Before any tool runs or any line is written: from here on only the server writes to the
-  // client, whatever writes to fd 1.
-  const moved = given.guards?.protocolOut();
+  // Before any tool runs and before the first read: from here on only the server reads what the
+  // client sends and writes to it, whatever reads fd 0 or writes to fd 1.
+  const moved = given.guards?.moveStdio();
   if (typeof moved === "string") {
-    log.debug(`The protocol stream stays on fd 1: ${moved}`);
+    log.debug(`The protocol streams stay on fd 0 and fd 1: ${moved}`);
   }
-  const io = typeof moved === "object" ? { ...given, stdout: moved } : given;
+  const io = typeof moved === "object"
+    ? { ...given, stdin: moved.input, stdout: moved.output }
+    : given;
   // Before any tool module is evaluated in this thread, which only a compiled binary does (from
   // its manifest). Elsewhere every tool module is evaluated in a worker, whose entry installs its
   // own guards: booting Node compatibility here (~50 ms) would only delay the tools/list reply.
@@ -46,7 +48,7 @@ export async function runServe(
     ...DEFAULT_SERVER_INFO,
     name: options.name ?? DEFAULT_SERVER_INFO.name,
   };
-  const workers = lazyHost(io, log);
+  const workers = lazyHost(io, log, typeof moved === "object");
   let preloaded: ToolSet | undefined;
   if (io.stdinIsTerminal && !options.watch) {
     // A person ran it by hand: say what it is rather than wait in silence. The tools load now,

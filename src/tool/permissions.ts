@@ -5,7 +5,7 @@
  * as the flags `deno run` and `deno compile` take.
  */
 
-import { LIBC_PATHS } from "../util/stdout_fd.ts";
+import { LIBC_PATHS } from "../util/stdio_fds.ts";
 import { isPlainObject } from "../util/is.ts";
 
 /** One kind of Deno permission a tool may ask for, as in `--allow-<kind>`. */
@@ -50,7 +50,7 @@ export const BASE_PERMISSIONS: ToolPermissions = {
 
 /**
  * What a server serving stdio from source holds beyond the base set, and never grants a tool:
- * FFI to libc, to take the protocol stream out of fd 1 (src/util/stdout_fd.ts). Not in a
+ * FFI to libc, to take the protocol streams out of fd 0 and fd 1 (src/util/stdio_fds.ts). Not in a
  * compiled binary, whose tools run in its main thread.
  */
 export const STDIO_PERMISSIONS: ToolPermissions = {

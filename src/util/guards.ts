@@ -8,8 +8,8 @@
  * `stdout`, and `node:fs`'s `write`, `writeSync`, `writev`, `writevSync` and streams on fd 1 when
  * reached through the module's default export (`import fs from "node:fs"`). Not coverable
  * in-process: a named import (`import { writeSync } from "node:fs"`) bound before the guard,
- * FFI, and subprocesses that inherit fd 1: where it can, the server moves the protocol stream
- * off fd 1 instead (./stdout_fd.ts), which covers those too.
+ * FFI, and subprocesses that inherit fd 0 or 1: where it can, the server moves the protocol
+ * streams off fd 0 and fd 1 instead (./stdio_fds.ts), which covers those too.
  */
 
 import { redirectConsole } from "./_console.ts";

@@ -20,7 +20,7 @@ import {
   stderrWithin,
   textReply,
 } from "./_isolation_tools.ts";
-import { LIBC_PATHS } from "../../src/util/stdout_fd.ts";
+import { LIBC_PATHS } from "../../src/util/stdio_fds.ts";
 
 /** Default grace before a tool that ignores its aborted signal has its worker terminated. */
 const GRACE_MS = 1_000;
@@ -269,13 +269,38 @@ for (
         process.stdin.once("end", () => resolve("read: EOF"));
       })`,
     ],
+    [
+      // Node's own function: no guard in the worker reaches it; fd 0 is /dev/null there.
+      "readSync(0) from a named node:fs import",
+      `() => {
+        mark("reader is reading");
+        const buffer = new Uint8Array(4096);
+        const n = readSync(0, buffer);
+        return "read: " + (n === 0 ? "EOF" : new TextDecoder().decode(buffer.subarray(0, n)));
+      }`,
+    ],
+    [
+      // What Deno.Command(…).spawn() does unless told otherwise: the child shares fd 0.
+      "a child process that inherits stdin",
+      `async () => {
+        mark("reader is reading");
+        const child = new Deno.Command("sh", {
+          args: ["-c", "head -c 100"],
+          stdout: "piped",
+        }).spawn();
+        const { stdout } = await child.output();
+        return "read: " + (stdout.length === 0 ? "EOF" : new TextDecoder().decode(stdout));
+      }`,
+    ],
   ] as const
 ) {
   Deno.test(`${route} in a tool does not consume the client's requests`, async () => {
     await using running = await startServer({
       "reader.ts": fixture({
-        header: `import process from "node:process";`,
+        header: `import process from "node:process";
+import { readSync } from "node:fs";`,
         timeoutMs: 1_000,
+        permissions: { run: ["sh"] },
         run,
       }),
     });
@@ -285,7 +310,9 @@ for (
     await stderrWithin(server, /reader is reading/, QUICK_MS, "reader");
     // One at a time: a ping that arrives while the server waits on its next read would
     // otherwise share a chunk with the first, and a tool's read queued meanwhile goes unseen.
-    for (const id of ["p1", "p2"]) {
+    // Ten: a reader beside the server's (a child's) gets a given write only now and then.
+    for (let i = 1; i <= 10; i++) {
+      const id = `p${i}`;
       await server.send(ping(id));
       assert.equal(
         (await replyWithin(
@@ -467,7 +494,7 @@ import * as namespace from "node:fs";`,
   assert.deepEqual(server.stdout.lines, [textReply(1, "done"), pingReply("p")]);
 });
 
-Deno.test("a tool cannot open libc by FFI, which the server holds to move its stream off fd 1", async () => {
+Deno.test("a tool cannot open libc by FFI, which the server holds to move its streams off fd 0 and fd 1", async () => {
   await using running = await startServer({
     "native.ts": fixture({
       header: `const LIBC_PATHS = ${JSON.stringify(LIBC_PATHS)};`,

@@ -66,6 +66,12 @@ export interface WorkerHostOptions {
    * CPU core busy), with how many so far: `deno task dev` restarts the server to get it back.
    */
   onStuck?: ((stuck: number) => void) | undefined;
+  /**
+   * True when the process has moved the protocol streams off fd 0 and fd 1 (src/util/stdio_fds.ts):
+   * Node's routes to them need no guard in the workers, which then start without booting Node
+   * compatibility (~25 ms of a first call).
+   */
+  stdioMoved?: boolean | undefined;
 }
 
 interface Group {
@@ -445,6 +451,7 @@ export class WorkerHost {
         graceMs: this.#graceMs,
         idleMs: options.idleMs,
         idleClockLater,
+        stdioMoved: options.stdioMoved,
         log: options.log,
         logLevel: options.logLevel,
         onEnd: (ended, end) => this.#ended(group, ended, end),
