@@ -31,10 +31,10 @@ export function workerIdleMs(warn: (message: string) => void): number {
  * creates it (importing its module) when first asked; `prewarmSoon` starts the workers of the
  * tools loaded so far once this turn's replies are on their way (a call that comes meanwhile
  * waits for its worker, as it would anyway); `close` terminates them, if it was created.
- * `stdioMoved`: the process moved its protocol streams off fd 0 and fd 1 (its workers then
- * start without Node's guards).
+ * `stdioFree`: fd 0 and fd 1 carry no protocol (the streams were moved off them, or the server
+ * speaks HTTP): its workers then start without Node's guards.
  */
-export function lazyHost(io: Io, log: Logger, stdioMoved = false) {
+export function lazyHost(io: Io, log: Logger, stdioFree = false) {
   let created: WorkerHost | undefined;
   let cancelPrewarm: (() => void) | undefined;
   let onStuck: ((stuck: number) => void) | undefined;
@@ -52,7 +52,7 @@ export function lazyHost(io: Io, log: Logger, stdioMoved = false) {
         log,
         idleMs: workerIdleMs((m) => log.warn(m)),
         onStuck: (stuck) => onStuck?.(stuck),
-        stdioMoved,
+        stdioFree,
       });
     },
     prewarmSoon: () => {

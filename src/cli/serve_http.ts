@@ -175,7 +175,8 @@ export async function runServeHttp(
     name: options.name ?? DEFAULT_SERVER_INFO.name,
   };
   if (io.manifest) await io.guards?.nodeStdout();
-  const workers = lazyHost(io, log);
+  // stdin and stdout are not the protocol here: what a tool does with them reaches no client.
+  const workers = lazyHost(io, log, true);
   // --watch: broken files are left out rather than stopping the server, and every change is
   // told to each client (./_watching.ts).
   const watching = options.watch

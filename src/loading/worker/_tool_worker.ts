@@ -67,8 +67,8 @@ export interface ToolWorkerOptions {
    * while the first `tools/list` reply waits must not arm a timer then (see `nextTurn`).
    */
   idleClockLater?: boolean | undefined;
-  /** The process moved the protocol streams off fd 0 and fd 1 (see `WorkerHostOptions`). */
-  stdioMoved?: boolean | undefined;
+  /** fd 0 and fd 1 carry no protocol (see `WorkerHostOptions`). */
+  stdioFree?: boolean | undefined;
   log: Logger;
   /** The level the worker logs at, its tools' console output included; default `log`'s. */
   logLevel?: LogLevel | undefined;
@@ -158,7 +158,7 @@ export class ToolWorker {
       files: options.files,
       logLevel: options.logLevel ?? options.log.level,
       ...(options.describe ? { describe: true } : {}),
-      ...(options.stdioMoved ? { stdioMoved: true } : {}),
+      ...(options.stdioFree ? { stdioFree: true } : {}),
       ...(options.loadTimeoutMs
         ? { loadTimeoutMs: options.loadTimeoutMs }
         : {}),

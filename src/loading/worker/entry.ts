@@ -79,7 +79,7 @@ function serveWorker(scope: WorkerScope): void {
             log,
             () => calls?.flush(),
             post,
-            order.stdioMoved === true,
+            order.stdioFree === true,
           );
           imports = new ToolImports(order.files, timeoutMs);
         } catch (error) {
@@ -107,8 +107,8 @@ function serveWorker(scope: WorkerScope): void {
  * Before any tool module is evaluated: console and every stdout route to stderr, stdin refused,
  * `Deno.exit`, `process.exit` and `close()` announced to the server's thread before the worker
  * ends (`flush` first sends the results already made), stray errors and rejections logged.
- * Node's routes are left alone when the process moved the protocol streams off fd 0 and fd 1
- * (`stdioMoved`): they lead to /dev/null and stderr then, and Node's `process.exit` ends in
+ * Node's routes are left alone when fd 0 and fd 1 carry no protocol (`stdioFree`: the process
+ * moved its streams to /dev/null and stderr, or serves HTTP), and Node's `process.exit` ends in
  * `Deno.exit`, which is announced; not booting Node compatibility saves ~25 ms of a first call.
  */
 async function installGuards(
@@ -116,7 +116,7 @@ async function installGuards(
   log: Logger,
   flush: () => void,
   post: (message: FromWorker) => void,
-  stdioMoved: boolean,
+  stdioFree: boolean,
 ): Promise<void> {
   protectProcess(globalThis, log, true);
   // With a `then` on Object.prototype every object is a thenable, and Deno 2.9.6's worker
@@ -166,7 +166,7 @@ async function installGuards(
     configurable: true,
     writable: true,
   });
-  if (stdioMoved) return;
+  if (stdioFree) return;
   // Boots Node compatibility (~10 ms): process.stdout and node:fs's fd 1 go to stderr.
   await guardNodeStdout();
   const process = (globalThis as { process?: { exitCode?: unknown } }).process;

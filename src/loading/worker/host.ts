@@ -67,11 +67,11 @@ export interface WorkerHostOptions {
    */
   onStuck?: ((stuck: number) => void) | undefined;
   /**
-   * True when the process has moved the protocol streams off fd 0 and fd 1 (src/util/stdio_fds.ts):
-   * Node's routes to them need no guard in the workers, which then start without booting Node
-   * compatibility (~25 ms of a first call).
+   * True when fd 0 and fd 1 carry no protocol: the process moved its streams off them
+   * (src/util/stdio_fds.ts), or it serves HTTP. Node's routes to them need no guard in the
+   * workers, which then start without booting Node compatibility (~25 ms of a first call, ~4 MiB).
    */
-  stdioMoved?: boolean | undefined;
+  stdioFree?: boolean | undefined;
 }
 
 interface Group {
@@ -451,7 +451,7 @@ export class WorkerHost {
         graceMs: this.#graceMs,
         idleMs: options.idleMs,
         idleClockLater,
-        stdioMoved: options.stdioMoved,
+        stdioFree: options.stdioFree,
         log: options.log,
         logLevel: options.logLevel,
         onEnd: (ended, end) => this.#ended(group, ended, end),

@@ -97,10 +97,10 @@ export type ToWorker =
     /** Milliseconds each file may take to import, from when its import starts; default 10 000. */
     loadTimeoutMs?: number | undefined;
     /**
-     * The process moved the protocol streams off fd 0 and fd 1: whatever reads or writes those
+     * fd 0 and fd 1 carry no protocol (moved off them, or HTTP): whatever reads or writes those
      * reaches no client, and Node's routes to them need no guard.
      */
-    stdioMoved?: boolean | undefined;
+    stdioFree?: boolean | undefined;
   }
   /** Run these calls (every call of one read, batched). */
   | { type: "calls"; calls: CallOrder[]; sources?: string[] | undefined }
