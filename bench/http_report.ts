@@ -6,7 +6,7 @@
 
 import type { HttpResult } from "./http.ts";
 import type { LoadResult } from "./http_load.ts";
-import { format, median, ratioText } from "./report.ts";
+import { format, median, resultsTable, type TableRow } from "./report.ts";
 
 /** What one round measured, by server name. */
 export type HttpRound = Record<string, HttpResult | { error: string }>;
@@ -206,35 +206,20 @@ export function summarizeHttp(
 
 /** The Markdown table: medians, ratios for tooldrop, and target verdicts. */
 export function httpTable(summary: HttpSummary, metrics: Metric[]): string {
-  const main = summary.servers[0]!;
-  const lines = [
-    `| metric | ${
-      summary.servers.join(" | ")
-    } | ${main} ÷ SDK | ${main} ÷ floor | target |`,
-    `| --- | ${
-      summary.servers.map(() => "---:").join(" | ")
-    } | ---: | ---: | --- |`,
-  ];
-  for (const metric of metrics) {
+  const rows = metrics.map((metric): TableRow => {
     const row = summary.values[metric.key]!;
-    const ratio = summary.ratios[metric.key]!;
-    const verdicts = summary.targets.filter((t) => t.metric === metric.key)
-      .map((t) => `${t.met ? "✅" : "❌"} ${t.target}`).join("; ");
-    lines.push(
-      `| ${metric.label} (${metric.unit}) | ${
-        summary.servers.map((s) =>
-          metric.unit === "events" && typeof row[s] === "number"
-            ? String(row[s])
-            : format(row[s], metric.unit)
-        ).join(" | ")
-      } | ${ratioText(ratio.SDK)} | ${ratioText(ratio.floor)} | ${verdicts} |`,
-    );
-  }
-  const failures = Object.entries(summary.values).flatMap(([key, row]) =>
-    Object.entries(row).filter(([, v]) =>
-      typeof v === "string" && v.startsWith("failed")
-    ).map(([server, v]) => `- ${server}, ${key}: ${v}`)
-  );
-  if (failures.length > 0) lines.push("", "Failures:", ...failures);
-  return lines.join("\n");
+    return {
+      label: metric.label,
+      unit: metric.unit,
+      cells: summary.servers.map((s) =>
+        metric.unit === "events" && typeof row[s] === "number"
+          ? String(row[s])
+          : format(row[s], metric.unit)
+      ),
+      ratios: summary.ratios[metric.key]!,
+      verdicts: summary.targets.filter((t) => t.metric === metric.key)
+        .map((t) => `${t.met ? "✅" : "❌"} ${t.target}`).join("; "),
+    };
+  });
+  return resultsTable(summary.servers, rows, summary.values);
 }

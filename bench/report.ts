@@ -340,21 +340,58 @@ export const ratioText = (
   r: number | null | undefined,
 ) => (r === null || r === undefined ? "–" : `${r.toFixed(2)}×`);
 
+/** One row of a results table: a metric's cells per server, tooldrop's ratios, its verdicts. */
+export interface TableRow {
+  label: string;
+  unit: string;
+  cells: string[];
+  ratios: {
+    SDK?: number | null | undefined;
+    floor?: number | null | undefined;
+  };
+  verdicts: string;
+}
+
+/**
+ * A Markdown results table (the stdio one and the HTTP one): a row per metric with each
+ * server's median, the first server's ratios to the SDK and the floor, and its target verdicts;
+ * then the measurements that failed, from `values`.
+ */
+export function resultsTable(
+  servers: string[],
+  rows: TableRow[],
+  values: Summary["values"],
+): string {
+  const main = servers[0]!;
+  const lines = [
+    `| metric | ${
+      servers.join(" | ")
+    } | ${main} ÷ SDK | ${main} ÷ floor | target |`,
+    `| --- | ${servers.map(() => "---:").join(" | ")} | ---: | ---: | --- |`,
+  ];
+  for (const row of rows) {
+    lines.push(
+      `| ${row.label} (${row.unit}) | ${row.cells.join(" | ")} | ${
+        ratioText(row.ratios.SDK)
+      } | ${ratioText(row.ratios.floor)} | ${row.verdicts} |`,
+    );
+  }
+  const failures = Object.entries(values).flatMap(([key, row]) =>
+    Object.entries(row).filter(([, v]) =>
+      typeof v === "string" && v.startsWith("failed")
+    ).map(([server, v]) => `- ${server}, ${key}: ${v}`)
+  );
+  if (failures.length > 0) lines.push("", "Failures:", ...failures);
+  return lines.join("\n");
+}
+
 /** The Markdown table: medians, ratios for the main tooldrop row, and target verdicts. */
 export function table(summary: Summary): string {
   const main = summary.servers[0]!;
-  const lines = [
-    `| metric | ${
-      summary.servers.join(" | ")
-    } | ${main} ÷ SDK | ${main} ÷ floor | target |`,
-    `| --- | ${
-      summary.servers.map(() => "---:").join(" | ")
-    } | ---: | ---: | --- |`,
-  ];
-  for (const metric of METRICS) {
+  const rows = METRICS.map((metric): TableRow => {
     const row = summary.values[metric.key]!;
     const ratio = summary.ratios[main]![metric.key]!;
-    const targets = summary.targets.filter((t) =>
+    const verdicts = summary.targets.filter((t) =>
       t.server === main && t.metric === metric.key
     )
       .map((t) =>
@@ -365,19 +402,13 @@ export function table(summary: Summary): string {
         }`
       )
       .join("; ");
-    lines.push(
-      `| ${metric.label} (${metric.unit}) | ${
-        summary.servers.map((s) => format(row[s], metric.unit)).join(" | ")
-      } | ${ratioText(ratio.SDK)} | ${ratioText(ratio.floor)} | ${targets} |`,
-    );
-  }
-  const failures = Object.entries(summary.values).flatMap(([key, row]) =>
-    Object.entries(row).filter(([, v]) =>
-      typeof v === "string" && v.startsWith("failed")
-    ).map((
-      [server, v],
-    ) => `- ${server}, ${key}: ${v}`)
-  );
-  if (failures.length > 0) lines.push("", "Failures:", ...failures);
-  return lines.join("\n");
+    return {
+      label: metric.label,
+      unit: metric.unit,
+      cells: summary.servers.map((s) => format(row[s], metric.unit)),
+      ratios: { SDK: ratio.SDK, floor: ratio.floor },
+      verdicts,
+    };
+  });
+  return resultsTable(summary.servers, rows, summary.values);
 }
