@@ -16,6 +16,7 @@ import {
   fixture,
   pingReply,
   replyWithin,
+  type Running,
   startServer,
   stderrWithin,
   textReply,
@@ -426,10 +427,21 @@ import fs from "node:fs";`,
       }`,
     }),
   });
-  const { server } = running;
-  await server.send(call(1, "noisy"));
-  await replyWithin(server, 1, QUICK_MS, "noisy");
-  for (const route of STDOUT_ROUTES) {
+  await routesReachStderr(running, "noisy", STDOUT_ROUTES);
+});
+
+/**
+ * Calls tool `name`, which writes "<route> in run" by each of `routes` and returns "done";
+ * each line must reach stderr, and stdout carry exactly the replies.
+ */
+async function routesReachStderr(
+  { server }: Running,
+  name: string,
+  routes: readonly string[],
+): Promise<void> {
+  await server.send(call(1, name));
+  await replyWithin(server, 1, QUICK_MS, name);
+  for (const route of routes) {
     await stderrWithin(
       server,
       new RegExp(`${escape(route)} in run`),
@@ -438,13 +450,13 @@ import fs from "node:fs";`,
     );
   }
   await server.send(ping("p"));
-  await replyWithin(server, "p", QUICK_MS, "ping after noisy");
+  await replyWithin(server, "p", QUICK_MS, `ping after ${name}`);
   await server.closeStdin();
   assert.equal((await server.exit(QUICK_MS)).code, 0);
   assert.deepEqual(server.stdout.lines, [textReply(1, "done"), pingReply("p")]);
-});
+}
 
-/** Routes to fd 1 no guard inside a worker reaches: the server moves the stream off fd 1. */
+/** Routes to fd 1 no guard inside a worker reaches: the server moves its streams off fd 1. */
 const FD1_ROUTES = [
   "named writeSync(1)",
   "namespace writeSync(1)",
@@ -476,22 +488,7 @@ import * as namespace from "node:fs";`,
       }`,
     }),
   });
-  const { server } = running;
-  await server.send(call(1, "raw"));
-  await replyWithin(server, 1, QUICK_MS, "raw");
-  for (const route of FD1_ROUTES) {
-    await stderrWithin(
-      server,
-      new RegExp(`${escape(route)} in run`),
-      QUICK_MS,
-      route,
-    );
-  }
-  await server.send(ping("p"));
-  await replyWithin(server, "p", QUICK_MS, "ping after raw");
-  await server.closeStdin();
-  assert.equal((await server.exit(QUICK_MS)).code, 0);
-  assert.deepEqual(server.stdout.lines, [textReply(1, "done"), pingReply("p")]);
+  await routesReachStderr(running, "raw", FD1_ROUTES);
 });
 
 Deno.test("a tool cannot open libc by FFI, which the server holds to move its streams off fd 0 and fd 1", async () => {
