@@ -57,6 +57,7 @@ import type { ResourceListing } from "../tool/resource.ts";
 import {
   combinedInput,
   digest,
+  inputBytes,
   type SourceInput,
   sourceInput,
   type SourceKey,
@@ -206,7 +207,9 @@ export async function writeListing(
   const inputs = files.map((file) =>
     sourceInput(dir, toolFileUrl(dir, file), read)
   );
-  const hashes = await Promise.all(inputs.map(({ input }) => digest(input)));
+  const hashes = await Promise.all(
+    inputs.map((input) => digest(inputBytes(input))),
+  );
   const current = files.every((file, i) =>
     (tools[file] as ListingEntry<ListingKind> | undefined)?.hash === hashes[i]
   );
@@ -279,14 +282,16 @@ export async function listToolFiles<K extends ListingKind = "tool">(
     ? { entries: new Map<string, ListingEntry<K>>(), folder: undefined }
     : await readListing(dir, kind);
   const { label } = options;
+  // Made once: a folder of a thousand files pays for each URL's parse.
+  const urls = files.map((file) => toolFileUrl(dir, file));
   if (options.early && files.length >= EARLY_FILES) {
     const early = [];
-    for (const file of files) {
+    for (const [i, file] of files.entries()) {
       const entry = cached.entries.get(file);
       if (!entry) continue;
       early.push({
         file: {
-          url: toolFileUrl(dir, file).href,
+          url: urls[i]!.href,
           source: `${label}${file}`,
           stem: toolStem(file),
         },
@@ -296,9 +301,7 @@ export async function listToolFiles<K extends ListingKind = "tool">(
     options.early(early);
   }
   const read = sourceReader();
-  const inputs = files.map((file) =>
-    sourceInput(dir, toolFileUrl(dir, file), read)
-  );
+  const inputs = urls.map((url) => sourceInput(dir, url, read));
   const keys = await currentKeys(files, inputs, cached);
   const listed = new Map<string, ListedFile<K>>();
   const misses: ToolFile[] = [];
@@ -313,7 +316,7 @@ export async function listToolFiles<K extends ListingKind = "tool">(
     }
     const source = `${label}${file}`;
     misses.push({
-      url: toolFileUrl(dir, file).href,
+      url: urls[i]!.href,
       source,
       stem: toolStem(file),
       ...(kind === "tool" ? {} : { kind: kind as "prompt" | "resource" }),
@@ -372,9 +375,9 @@ async function currentKeys<K extends ListingKind>(
     }));
   }
   return await Promise.all(
-    inputs.map(async ({ input, modules }) => ({
-      hash: await digest(input),
-      modules,
+    inputs.map(async (input) => ({
+      hash: await digest(inputBytes(input)),
+      modules: input.modules,
     })),
   );
 }
