@@ -42,6 +42,9 @@ const SYMBOLS = {
   // value), which every ABI passes alike.
   open: { parameters: ["buffer", "i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32"], result: "i32" },
+  // Variadic too; FIOCLEX takes no argument (F_SETFD would need the variadic one, which Apple's
+  // arm64 ABI passes on the stack).
+  ioctl: { parameters: ["i32", "u64"], result: "i32" },
   read: TRANSFER,
   write: TRANSFER,
 } as const;
@@ -55,6 +58,11 @@ const O_RDONLY = 0;
 const NONBLOCKING: Partial<Record<typeof Deno.build.os, number>> = {
   linux: 0o4000,
   darwin: 0x4,
+};
+/** Sets close-on-exec: what `dup` returns lacks it, and every child a tool starts would inherit it. */
+const FIOCLEX: Partial<Record<typeof Deno.build.os, bigint>> = {
+  linux: 0x5451n,
+  darwin: 0x20006601n,
 };
 
 /** The protocol's streams once moved: the server's own ends of the client's pipes. */
@@ -71,7 +79,10 @@ export interface ProtocolStreams {
  */
 export function moveStdio(): ProtocolStreams | string {
   const nonblocking = NONBLOCKING[Deno.build.os];
-  if (nonblocking === undefined) return `not on ${Deno.build.os}`;
+  const cloexec = FIOCLEX[Deno.build.os];
+  if (nonblocking === undefined || cloexec === undefined) {
+    return `not on ${Deno.build.os}`;
+  }
   let libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
   let why = "libc is at none of its usual paths";
   for (const path of LIBC_PATHS) {
@@ -86,7 +97,7 @@ export function moveStdio(): ProtocolStreams | string {
     }
   }
   if (!libc) return why;
-  const { dup, dup2, close, open, fcntl, read, write } = libc.symbols;
+  const { dup, dup2, close, open, fcntl, ioctl, read, write } = libc.symbols;
   for (const fd of [0, 1]) {
     const flags = fcntl(fd, F_GETFL);
     if (flags < 0) return `fd ${fd} is not open`;
@@ -94,9 +105,13 @@ export function moveStdio(): ProtocolStreams | string {
   }
   const nul = open(new TextEncoder().encode("/dev/null\0"), O_RDONLY);
   if (nul < 0) return "/dev/null cannot be opened";
+  // The server's copies of the client's pipes: never inherited by a child process, which would
+  // hold the client's stdout open after the server exits, and could read or write the protocol.
   const input = dup(0);
   const output = dup(1);
-  const moved = input >= 0 && output >= 0 && dup2(nul, 0) >= 0;
+  const moved = input >= 0 && output >= 0 &&
+    ioctl(input, cloexec) >= 0 && ioctl(output, cloexec) >= 0 &&
+    dup2(nul, 0) >= 0;
   if (!moved || dup2(2, 1) < 0) {
     if (moved) dup2(input, 0); // fd 0 back where it was
     for (const fd of [input, output]) if (fd >= 0) close(fd);
