@@ -68,6 +68,15 @@ Deno.test("deno task compile names the prompts the binary serves, and leaves not
     /^Compiling 2 tool\(s\) \(echo, get_cwd\), 1 prompt\(s\) \(hello\) with: .*--allow-env=\S*\bHELLO_NAME\b/m,
   );
   assert.doesNotMatch(built.output, /Not in the binary|serves tools only/);
+  // Its tools declare no FFI: it moves its streams with libc, then gives FFI up.
+  assert.match(
+    built.output,
+    /^Compiling .* with: .*--allow-ffi=\S*\/libc\.so\.6\b/m,
+  );
+  assert.match(
+    built.output,
+    /^It moves its streams off fd 0 and fd 1, then gives up FFI before loading its tools \(--drop-ffi\)$/m,
+  );
   assert.match(
     Deno.readTextFileSync(`${project.path}/tools/_manifest.ts`),
     /^export const promptModules: ReadonlyArray<readonly \[string, unknown\]> = \[\n {2}\["hello\.ts", \$2\],\n\];$/m,
@@ -162,6 +171,9 @@ Deno.test("compile --http bakes serve --http and what serving needs into dist/to
   );
   assert.match(flags, /--allow-env=\S*\bMCP_TOKEN\b/);
   assert.match(flags, /--allow-env=\S*\bTOOLDROP_STATE_KEY\b/);
+  // Its stdin and stdout are not the protocol: nothing to move, no FFI.
+  assert.doesNotMatch(flags, /--allow-ffi/);
+  assert.doesNotMatch(output, /--drop-ffi/);
   assert.ok(
     output.includes(
       `It runs: serve --http 127.0.0.1:${port} --token-env MCP_TOKEN --allow-host tools.example.com --sse-hold 30 (more arguments go after)\n`,
@@ -224,4 +236,29 @@ Deno.test("compile --http bakes serve --http and what serving needs into dist/to
     await child.stderr.cancel();
     await child.status;
   }
+});
+
+Deno.test("a binary whose tool declares FFI keeps that grant: compile adds no libc and bakes no --drop-ffi", async () => {
+  await using native = await projectCopy({
+    "tools/native.ts": `import { defineTool } from "tooldrop";
+export default defineTool({
+  description: "Declares FFI of its own.",
+  permissions: { ffi: ["/opt/native/libnative.so"] },
+  run: () => "ok",
+});
+`,
+  });
+  const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "compile"],
+    cwd: native.path,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(stdout) +
+    new TextDecoder().decode(stderr);
+  assert.match(
+    output,
+    /^Compiling .* with: .*--allow-ffi=\/opt\/native\/libnative\.so( |$)/m,
+  );
+  assert.doesNotMatch(output, /libc\.so\.6|--drop-ffi|gives up FFI/);
 });

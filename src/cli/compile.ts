@@ -106,15 +106,17 @@ export async function runCompile(
   }
   const prompts = tools.prompts.prompts;
   const resources = tools.resources.resources;
-  const flags = serverFlags(
-    [
-      ...tools.tools,
-      ...prompts.map((prompt) => prompt.get),
-      ...resources.map((resource) => resource.read),
-    ].map((runnable) => runnable.permissions),
-    http?.permissions,
-    false, // its tools run in its main thread: no FFI
-  );
+  const declared = [
+    ...tools.tools,
+    ...prompts.map((prompt) => prompt.get),
+    ...resources.map((resource) => resource.read),
+  ].map((runnable) => runnable.permissions);
+  // A stdio binary moves its streams off fd 0 and fd 1 as serving from source does, then gives
+  // up FFI before its tools, which run in its main thread, are evaluated; unless a tool declares
+  // FFI of its own, whose grant it then keeps (and which may or may not reach libc).
+  const movesStdio = http === undefined &&
+    !declared.some((permissions) => permissions?.ffi !== undefined);
+  const flags = serverFlags(declared, http?.permissions, movesStdio);
   // Told to the binary's handshake, which answers before the manifest is imported.
   const embedded = [
     ...prompts.length > 0 ? ["prompts"] : [],
@@ -124,6 +126,10 @@ export async function runCompile(
   io.stderr(
     `Compiling ${servedList(tools)} with: ${flags.join(" ")}\n${
       http ? `It runs: ${http.args.join(" ")} (more arguments go after)\n` : ""
+    }${
+      movesStdio
+        ? "It moves its streams off fd 0 and fd 1, then gives up FFI before loading its tools (--drop-ffi)\n"
+        : ""
     }`,
   );
   for (const target of targets.length > 0 ? targets : [undefined]) {
@@ -137,6 +143,7 @@ export async function runCompile(
       fileURLToPath(io.entry),
       ...(http?.args ?? []),
       ...(embedded.length > 0 ? ["--embedded", embedded.join(",")] : []),
+      ...(movesStdio ? ["--drop-ffi"] : []),
     ];
     // Both of the child's streams are collected: our stdout carries only command output.
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {

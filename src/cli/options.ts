@@ -105,6 +105,11 @@ export interface CliOptions {
    * `compile` bakes into its arguments so the handshake can say so before the manifest loads.
    */
   embedded?: ("prompts" | "resources")[];
+  /**
+   * A compiled binary whose tools declare no FFI (--drop-ffi, baked by `compile`): FFI is given
+   * up once the stdio streams are moved, before any tool is evaluated in its main thread.
+   */
+  dropFfi?: boolean;
 }
 
 /** One `--env`: a variable and its value, or no value to take it from the client's environment. */
@@ -370,6 +375,10 @@ export function parseArgs(args: readonly string[]): CliOptions {
         options.embedded = kinds as ("prompts" | "resources")[];
         break;
       }
+      case "--drop-ffi":
+        // Not in the usage: `compile` bakes it into a binary (see `CliOptions.dropFfi`).
+        options.dropFfi = true;
+        break;
       case "--tools":
         options.toolsDir = value();
         break;

@@ -39,6 +39,16 @@ export async function runServe(
   const io = typeof moved === "object"
     ? { ...given, stdin: moved.input, stdout: moved.output }
     : given;
+  if (options.dropFfi) {
+    // A binary's tools run in this thread: the libc it was granted to move the streams is not
+    // theirs. What is open stays usable; nothing can be opened anew.
+    Deno.permissions.revokeSync({ name: "ffi" });
+    log.debug(
+      `Gave up FFI before loading the tools (ffi: ${
+        Deno.permissions.querySync({ name: "ffi" }).state
+      })`,
+    );
+  }
   // Before any tool module is evaluated in this thread, which only a compiled binary does (from
   // its manifest). Elsewhere every tool module is evaluated in a worker, whose entry installs its
   // own guards: booting Node compatibility here (~50 ms) would only delay the tools/list reply.

@@ -424,3 +424,20 @@ Deno.test({
     assert.equal(await Deno.readTextFile(`${dir.path}/null.txt`), "");
   },
 });
+
+Deno.test("--drop-ffi (what compile bakes into a binary): the streams are moved, then FFI is given up, and the server answers through what it opened", async () => {
+  const server = new ServerProcess(
+    [...serverArgs(FIXTURE_TOOLS), "--drop-ffi"],
+    { env: { TOOLDROP_LOG: "debug" } },
+  );
+  await server.send(initialize(1), call(2, "echo", { text: "after" }));
+  assert.equal(textOf(await server.reply(2)), "after");
+  await server.stderr.waitFor(/Gave up FFI before loading the tools/);
+  assert.match(
+    server.stderr.text,
+    /Gave up FFI before loading the tools \(ffi: (?:prompt|denied)\)/,
+  );
+  assert.doesNotMatch(server.stderr.text, KEPT);
+  await server.closeStdin();
+  assert.equal((await server.exit(LIMIT_MS)).code, 0);
+});
