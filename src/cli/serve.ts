@@ -17,6 +17,7 @@ import { type CliOptions, parseArgs } from "./options.ts";
 import { serverLogger } from "./logger.ts";
 import type { Logger } from "../util/log.ts";
 import { lazyHost, loadWaitMs } from "./_workers.ts";
+import { takeStdio } from "./_stdio.ts";
 import { DEFAULT_SERVER_INFO, VERSION } from "../server/protocol.ts";
 import { serve, type ServeOptions } from "../server/serve.ts";
 import type { ToolSet } from "../tool/served.ts";
@@ -30,25 +31,7 @@ export async function runServe(
 ): Promise<number> {
   const log = serverLogger(given, options);
   given.guards?.console(log, true);
-  // Before any tool runs and before the first read: from here on only the server reads what the
-  // client sends and writes to it, whatever reads fd 0 or writes to fd 1.
-  const moved = given.guards?.moveStdio();
-  if (typeof moved === "string") {
-    log.debug(`The protocol streams stay on fd 0 and fd 1: ${moved}`);
-  }
-  const io = typeof moved === "object"
-    ? { ...given, stdin: moved.input, stdout: moved.output }
-    : given;
-  if (options.dropFfi) {
-    // A binary's tools run in this thread: the libc it was granted to move the streams is not
-    // theirs. What is open stays usable; nothing can be opened anew.
-    Deno.permissions.revokeSync({ name: "ffi" });
-    log.debug(
-      `Gave up FFI before loading the tools (ffi: ${
-        Deno.permissions.querySync({ name: "ffi" }).state
-      })`,
-    );
-  }
+  const { io, moved } = takeStdio(given, options, log);
   // Before any tool module is evaluated in this thread, which only a compiled binary does (from
   // its manifest). Elsewhere every tool module is evaluated in a worker, whose entry installs its
   // own guards: booting Node compatibility here (~50 ms) would only delay the tools/list reply.
@@ -58,7 +41,7 @@ export async function runServe(
     ...DEFAULT_SERVER_INFO,
     name: options.name ?? DEFAULT_SERVER_INFO.name,
   };
-  const workers = lazyHost(io, log, typeof moved === "object");
+  const workers = lazyHost(io, log, moved);
   let preloaded: ToolSet | undefined;
   if (io.stdinIsTerminal && !options.watch) {
     // A person ran it by hand: say what it is rather than wait in silence. The tools load now,
