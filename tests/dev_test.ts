@@ -19,6 +19,7 @@ import {
   jsonLines,
   listTools,
   ping,
+  request,
 } from "./requests.ts";
 import { runDev } from "../src/cli/dev/mod.ts";
 import { parseArgs } from "../src/cli/options.ts";
@@ -468,6 +469,10 @@ export default definePrompt({ description: "Says hello.", get: () => "hello" });
   });
   const server = await devSession(project.path);
   await server.stderr.waitFor(/dev: serving/);
+  // Once the first load is over: a file written while it runs may be in it already, and the
+  // change it makes then is none (no list_changed), which a loaded machine showed.
+  await server.send(request(2, "prompts/list"));
+  assert.match(JSON.stringify(await server.reply(2)), /"name":"hello"/);
   await Deno.writeTextFile(
     `${project.path}/prompts/bye.ts`,
     `import { definePrompt } from "tooldrop";
