@@ -3,7 +3,8 @@
  * Serving stdio, before any tool runs and before the first read: the protocol's streams taken off
  * fd 0 and fd 1 (src/util/stdio_fds.ts, through `io.guards.moveStdio`), so that only the server
  * reads what the client sends and writes to it; and, in a binary baked with `--drop-ffi`, FFI
- * given up before its tools (which run in its main thread) are evaluated.
+ * given up before its tools (which run in its main thread) are evaluated. The commands that print
+ * what a tool gave (`call`, …) take stdout the same way, for their output.
  */
 
 import type { Io } from "./io.ts";

@@ -15,6 +15,7 @@ import { callerDir, type Io, print, tooldropCommand } from "./io.ts";
 import { filePath, folderUrl } from "../util/file_url.ts";
 import { type CliOptions, parseArgs, USAGE, USAGE_ERROR } from "./options.ts";
 import { runServe } from "./serve.ts";
+import { takeStdio } from "./_stdio.ts";
 
 /** Runs the command line; resolves to the exit code. */
 export async function runCli(io: Io): Promise<number> {
@@ -80,10 +81,28 @@ export async function runCli(io: Io): Promise<number> {
         options,
         options.http,
       );
-    default:
+    default: {
+      if (TOOL_OUTPUT_COMMANDS.has(options.command)) {
+        // They run tool code and print what it gave (a script reads `call --json`): nothing the
+        // tool runs may write into that output.
+        const log = new Logger({
+          level: options.logLevel ?? "warning",
+          write: io.stderr,
+        });
+        io = takeStdio(io, options, log).io;
+      }
       return await (await LAZY_COMMANDS[options.command]())(io, options);
+    }
   }
 }
+
+/** The commands whose stdout carries what a tool, prompt or resource gave. */
+const TOOL_OUTPUT_COMMANDS: ReadonlySet<CliOptions["command"]> = new Set([
+  "list",
+  "call",
+  "prompt",
+  "read",
+]);
 
 /** How a command runs. */
 type Run = (io: Io, options: CliOptions) => Promise<number>;

@@ -441,3 +441,53 @@ Deno.test("--drop-ffi (what compile bakes into a binary): the streams are moved,
   await server.closeStdin();
   assert.equal((await server.exit(LIMIT_MS)).code, 0);
 });
+
+Deno.test("call --json prints exactly the result, whatever the tool writes to fd 1 (named node:fs import, a child's inherited stdout)", async () => {
+  await using dir = await tempDir({
+    "leak.ts": `import { defineTool } from "tooldrop";
+import { writeSync } from "node:fs";
+export default defineTool({
+  description: "Writes to fd 1 as no guard in a worker can stop.",
+  permissions: { run: ["sh"] },
+  run: async () => {
+    writeSync(1, "LEAKED by writeSync\\n");
+    await new Deno.Command("sh", { args: ["-c", "echo LEAKED by a child"], stdout: "inherit" }).spawn().status;
+    return "done";
+  },
+});
+`,
+  });
+  const run = async (mode: Mode) => {
+    const args = isolatedArgs(dir.path, [{ run: ["sh"] }]);
+    const at = args.indexOf(`${ROOT}/main.ts`);
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        ...inMode(
+          [...args.slice(0, at + 1), "call", "leak", "{}", "--json"],
+          mode,
+        ),
+        ...args.slice(at + 1),
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      code,
+      stdout: new TextDecoder().decode(stdout),
+      stderr: new TextDecoder().decode(stderr),
+    };
+  };
+  const result = `${
+    JSON.stringify({ content: [{ type: "text", text: "done" }] })
+  }\n`;
+  const moved = await run("moved");
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.equal(moved.stdout, result);
+  assert.match(moved.stderr, /LEAKED by writeSync/);
+  assert.match(moved.stderr, /LEAKED by a child/);
+  // The reference: where the stream stays on fd 1, both writes land in the output.
+  const kept = await run("kept");
+  assert.match(kept.stdout, /LEAKED by writeSync/);
+});
