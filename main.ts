@@ -6,7 +6,7 @@
  */
 
 import { guardNodeStdout, protectProcess } from "./src/util/guards.ts";
-import { moveStdio } from "./src/util/stdio_fds.ts";
+import { dropFfi, giveUpLibc, moveStdio } from "./src/util/stdio_fds.ts";
 import { runCli } from "./src/cli/mod.ts";
 import { TextSink } from "./src/cli/text_sink.ts";
 
@@ -61,6 +61,8 @@ if (import.meta.main) {
           console: (log, uncaught) => protectProcess(globalThis, log, uncaught),
           nodeStdout: guardNodeStdout,
           moveStdio,
+          giveUpLibc,
+          dropFfi,
         },
       });
     } catch (error) {

@@ -11,6 +11,15 @@ import type { Io } from "./io.ts";
 import type { CliOptions } from "./options.ts";
 import type { Logger } from "../util/log.ts";
 
+/**
+ * A binary's `--drop-ffi`: the libc it was granted to move the streams is not its tools'. What is
+ * open stays usable; nothing can be opened anew.
+ */
+export function dropFfi(io: Io, log: Logger): void {
+  const left = io.guards?.dropFfi();
+  if (left) log.debug(`Gave up FFI before loading the tools (ffi: ${left})`);
+}
+
 /** `given` with the server's own ends of the streams, and whether they were moved. */
 export function takeStdio(
   given: Io,
@@ -21,16 +30,7 @@ export function takeStdio(
   if (typeof moved === "string") {
     log.debug(`The protocol streams stay on fd 0 and fd 1: ${moved}`);
   }
-  if (options.dropFfi) {
-    // The libc the binary was granted to move the streams is not its tools'. What is open stays
-    // usable; nothing can be opened anew.
-    Deno.permissions.revokeSync({ name: "ffi" });
-    log.debug(
-      `Gave up FFI before loading the tools (ffi: ${
-        Deno.permissions.querySync({ name: "ffi" }).state
-      })`,
-    );
-  }
+  if (options.dropFfi) dropFfi(given, log);
   return typeof moved === "object"
     ? {
       io: { ...given, stdin: moved.input, stdout: moved.output },

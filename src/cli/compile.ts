@@ -115,7 +115,10 @@ export async function runCompile(
   // up FFI before its tools, which run in its main thread, are evaluated; unless a tool declares
   // FFI of its own, whose grant it then keeps (and which may or may not reach libc).
   const movesStdio = http === undefined &&
-    !declared.some((permissions) => permissions?.ffi !== undefined);
+    !declared.some((permissions) => {
+      const ffi = permissions?.ffi;
+      return ffi === true || (ffi !== undefined && ffi.length > 0);
+    });
   const flags = serverFlags(declared, http?.permissions, movesStdio);
   // Told to the binary's handshake, which answers before the manifest is imported.
   const embedded = [

@@ -52,6 +52,10 @@ export interface ProcessGuards {
    * (src/util/stdio_fds.ts): the server's own ends from then on, or why they stay where they are.
    */
   moveStdio(): { input: ByteReader; output: ByteWriter } | string;
+  /** Revokes FFI to libc (which `moveStdio` does itself): for commands that move nothing. */
+  giveUpLibc(): void;
+  /** Revokes all FFI (a binary's `--drop-ffi`); says what is left of it. */
+  dropFfi(): string;
 }
 
 /**

@@ -15,7 +15,7 @@ import { callerDir, type Io, print, tooldropCommand } from "./io.ts";
 import { filePath, folderUrl } from "../util/file_url.ts";
 import { type CliOptions, parseArgs, USAGE, USAGE_ERROR } from "./options.ts";
 import { runServe } from "./serve.ts";
-import { takeStdio } from "./_stdio.ts";
+import { dropFfi, takeStdio } from "./_stdio.ts";
 
 /** Runs the command line; resolves to the exit code. */
 export async function runCli(io: Io): Promise<number> {
@@ -76,24 +76,38 @@ export async function runCli(io: Io): Promise<number> {
       return await runManifest(io, options.check);
     case "serve":
       if (options.http === undefined) return await runServe(io, options);
+      keepNoFfi(
+        io,
+        options,
+        new Logger({ level: "warning", write: io.stderr }),
+      );
       return await (await import("./serve_http.ts")).runServeHttp(
         io,
         options,
         options.http,
       );
     default: {
+      const log = new Logger({
+        level: options.logLevel ?? "warning",
+        write: io.stderr,
+      });
       if (TOOL_OUTPUT_COMMANDS.has(options.command)) {
         // They run tool code and print what it gave (a script reads `call --json`): nothing the
         // tool runs may write into that output.
-        const log = new Logger({
-          level: options.logLevel ?? "warning",
-          write: io.stderr,
-        });
         io = takeStdio(io, options, log).io;
-      }
+      } else keepNoFfi(io, options, log);
       return await (await LAZY_COMMANDS[options.command]())(io, options);
     }
   }
+}
+
+/**
+ * For a command that moves no stream: libc, granted for the move, is given up at once (a probe
+ * worker inherits this process's permissions), and all FFI in a binary baked with --drop-ffi.
+ */
+function keepNoFfi(io: Io, options: CliOptions, log: Logger): void {
+  io.guards?.giveUpLibc();
+  if (options.dropFfi) dropFfi(io, log);
 }
 
 /** The commands whose stdout carries what a tool, prompt or resource gave. */

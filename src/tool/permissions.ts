@@ -49,9 +49,10 @@ export const BASE_PERMISSIONS: ToolPermissions = {
 };
 
 /**
- * What a server serving stdio from source holds beyond the base set, and never grants a tool:
- * FFI to libc, to take the protocol streams out of fd 0 and fd 1 (src/util/stdio_fds.ts). Not in a
- * compiled binary, whose tools run in its main thread.
+ * What a server holds beyond the base set for a moment, and never grants a tool: FFI to libc, to
+ * take the protocol streams out of fd 0 and fd 1 (src/util/stdio_fds.ts), given up as soon as
+ * they are moved, before any tool file is evaluated. Not in an HTTP binary (nothing to move), nor
+ * in a binary whose tools declare FFI of their own.
  */
 export const STDIO_PERMISSIONS: ToolPermissions = {
   ffi: [...LIBC_PATHS].sort(), // as the union of permissions sorts them
@@ -178,7 +179,7 @@ export function permissionFlags(permissions: ToolPermissions): string[] {
 /**
  * The flags a server runs or is compiled with: the runtime flags, then the base set plus the
  * permissions its tools declare plus `extra` (what running from source needs besides), merged;
- * plus STDIO_PERMISSIONS unless `stdio` is false (a compiled binary).
+ * plus STDIO_PERMISSIONS unless `stdio` is false (a binary that moves no stream).
  */
 export function serverFlags(
   declared: Iterable<ToolPermissions | undefined>,

@@ -9,10 +9,12 @@
  * named import binds Node's own function; a child process uses the descriptors themselves).
  *
  * Through libc by FFI, on Linux and macOS, with `--allow-ffi` for exactly the paths in
- * `LIBC_PATHS`: serving from source is granted them (src/tool/permissions.ts), tool workers never
- * are. Where libc cannot be opened (Windows, a libc elsewhere, a compiled binary, whose tools run
- * in its main thread and so must not hold FFI), or a descriptor is not a plain blocking one,
- * nothing changes and the in-process guards (./guards.ts) are what protects the streams.
+ * `LIBC_PATHS` (src/tool/permissions.ts grants them), given up as soon as the streams are moved
+ * (`giveUpLibc`), before any tool file is evaluated: no worker, probe or tool can open libc after.
+ * A compiled binary, whose tools run in its main thread, gives up all FFI then (`dropFfi`) unless
+ * a tool declares some. Where libc cannot be opened (Windows, a libc elsewhere), or a descriptor
+ * is not a plain blocking one, nothing changes and the in-process guards (./guards.ts) are what
+ * protects the streams.
  */
 
 /**
@@ -74,10 +76,45 @@ export interface ProtocolStreams {
 }
 
 /**
+ * Revokes all FFI for the rest of the process, and says what is left ("prompt", "denied"): a
+ * compiled binary's tools run in its main thread and declared none. What is open stays usable.
+ */
+export function dropFfi(): string {
+  Deno.permissions.revokeSync({ name: "ffi" });
+  return Deno.permissions.querySync({ name: "ffi" }).state;
+}
+
+/** What the first `moveStdio` gave: the streams are moved once per process. */
+let outcome: ProtocolStreams | string | undefined;
+
+/**
  * Moves the protocol streams off fd 0 and fd 1 (see the module's doc): the server's ends, or
- * why they stayed, for the debug log. Call before any tool runs and before the first read.
+ * why they stayed, for the debug log; then gives up libc (`giveUpLibc`), moved or not. Call
+ * before any tool runs and before the first read; a second call gives what the first did.
  */
 export function moveStdio(): ProtocolStreams | string {
+  outcome ??= move();
+  giveUpLibc();
+  return outcome;
+}
+
+/**
+ * Revokes FFI to each of `LIBC_PATHS` for the rest of the process: what `moveStdio` opened stays
+ * usable, but nothing can open libc anew — not a probe worker, which inherits this process's
+ * permissions to evaluate tool files whose own are not known yet, nor a worker started later.
+ * Revoked path by path: an FFI grant a tool declared (a library of its own, or all FFI) stays.
+ */
+export function giveUpLibc(): void {
+  for (const path of LIBC_PATHS) {
+    try {
+      Deno.permissions.revokeSync({ name: "ffi", path });
+    } catch {
+      // Not revocable here: there was nothing to revoke.
+    }
+  }
+}
+
+function move(): ProtocolStreams | string {
   const nonblocking = NONBLOCKING[Deno.build.os];
   const cloexec = FIOCLEX[Deno.build.os];
   if (nonblocking === undefined || cloexec === undefined) {
@@ -97,6 +134,16 @@ export function moveStdio(): ProtocolStreams | string {
     }
   }
   if (!libc) return why;
+  const streams = streamsThrough(libc, nonblocking, cloexec);
+  if (typeof streams === "string") libc.close();
+  return streams;
+}
+
+function streamsThrough(
+  libc: Deno.DynamicLibrary<typeof SYMBOLS>,
+  nonblocking: number,
+  cloexec: bigint,
+): ProtocolStreams | string {
   const { dup, dup2, close, open, fcntl, ioctl, read, write } = libc.symbols;
   for (const fd of [0, 1]) {
     const flags = fcntl(fd, F_GETFL);
@@ -121,6 +168,8 @@ export function moveStdio(): ProtocolStreams | string {
   close(nul);
   let ended = false;
   let closed = false;
+  /** The write in flight: the descriptor is closed only after it, never under it. */
+  let writing: Promise<unknown> = Promise.resolve();
   return {
     input: {
       read: async (buffer) => {
@@ -136,21 +185,23 @@ export function moveStdio(): ProtocolStreams | string {
     output: {
       write: async (bytes) => {
         if (bytes.length === 0) return 0;
-        const written = closed
-          ? -1
-          : Number(await write(output, bytes, BigInt(bytes.length)));
-        if (written < 0) {
-          throw new Deno.errors.BrokenPipe(
-            "the protocol stream cannot be written",
-          );
-        }
-        return written;
+        if (closed) throw new Deno.errors.BrokenPipe(CANNOT_WRITE);
+        const written = write(output, bytes, BigInt(bytes.length));
+        writing = written;
+        const count = Number(await written);
+        if (count < 0) throw new Deno.errors.BrokenPipe(CANNOT_WRITE);
+        return count;
       },
       close: () => {
         if (closed) return;
         closed = true;
-        close(output);
+        const shut = () => close(output);
+        void writing.then(shut, shut);
       },
     },
   };
 }
+
+/** Why a write failed: a blocking write fails only when the client is gone (errno stays on its thread). */
+const CANNOT_WRITE =
+  "Cannot write to the client: its end of the protocol stream is closed";

@@ -52,10 +52,11 @@ export function nextTurn(fn: () => void): () => void {
     port1.close();
     port2.close();
   };
-  port1.onmessage = () => {
+  port1.addEventListener("message", () => {
     cancel();
     fn();
-  };
+  }, { once: true });
+  port1.start();
   port2.postMessage(undefined);
   return cancel;
 }

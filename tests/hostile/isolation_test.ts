@@ -491,27 +491,39 @@ import * as namespace from "node:fs";`,
   await routesReachStderr(running, "raw", FD1_ROUTES);
 });
 
-Deno.test("a tool cannot open libc by FFI, which the server holds to move its streams off fd 0 and fd 1", async () => {
+/** Tries to open libc at each of its usual paths; the distinct outcomes, joined. */
+const TRY_LIBC = `(() => {
+  const why = ${JSON.stringify(LIBC_PATHS)}.map((path) => {
+    try {
+      Deno.dlopen(path, { getpid: { parameters: [], result: "i32" } });
+      return "opened " + path;
+    } catch (error) {
+      return (error as Error).name;
+    }
+  });
+  return [...new Set(why)].join(", ");
+})()`;
+
+Deno.test("a tool cannot open libc by FFI, which the server held to move its streams: not in its run, not at its top level when the probe (with the server's permissions) lists it", async () => {
   await using running = await startServer({
-    "native.ts": fixture({
-      header: `const LIBC_PATHS = ${JSON.stringify(LIBC_PATHS)};`,
-      run: `() => {
-        const why = LIBC_PATHS.map((path) => {
-          try {
-            Deno.dlopen(path, { getpid: { parameters: [], result: "i32" } });
-            return "opened " + path;
-          } catch (error) {
-            return (error as Error).name;
-          }
-        });
-        return [...new Set(why)].join(", ");
-      }`,
-    }),
+    // No listing cache: the file is probed, its top level evaluated with what the process holds.
+    "native.ts": {
+      source: `import { defineTool } from "tooldrop";
+const TOP = ${TRY_LIBC};
+export default defineTool({
+  description: "At top level: " + TOP,
+  run: () => "in run: " + ${TRY_LIBC},
+});
+`,
+      permissions: undefined,
+    },
   });
   const { server } = running;
-  await server.send(call(1, "native"));
-  const reply = await replyWithin(server, 1, QUICK_MS, "native");
-  assert.equal(reply.line, textReply(1, "NotCapable"));
+  await server.send(listTools(1), call(2, "native"));
+  const listed = await replyWithin(server, 1, QUICK_MS, "tools/list");
+  assert.match(listed.line, /"description":"At top level: NotCapable"/);
+  const reply = await replyWithin(server, 2, QUICK_MS, "native");
+  assert.equal(reply.line, textReply(2, "in run: NotCapable"));
   await server.closeStdin();
   assert.equal((await server.exit(QUICK_MS)).code, 0);
 });

@@ -13,7 +13,7 @@
  */
 
 import assert from "node:assert/strict";
-import { call, initialize, ping } from "../requests.ts";
+import { call, initialize, modern, ping, request } from "../requests.ts";
 import { isolatedArgs, pingReply, textReply } from "./_isolation_tools.ts";
 import {
   FIXTURE_TOOLS,
@@ -24,6 +24,9 @@ import {
   tempDir,
 } from "../spawn.ts";
 import denoJson from "../../deno.json" with { type: "json" };
+import { LIBC_PATHS } from "../../src/util/stdio_fds.ts";
+import { modernHeaders, post } from "../http_client.ts";
+import type { HttpServer } from "../../src/server/http/serve_http.ts";
 
 /** What the server logs at debug when it keeps the streams where they are. */
 const KEPT = /The protocol streams stay on fd 0 and fd 1/;
@@ -490,4 +493,44 @@ export default defineTool({
   // The reference: where the stream stays on fd 1, both writes land in the output.
   const kept = await run("kept");
   assert.match(kept.stdout, /LEAKED by writeSync/);
+});
+
+Deno.test("serve --http moves nothing and gives libc up at once: a tool's top level, evaluated by the probe with the server's permissions, cannot open it", async () => {
+  const paths = JSON.stringify(LIBC_PATHS);
+  await using dir = await tempDir({
+    "native.ts": `import { defineTool } from "tooldrop";
+const TOP = [...new Set(${paths}.map((path) => {
+  try {
+    Deno.dlopen(path, { getpid: { parameters: [], result: "i32" } });
+    return "opened";
+  } catch (error) {
+    return (error as Error).name;
+  }
+}))].join(", ");
+export default defineTool({ description: "At top level: " + TOP, run: () => TOP });
+`,
+  });
+  const args = isolatedArgs(dir.path, [{ net: ["127.0.0.1"] }]);
+  const at = args.indexOf(`${ROOT}/main.ts`);
+  const server = new ServerProcess([
+    ...args.slice(0, at + 1),
+    "serve",
+    "--http",
+    "127.0.0.1:0",
+    ...args.slice(at + 1),
+  ]);
+  try {
+    await server.stderr.waitFor(/at http:\/\/\S+\/mcp/);
+    const url = /at (http:\/\/\S+\/mcp)/.exec(server.stderr.text)![1]!;
+    const response = await post(
+      { url: new URL(url) } as unknown as HttpServer,
+      modern(request(1, "tools/list")),
+      modernHeaders("tools/list"),
+    );
+    const body = await response.text();
+    assert.match(body, /"description":"At top level: NotCapable"/);
+  } finally {
+    server.child.kill("SIGTERM");
+    await server.exit(LIMIT_MS);
+  }
 });

@@ -22,7 +22,12 @@ import {
 } from "../../tool/permissions.ts";
 import { describeError, nameList } from "../../util/describe.ts";
 import type { Logger, LogLevel } from "../../util/log.ts";
-import { isTimerMs, MAX_TIMER_MS, timerMsFromEnv } from "../../util/timer.ts";
+import {
+  isTimerMs,
+  MAX_TIMER_MS,
+  nextTurn,
+  timerMsFromEnv,
+} from "../../util/timer.ts";
 import type { ToolFile } from "./protocol.ts";
 import { toolFileUrl } from "../import_tool.ts";
 import { toolStem } from "../tool_files.ts";
@@ -177,10 +182,17 @@ export class WorkerHost {
     return this.#startWorkers(true);
   }
 
-  /** The first load is over: files started early but not attached leave their groups. */
+  /**
+   * The first load is over: files started early but not attached leave their groups, and the
+   * workers' idle clocks start once this turn's replies are written (`prewarm` may not come: a
+   * load that failed, a command that makes one call).
+   */
   endEarly(): void {
     for (const url of this.#early) this.#leave(url);
     this.#early.clear();
+    nextTurn(() => {
+      for (const worker of this.#live) worker.startIdleClock();
+    });
   }
 
   /** `tool` (loaded from `fileName` in the tools folder) with its calls run in its worker. */

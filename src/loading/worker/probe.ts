@@ -33,8 +33,9 @@ export interface ProbeOptions {
  *
  * The worker holds this process's permissions ("inherit"): a file's declared permissions are not
  * known until it is evaluated, and its top-level code may use them; this thread's import, which
- * the probe replaces, held the same. The probe never runs a call: calls run in the workers of the
- * tools' permission groups, with exactly what each declares.
+ * the probe replaces, held the same. Not libc's FFI, which the process gives up before any tool
+ * file is evaluated (src/util/stdio_fds.ts). The probe never runs a call: calls run in the
+ * workers of the tools' permission groups, with exactly what each declares.
  */
 export function probeTools(
   files: readonly ToolFile[],
