@@ -414,6 +414,35 @@ Deno.test("doctor says an entry registered without FFI to libc runs with its pro
   assert.equal((await run(["doctor"])).code, 0);
 });
 
+Deno.test("doctor tells an entry whose FFI flag lacks only libc's paths (a tool declares FFI of its own) that it is the stream's move it misses", async () => {
+  const { dir, run, root, project } = await folders();
+  await using _ = dir;
+  await Deno.writeTextFile(
+    `${root}/tools/native.ts`,
+    `import { defineTool } from "tooldrop";
+export default defineTool({
+  description: "Declares FFI of its own.",
+  permissions: { ffi: ["/opt/native/libnative.so"] },
+  run: () => "ok",
+});
+`,
+  );
+  assert.equal((await run(["install"])).code, 0);
+  const file = `${project}/.mcp.json`;
+  const config = JSON.parse(await Deno.readTextFile(file));
+  const server = config.mcpServers.tooldrop;
+  server.args = server.args.map((arg: string) =>
+    arg.startsWith("--allow-ffi=")
+      ? "--allow-ffi=/opt/native/libnative.so"
+      : arg
+  );
+  await Deno.writeTextFile(file, JSON.stringify(config, null, 2));
+  const stale = await run(["doctor"]);
+  assert.equal(stale.code, 1, stale.text);
+  assert.match(stale.text, /moves the protocol streams off fd 0 and fd 1/);
+  assert.doesNotMatch(stale.text, /which its tools now need/);
+});
+
 Deno.test("doctor names the permission flags an entry lacks once a tool declares more, and install updates it", async () => {
   const { dir, run, root } = await folders();
   await using _ = dir;

@@ -103,7 +103,17 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
   }
   const lacking = await lackingFlags(io, options, entry);
   const [stdio] = permissionFlags(STDIO_PERMISSIONS);
-  const declared = lacking.filter((flag) => flag !== stdio);
+  // An FFI flag that lacks only libc's paths (merged with what tools declare) is the same case.
+  const onlyLibc = (flag: string) =>
+    flag === stdio || (flag.startsWith("--allow-ffi=") &&
+      flagPaths(flag).every((path) =>
+        STDIO_PERMISSIONS.ffi !== true &&
+          STDIO_PERMISSIONS.ffi?.includes(path) ||
+        entry.args.some((arg) =>
+          arg.startsWith("--allow-ffi=") && flagPaths(arg).includes(path)
+        )
+      ));
+  const declared = lacking.filter((flag) => !onlyLibc(flag));
   if (declared.length > 0) {
     say(
       false,
@@ -166,6 +176,11 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
       : `"${target.name}" would not work in ${target.label}: see above.\n`,
   );
   return healthy ? 0 : 1;
+}
+
+/** The comma-separated list of an `--allow-<kind>=<list>` flag. */
+function flagPaths(flag: string): string[] {
+  return flag.slice(flag.indexOf("=") + 1).split(",");
 }
 
 /**
