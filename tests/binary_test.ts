@@ -30,7 +30,8 @@ const BINARY = `${project.path}/dist/tooldrop${
   Deno.build.os === "windows" ? ".exe" : ""
 }`;
 
-async function compile(): Promise<
+/** `deno task compile` in `cwd` (default the copy above): what it said, and why it failed. */
+async function compile(cwd = project.path): Promise<
   { ok: true; output: string } | {
     ok: false;
     offline: boolean;
@@ -39,7 +40,7 @@ async function compile(): Promise<
 > {
   const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["task", "compile"],
-    cwd: project.path,
+    cwd,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -248,14 +249,7 @@ export default defineTool({
 });
 `,
   });
-  const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "compile"],
-    cwd: native.path,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const output = new TextDecoder().decode(stdout) +
-    new TextDecoder().decode(stderr);
+  const { output } = await compile(native.path);
   assert.match(
     output,
     /^Compiling .* with: .*--allow-ffi=\/opt\/native\/libnative\.so( |$)/m,

@@ -38,6 +38,17 @@ async function folders() {
   return { dir, env, run, root, project: env.INIT_CWD, home: env.HOME };
 }
 
+/** Rewrites the arguments of the "tooldrop" entry in the Claude Code configuration `file`. */
+async function editArgs(
+  file: string,
+  edit: (args: string[]) => string[],
+): Promise<void> {
+  const config = JSON.parse(await Deno.readTextFile(file));
+  const server = config.mcpServers.tooldrop;
+  server.args = edit(server.args);
+  await Deno.writeTextFile(file, JSON.stringify(config, null, 2));
+}
+
 Deno.test("install writes each client's file in its place and shape", async () => {
   const { dir, run, root, project, home } = await folders();
   await using _ = dir;
@@ -386,13 +397,11 @@ Deno.test("doctor says an entry registered without FFI to libc runs with its pro
   const { dir, run, root, project } = await folders();
   await using _ = dir;
   assert.equal((await run(["install"])).code, 0);
-  const file = `${project}/.mcp.json`;
-  const config = JSON.parse(await Deno.readTextFile(file));
-  const server = config.mcpServers.tooldrop;
   const [flag] = permissionFlags(STDIO_PERMISSIONS);
-  assert.ok(server.args.includes(flag), server.args.join(" "));
-  server.args = server.args.filter((arg: string) => arg !== flag);
-  await Deno.writeTextFile(file, JSON.stringify(config, null, 2));
+  await editArgs(`${project}/.mcp.json`, (args) => {
+    assert.ok(args.includes(flag!), args.join(" "));
+    return args.filter((arg) => arg !== flag);
+  });
   const stale = await run(["doctor"]);
   assert.equal(stale.code, 1, stale.text);
   assert.match(
@@ -428,15 +437,15 @@ export default defineTool({
 `,
   );
   assert.equal((await run(["install"])).code, 0);
-  const file = `${project}/.mcp.json`;
-  const config = JSON.parse(await Deno.readTextFile(file));
-  const server = config.mcpServers.tooldrop;
-  server.args = server.args.map((arg: string) =>
-    arg.startsWith("--allow-ffi=")
-      ? "--allow-ffi=/opt/native/libnative.so"
-      : arg
+  await editArgs(
+    `${project}/.mcp.json`,
+    (args) =>
+      args.map((arg) =>
+        arg.startsWith("--allow-ffi=")
+          ? "--allow-ffi=/opt/native/libnative.so"
+          : arg
+      ),
   );
-  await Deno.writeTextFile(file, JSON.stringify(config, null, 2));
   const stale = await run(["doctor"]);
   assert.equal(stale.code, 1, stale.text);
   assert.match(stale.text, /moves the protocol streams off fd 0 and fd 1/);
