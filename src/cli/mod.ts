@@ -65,6 +65,17 @@ export async function runCli(io: Io): Promise<number> {
     );
     await io.guards.nodeStdout();
   }
+  const stdio = options.command === "serve" && options.http === undefined;
+  const printsToolOutput = TOOL_OUTPUT_COMMANDS.has(options.command);
+  const log = new Logger({
+    level: options.logLevel ?? "warning",
+    write: io.stderr,
+  });
+  if (printsToolOutput) {
+    // They run tool code and print what it gave (a script reads `call --json`): nothing the tool
+    // runs may write into that output.
+    io = takeStdio(io, options, log).io;
+  } else if (!stdio) keepNoFfi(io, options, log); // serve takes stdio itself, once it logs
   switch (options.command) {
     case "help":
       await print(io, USAGE);
@@ -76,28 +87,13 @@ export async function runCli(io: Io): Promise<number> {
       return await runManifest(io, options.check);
     case "serve":
       if (options.http === undefined) return await runServe(io, options);
-      keepNoFfi(
-        io,
-        options,
-        new Logger({ level: "warning", write: io.stderr }),
-      );
       return await (await import("./serve_http.ts")).runServeHttp(
         io,
         options,
         options.http,
       );
-    default: {
-      const log = new Logger({
-        level: options.logLevel ?? "warning",
-        write: io.stderr,
-      });
-      if (TOOL_OUTPUT_COMMANDS.has(options.command)) {
-        // They run tool code and print what it gave (a script reads `call --json`): nothing the
-        // tool runs may write into that output.
-        io = takeStdio(io, options, log).io;
-      } else keepNoFfi(io, options, log);
+    default:
       return await (await LAZY_COMMANDS[options.command]())(io, options);
-    }
   }
 }
 
