@@ -39,12 +39,13 @@ import {
   type ToolDescriptor,
   type ToolListing,
 } from "../tool/served.ts";
+import { filePath } from "../util/file_url.ts";
 import { isPlainObject } from "../util/is.ts";
 import type { Logger } from "../util/log.ts";
 import { isTimerMs } from "../util/timer.ts";
 import type { LoadResult } from "./discover.ts";
 import { admitTool } from "./lint.ts";
-import { toolFileUrl } from "./import_tool.ts";
+import { toolFileHref } from "./import_tool.ts";
 import {
   findToolFiles,
   folderLabel,
@@ -204,8 +205,9 @@ export async function writeListing(
   // The folder's digest, for a start to check every entry at once: written only when every file
   // has its entry, and each file, read again now, still has that entry's hash.
   const read = sourceReader();
-  const inputs = files.map((file) =>
-    sourceInput(dir, toolFileUrl(dir, file), read)
+  const paths = filePaths(dir, files);
+  const inputs = files.map((file, i) =>
+    sourceInput(dir, toolFileHref(dir, file), read, paths?.[i])
   );
   const hashes = await Promise.all(
     inputs.map((input) => digest(inputBytes(input))),
@@ -214,7 +216,7 @@ export async function writeListing(
     (tools[file] as ListingEntry<ListingKind> | undefined)?.hash === hashes[i]
   );
   const folder = current
-    ? await digest(combinedInput(files, inputs))
+    ? await digest(combinedInput(files, inputs, hashes))
     : undefined;
   const text = `${
     JSON.stringify(
@@ -282,8 +284,10 @@ export async function listToolFiles<K extends ListingKind = "tool">(
     ? { entries: new Map<string, ListingEntry<K>>(), folder: undefined }
     : await readListing(dir, kind);
   const { label } = options;
-  // Made once: a folder of a thousand files pays for each URL's parse.
-  const urls = files.map((file) => toolFileUrl(dir, file));
+  // Made once, and without parsing a URL: a folder of a thousand files starts with every line
+  // of this function still interpreted.
+  const hrefs = files.map((file) => toolFileHref(dir, file));
+  const paths = filePaths(dir, files);
   if (options.early && files.length >= EARLY_FILES) {
     const early = [];
     for (const [i, file] of files.entries()) {
@@ -291,7 +295,7 @@ export async function listToolFiles<K extends ListingKind = "tool">(
       if (!entry) continue;
       early.push({
         file: {
-          url: urls[i]!.href,
+          url: hrefs[i]!,
           source: `${label}${file}`,
           stem: toolStem(file),
         },
@@ -301,7 +305,9 @@ export async function listToolFiles<K extends ListingKind = "tool">(
     options.early(early);
   }
   const read = sourceReader();
-  const inputs = urls.map((url) => sourceInput(dir, url, read));
+  const inputs = files.map((_, i) =>
+    sourceInput(dir, hrefs[i]!, read, paths?.[i])
+  );
   const keys = await currentKeys(files, inputs, cached);
   const listed = new Map<string, ListedFile<K>>();
   const misses: ToolFile[] = [];
@@ -316,7 +322,7 @@ export async function listToolFiles<K extends ListingKind = "tool">(
     }
     const source = `${label}${file}`;
     misses.push({
-      url: urls[i]!.href,
+      url: hrefs[i]!,
       source,
       stem: toolStem(file),
       ...(kind === "tool" ? {} : { kind: kind as "prompt" | "resource" }),
@@ -367,7 +373,13 @@ async function currentKeys<K extends ListingKind>(
   const { entries, folder } = cached;
   if (
     folder !== undefined && files.every((file) => entries.has(file)) &&
-    await digest(combinedInput(files, inputs)) === folder
+    await digest(
+        combinedInput(
+          files,
+          inputs,
+          files.map((file) => entries.get(file)!.hash),
+        ),
+      ) === folder
   ) {
     return files.map((file, i) => ({
       hash: entries.get(file)!.hash,
@@ -386,8 +398,24 @@ async function currentKeys<K extends ListingKind>(
 function hashFiles(dir: URL, files: readonly string[]): Promise<SourceKey[]> {
   const read = sourceReader();
   return Promise.all(
-    files.map((file) => sourceKey(dir, toolFileUrl(dir, file), read)),
+    files.map((file) => sourceKey(dir, new URL(toolFileHref(dir, file)), read)),
   );
+}
+
+/**
+ * The paths of `files` in the folder `dir`, joined to its path without a URL each; undefined
+ * when `dir` names no path (a malformed escape): they are then read by URL.
+ */
+function filePaths(dir: URL, files: readonly string[]): string[] | undefined {
+  let folder: string;
+  try {
+    folder = filePath(dir);
+  } catch {
+    return undefined;
+  }
+  const separator = Deno.build.os === "windows" ? "\\" : "/";
+  if (!folder.endsWith(separator)) folder += separator;
+  return files.map((file) => `${folder}${file}`);
 }
 
 /** The cache as read: its valid entries, and the folder's digest when it was written. */

@@ -14,7 +14,7 @@ import {
   importProblem,
   importTool,
 } from "../import_tool.ts";
-import { unionPermissions } from "../../tool/permissions.ts";
+import { permissionsKey, unionPermissions } from "../../tool/permissions.ts";
 import { createTool } from "../../tool/toolset.ts";
 import {
   duplicateNameError,
@@ -60,6 +60,8 @@ export class ToolImports {
   /** The tools imported so far, by name. */
   readonly #byName = new Map<string, Tool>();
   readonly #timeoutMs: number;
+  /** What the group's files declare (`permissionsKey`); unset: anything (the probe). */
+  readonly #declared: string | undefined;
   #all: Promise<void> | undefined;
   /** True once every file has settled. */
   #complete = false;
@@ -70,10 +72,19 @@ export class ToolImports {
 
   /**
    * `timeoutMs`: how long each file may take to import. `failed`: why none can be (the worker
-   * could not start); each file's error then says so.
+   * could not start); each file's error then says so. `declared`: the permissions (as
+   * `permissionsKey` writes them) the worker was started with for its files: a file that
+   * declares others is refused (see `listedWith`).
    */
-  constructor(files: readonly ToolFile[], timeoutMs: number, failed?: string) {
+  constructor(
+    files: readonly ToolFile[],
+    timeoutMs: number,
+    options: { failed?: string | undefined; declared?: string | undefined } =
+      {},
+  ) {
+    const { failed } = options;
     this.#timeoutMs = timeoutMs;
+    this.#declared = options.declared;
     this.#slots = files.map((file) => {
       const error = failed === undefined
         ? undefined
@@ -238,7 +249,11 @@ export class ToolImports {
   #import(slot: Slot): Promise<Held | string> {
     return slot.loading ??= importTool(slot.file.url, this.#timeoutMs).then(
       async (outcome) => {
-        const checked = await checkedFile(slot.file, outcome);
+        const checked = listedWith(
+          slot.file,
+          await checkedFile(slot.file, outcome),
+          this.#declared,
+        );
         slot.outcome = checked;
         if (typeof checked === "object") {
           for (const tool of checked.tools) {
@@ -332,6 +347,28 @@ function toolIn(
   if (typeof outcome !== "object") return undefined;
   for (const tool of outcome.tools) if (tool.name === name) return tool;
   return undefined;
+}
+
+/**
+ * `held`, unless a runnable in it declares other permissions than `declared`, those the worker
+ * was started with for the file (its group's): then the error that names it. The server groups
+ * a file by what its listing says it declares, and a worker imports the file as it is at its
+ * first call: a file saved since it was listed, or an entry of tools/.listing.json edited by
+ * hand, would otherwise run with permissions it does not declare (another tool's).
+ */
+function listedWith(
+  file: ToolFile,
+  held: Held | string,
+  declared: string | undefined,
+): Held | string {
+  if (typeof held === "string" || declared === undefined) return held;
+  for (const runnable of held.tools) {
+    const own = permissionsKey(runnable.permissions);
+    if (own === declared) continue;
+    const kind = file.kind ?? "tool";
+    return `Cannot load ${kind} "${file.source}": it declares the permissions ${own}, but the server listed it with ${declared}, and runs it with no more than it declares (the file changed after the server listed it, or the ${kind}s' .listing.json was edited): restart the server to list it again, and delete .listing.json if the file did not change`;
+  }
+  return held;
 }
 
 /** What a file's import gave (see `Held`), or the error that names the file. */

@@ -55,6 +55,11 @@ export interface ToolWorkerOptions {
   files: ToolFile[];
   /** Its permissions: a tool group's own set, or "inherit" (the listing cache's probe). */
   permissions: Deno.PermissionOptions;
+  /**
+   * What its files declare, as `permissionsKey` writes it (a group's key): the worker refuses a
+   * file that declares otherwise when it imports it. Unset for the probe.
+   */
+  declared?: string | undefined;
   /** Milliseconds a call may take to end after its abort before the worker is terminated. */
   graceMs: number;
   /**
@@ -159,6 +164,7 @@ export class ToolWorker {
       logLevel: options.logLevel ?? options.log.level,
       ...(options.describe ? { describe: true } : {}),
       ...(options.stdioFree ? { stdioFree: true } : {}),
+      ...(options.declared !== undefined ? { declared: options.declared } : {}),
       ...(options.loadTimeoutMs
         ? { loadTimeoutMs: options.loadTimeoutMs }
         : {}),

@@ -81,11 +81,15 @@ function serveWorker(scope: WorkerScope): void {
             post,
             order.stdioFree === true,
           );
-          imports = new ToolImports(order.files, timeoutMs);
+          imports = new ToolImports(order.files, timeoutMs, {
+            declared: typeof order.declared === "string"
+              ? order.declared
+              : undefined,
+          });
         } catch (error) {
           log.error("Cannot start the tool worker", error);
           const why = `the worker could not start: ${describeThrown(error)}`;
-          imports = new ToolImports(order.files, timeoutMs, why);
+          imports = new ToolImports(order.files, timeoutMs, { failed: why });
         }
         const all = imports;
         // After the calls that came while the worker started: each imports its own file

@@ -29,7 +29,7 @@ import {
   timerMsFromEnv,
 } from "../../util/timer.ts";
 import type { ToolFile } from "./protocol.ts";
-import { toolFileUrl } from "../import_tool.ts";
+import { toolFileHref } from "../import_tool.ts";
 import { toolStem } from "../tool_files.ts";
 import { ToolWorker, type WorkerEnd, type WorkerTool } from "./_tool_worker.ts";
 
@@ -198,7 +198,7 @@ export class WorkerHost {
   /** `tool` (loaded from `fileName` in the tools folder) with its calls run in its worker. */
   attach(tool: Tool, fileName: string): Tool {
     const file: ToolFile = {
-      url: toolFileUrl(this.#options.toolsDir, fileName).href,
+      url: toolFileHref(this.#options.toolsDir, fileName),
       source: tool.source,
       stem: toolStem(fileName),
     };
@@ -266,7 +266,7 @@ export class WorkerHost {
    * does not import it. The running worker keeps serving the group's other tools.
    */
   detach(fileName: string): void {
-    this.#leave(toolFileUrl(this.#options.toolsDir, fileName).href);
+    this.#leave(toolFileHref(this.#options.toolsDir, fileName));
   }
 
   /** Forgets the file at `url` (a prompt or resource no longer served), as `detach` does. */
@@ -460,6 +460,7 @@ export class WorkerHost {
           this.#toolsPath,
           this.#base,
         ),
+        declared: group.key,
         graceMs: this.#graceMs,
         idleMs: options.idleMs,
         idleClockLater,

@@ -101,6 +101,12 @@ export type ToWorker =
      * reaches no client, and Node's routes to them need no guard.
      */
     stdioFree?: boolean | undefined;
+    /**
+     * The permissions the worker was started with for these files, beyond the base set (as
+     * `permissionsKey` writes them): a file that declares others when it is imported is
+     * refused. Unset for the probe, which inherits the process's.
+     */
+    declared?: string | undefined;
   }
   /** Run these calls (every call of one read, batched). */
   | { type: "calls"; calls: CallOrder[]; sources?: string[] | undefined }
