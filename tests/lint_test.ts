@@ -36,6 +36,31 @@ Deno.test("a description over 2 KB is a warning, not an error", () => {
   ]);
 });
 
+Deno.test("the 2 KB limit counts UTF-8 bytes, not characters", () => {
+  const lint = (description: string) =>
+    checkModules([["wide.ts", tool({ description, run: () => "" })]]).warnings;
+  // 700 two-byte characters: 1,400 bytes, under the limit though 3 × 700 is over it.
+  assert.deepEqual(lint("é".repeat(700)), []);
+  assert.deepEqual(lint("é".repeat(1100)), [
+    `In tool "tools/wide.ts": the description is 2200 bytes; Claude Code cuts it at 2048, so keep what matters first or shorten it`,
+  ]);
+  // 512 four-byte characters (1,024 UTF-16 units): 2,048 bytes, at the limit.
+  assert.deepEqual(lint("😀".repeat(512)), []);
+  assert.equal(lint("😀".repeat(513)).length, 1);
+});
+
+Deno.test('a "$ref" that is only text, in a description, is no reference', () => {
+  const { warnings, errors } = checkModules([[
+    "text.ts",
+    tool(defineTool({
+      description: 'Mentions "$ref" and {"$ref": "#/x"} in its text',
+      input: z.object({ a: z.string().describe('a "$ref"') }),
+      run: () => "",
+    })),
+  ]]);
+  assert.deepEqual({ warnings, errors }, { warnings: [], errors: [] });
+});
+
 Deno.test("arguments without a description are a warning naming them", () => {
   const { warnings } = checkModules([[
     "bare.ts",

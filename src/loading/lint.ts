@@ -7,6 +7,7 @@
  */
 
 import {
+  descriptorJson,
   duplicateNameError,
   MAX_QUALIFIED_NAME,
   qualifiedName,
@@ -64,16 +65,22 @@ export function lintTool(tool: Tool, serverName: string): LintReport {
       } characters (or the server's)`,
     );
   }
-  const descriptionBytes =
-    new TextEncoder().encode(tool.descriptor.description).length;
-  if (descriptionBytes > MAX_DESCRIPTION_BYTES) {
+  const descriptionBytes = bytesOver(
+    tool.descriptor.description,
+    MAX_DESCRIPTION_BYTES,
+  );
+  if (descriptionBytes !== undefined) {
     warnings.push(
       `In ${where}: the description is ${descriptionBytes} bytes; Claude Code cuts it at ${MAX_DESCRIPTION_BYTES}, so keep what matters first or shorten it`,
     );
   }
+  // The schemas are walked only when their JSON (serialized once, for `tools/list` too) names a
+  // "$ref": a folder of a thousand tools starts lint in the interpreter, where a walk of every
+  // schema costs ~20 ms and the search of a string next to nothing.
+  const refsPossible = descriptorJson(tool.descriptor).includes('"$ref"');
   for (const field of ["inputSchema", "outputSchema"] as const) {
     const schema = tool.descriptor[field];
-    if (!schema) continue;
+    if (!schema || !refsPossible) continue;
     const refs = collectRefs(schema);
     const unresolved = refs.filter((ref) =>
       resolvePointer(schema, ref) === undefined
@@ -106,6 +113,16 @@ export function lintTool(tool: Tool, serverName: string): LintReport {
     }
   }
   return { errors, warnings };
+}
+
+/**
+ * The UTF-8 length of `text` when it is over `limit` bytes, else undefined; counted only when it
+ * could be (a UTF-16 code unit takes at most 3 bytes).
+ */
+function bytesOver(text: string, limit: number): number | undefined {
+  if (text.length * 3 <= limit) return undefined;
+  const bytes = new TextEncoder().encode(text).length;
+  return bytes > limit ? bytes : undefined;
 }
 
 /** Every `$ref` string anywhere in a schema. */

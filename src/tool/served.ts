@@ -230,10 +230,26 @@ export class ToolSet {
 
   /** The `tools/list` result as JSON text, built on first use. */
   get listJson(): string {
-    return this.#listJson ??= JSON.stringify({
-      tools: this.#tools.map((t) => t.descriptor),
-    });
+    return this.#listJson ??= `{"tools":[${
+      this.#tools.map((t) => descriptorJson(t.descriptor)).join(",")
+    }]}`;
   }
+}
+
+/** Each descriptor's JSON, made once: the lint searches it, `tools/list` joins it. */
+const DESCRIPTOR_JSON = new WeakMap<ToolDescriptor, string>();
+
+/**
+ * `descriptor` as JSON text, as `JSON.stringify` writes it, made at its first use. A descriptor
+ * is not changed once it is served (a reload makes a new one), so the text stays its own.
+ */
+export function descriptorJson(descriptor: ToolDescriptor): string {
+  let json = DESCRIPTOR_JSON.get(descriptor);
+  if (json === undefined) {
+    json = JSON.stringify(descriptor);
+    DESCRIPTOR_JSON.set(descriptor, json);
+  }
+  return json;
 }
 
 /** The prompts of one server, by name. */
