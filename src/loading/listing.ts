@@ -282,7 +282,7 @@ export async function listToolFiles<K extends ListingKind = "tool">(
   await loadEntries(kind);
   const cached = options.cache === false
     ? { entries: new Map<string, ListingEntry<K>>(), folder: undefined }
-    : await readListing(dir, kind);
+    : readListing(dir, kind);
   const { label } = options;
   // Made once, and without parsing a URL: a folder of a thousand files starts with every line
   // of this function still interpreted.
@@ -425,15 +425,17 @@ interface CachedListing<K extends ListingKind> {
 }
 
 /** The cache; no entries when it is missing, unreadable or another version's. */
-async function readListing<K extends ListingKind>(
+function readListing<K extends ListingKind>(
   dir: URL,
   kind: K,
-): Promise<CachedListing<K>> {
+): CachedListing<K> {
   const entries = new Map<string, ListingEntry<K>>();
   const none = { entries, folder: undefined };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await Deno.readTextFile(new URL(LISTING_FILE, dir)));
+    // Synchronously, as the tool files are read: it is small, and an async read waits for a
+    // thread while a large folder's workers boot.
+    parsed = JSON.parse(Deno.readTextFileSync(new URL(LISTING_FILE, dir)));
   } catch {
     return none; // no cache (or not JSON): every file is probed
   }

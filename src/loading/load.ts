@@ -169,7 +169,7 @@ export async function loadKinds(
     ["resource", options.resourcesDir, resources],
   ] as const;
   for (const [kind, dir, into] of folders) {
-    if (!dir || !await isServedFolder(dir, kind, errors, log)) continue;
+    if (!dir || !isServedFolder(dir, kind, errors, log)) continue;
     const { loadListedKind } = await import("./listed_kinds.ts");
     try {
       const listed = await loadListedKind(dir, kind, {
@@ -201,14 +201,16 @@ export async function loadKinds(
  * /tmp/prompts/, is not the user's to grant; `install` grants the ones that exist). Any other
  * failure is an error naming it.
  */
-async function isServedFolder(
+function isServedFolder(
   dir: URL,
   kind: string,
   errors: string[],
   log: Logger,
-): Promise<boolean> {
+): boolean {
   try {
-    return (await Deno.stat(dir)).isDirectory;
+    // Synchronously: on the way to the first tools/list reply, an async stat waited 2–19 ms
+    // for a thread while a large folder's workers booted.
+    return Deno.statSync(dir).isDirectory;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     if (error instanceof Deno.errors.NotCapable) {
