@@ -13,6 +13,7 @@ import {
   qualifiedName,
   type Tool,
 } from "../tool/served.ts";
+import { paramHeaderProblems } from "../tool/param_headers.ts";
 
 /** Claude Code cuts tool descriptions (and server instructions) at 2 KB. */
 export const MAX_DESCRIPTION_BYTES = 2048;
@@ -77,7 +78,13 @@ export function lintTool(tool: Tool, serverName: string): LintReport {
   // The schemas are walked only when their JSON (serialized once, for `tools/list` too) names a
   // "$ref": a folder of a thousand tools starts lint in the interpreter, where a walk of every
   // schema costs ~20 ms and the search of a string next to nothing.
-  const refsPossible = descriptorJson(tool.descriptor).includes('"$ref"');
+  const json = descriptorJson(tool.descriptor);
+  const refsPossible = json.includes('"$ref"');
+  if (json.includes('"x-mcp-header"')) {
+    for (const problem of paramHeaderProblems(tool.descriptor.inputSchema)) {
+      errors.push(`Cannot load ${where}: ${problem}`);
+    }
+  }
   for (const field of ["inputSchema", "outputSchema"] as const) {
     const schema = tool.descriptor[field];
     if (!schema || !refsPossible) continue;

@@ -10,6 +10,8 @@ export const CORS_METHODS = "POST, GET, DELETE";
 /** The request headers an MCP client sends, in both eras. */
 export const CORS_HEADERS =
   "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID";
+/** A header a client mirrors a tool's argument in (`x-mcp-header`): `Mcp-Param-` and a token. */
+const PARAM_HEADER = /^mcp-param-[!#$%&'*+.^_`|~0-9a-z-]+$/i;
 /** How long a browser may cache a preflight's answer, in seconds. */
 const PREFLIGHT_MAX_AGE = "600";
 
@@ -28,14 +30,22 @@ export class Cors {
     return origin !== null && this.#origins.has(origin) ? origin : undefined;
   }
 
-  /** The answer to a preflight (`OPTIONS`) from `origin`, an allowed one. */
-  preflight(origin: string): Response {
+  /**
+   * The answer to a preflight (`OPTIONS`) from `origin`, an allowed one. `requested`: its
+   * `Access-Control-Request-Headers`, whose `Mcp-Param-*` headers (a tool's arguments mirrored
+   * in headers, whose names change with the tools served) are allowed too.
+   */
+  preflight(origin: string, requested: string | null = null): Response {
+    const params = (requested ?? "").split(",").map((name) => name.trim())
+      .filter((name) => PARAM_HEADER.test(name));
     return new Response(null, {
       status: 204,
       headers: {
         "access-control-allow-origin": origin,
         "access-control-allow-methods": CORS_METHODS,
-        "access-control-allow-headers": CORS_HEADERS,
+        "access-control-allow-headers": params.length > 0
+          ? `${CORS_HEADERS}, ${params.join(", ")}`
+          : CORS_HEADERS,
         "access-control-max-age": PREFLIGHT_MAX_AGE,
         vary: "Origin",
       },

@@ -3,10 +3,15 @@
  * What an HTTP request must pass before its body is read: a `Host` and an `Origin` the server
  * answers to (DNS-rebinding protection); its body is read by ./body.ts. Also the check of the
  * headers the 2026-07-28 era mirrors from the body (`MCP-Protocol-Version`, `Mcp-Method`,
- * `Mcp-Name`), whose mismatch is -32020.
+ * `Mcp-Name`, and a tool's `Mcp-Param-*`), whose mismatch is -32020.
  */
 
 import type { Params } from "../jsonrpc.ts";
+import {
+  headerText,
+  type ParamHeader,
+  valueAt,
+} from "../../tool/param_headers.ts";
 
 /** Names a loopback server answers to, whatever else it is told. */
 const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
@@ -125,6 +130,48 @@ export function headerMismatch(
   const decoded = decodeSentinel(name);
   if (decoded !== value) {
     return `Mcp-Name header does not match the body's params.${field}`;
+  }
+  return undefined;
+}
+
+/** A header value as RFC 9110 allows it: visible ASCII, spaces and tabs. */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+/** A decimal number as an integer header may write it (`42`, `-7`, `42.0`). */
+const DECIMAL = /^-?\d+(?:\.\d+)?$/;
+
+/**
+ * The mismatch between a 2026-era `tools/call`'s `Mcp-Param-*` headers and its arguments, or
+ * undefined when they agree: each argument the tool mirrors (`headers`, from its `x-mcp-header`
+ * annotations) that the body carries, not null, needs its header, base64 sentinel decoded, with
+ * the same value (an integer compared as a number: `42.0` is 42). A header for an argument the
+ * body leaves out is not looked at, as the spec has it.
+ */
+export function paramHeaderMismatch(
+  sent: Headers,
+  headers: readonly ParamHeader[],
+  args: unknown,
+): string | undefined {
+  for (const { name, path, type } of headers) {
+    const value = valueAt(args, path);
+    const text = headerText(value);
+    if (text === undefined) continue;
+    const header = sent.get(`mcp-param-${name}`);
+    if (header === null) return `the Mcp-Param-${name} header is missing`;
+    const decoded = HEADER_VALUE.test(header)
+      ? decodeSentinel(header)
+      : undefined;
+    if (decoded === undefined) {
+      return `the Mcp-Param-${name} header is not a valid header value (plain ASCII, or =?base64?…?= of UTF-8)`;
+    }
+    const same = type === "integer" && typeof value === "number" &&
+        DECIMAL.test(decoded)
+      ? Number(decoded) === value
+      : decoded === text;
+    if (!same) {
+      return `Mcp-Param-${name} header does not match the body's arguments.${
+        path.join(".")
+      }`;
+    }
   }
   return undefined;
 }

@@ -67,6 +67,11 @@ export class Peer {
   readonly legacy: boolean;
   /** The session's GET stream, connected or waiting to be resumed (legacy only). */
   standalone: ResumableStream | undefined;
+  /**
+   * Whether its streams open with the priming event and may be let go at the hold (SSE
+   * polling): both came with 2025-11-25, and a session of an earlier version has neither.
+   */
+  primes = true;
   /** When a request last came, in `performance.now()` ms (idle expiry). */
   lastUsed = performance.now();
   readonly #feed = new LineFeed();
@@ -290,7 +295,8 @@ export class Peer {
     const stream: ResumableStream = new ResumableStream({
       get,
       retryMs: RETRY_MS,
-      holdMs: this.#sseHoldMs,
+      prime: this.primes,
+      holdMs: this.primes ? this.#sseHoldMs : undefined,
       droppedNote: this.#droppedNote,
       // The session is in use until the client could have come back for it.
       onGone: () => this.lastUsed = performance.now(),

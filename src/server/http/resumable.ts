@@ -50,6 +50,7 @@ export class ResumableStream {
    */
   goneAt: number | undefined;
   readonly #retryMs: number;
+  readonly #prime: boolean;
   readonly #holdMs: number | undefined;
   readonly #droppedNote: (count: number) => string;
   readonly #onGone: () => void;
@@ -63,6 +64,11 @@ export class ResumableStream {
     get: boolean;
     retryMs: number;
     /**
+     * False: a fresh connection opens without the priming event (its id, `retry:`, no data),
+     * which a client of a version before 2025-11-25 cannot read; default true.
+     */
+    prime?: boolean | undefined;
+    /**
      * The longest one connection is held open before it is let go, the stream running on for
      * the client to poll (GET with `Last-Event-ID`); default: held until the stream ends.
      */
@@ -75,6 +81,7 @@ export class ResumableStream {
     this.key = (options.get ? "g" : "") +
       [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
     this.#retryMs = options.retryMs;
+    this.#prime = options.prime ?? true;
     this.#holdMs = options.holdMs;
     this.#droppedNote = options.droppedNote;
     this.#onGone = options.onGone;
@@ -114,7 +121,7 @@ export class ResumableStream {
     if (old) this.#close(old);
     const conn: Connection = {
       cursor: after ?? 0,
-      first: after === undefined
+      first: after === undefined && this.#prime
         ? `id: ${this.key}-0\nretry: ${this.#retryMs}\ndata: \n\n`
         : undefined,
       hold: undefined,

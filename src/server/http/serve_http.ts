@@ -16,17 +16,28 @@ import {
   JsonRpcError,
   type Message,
   notificationLine,
+  type Params,
   parseMessage,
   type RequestId,
 } from "../jsonrpc.ts";
 import { MODERN_VERSIONS, SUPPORTED_VERSIONS } from "../era.ts";
-import { DEFAULT_SERVER_INFO, type ServerInfo } from "../protocol.ts";
+import {
+  DEFAULT_SERVER_INFO,
+  negotiateVersion,
+  type ServerInfo,
+} from "../protocol.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../lines.ts";
 import type { FileWatcher } from "../resource_updates.ts";
 import type { ToolSet } from "../../tool/served.ts";
 import { Logger } from "../../util/log.ts";
 import { SSE_HEADERS } from "./event_stream.ts";
-import { HEADER_MISMATCH, headerMismatch, HostGuard } from "./guard.ts";
+import {
+  HEADER_MISMATCH,
+  headerMismatch,
+  HostGuard,
+  paramHeaderMismatch,
+} from "./guard.ts";
+import { paramHeaders } from "../../tool/param_headers.ts";
 import { BodyReader, DEFAULT_BODY_TIMEOUT_MS } from "./body.ts";
 import { type AuthResult, BearerAuth, challenge } from "./auth.ts";
 import {
@@ -54,6 +65,13 @@ export const DEFAULT_HTTP_PORT = 3748;
 export const MCP_PATH = "/mcp";
 
 const VERSION_KEY = "io.modelcontextprotocol/protocolVersion";
+
+/**
+ * The first version whose SSE streams open with a priming event (an id and empty data, SEP-1699):
+ * a client of an earlier one reads every event's data as JSON, and fails on it (SDK 1.20.0's
+ * client at 2025-06-18: "Unexpected end of JSON input", once a stream).
+ */
+const PRIMING_VERSION = "2025-11-25";
 /** Requests in progress on the shared 2026-era connection (listen streams included). */
 const MAX_PENDING_SHARED = 4096;
 /** Requests in progress in one legacy session. */
@@ -315,7 +333,12 @@ class HttpEndpoint {
     const origin = cors?.allowed(request.headers);
     if (request.method === "OPTIONS") {
       // A preflight carries no credentials: it is answered before auth.
-      if (cors && origin !== undefined) return cors.preflight(origin);
+      if (cors && origin !== undefined) {
+        return cors.preflight(
+          origin,
+          request.headers.get("access-control-request-headers"),
+        );
+      }
       const refusal = plain(405, "Method Not Allowed", {
         allow: "GET, POST, DELETE",
       });
@@ -501,7 +524,7 @@ class HttpEndpoint {
         method,
         params,
         metaVersion,
-      );
+      ) ?? this.#paramMismatch(request.headers, method, params);
       if (mismatch) {
         return rpcError(
           400,
@@ -558,6 +581,10 @@ class HttpEndpoint {
           { "retry-after": "1" },
         );
       }
+      const requested = params?.protocolVersion;
+      opened.peer.primes = negotiateVersion(
+        typeof requested === "string" ? requested : "",
+      ) >= PRIMING_VERSION;
       this.#log.debug(
         `Session ${
           opened.id.slice(0, 8)
@@ -578,6 +605,27 @@ class HttpEndpoint {
       modern: false,
       stream: method === "tools/call" ? "now" : "lazy",
     });
+  }
+
+  /**
+   * For a `tools/call` of a tool whose arguments are mirrored in `Mcp-Param-*` headers: how the
+   * headers disagree with the arguments, or undefined (an unknown tool is the call's to refuse).
+   */
+  #paramMismatch(
+    headers: Headers,
+    method: string,
+    params: Params | undefined,
+  ): string | undefined {
+    if (method !== "tools/call" || typeof params?.name !== "string") {
+      return undefined;
+    }
+    const tools = this.#peerOptions.updates?.current ?? this.#peerOptions.tools;
+    const tool = tools.get(params.name);
+    if (!tool) return undefined;
+    const mirrored = paramHeaders(tool.descriptor.inputSchema);
+    return mirrored.length === 0
+      ? undefined
+      : paramHeaderMismatch(headers, mirrored, params.arguments);
   }
 
   #exchange(
