@@ -2,14 +2,14 @@
  * @module
  * The listing cache: what each tool file lists (name, `tools/list` entry, declared permissions,
  * timeout) in tools/.listing.json, keyed by a hash of the file and its local imports, so that
- * serving lists tools without importing any tool module in the server's thread. (Over 300
- * lines: reading, checking and writing the cache share its format and its key; the key itself
- * is ./_source_hash.ts, the probe ./worker/probe.ts.)
+ * serving lists tools without importing any tool module in the server's thread.
+ * (Over 300 lines: reading, checking and writing the cache share its format and its key; the
+ * key itself is ./_source_hash.ts, the probe ./worker/probe.ts.)
  *
  * Design, and why:
- * - Key: SHA-256 of the file's text and of the local modules it imports, followed recursively
- *   (./_source_hash.ts): a changed helper invalidates exactly the tools that import it. The file
- *   also records tooldrop's version: another version may describe schemas differently.
+ * - Key: SHA-256 of the file's text and of the local modules it imports, followed recursively,
+ *   beside the folder too (./_source_hash.ts): a changed helper invalidates exactly the tools
+ *   that import it. The file also records tooldrop's version: another version may describe schemas differently.
  * - Lint warnings are not stored: they depend on the name the server is served under, and
  *   linting a listing is cheap, so they are computed from the listing at every start.
  * - A file with no current entry (no cache, a stale entry, a new tool) is probed: one worker for

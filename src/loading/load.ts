@@ -199,7 +199,7 @@ export async function loadKinds(
  * Whether `dir` is there to serve: a missing folder serves nothing (not an error), and so does
  * one this process may not look at (prompts/ beside a `--tools` folder elsewhere, such as
  * /tmp/prompts/, is not the user's to grant; `install` grants the ones that exist). Any other
- * failure is an error naming it.
+ * failure is an error naming it. Sync: an async stat waited 2–19 ms while workers booted.
  */
 function isServedFolder(
   dir: URL,
@@ -208,8 +208,6 @@ function isServedFolder(
   log: Logger,
 ): boolean {
   try {
-    // Synchronously: on the way to the first tools/list reply, an async stat waited 2–19 ms
-    // for a thread while a large folder's workers booted.
     return Deno.statSync(dir).isDirectory;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
