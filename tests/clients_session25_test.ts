@@ -14,6 +14,7 @@ import { call, initialize, initialized, modern } from "./requests.ts";
 import { toolSet } from "./wire.ts";
 import { checkModules } from "../src/loading/discover.ts";
 import { modernHeaders, post, start } from "./http_client.ts";
+import { paramHeaderMismatch } from "../src/server/http/guard.ts";
 
 // A tool that asks for `region` to be mirrored in an `Mcp-Param-Region` header, as the
 // 2026-07-28 Streamable HTTP transport's `x-mcp-header` extension lets a server do (and zod's
@@ -134,15 +135,12 @@ Deno.test("an argument the body leaves out needs no Mcp-Param header", async () 
   }]);
 });
 
-Deno.test("an Mcp-Param header that is no valid value, a bad base64 sentinel or a wrong boolean is 400 with -32020; a null argument needs none", async () => {
+Deno.test("an Mcp-Param header that is a bad base64 sentinel or a wrong boolean is 400 with -32020", async () => {
   const tools = toolSet({
     flag: defineTool({
       description: "Runs dry or not.",
       input: z.object({
         dry: z.boolean().describe("D").meta({ "x-mcp-header": "Dry" }),
-        note: z.string().nullable().describe("N").meta({
-          "x-mcp-header": "Note",
-        }),
       }),
       run: ({ dry }) => `dry=${dry}`,
     }),
@@ -152,7 +150,7 @@ Deno.test("an Mcp-Param header that is no valid value, a bad base64 sentinel or 
     jsonrpc: "2.0",
     id: 5,
     method: "tools/call",
-    params: { name: "flag", arguments: { dry: true, note: null } },
+    params: { name: "flag", arguments: { dry: true } },
   });
   const headers = modernHeaders("tools/call", "flag");
   const refused = async (value: string, message: string) => {
@@ -178,7 +176,7 @@ Deno.test("an Mcp-Param header that is no valid value, a bad base64 sentinel or 
     "=?base64?not base64!?=",
     "the Mcp-Param-Dry header is not a valid header value (plain ASCII, or =?base64?…?= of UTF-8)",
   );
-  // A null argument needs no header (Note is left out), and true is "true".
+  // true is "true".
   const served = await post(server, body, {
     ...headers,
     "mcp-param-dry": "true",
@@ -188,6 +186,25 @@ Deno.test("an Mcp-Param header that is no valid value, a bad base64 sentinel or 
     type: "text",
     text: "dry=true",
   }]);
+});
+
+Deno.test("a null or absent argument needs no Mcp-Param header; a header that is there is checked anyway", () => {
+  const note = [{ name: "Note", path: ["note"], type: "string" }] as const;
+  const none = new Headers();
+  assert.equal(paramHeaderMismatch(none, note, { note: null }), undefined);
+  assert.equal(paramHeaderMismatch(none, note, {}), undefined);
+  assert.equal(
+    paramHeaderMismatch(none, note, { note: "x" }),
+    "the Mcp-Param-Note header is missing",
+  );
+  assert.equal(
+    paramHeaderMismatch(
+      new Headers({ "mcp-param-note": "=?base64?%%?=" }),
+      note,
+      {},
+    ),
+    "the Mcp-Param-Note header is not a valid header value (plain ASCII, or =?base64?…?= of UTF-8)",
+  );
 });
 
 Deno.test("an x-mcp-header that is no header name stops the server", () => {

@@ -14,6 +14,7 @@ import {
   type Tool,
 } from "../tool/served.ts";
 import { paramHeaderProblems } from "../tool/param_headers.ts";
+import { describeThrown } from "../util/describe.ts";
 
 /** Claude Code cuts tool descriptions (and server instructions) at 2 KB. */
 export const MAX_DESCRIPTION_BYTES = 2048;
@@ -78,7 +79,18 @@ export function lintTool(tool: Tool, serverName: string): LintReport {
   // The schemas are walked only when their JSON (serialized once, for `tools/list` too) names a
   // "$ref": a folder of a thousand tools starts lint in the interpreter, where a walk of every
   // schema costs ~20 ms and the search of a string next to nothing.
-  const json = descriptorJson(tool.descriptor);
+  let json: string;
+  try {
+    json = descriptorJson(tool.descriptor);
+  } catch (error) {
+    // A BigInt or a cycle in `_meta` or `annotations`: no client could read the list.
+    errors.push(
+      `Cannot load ${where}: its tools/list entry cannot be written as JSON: ${
+        describeThrown(error)
+      }`,
+    );
+    return { errors, warnings };
+  }
   const refsPossible = json.includes('"$ref"');
   if (json.includes('"x-mcp-header"')) {
     for (const problem of paramHeaderProblems(tool.descriptor.inputSchema)) {

@@ -89,7 +89,7 @@ Deno.test({
     );
     assert.equal(
       lied.peeker,
-      `Cannot load tool "${dir.path}/peeker.ts": it declares the permissions {}, but the server listed it with {"env":["TD25_SECRET"]}, and runs it with no more than it declares (the file changed after the server listed it, or the tools' .listing.json was edited): restart the server to list it again, and delete .listing.json if the file did not change`,
+      `Cannot load tool "${dir.path}/peeker.ts": it declares the permissions {}, but the server listed it with {"env":["TD25_SECRET"]}, so its calls are refused (the file changed after the server listed it, or the tools' .listing.json was edited): restart the server to list it again, and delete .listing.json if the file did not change`,
     );
   },
 });

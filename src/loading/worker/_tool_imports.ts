@@ -366,7 +366,7 @@ function listedWith(
     const own = permissionsKey(runnable.permissions);
     if (own === declared) continue;
     const kind = file.kind ?? "tool";
-    return `Cannot load ${kind} "${file.source}": it declares the permissions ${own}, but the server listed it with ${declared}, and runs it with no more than it declares (the file changed after the server listed it, or the ${kind}s' .listing.json was edited): restart the server to list it again, and delete .listing.json if the file did not change`;
+    return `Cannot load ${kind} "${file.source}": it declares the permissions ${own}, but the server listed it with ${declared}, so its calls are refused (the file changed after the server listed it, or the ${kind}s' .listing.json was edited): restart the server to list it again, and delete .listing.json if the file did not change`;
   }
   return held;
 }

@@ -136,8 +136,12 @@ export function headerMismatch(
 
 /** A header value as RFC 9110 allows it: visible ASCII, spaces and tabs. */
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
-/** A decimal number as an integer header may write it (`42`, `-7`, `42.0`). */
-const DECIMAL = /^-?\d+(?:\.\d+)?$/;
+/**
+ * An integer as a header may write it (`42`, `-7`, `42.0`): a fraction of zeros only, so that
+ * `1.0000000000000001`, which rounds to 1 as a double, is not taken for 1 (a proxy reading the
+ * text would route on another value than the tool runs with).
+ */
+const INTEGER = /^-?\d+(?:\.0+)?$/;
 
 /**
  * The mismatch between a 2026-era `tools/call`'s `Mcp-Param-*` headers and its arguments, or
@@ -152,19 +156,21 @@ export function paramHeaderMismatch(
   args: unknown,
 ): string | undefined {
   for (const { name, path, type } of headers) {
+    const header = sent.get(`mcp-param-${name}`);
+    // A header with characters a value may not hold is refused even when the body leaves its
+    // argument out (the spec: a recognized Mcp-Param header with invalid characters).
+    const decoded = header !== null && HEADER_VALUE.test(header)
+      ? decodeSentinel(header)
+      : undefined;
+    if (header !== null && decoded === undefined) {
+      return `the Mcp-Param-${name} header is not a valid header value (plain ASCII, or =?base64?…?= of UTF-8)`;
+    }
     const value = valueAt(args, path);
     const text = headerText(value);
     if (text === undefined) continue;
-    const header = sent.get(`mcp-param-${name}`);
-    if (header === null) return `the Mcp-Param-${name} header is missing`;
-    const decoded = HEADER_VALUE.test(header)
-      ? decodeSentinel(header)
-      : undefined;
-    if (decoded === undefined) {
-      return `the Mcp-Param-${name} header is not a valid header value (plain ASCII, or =?base64?…?= of UTF-8)`;
-    }
+    if (decoded === undefined) return `the Mcp-Param-${name} header is missing`;
     const same = type === "integer" && typeof value === "number" &&
-        DECIMAL.test(decoded)
+        INTEGER.test(decoded)
       ? Number(decoded) === value
       : decoded === text;
     if (!same) {
