@@ -59,8 +59,18 @@ export function toolFileHref(dir: URL, fileName: string): string {
   return `${base}${encodeURIComponent(fileName)}`;
 }
 
+/** Calls `fn` after `ms` milliseconds unless what it returns is called first. */
+export type Timer = (ms: number, fn: () => void) => () => void;
+
+/** `setTimeout`'s. */
+const TIMEOUT: Timer = (ms, fn) => {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
+};
+
 /**
- * Imports `url`, waiting at most `timeoutMs`. The timer never outlives the wait. A module still
+ * Imports `url`, waiting at most `timeoutMs` (by `timer`, default `setTimeout`'s; a tool
+ * worker's loads no Node module). The timer is cancelled once the import settles. A module still
  * evaluating when it fires is reported as timed out and left behind, since nothing can stop it;
  * Deno then fails a process whose event loop runs dry ("Top-level await promise never
  * resolved"), so a command ends with `Deno.exit`, as main.ts does.
@@ -68,10 +78,11 @@ export function toolFileHref(dir: URL, fileName: string): string {
 export async function importTool(
   url: string,
   timeoutMs: number,
+  timer: Timer = TIMEOUT,
 ): Promise<ImportOutcome> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   const late = new Promise<ImportOutcome>((resolve) => {
-    timer = setTimeout(() => resolve({ timedOut: timeoutMs }), timeoutMs);
+    cancel = timer(timeoutMs, () => resolve({ timedOut: timeoutMs }));
   });
   const imported = import(url).then(
     (module): ImportOutcome => ({ module }),
@@ -80,7 +91,7 @@ export async function importTool(
   try {
     return await Promise.race([imported, late]);
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }
 

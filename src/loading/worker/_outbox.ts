@@ -8,7 +8,7 @@
  * of those waits while two sent before it wait for the server's `ack`.
  */
 
-import { setImmediate } from "node:timers";
+import { soon } from "./_turns.ts";
 import type {
   EncodedResult,
   FromWorker,
@@ -211,9 +211,9 @@ export class Outbox {
   #schedule(): void {
     if (this.#queued) return;
     this.#queued = true;
-    // Everything that happens in this turn of the event loop leaves in the same message. Node's
-    // setImmediate runs in ~3 µs; a 0 ms setTimeout waits ~2 ms in Deno 2.9.6.
-    setImmediate(() => {
+    // Everything that happens in this turn of the event loop leaves in the same message, sent
+    // at the next turn (a 0 ms setTimeout would wait ~2 ms in Deno 2.9.6, and load Node's timers).
+    soon(() => {
       if (this.#queued) this.flush();
     });
   }

@@ -23,6 +23,7 @@ import {
 } from "../../tool/served.ts";
 import { servedPrompt, servedResource } from "../../tool/served_kinds.ts";
 import { describeThrown } from "../../util/describe.ts";
+import { after } from "./_turns.ts";
 
 /**
  * Background imports in flight at once. Deno prepares one worker's dynamic imports one after
@@ -247,24 +248,26 @@ export class ToolImports {
 
   /** The slot's import, started unless it was. */
   #import(slot: Slot): Promise<Held | string> {
-    return slot.loading ??= importTool(slot.file.url, this.#timeoutMs).then(
-      async (outcome) => {
-        const checked = listedWith(
-          slot.file,
-          await checkedFile(slot.file, outcome),
-          this.#declared,
-        );
-        slot.outcome = checked;
-        if (typeof checked === "object") {
-          for (const tool of checked.tools) {
-            if (
-              !this.#byName.has(tool.name) || this.#told.get(tool.name) === slot
-            ) this.#byName.set(tool.name, tool);
+    return slot.loading ??= importTool(slot.file.url, this.#timeoutMs, after)
+      .then(
+        async (outcome) => {
+          const checked = listedWith(
+            slot.file,
+            await checkedFile(slot.file, outcome),
+            this.#declared,
+          );
+          slot.outcome = checked;
+          if (typeof checked === "object") {
+            for (const tool of checked.tools) {
+              if (
+                !this.#byName.has(tool.name) ||
+                this.#told.get(tool.name) === slot
+              ) this.#byName.set(tool.name, tool);
+            }
           }
-        }
-        return checked;
-      },
-    );
+          return checked;
+        },
+      );
   }
 }
 

@@ -12,10 +12,10 @@
  */
 
 import "../../mod.ts";
-import { setImmediate } from "node:timers";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import { WorkerCalls } from "./_calls.ts";
 import { BACKGROUND_IMPORTS, ToolImports } from "./_tool_imports.ts";
+import { soon } from "./_turns.ts";
 import { DEFAULT_LOAD_TIMEOUT_MS } from "../import_tool.ts";
 import { describeThrown } from "../../util/describe.ts";
 import { guardNodeStdout, protectProcess } from "../../util/guards.ts";
@@ -94,7 +94,7 @@ function serveWorker(scope: WorkerScope): void {
         const all = imports;
         // After the calls that came while the worker started: each imports its own file
         // first. The probe (`describe`) wants every file at once.
-        setImmediate(() => {
+        soon(() => {
           void all.importAll(describe ? Infinity : BACKGROUND_IMPORTS).then(
             () => post({ type: "loaded", tools: all.report(describe) }),
           );
