@@ -85,15 +85,43 @@ export async function runCli(io: Io): Promise<number> {
       return 0;
     case "manifest":
       return await runManifest(io, options.check);
-    case "serve":
+    case "serve": {
       if (options.http === undefined) return await runServe(io, options);
-      return await (await import("./serve_http.ts")).runServeHttp(
-        io,
-        options,
-        options.http,
-      );
-    default:
-      return await (await LAZY_COMMANDS[options.command]())(io, options);
+      const http = await ownCode(io, () => import("./serve_http.ts"));
+      return typeof http === "number"
+        ? http
+        : await http.runServeHttp(io, options, options.http);
+    }
+    default: {
+      const run = await ownCode(io, LAZY_COMMANDS[options.command]);
+      return typeof run === "number" ? run : await run(io, options);
+    }
+  }
+}
+
+/**
+ * What `load` imports of tooldrop's own code, or 1 with the reason on stderr when this process
+ * may not read it (a command's module is imported when it runs, and an import is a read like any
+ * other): `deno run main.ts serve --http` with no flags is a mistake to explain, not an internal
+ * error.
+ */
+async function ownCode<T extends object>(
+  io: Io,
+  load: () => Promise<T>,
+): Promise<T | 1> {
+  try {
+    return await load();
+  } catch (error) {
+    const denied = error instanceof Deno.errors.NotCapable ||
+      (error instanceof TypeError &&
+        error.message.startsWith("Requires read access"));
+    if (!denied) throw error;
+    const src = decodeURIComponent(new URL("..", import.meta.url).pathname)
+      .replace(/\/$/, "");
+    io.stderr(
+      `Cannot load tooldrop's own code from ${src}: this process may not read it; run it with --allow-read=.,${src} (\`deno task tooldrop …\` in tooldrop's folder grants what its commands need)\n`,
+    );
+    return 1;
   }
 }
 

@@ -240,11 +240,18 @@ export async function runServeHttp(
     watching?.stop();
     workers.close();
     const busy = error instanceof Deno.errors.AddrInUse;
+    const denied = error instanceof Deno.errors.NotCapable;
     log.error(
       busy
         ? `Cannot listen on ${address}: the port is in use; choose another with --http [host:]port (:0 for any free one)`
+        : denied
+        ? `Cannot listen on ${address}: this process may not open it; run it with --allow-net=${
+          where.hostname.includes(":") ? `[${where.hostname}]` : where.hostname
+        }${
+          where.port === 0 ? "" : `:${where.port}`
+        } (\`deno task tooldrop serve --http …\` in tooldrop's folder grants it)`
         : `Cannot listen on ${address}`,
-      busy ? undefined : error,
+      busy || denied ? undefined : error,
     );
     return 1;
   }

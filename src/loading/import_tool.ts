@@ -6,6 +6,7 @@
  */
 
 import { describeThrown } from "../util/describe.ts";
+import { filePath } from "../util/file_url.ts";
 import { isTimerMs, MAX_TIMER_MS, timerMsFromEnv } from "../util/timer.ts";
 
 /** Milliseconds a tool file may take to import, unless configured otherwise. */
@@ -102,5 +103,40 @@ export function importProblem(
   if ("timedOut" in outcome) {
     return `its module did not finish loading within ${outcome.timedOut} ms (a top-level await that never settles?)`;
   }
-  return `it failed to import: ${describeThrown(outcome.error)}`;
+  const at = whereInModule(outcome.error);
+  return `it failed to import: ${describeThrown(outcome.error)}${
+    at ? ` (at ${at})` : ""
+  }`;
+}
+
+/**
+ * Where an import failed, as Deno's message says below its first line (`at
+ * file:///…/tools/x.ts:7:25`, under a code frame): the path (relative to the working directory
+ * when it is inside it), line and column; undefined when the message names no place.
+ */
+function whereInModule(error: unknown): string | undefined {
+  let message: string;
+  try {
+    message = error instanceof Error ? String(error.message) : "";
+  } catch {
+    return undefined;
+  }
+  const at = /^\s+at (file:\/\/\S+?):(\d+):(\d+)\s*$/m.exec(message);
+  if (!at) return undefined;
+  let path: string;
+  try {
+    path = filePath(new URL(at[1]!));
+  } catch {
+    return undefined;
+  }
+  try {
+    const cwd = Deno.cwd().replace(
+      /[\\/]?$/,
+      Deno.build.os === "windows" ? "\\" : "/",
+    );
+    if (path.startsWith(cwd)) path = path.slice(cwd.length);
+  } catch {
+    // this process may not read the working directory: the full path
+  }
+  return `${path}:${at[2]}:${at[3]}`;
 }

@@ -48,7 +48,7 @@ export function failureResult(
     if (denial) {
       log.warn(
         `Tool "${name}" was denied a permission: ${
-          textOf((error as Error).message, 500)
+          textOf((error as Error).message, 500).replace(FLAG_ADVICE, "")
         }`,
       );
       return errorResult(deniedMessage(name, tool.permissions, denial));
@@ -89,7 +89,7 @@ export function kindFailureResult(
     if (denial) {
       log.warn(
         `${capitalized(label)} was denied a permission: ${
-          textOf((error as Error).message, 500)
+          textOf((error as Error).message, 500).replace(FLAG_ADVICE, "")
         }`,
       );
       const text = deniedMessage(label, tool.permissions, denial);
