@@ -211,13 +211,12 @@ export default definePrompt({ description: ${
 `;
 
 Deno.test({
-  // Finding: under `deno task dev`, a prompts/ (or resources/) folder made after dev started
+  // Found by a newcomer's pass (session 25), fixed the same day: under `deno task dev`, a prompts/ (or resources/) folder made after dev started
   // (what `new --prompt` does) is never added to the folders that reload in place: dev computes
   // kindDirs once at its start (src/cli/dev/watch.ts), so every later save of a prompt restarts
   // the server process (calls in flight answered with an error) and the client is told
   // tools/list_changed, never prompts/list_changed. The README promises they "reload in place
   // as tools do". Fix: renew kindDirs when dev's restart finds a new prompts/ or resources/.
-  ignore: true,
   name:
     "dev: a prompt saved in a prompts/ folder made after dev started reloads in place, with no second restart",
   async fn() {

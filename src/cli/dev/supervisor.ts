@@ -44,6 +44,8 @@ export class Supervisor {
   readonly #entry: URL;
   readonly #root: string;
   readonly #toolsPath: string;
+  /** The prompts and resources folders the running child serves (they reload in place). */
+  #kindDirs: readonly URL[] = [];
   readonly #out: LineWriter;
   readonly #encoder = new TextEncoder();
   readonly #session = new SessionReplay();
@@ -87,7 +89,7 @@ export class Supervisor {
       signal: watching.signal,
       restart: (why) => this.#restart(why),
       saved: (paths) => this.#types.saved(paths),
-      kindDirs: existingFolders(this.#io),
+      kindDirs: () => this.#kindDirs,
     });
     // The watcher runs from the start, so a restart it asks for now must wait for this start.
     this.#restarting = this.#start();
@@ -157,6 +159,8 @@ export class Supervisor {
 
   /** Starts a child and replays the client's session to it. */
   async #start(): Promise<void> {
+    // The child about to start serves the prompts and resources folders there are now.
+    this.#kindDirs = existingFolders(this.#io);
     const args = [
       "run",
       ...await this.#flags(),

@@ -48,10 +48,11 @@ export interface ProjectWatch {
   /** Told each settled batch's paths in tools/ (relative to the project), for the type check. */
   saved?: ((paths: string[]) => void) | undefined;
   /**
-   * The prompts and resources folders that exist: the server child reloads their files in
-   * place, so they never restart it (one created later does: the child starts serving it).
+   * The prompts and resources folders the running server child serves: it reloads their files
+   * in place, so they do not restart it. Asked at each change: a folder created later restarts
+   * the child once, and the next child serves it in place too.
    */
-  kindDirs?: readonly URL[] | undefined;
+  kindDirs?: (() => readonly URL[]) | undefined;
 }
 
 /** True for a path (relative to the project) whose change restarts the server child. */
@@ -75,11 +76,12 @@ export async function watchProject(options: ProjectWatch): Promise<void> {
   const isTool = (path: string) =>
     tools !== undefined && path.startsWith(tools) &&
     !path.slice(path.lastIndexOf("/") + 1).startsWith(".");
-  const kinds = (options.kindDirs ?? []).map(folderPath).filter((dir) =>
-    dir.startsWith(root)
-  ).map((dir) => dir.slice(root.length));
+  const kinds = () =>
+    (options.kindDirs?.() ?? []).map(folderPath).filter((dir) =>
+      dir.startsWith(root)
+    ).map((dir) => dir.slice(root.length));
   const reloadsInPlace = (path: string) =>
-    kinds.some((dir) => path.startsWith(dir));
+    kinds().some((dir) => path.startsWith(dir));
   // A prompt's or resource's file: the server child reloads it, and the manifest lists it.
   const isKind = (path: string) => reloadsInPlace(path) && restartsServer(path);
   const batches = watchPaths(root, {
