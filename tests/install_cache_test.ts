@@ -160,13 +160,38 @@ Deno.test("doctor warns when Deno's cache is cold for the registered command, an
   assert.doesNotMatch(cold.text, /ok {4}Deno's cache holds/);
 });
 
-Deno.test("install warns, and still succeeds, when Deno's cache cannot be filled", async () => {
+Deno.test("install names a tool file that does not load, and fills Deno's cache for the others", async () => {
   const { dir, project, root } = await folders();
   await using _ = dir;
-  // A tool whose import does not exist: caching fails at once, offline.
+  // A tool whose local import does not exist: its own code, which no cache can fix.
   await Deno.writeTextFile(
     `${root}/tools/broken.ts`,
     `import "./_missing.ts";\nexport default {};\n`,
+  );
+  const { io, errors } = fakeIo(["install"], { INIT_CWD: project }, {
+    entry: new URL(`file://${root}/main.ts`),
+    toolsDir: new URL(`file://${root}/tools/`),
+    os: "linux",
+  });
+  assert.equal(await runCli(io), 0);
+  const text = errors.join("");
+  assert.match(
+    text,
+    new RegExp(
+      `\\nWarning: ${root}/tools/broken\\.ts does not load \\(Module not found "file://${root}/tools/_missing\\.ts"\\.\\): the server leaves it out until it is fixed\\nDeno's cache holds what its first start needs \\(\`deno install --entrypoint\`, the other files, \\d+ ms\\)\\.\\n`,
+    ),
+  );
+  assert.doesNotMatch(text, /could not fill Deno's cache/);
+});
+
+Deno.test("install warns, and still succeeds, when Deno's cache cannot be filled", async () => {
+  const { dir, project, root } = await folders();
+  await using _ = dir;
+  // A tool importing a remote module Deno may not fetch: the cache cannot be filled (at once,
+  // offline), and no syntax or missing local file is at fault.
+  await Deno.writeTextFile(
+    `${root}/tools/broken.ts`,
+    `import "https://tooldrop.invalid/mod.ts";\nexport default {};\n`,
   );
   const { io, errors } = fakeIo(["install"], { INIT_CWD: project }, {
     entry: new URL(`file://${root}/main.ts`),
@@ -179,7 +204,7 @@ Deno.test("install warns, and still succeeds, when Deno's cache cannot be filled
   assert.match(
     text,
     new RegExp(
-      `\\nWarning: could not fill Deno's cache for its first start \\(Module not found "file://${root}/tools/_missing\\.ts"\\.\\); that start downloads what it needs and may outlast the client's wait\\. To retry: ${
+      `\\nWarning: could not fill Deno's cache for its first start \\([^)]*tooldrop\\.invalid[^)]*\\); that start downloads what it needs and may outlast the client's wait\\. To retry: ${
         entry.command.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&")
       } install --entrypoint .*/tools/broken\\.ts .*\\nClaude Code asks`,
     ),

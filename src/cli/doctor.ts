@@ -140,8 +140,19 @@ export async function runDoctor(io: Io, options: CliOptions): Promise<number> {
   const cache = await cacheCommand({ ...entry, env: passed.env });
   if (cache) {
     const cached = await checkCache(cache);
+    for (const { file, problem } of cached.broken) {
+      say(
+        "warn",
+        `${file} does not load (${problem}): the server leaves it out until it is fixed`,
+      );
+    }
     if (cached.ok) {
-      say(true, "Deno's cache holds what its first start needs");
+      say(
+        true,
+        `Deno's cache holds what its first start needs${
+          cached.broken.length > 0 ? " (the other files)" : ""
+        }`,
+      );
     } else {
       say(
         "warn",

@@ -172,9 +172,16 @@ async function warm(
   const cache = await cacheCommand({ ...entry, env });
   if (!cache) return; // a compiled binary: nothing to download
   const outcome = await fillCache(cache);
+  for (const { file, problem } of outcome.broken) {
+    io.stderr(
+      `Warning: ${file} does not load (${problem}): the server leaves it out until it is fixed\n`,
+    );
+  }
   io.stderr(
     outcome.ok
-      ? `Deno's cache holds what its first start needs (\`deno install --entrypoint\`, ${outcome.ms} ms).\n`
+      ? `Deno's cache holds what its first start needs (\`deno install --entrypoint\`${
+        outcome.broken.length > 0 ? ", the other files" : ""
+      }, ${outcome.ms} ms).\n`
       : `Warning: could not fill Deno's cache for its first start (${outcome.problem}); that start downloads what it needs and may outlast the client's wait. To retry: ${cache.line}\n`,
   );
 }

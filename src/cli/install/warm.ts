@@ -10,8 +10,8 @@
  * their packages, so the first call still downloaded them.)
  */
 
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { findToolFiles } from "../../loading/tool_files.ts";
 import { shellWord } from "../io.ts";
 
@@ -47,6 +47,8 @@ export interface CacheCommand {
   env: Record<string, string>;
   /** As a shell line, for a message that says how to run it. */
   line: string;
+  /** The tool files among `args`, as paths. */
+  toolFiles: string[];
 }
 
 /**
@@ -93,18 +95,14 @@ export async function cacheCommand(
   } catch {
     // No tools folder: main.ts alone, and the server says what is wrong when it starts.
   }
-  const args = [
-    "install",
-    "--entrypoint",
-    ...flags,
-    script,
-    ...files.map((file) => join(tools, file)),
-  ];
+  const toolFiles = files.map((file) => join(tools, file));
+  const args = ["install", "--entrypoint", ...flags, script, ...toolFiles];
   return {
     command: entry.command,
     args,
     env: entry.env,
     line: [entry.command, ...args].map(shellWord).join(" "),
+    toolFiles,
   };
 }
 
@@ -114,6 +112,13 @@ export interface CacheOutcome {
   ms: number;
   /** Why it failed: Deno's first line of error, or how the command could not run. */
   problem: string | undefined;
+  /**
+   * Tool files whose own code stopped Deno (a syntax error, an import of a file that is not
+   * there), each with Deno's line: the cache was filled (or checked) without them, as the server
+   * leaves them out. A cache cannot fix them, and saying it lacks something would send the user
+   * to run `install` again.
+   */
+  broken: Array<{ file: string; problem: string }>;
 }
 
 /** Downloads what the command's first start needs into Deno's cache. */
@@ -139,22 +144,31 @@ async function runCache(
 ): Promise<CacheOutcome> {
   const [install, entrypoint, ...rest] = cache.args;
   const started = performance.now();
+  const signal = AbortSignal.timeout(timeoutMs);
+  const broken: CacheOutcome["broken"] = [];
+  let args = rest;
   try {
-    const { code, stderr } = await new Deno.Command(cache.command, {
-      args: [install!, entrypoint!, ...extra, ...rest],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { ...cache.env, NO_COLOR: "1" },
-      signal: AbortSignal.timeout(timeoutMs),
-    }).output();
-    const ms = Math.round(performance.now() - started);
-    if (code === 0) return { ok: true, ms, problem: undefined };
-    return {
-      ok: false,
-      ms,
-      problem: firstError(new TextDecoder().decode(stderr)),
-    };
+    // Again without a tool file whose own code stopped Deno, at most once per file.
+    for (;;) {
+      const { code, stderr } = await new Deno.Command(cache.command, {
+        args: [install!, entrypoint!, ...extra, ...args],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        env: { ...cache.env, NO_COLOR: "1" },
+        signal,
+      }).output();
+      const ms = Math.round(performance.now() - started);
+      if (code === 0) return { ok: true, ms, problem: undefined, broken };
+      const text = new TextDecoder().decode(stderr);
+      const problem = firstError(text);
+      const file = OWN_CODE.test(problem)
+        ? failingFile(text, cache.toolFiles)
+        : undefined;
+      if (file === undefined) return { ok: false, ms, problem, broken };
+      broken.push({ file, problem });
+      args = args.filter((arg) => arg !== file);
+    }
   } catch (error) {
     const ms = Math.round(performance.now() - started);
     const timedOut = error instanceof DOMException &&
@@ -165,8 +179,35 @@ async function runCache(
       problem: timedOut
         ? `not done after ${Math.round(timeoutMs / 1000)} s`
         : (error as Error).message,
+      broken,
     };
   }
+}
+
+/**
+ * Deno's lines for a module whose own code is wrong (not a package it could not fetch, which a
+ * cache may yet hold): a syntax error, an import of a local file that is not there.
+ */
+const OWN_CODE =
+  /^(?:SyntaxError|Module not found "file:|Relative import path)/;
+
+/**
+ * The tool file among `files` (paths) where Deno's output says it stopped (`at
+ * file:///…/tools/x.ts:1:17`), when it is one of them; undefined otherwise.
+ */
+function failingFile(
+  text: string,
+  files: readonly string[],
+): string | undefined {
+  const at = /^\s+at (file:\/\/\S+?):\d+:\d+\s*$/m.exec(text);
+  if (!at) return undefined;
+  let path: string;
+  try {
+    path = fileURLToPath(at[1]!);
+  } catch {
+    return undefined;
+  }
+  return files.find((file) => resolve(file) === path);
 }
 
 /** The line of Deno's output that says what went wrong, without its `error: ` label. */
