@@ -54,7 +54,8 @@ export default defineTool({
 `;
 
 Deno.test({
-  // Found by a newcomer's pass (session 25), fixed the same day: a typo in a tool file is reported without where it is. Deno's import error holds
+  // Found by a newcomer's pass (session 25), fixed the same day.
+  // a typo in a tool file is reported without where it is. Deno's import error holds
   // "at file:///…/words.ts:7:25" and a code frame on the lines after the first, and
   // describeThrown keeps only the first line ("SyntaxError: Unexpected token `{`. Expected `}`").
   // Fix: keep the location (the last "at file:…:line:col" line, as a path relative to the
@@ -90,7 +91,8 @@ export default defineTool({
 `;
 
 Deno.test({
-  // Found by a newcomer's pass (session 25), fixed the same day: `call` of a tool that reads a variable it did not declare prints, just above the
+  // Found by a newcomer's pass (session 25), fixed the same day.
+  // `call` of a tool that reads a variable it did not declare prints, just above the
   // right advice ("add permissions: { env: ["HOME"] } …"), Deno's own "run again with the
   // --allow-env flag", which cannot help: the tool's worker gets only what it declares. The
   // warning in src/loading/worker/_failure.ts's denial branch keeps that advice; the branch after
@@ -127,13 +129,13 @@ export default defineTool({
 `;
 
 Deno.test({
-  // Finding: a tool file put in a subfolder of tools/ (tools/text/upper.ts) is silently not a
+  // Found by a newcomer's pass (session 25), fixed the same day.
+  // a tool file put in a subfolder of tools/ (tools/text/upper.ts) is silently not a
   // tool: `list`, `dev` and the server say nothing, and a call gets "unknown tool". The README
   // says "One file per tool in `tools/`" and names `tools/lib/…` as a helper, never that a
   // subfolder's files are not served. Fix: a note naming such a file when it has a default
   // export and no tool imports it ("tools/text/upper.ts is in a subfolder: only files directly
   // in tools/ are tools; move it up"), and the README sentence (see the report).
-  ignore: true,
   name:
     "list names a tool file in a subfolder of tools/, which it does not serve",
   async fn() {
@@ -152,7 +154,8 @@ Deno.test({
 });
 
 Deno.test({
-  // Found by a newcomer's pass (session 25), fixed the same day: `serve --http` run with the start task's flags (no --allow-net; the README says
+  // Found by a newcomer's pass (session 25), fixed the same day.
+  // `serve --http` run with the start task's flags (no --allow-net; the README says
   // "the process needs --allow-net for it" but not how) logs "Cannot listen on …" and Deno's
   // NotCapable with its stack trace, and no advice. A busy port already gets one sentence; this
   // should too. Fix: in src/cli/serve_http.ts, for NotCapable, "Cannot listen on 127.0.0.1:N:
@@ -180,7 +183,8 @@ Deno.test({
 });
 
 Deno.test({
-  // Found by a newcomer's pass (session 25), fixed the same day: `deno run main.ts serve --http 0` with no flags (what a newcomer types first) ends
+  // Found by a newcomer's pass (session 25), fixed the same day.
+  // `deno run main.ts serve --http 0` with no flags (what a newcomer types first) ends
   // with "tooldrop stopped on an internal error: TypeError: Requires read access to
   // …/src/cli/serve_http.ts" and a stack trace, exit 70. Served on stdio the same mistake gets
   // "Cannot load tooldrop's own code from …: run it with --allow-read=…". Fix: the same sentence
@@ -211,7 +215,8 @@ export default definePrompt({ description: ${
 `;
 
 Deno.test({
-  // Found by a newcomer's pass (session 25), fixed the same day: under `deno task dev`, a prompts/ (or resources/) folder made after dev started
+  // Found by a newcomer's pass (session 25), fixed the same day.
+  // under `deno task dev`, a prompts/ (or resources/) folder made after dev started
   // (what `new --prompt` does) is never added to the folders that reload in place: dev computes
   // kindDirs once at its start (src/cli/dev/watch.ts), so every later save of a prompt restarts
   // the server process (calls in flight answered with an error) and the client is told
@@ -254,7 +259,8 @@ Deno.test({
 });
 
 Deno.test({
-  // Found by a newcomer's pass (session 25), fixed the same day: with a typo in one tool file, `install` warns "could not fill Deno's cache for its
+  // Found by a newcomer's pass (session 25), fixed the same day.
+  // with a typo in one tool file, `install` warns "could not fill Deno's cache for its
   // first start (SyntaxError: …)", and `doctor` says "warn  Deno's cache lacks what its first
   // start needs (SyntaxError: …) … `deno task tooldrop install` fills it", then "is ready": the
   // syntax error is blamed on the cache, the advice (install again) cannot fix it, and no line

@@ -47,7 +47,11 @@ export async function scanToolFiles(
 ): Promise<ToolFiles> {
   const files: string[] = [];
   const warnings: string[] = [];
+  const subfolders: string[] = [];
   for (const entry of Deno.readDirSync(dir)) {
+    if (entry.isDirectory && isOwnFolder(entry.name)) {
+      subfolders.push(entry.name);
+    }
     if (!isToolFile(entry.name)) continue;
     if (entry.isFile) {
       files.push(entry.name);
@@ -58,7 +62,67 @@ export async function scanToolFiles(
       } else files.push(entry.name);
     }
   }
-  return { files: files.sort(byCodePoint), warnings };
+  files.sort(byCodePoint);
+  for (const file of strayTools(dir, subfolders, files)) {
+    warnings.push(
+      `Not serving "${label}${file}": it is in a subfolder, and only the files directly in ${
+        label || "the tools folder"
+      } are tools (a subfolder holds what they import); move it up to serve it`,
+    );
+  }
+  return { files, warnings };
+}
+
+/** A folder of the user's own, which may hold a misplaced tool (not `_x`, `.x`, node_modules). */
+function isOwnFolder(name: string): boolean {
+  return !name.startsWith("_") && !name.startsWith(".") &&
+    name !== "node_modules";
+}
+
+/** What a tool, prompt or resource file ends with. */
+const DEFINITION = /export\s+default\s+define(?:Tool|Prompt|Resource)\s*\(/;
+
+/**
+ * Files one level down in `subfolders` of `dir` that are written as tools (`export default
+ * defineTool(` …) and that no tool file imports (a file may re-export one): a newcomer's
+ * `tools/text/upper.ts`, never served and never said. Reads only the subfolders' tool-named
+ * files, and the tool files only when one of those is found.
+ */
+function strayTools(
+  dir: URL,
+  subfolders: readonly string[],
+  files: readonly string[],
+): string[] {
+  const stray: string[] = [];
+  for (const folder of subfolders) {
+    try {
+      for (
+        const entry of Deno.readDirSync(
+          new URL(`${encodeURIComponent(folder)}/`, dir),
+        )
+      ) {
+        if (!entry.isFile || !isToolFile(entry.name)) continue;
+        const path = `${folder}/${entry.name}`;
+        const text = Deno.readTextFileSync(
+          new URL(path.split("/").map(encodeURIComponent).join("/"), dir),
+        );
+        if (DEFINITION.test(text)) stray.push(path);
+      }
+    } catch {
+      // unreadable: nothing to say
+    }
+  }
+  if (stray.length === 0) return stray;
+  const sources = files.map((file) => {
+    try {
+      return Deno.readTextFileSync(toolFileUrl(dir, file));
+    } catch {
+      return "";
+    }
+  });
+  return stray.filter((path) =>
+    !sources.some((text) => text.includes(path.replace(/\.[^.]+$/, "")))
+  );
 }
 
 /** Tool file names in `dir`, sorted by code point (see {@link scanToolFiles}). */
