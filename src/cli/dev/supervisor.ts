@@ -157,9 +157,8 @@ export class Supervisor {
     });
   }
 
-  /** Starts a child and replays the client's session to it. */
+  /** Starts a child, which serves the prompts/resources folders there now, and replays to it. */
   async #start(): Promise<void> {
-    // The child about to start serves the prompts and resources folders there are now.
     this.#kindDirs = existingFolders(this.#io);
     const args = [
       "run",
