@@ -160,21 +160,31 @@ Deno.test("doctor warns when Deno's cache is cold for the registered command, an
   assert.doesNotMatch(cold.text, /ok {4}Deno's cache holds/);
 });
 
-Deno.test("install names a tool file that does not load, and fills Deno's cache for the others", async () => {
-  const { dir, project, root } = await folders();
-  await using _ = dir;
-  // A tool whose local import does not exist: its own code, which no cache can fix.
-  await Deno.writeTextFile(
-    `${root}/tools/broken.ts`,
-    `import "./_missing.ts";\nexport default {};\n`,
-  );
+/** What `install` (into `project`) says once tools/broken.ts holds `source`; it succeeds. */
+async function installWith(
+  root: string,
+  project: string,
+  source: string,
+): Promise<string> {
+  await Deno.writeTextFile(`${root}/tools/broken.ts`, source);
   const { io, errors } = fakeIo(["install"], { INIT_CWD: project }, {
     entry: new URL(`file://${root}/main.ts`),
     toolsDir: new URL(`file://${root}/tools/`),
     os: "linux",
   });
   assert.equal(await runCli(io), 0);
-  const text = errors.join("");
+  return errors.join("");
+}
+
+Deno.test("install names a tool file that does not load, and fills Deno's cache for the others", async () => {
+  const { dir, project, root } = await folders();
+  await using _ = dir;
+  // A tool whose local import does not exist: its own code, which no cache can fix.
+  const text = await installWith(
+    root,
+    project,
+    `import "./_missing.ts";\nexport default {};\n`,
+  );
   assert.match(
     text,
     new RegExp(
@@ -189,17 +199,11 @@ Deno.test("install warns, and still succeeds, when Deno's cache cannot be filled
   await using _ = dir;
   // A tool importing a remote module Deno may not fetch: the cache cannot be filled (at once,
   // offline), and no syntax or missing local file is at fault.
-  await Deno.writeTextFile(
-    `${root}/tools/broken.ts`,
+  const text = await installWith(
+    root,
+    project,
     `import "https://tooldrop.invalid/mod.ts";\nexport default {};\n`,
   );
-  const { io, errors } = fakeIo(["install"], { INIT_CWD: project }, {
-    entry: new URL(`file://${root}/main.ts`),
-    toolsDir: new URL(`file://${root}/tools/`),
-    os: "linux",
-  });
-  assert.equal(await runCli(io), 0);
-  const text = errors.join("");
   const entry = await readEntry(project);
   assert.match(
     text,

@@ -40,6 +40,10 @@ async function deno(
 /** `deno task tooldrop` as arguments to deno: what the README's commands run. */
 const TOOLDROP = denoJson.tasks.tooldrop.split(" ").slice(1, -1);
 
+/** tooldrop's CLI as `deno task tooldrop` runs it, with `args`. */
+const tooldrop = (...args: string[]) =>
+  deno([...TOOLDROP, `${ROOT}/main.ts`, ...args]);
+
 /** A line of a stack trace: what a newcomer should never have to read to learn what to do. */
 const STACK_LINE = /^\s+at /m;
 
@@ -64,13 +68,7 @@ Deno.test({
     "list names the line and column of a syntax error in a tool file, not only the file",
   async fn() {
     await using dir = await tempDir({ "words.ts": WORDS });
-    const { code, stderr } = await deno([
-      ...TOOLDROP,
-      `${ROOT}/main.ts`,
-      "list",
-      "--tools",
-      dir.path,
-    ]);
+    const { code, stderr } = await tooldrop("list", "--tools", dir.path);
     assert.equal(code, 1);
     assert.match(
       stderr,
@@ -101,14 +99,12 @@ Deno.test({
     "call of a tool denied an undeclared permission gives one piece of advice: the permissions line",
   async fn() {
     await using dir = await tempDir({ "peek.ts": PEEK });
-    const { code, stdout, stderr } = await deno([
-      ...TOOLDROP,
-      `${ROOT}/main.ts`,
+    const { code, stdout, stderr } = await tooldrop(
       "call",
       "peek",
       "--tools",
       dir.path,
-    ]);
+    );
     assert.equal(code, 1);
     assert.match(
       stdout + stderr,
@@ -140,13 +136,11 @@ Deno.test({
     "list names a tool file in a subfolder of tools/, which it does not serve",
   async fn() {
     await using dir = await tempDir({ "text/upper.ts": UPPER });
-    const { code, stdout, stderr } = await deno([
-      ...TOOLDROP,
-      `${ROOT}/main.ts`,
+    const { code, stdout, stderr } = await tooldrop(
       "list",
       "--tools",
       dir.path,
-    ]);
+    );
     assert.equal(code, 0);
     assert.doesNotMatch(stdout, /^upper/m);
     assert.match(stderr, /text\/upper\.ts/);

@@ -110,9 +110,25 @@ export function importProblem(
 }
 
 /**
- * Where an import failed, as Deno's message says below its first line (`at
- * file:///…/tools/x.ts:7:25`, under a code frame): the path (relative to the working directory
- * when it is inside it), line and column; undefined when the message names no place.
+ * The place Deno's text about a module names below its first line (`at file:///…/tools/x.ts:7:25`,
+ * under a code frame: an import's error message, `deno install`'s output): the file's path,
+ * line and column; undefined when it names none.
+ */
+export function placeNamed(
+  text: string,
+): { path: string; line: string; column: string } | undefined {
+  const at = /^\s+at (file:\/\/\S+?):(\d+):(\d+)\s*$/m.exec(text);
+  if (!at) return undefined;
+  try {
+    return { path: filePath(new URL(at[1]!)), line: at[2]!, column: at[3]! };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where an import failed (`placeNamed` of its message): the path (relative to the working
+ * directory when it is inside it), line and column; undefined when the message names no place.
  */
 function whereInModule(error: unknown): string | undefined {
   let message: string;
@@ -121,14 +137,9 @@ function whereInModule(error: unknown): string | undefined {
   } catch {
     return undefined;
   }
-  const at = /^\s+at (file:\/\/\S+?):(\d+):(\d+)\s*$/m.exec(message);
-  if (!at) return undefined;
-  let path: string;
-  try {
-    path = filePath(new URL(at[1]!));
-  } catch {
-    return undefined;
-  }
+  const place = placeNamed(message);
+  if (!place) return undefined;
+  let { path } = place;
   try {
     const cwd = Deno.cwd().replace(
       /[\\/]?$/,
@@ -138,5 +149,5 @@ function whereInModule(error: unknown): string | undefined {
   } catch {
     // this process may not read the working directory: the full path
   }
-  return `${path}:${at[2]}:${at[3]}`;
+  return `${path}:${place.line}:${place.column}`;
 }

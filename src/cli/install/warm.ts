@@ -11,7 +11,8 @@
  */
 
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import { placeNamed } from "../../loading/import_tool.ts";
 import { findToolFiles } from "../../loading/tool_files.ts";
 import { shellWord } from "../io.ts";
 
@@ -199,15 +200,8 @@ function failingFile(
   text: string,
   files: readonly string[],
 ): string | undefined {
-  const at = /^\s+at (file:\/\/\S+?):\d+:\d+\s*$/m.exec(text);
-  if (!at) return undefined;
-  let path: string;
-  try {
-    path = fileURLToPath(at[1]!);
-  } catch {
-    return undefined;
-  }
-  return files.find((file) => resolve(file) === path);
+  const place = placeNamed(text);
+  return place && files.find((file) => resolve(file) === place.path);
 }
 
 /** The line of Deno's output that says what went wrong, without its `error: ` label. */
