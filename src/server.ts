@@ -40,7 +40,7 @@
 export { serve, type ServeOptions } from "./server/serve.ts";
 export type { FileWatcher } from "./server/resource_updates.ts";
 export type { ByteReader, ByteSource } from "./server/lines.ts";
-export type { ByteSink, ByteWriter } from "./server/writer.ts";
+export type { ByteSink, ByteWriter, TextSink } from "./server/writer.ts";
 export type { ServerInfo } from "./server/protocol.ts";
 export {
   type AnyToolDefinition,

@@ -48,3 +48,30 @@ Deno.test("LineFeed: read as bytes, the same lines, each ending in a newline", a
   }
   assert.equal(text, `{"a":"é"}\n{"b":2}\n`);
 });
+
+Deno.test("LineFeed: a request pushed parsed is served as it is, and read as bytes as its line", async () => {
+  const request = {
+    kind: "request",
+    id: 7,
+    method: "tools/call",
+    params: { name: "echo", arguments: { text: "é" } },
+  } as const;
+  const feed = new LineFeed();
+  feed.push(`{"a":1}`);
+  feed.push(request);
+  const batches = feed.lineBatches();
+  const first = await batches.next();
+  assert.deepEqual(first.value, [`{"a":1}`, request]);
+  assert.equal((first.value as unknown[])[1], request); // the same object: not copied
+  await batches.return(undefined);
+
+  const bytes = new LineFeed();
+  bytes.push(request);
+  bytes.close();
+  const buffer = new Uint8Array(1024);
+  const n = await bytes.read(buffer);
+  assert.equal(
+    new TextDecoder().decode(buffer.subarray(0, n!)),
+    `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"é"}}}\n`,
+  );
+});

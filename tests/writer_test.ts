@@ -145,24 +145,28 @@ function encoded(text: string): EncodedString {
   return new EncodedString(new TextEncoder().encode(JSON.stringify(text)));
 }
 
-Deno.test("strings a worker sent encoded are written as their bytes, in order with the rest, small or bigger than the buffer", async () => {
+Deno.test("strings a worker sent encoded are written as their bytes, in order with the rest, small or bigger than the buffer; a text sink gets each line whole", async () => {
   const small = awkwardText(1000);
   const big = awkwardText(300_000);
+  const huge = awkwardText(BIG_STRING_CHARS + 10);
   const value = {
     content: [{ type: "text", text: encoded(big) }, {
       type: "text",
       text: encoded(small),
     }],
-    structuredContent: { big, n: 1 },
+    structuredContent: { big, n: 1, huge },
   };
   const line = jsonLine('{"id":1,"result":', value, "}");
   assert.notEqual(typeof line, "string");
-  for (const sink of ["bytes", "stream"]) {
+  for (const sink of ["bytes", "stream", "text"]) {
     const writer = byteWriter(50_000);
     const chunks: Uint8Array[] = [];
+    const given: string[] = [];
     const lines = new LineWriter(
       sink === "bytes"
         ? writer
+        : sink === "text"
+        ? { writeLine: (line: string) => void given.push(line) }
         : new WritableStream({ write: (chunk) => void chunks.push(chunk) }),
       (error) => {
         throw error;
@@ -174,13 +178,16 @@ Deno.test("strings a worker sent encoded are written as their bytes, in order wi
     await lines.drained();
     const text = sink === "bytes"
       ? writer.text()
+      : sink === "text"
+      ? given.map((line) => `${line}\n`).join("")
       : chunks.map((c) => decoder.decode(c, { stream: true })).join("");
+    if (sink === "text") assert.equal(given.length, 3);
     assert.equal(
       text,
       `before\n{"id":1,"result":${
         JSON.stringify({
           content: [{ type: "text", text: big }, { type: "text", text: small }],
-          structuredContent: { big, n: 1 },
+          structuredContent: { big, n: 1, huge },
         })
       }}\nafter\n`,
     );

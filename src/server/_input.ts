@@ -5,22 +5,22 @@
  * read so that the end of the input is still noticed, and no more than that is held.
  */
 
-import type { LineItem } from "./lines.ts";
+import type { ServedItem } from "./lines.ts";
 
 /** Batches read ahead while paused: a batch is one read (64 KiB) or one long line. */
 const MAX_AHEAD_BATCHES = 16;
 
 /** Batches of lines, read on demand or a little ahead; see the module documentation. */
 export class Input {
-  readonly #batches: AsyncIterator<LineItem[]>;
+  readonly #batches: AsyncIterator<ServedItem[]>;
   readonly #onError: (error: unknown) => void;
-  readonly #ahead: LineItem[][] = [];
+  readonly #ahead: ServedItem[][] = [];
   #reading: Promise<void> | undefined;
   #ended = false;
 
   /** `onError` hears of a failed read, which ends the input. */
   constructor(
-    batches: AsyncIterable<LineItem[]>,
+    batches: AsyncIterable<ServedItem[]>,
     onError: (error: unknown) => void,
   ) {
     this.#batches = batches[Symbol.asyncIterator]();
@@ -33,7 +33,7 @@ export class Input {
   }
 
   /** The next batch, or undefined at the end of the input. */
-  async next(): Promise<LineItem[] | undefined> {
+  async next(): Promise<ServedItem[] | undefined> {
     while (this.#ahead.length === 0 && !this.#ended) await this.#read();
     return this.#ahead.shift();
   }

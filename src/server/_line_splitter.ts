@@ -5,6 +5,8 @@
  * reported, never buffered. Synchronous; reading is lines.ts.
  */
 
+import type { Message } from "./jsonrpc.ts";
+
 /** Marks a line that was longer than the bound; it has been (or is being) skipped. */
 export interface OverlongLine {
   readonly overlong: true;
@@ -12,8 +14,17 @@ export interface OverlongLine {
   readonly maxLineBytes: number;
 }
 
+/**
+ * A request an in-process transport parsed already (HTTP parses a body to route it): served as
+ * it is rather than written out as a line and parsed again.
+ */
+export type ParsedRequest = Extract<Message, { kind: "request" }>;
+
 /** An item read from the stream: the text of one line, or the notice that a line was too long. */
 export type LineItem = string | OverlongLine;
+
+/** What the server reads: a line, or (from an in-process transport) a request parsed already. */
+export type ServedItem = LineItem | ParsedRequest;
 
 const LF = 0x0a;
 const CR = 0x0d;

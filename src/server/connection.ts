@@ -26,7 +26,7 @@ import { clientInfo, Session } from "./session.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import type { FileWatcher, ResourceUpdates } from "./resource_updates.ts";
 import { type Request, ToolGate } from "./tool_gate.ts";
-import { type ByteSink, LineWriter } from "./writer.ts";
+import { type ByteSink, LineWriter, type TextSink } from "./writer.ts";
 import type { CallToolResult } from "../tool/tool.ts";
 import type { ToolSet } from "../tool/served.ts";
 import { describeError } from "../util/describe.ts";
@@ -65,7 +65,7 @@ const LIST_KINDS = [
 
 /** A connection's settings, defaults applied (see `ServeOptions`). */
 export interface ConnectionOptions {
-  writable: ByteSink;
+  writable: ByteSink | TextSink;
   tools: ToolSet | Promise<ToolSet>;
   info: ServerInfo;
   instructions: string | undefined;

@@ -10,18 +10,17 @@ import { readScope } from "./era.ts";
 import {
   excerpt,
   idJson,
-  INVALID_REQUEST,
   JsonRpcError,
   type Message,
   METHOD_NOT_FOUND,
   parseMessage,
 } from "./jsonrpc.ts";
-import type { LineItem } from "./lines.ts";
+import { overlongError, type ServedItem } from "./lines.ts";
 import { NOTIFICATIONS, REQUESTS } from "./methods.ts";
 import type { Request } from "./tool_gate.ts";
 
 /** Handles one batch of lines, synchronously: kept out of the async read loop. */
-export function handleBatch(c: Connection, batch: LineItem[]): void {
+export function handleBatch(c: Connection, batch: ServedItem[]): void {
   for (let i = 0; i < batch.length; i++) {
     try {
       handleLine(c, batch[i]!);
@@ -50,16 +49,13 @@ export function handleRequest(c: Connection, request: Request): void {
   }
 }
 
-function handleLine(c: Connection, item: LineItem): void {
+function handleLine(c: Connection, item: ServedItem): void {
   if (typeof item !== "string") {
-    c.fail(
-      null,
-      new JsonRpcError(
-        INVALID_REQUEST,
-        `Invalid request: line longer than ${item.maxLineBytes} bytes (--max-line-bytes); skipped`,
-      ),
-    );
-    return;
+    if ("kind" in item) {
+      if (!c.tools.hold(item)) handleRequest(c, item);
+      return;
+    }
+    return c.fail(null, overlongError(item));
   }
   const message = parseMessage(item);
   switch (message.kind) {

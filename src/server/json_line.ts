@@ -110,6 +110,21 @@ function holdsBigString(value: unknown, depth: number): boolean {
   return false;
 }
 
+const decoder = new TextDecoder();
+
+/** The whole text of a line in parts, as one string (for a reader that takes text, not bytes). */
+export function lineText(line: JsonParts): string {
+  let text = "";
+  for (const part of line.parts) {
+    text += typeof part === "string"
+      ? part
+      : part instanceof EncodedString
+      ? decoder.decode(part.bytes)
+      : JSON.stringify(part.big);
+  }
+  return text;
+}
+
 /** Units escaped at a time: JSON.stringify of a piece is small and short-lived. */
 const PIECE_CHARS = 16 * 1024;
 

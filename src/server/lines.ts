@@ -4,9 +4,20 @@
  * read) through one reused buffer; _line_splitter.ts splits them and bounds each line.
  */
 
-import { type LineItem, LineSplitter } from "./_line_splitter.ts";
+import {
+  type LineItem,
+  LineSplitter,
+  type OverlongLine,
+  type ServedItem,
+} from "./_line_splitter.ts";
+import { INVALID_REQUEST, JsonRpcError } from "./jsonrpc.ts";
 
-export type { LineItem, OverlongLine } from "./_line_splitter.ts";
+export type {
+  LineItem,
+  OverlongLine,
+  ParsedRequest,
+  ServedItem,
+} from "./_line_splitter.ts";
 
 /** The default bound on one line, in bytes, without its terminator. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -21,11 +32,28 @@ export type ByteSource = ReadableStream<Uint8Array> | ByteReader;
 export interface ByteReader {
   /** Fills the start of `buffer`; resolves to the count of bytes read, or null at the end. */
   read(buffer: Uint8Array): Promise<number | null>;
-  /**
-   * A reader whose input is lines already (an in-process transport: src/server/http/pipe.ts)
-   * gives them as they are, in batches, until the end or `signal`: no bytes to encode and split.
-   */
-  lineBatches?(signal?: AbortSignal): AsyncIterable<string[]>;
+}
+
+/**
+ * A reader whose input is lines already (an in-process transport: src/server/http/pipe.ts): it
+ * gives them to the server as they are, in batches, until the end or `signal`, so there are no
+ * bytes to encode and split, and a request it parsed already is not parsed again.
+ */
+export interface LineReader extends ByteReader {
+  lineBatches(signal?: AbortSignal): AsyncIterable<ServedItem[]>;
+}
+
+/**
+ * What the server reads from `input`: a line reader's items as they are (`LineReader`), else
+ * the lines of its bytes (`readLineBatches`).
+ */
+export function readServedBatches(
+  input: ByteSource,
+  options: { maxLineBytes?: number; signal?: AbortSignal } = {},
+): AsyncIterable<ServedItem[]> {
+  return !isStream(input) && "lineBatches" in input
+    ? (input as LineReader).lineBatches(options.signal)
+    : readLineBatches(input, options);
 }
 
 /**
@@ -55,10 +83,6 @@ export async function* readLineBatches(
 ): AsyncGenerator<LineItem[], void, undefined> {
   const { signal } = options;
   if (signal?.aborted) return;
-  if (!isStream(input) && input.lineBatches) {
-    yield* input.lineBatches(signal);
-    return;
-  }
   const source = isStream(input) ? streamSource(input) : readerSource(input);
   const stop = () => source.stop();
   signal?.addEventListener("abort", stop, { once: true });
@@ -68,6 +92,14 @@ export async function* readLineBatches(
     signal?.removeEventListener("abort", stop);
     source.release();
   }
+}
+
+/** What a line over the bound is answered with (`id` null: it was not read). */
+export function overlongError(line: OverlongLine): JsonRpcError {
+  return new JsonRpcError(
+    INVALID_REQUEST,
+    `Invalid request: line longer than ${line.maxLineBytes} bytes (--max-line-bytes); skipped`,
+  );
 }
 
 /** Size of the buffer input is read into, again and again. */

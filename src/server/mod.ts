@@ -9,7 +9,7 @@
 
 export { serve, type ServeOptions } from "./serve.ts";
 export type { ByteReader, ByteSource } from "./lines.ts";
-export type { ByteSink, ByteWriter } from "./writer.ts";
+export type { ByteSink, ByteWriter, TextSink } from "./writer.ts";
 export type { ServerInfo } from "./protocol.ts";
 export {
   callDefinition,

@@ -14,7 +14,7 @@ import { Input } from "./_input.ts";
 import {
   type ByteSource,
   DEFAULT_MAX_LINE_BYTES,
-  readLineBatches,
+  readServedBatches,
 } from "./lines.ts";
 import {
   DEFAULT_SERVER_INFO,
@@ -22,7 +22,7 @@ import {
   type ServedKinds,
   type ServerInfo,
 } from "./protocol.ts";
-import type { ByteSink } from "./writer.ts";
+import type { ByteSink, TextSink } from "./writer.ts";
 import { ToolSet } from "../tool/served.ts";
 import { Logger } from "../util/log.ts";
 
@@ -30,8 +30,8 @@ import { Logger } from "../util/log.ts";
 export interface ServeOptions {
   /** Where requests come from: `Deno.stdin`, or any byte stream. */
   readable: ByteSource;
-  /** Where replies go: `Deno.stdout`, or any byte stream. */
-  writable: ByteSink;
+  /** Where replies go: `Deno.stdout`, or any byte stream, or a taker of lines as text. */
+  writable: ByteSink | TextSink;
   /**
    * The tools, or a promise of them. Until a promise settles, `initialize`, `ping` and
    * `server/discover` are answered and tool requests wait in order; if it rejects, those get
@@ -183,7 +183,7 @@ class Server {
       void c.tools.loaded.then(() => c.followUpdates(updates, signal));
     }
     const input = new Input(
-      readLineBatches(this.#options.readable, {
+      readServedBatches(this.#options.readable, {
         maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
         signal,
       }),

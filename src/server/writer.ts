@@ -16,14 +16,26 @@ import {
   EncodedString,
   escapePieces,
   type JsonParts,
+  lineText,
   pieceEnd,
 } from "./json_line.ts";
 
 /**
- * Where lines are written: a byte stream, or a writer such as `Deno.stdout`, written without the
- * stream machinery (loading it costs milliseconds of start-up).
+ * Where lines are written as bytes: a byte stream, or a writer such as `Deno.stdout`, written
+ * without the stream machinery (loading it costs milliseconds of start-up).
  */
 export type ByteSink = WritableStream<Uint8Array> | ByteWriter;
+
+/**
+ * Takes each line as text, without its newline, at once (an in-process transport: HTTP routes
+ * each reply to its response as a string, so encoding it to bytes would be undone there).
+ */
+export interface TextSink {
+  /** Takes one whole line; it must not wait on the reader (it queues what it cannot pass on). */
+  writeLine(line: string): void;
+  /** Closes the sink, once everything is written. */
+  close?(): void;
+}
 
 /** Writes some of the bytes it is given, as `Deno.stdout` does, and says how many. */
 export interface ByteWriter {
@@ -43,7 +55,7 @@ export async function writeAll(
   }
 }
 
-/** Writes `bytes` to a sink of either kind, and resolves once they are written. */
+/** Writes `bytes` to a byte sink of either kind, and resolves once they are written. */
 export async function writeTo(
   sink: ByteSink,
   bytes: Uint8Array,
@@ -75,6 +87,8 @@ const LF = 10;
 export class LineWriter {
   /** Writes `bytes`; `owned`: they are not reused after, so a stream may keep them. */
   readonly #write: (bytes: Uint8Array, owned?: boolean) => Promise<void>;
+  /** A text sink's: lines go to it as they are, not encoded. */
+  readonly #writeLine: ((line: string) => void) | undefined;
   readonly #close: () => Promise<void> | void;
   readonly #encoder = new TextEncoder();
   readonly #onError: (error: unknown) => void;
@@ -98,8 +112,12 @@ export class LineWriter {
   #idle: Array<() => void> = [];
 
   /** `onError` is called once, with the error of the first failed write. */
-  constructor(sink: ByteSink, onError: (error: unknown) => void) {
-    if (isStream(sink)) {
+  constructor(sink: ByteSink | TextSink, onError: (error: unknown) => void) {
+    if ("writeLine" in sink) {
+      this.#writeLine = (line) => sink.writeLine(line);
+      this.#write = () => Promise.resolve();
+      this.#close = () => sink.close?.();
+    } else if (isStream(sink)) {
       const writer = sink.getWriter();
       this.#write = async (bytes, owned) => {
         await writer.write(owned ? bytes : bytes.slice()); // a stream may keep what it gets
@@ -206,7 +224,10 @@ export class LineWriter {
     this.send(makeNote(this.#logsDropped), LOGS_DROPPED_KEY);
   }
 
-  /** Bytes written so far: how the server tells a slow reader from one that stopped. */
+  /**
+   * Bytes written so far (characters, to a text sink): how the server tells a slow reader from
+   * one that stopped.
+   */
   get written(): number {
     return this.#written;
   }
@@ -253,7 +274,8 @@ export class LineWriter {
       this.#inFlightChars = this.#queuedChars;
       this.#queuedChars = 0;
       try {
-        await this.#writeLines(lines as Array<string | JsonParts>);
+        if (this.#writeLine) this.#giveLines(lines);
+        else await this.#writeLines(lines as Array<string | JsonParts>);
       } catch (error) {
         this.#failed = true;
         this.#queue = [];
@@ -267,6 +289,18 @@ export class LineWriter {
     const idle = this.#idle;
     this.#idle = [];
     for (const resolve of idle) resolve();
+  }
+
+  /** To a text sink: each line as one string (big strings joined in: the sink needs them so). */
+  #giveLines(lines: ReadonlyArray<string | JsonParts | null>): void {
+    const writeLine = this.#writeLine!;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      if (line === null || line === undefined) continue;
+      const text = typeof line === "string" ? line : lineText(line);
+      this.#written += text.length;
+      writeLine(text);
+    }
   }
 
   /**

@@ -213,8 +213,14 @@ Deno.test("a client that never reads its stream costs a bounded queue; the resul
   );
 });
 
-for (const how of ["before", "during"] as const) {
-  Deno.test(`a client that hangs up ${how} its response cancels the call`, async () => {
+// "at once": the client closes its socket as soon as the request is sent, before the tool
+// starts; the server watches a connection only once a request goes unanswered a while
+// (WATCH_AFTER_MS), and must still see that one gone.
+for (const how of ["before", "at once", "during"] as const) {
+  const when = how === "at once"
+    ? "as soon as its request is sent"
+    : `${how} its response`;
+  Deno.test(`a client that hangs up ${when} cancels the call`, async () => {
     const started = deferred();
     const cancelled = deferred<string>();
     const waiting = toolSet({
@@ -257,7 +263,7 @@ for (const how of ["before", "during"] as const) {
       await conn.write(new TextEncoder().encode(
         `POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: wait\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
       ));
-      await started.promise;
+      if (how === "before") await started.promise;
       conn.close();
     }
     assert.match(await cancelled.promise, /cancel/i);

@@ -12,6 +12,15 @@ import { EventStream, SSE_HEADERS } from "./event_stream.ts";
 import type { ResumableStream } from "./resumable.ts";
 
 const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
+/**
+ * How often a peer looks for requests whose clients may have hung up, in ms: a request still
+ * unanswered at the second look is watched from then on. Reading `request.signal` makes
+ * Deno.serve wait on the connection for that request, about a tenth of what a quick call costs
+ * the server's thread, and most calls are answered sooner. A client that hangs up earlier is
+ * noticed then (the signal is aborted already), so its call is cancelled at most twice this
+ * late.
+ */
+export const WATCH_AFTER_MS = 10;
 /** The reconnection delay an SSE stream suggests (`retry:`), in ms. */
 export const RETRY_MS = 1000;
 
@@ -57,6 +66,9 @@ export class Exchange {
   #settled = false;
   #done = false;
   #unwatch: (() => void) | undefined;
+  /** The request whose connection is to be watched, until then (see `watchLater`). */
+  #request: Request | undefined;
+  #waited = false;
 
   constructor(options: ExchangeOptions) {
     this.#options = options;
@@ -81,6 +93,24 @@ export class Exchange {
     if (signal.aborted) return gone();
     signal.addEventListener("abort", gone, { once: true });
     this.#unwatch = () => signal.removeEventListener("abort", gone);
+  }
+
+  /**
+   * Watches `request`'s connection only if the request is still unanswered at the second
+   * `lateWatch()` from now (the peer's timer): see `WATCH_AFTER_MS`.
+   */
+  watchLater(request: Request): void {
+    if (!this.#settled) this.#request = request;
+  }
+
+  /** A tick of the peer's timer; true while it is still to be watched at a later one. */
+  lateWatch(now = false): boolean {
+    const request = this.#request;
+    if (request === undefined) return false;
+    if (!this.#waited && !now) return this.#waited = true;
+    this.#request = undefined;
+    this.watch(request.signal);
+    return false;
   }
 
   /** Sends a line before the reply (switching to SSE); false once the exchange is over. */
@@ -173,6 +203,7 @@ export class Exchange {
     if (this.#settled) return;
     this.#settled = true;
     this.#unwatch?.();
+    this.#request = undefined;
     this.#resolve(response);
   }
 }

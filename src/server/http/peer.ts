@@ -25,7 +25,12 @@ import type { ToolSet } from "../../tool/served.ts";
 import type { Logger } from "../../util/log.ts";
 import type { FileWatcher } from "../resource_updates.ts";
 import { LineFeed, LineSink } from "./pipe.ts";
-import { Exchange, type ExchangeOptions, RETRY_MS } from "./exchange.ts";
+import {
+  Exchange,
+  type ExchangeOptions,
+  RETRY_MS,
+  WATCH_AFTER_MS,
+} from "./exchange.ts";
 import { ResumableStream } from "./resumable.ts";
 import type { ToolUpdates } from "./tool_updates.ts";
 
@@ -87,6 +92,8 @@ export class Peer {
   /** Legacy: streams read to their end, oldest first, kept a while for a client that lost it. */
   readonly #finished = new Set<ResumableStream>();
   #nextId = 1;
+  /** Armed while requests may need their connections watched (`watchLater`). */
+  #lateTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #unroutedLogs = 0;
 
@@ -124,6 +131,7 @@ export class Peer {
       ...(options.watchFiles ? { watchFiles: options.watchFiles } : {}),
       ...(options.stateKey ? { stateKey: options.stateKey } : {}),
     }).finally(() => {
+      clearTimeout(this.#lateTimer);
       ended.abort();
       this.#closed = true;
       for (const exchange of this.#exchanges.values()) exchange.abandon();
@@ -195,14 +203,13 @@ export class Peer {
       if (principal !== undefined) rewritten[PRINCIPAL_KEY] = principal;
       sent = { ...params, _meta: rewritten };
     }
-    this.#feed.push(
-      JSON.stringify({
-        jsonrpc: "2.0",
-        id,
-        method: message.method,
-        ...(sent === undefined ? {} : { params: sent }),
-      }),
-    );
+    // Handed over parsed: the server does not parse it again.
+    this.#feed.push({
+      kind: "request",
+      id,
+      method: message.method,
+      params: sent,
+    });
     this.lastUsed = performance.now();
     return exchange;
   }
@@ -273,10 +280,37 @@ export class Peer {
     }
   }
 
+  /**
+   * Watches `request`'s connection for its exchange, the client's hang-up being its
+   * cancellation, if it is not answered within `WATCH_AFTER_MS` (at once once closing).
+   */
+  watchLater(exchange: Exchange, request: Request): void {
+    if (this.#closed) return exchange.watch(request.signal);
+    exchange.watchLater(request);
+    this.#lateTimer ??= setTimeout(() => this.#lateWatch(), WATCH_AFTER_MS);
+  }
+
+  /**
+   * The timer's tick: requests in progress (the peer's own map, so nothing is held longer)
+   * seen at the last tick are watched now.
+   */
+  #lateWatch(now = false): void {
+    this.#lateTimer = undefined;
+    let waiting = false;
+    for (const exchange of this.#exchanges.values()) {
+      if (exchange.lateWatch(now)) waiting = true;
+    }
+    if (waiting) {
+      this.#lateTimer = setTimeout(() => this.#lateWatch(), WATCH_AFTER_MS);
+    }
+  }
+
   /** Ends the connection: running calls get the grace period, then streams end. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#lateTimer);
+    this.#lateWatch(true); // a client that leaves in the grace cancels its call
     this.#feed.close();
   }
 

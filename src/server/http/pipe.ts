@@ -1,12 +1,13 @@
 /**
  * @module
- * The two ends by which the HTTP transport drives an unchanged `serve()`: `LineFeed`, a byte
- * reader it pushes request lines into, and `LineSink`, a byte writer that cuts what the server
- * writes back into lines and hands each one over as it completes.
+ * The two ends by which the HTTP transport drives an unchanged `serve()`: `LineFeed`, a reader
+ * it pushes lines and parsed requests into, and `LineSink`, which hands over each line the
+ * server writes back, as text.
  */
 
-import type { ByteReader } from "../lines.ts";
-import type { ByteWriter } from "../writer.ts";
+import { requestLine } from "../jsonrpc.ts";
+import type { LineReader, ParsedRequest, ServedItem } from "../lines.ts";
+import type { TextSink } from "../writer.ts";
 
 const encoder = new TextEncoder();
 
@@ -14,23 +15,27 @@ const encoder = new TextEncoder();
  * Lines in, for `serve()`: as they are (`lineBatches`, what `serve()` reads), or as bytes;
  * `close()` is the end of input.
  */
-export class LineFeed implements ByteReader {
-  #lines: string[] = [];
+export class LineFeed implements LineReader {
+  #lines: Array<string | ParsedRequest> = [];
   #chunks: Uint8Array[] = [];
   #head = 0;
   #offset = 0;
   #closed = false;
   #waiting: (() => void) | undefined;
 
-  /** Queues one line (without its newline) for the server to read. */
-  push(line: string): void {
+  /**
+   * Queues one line (without its newline) for the server to read, or a request parsed already:
+   * the server takes it as it is (the HTTP transport parsed the body to route it), which saves
+   * writing it out and parsing it again.
+   */
+  push(line: string | ParsedRequest): void {
     if (this.#closed) return;
     this.#lines.push(line);
     this.#wake();
   }
 
   /** The lines pushed, in batches of those pushed meanwhile, until `close()` or `signal`. */
-  async *lineBatches(signal?: AbortSignal): AsyncGenerator<string[]> {
+  async *lineBatches(signal?: AbortSignal): AsyncGenerator<ServedItem[]> {
     const stop = () => this.#wake();
     signal?.addEventListener("abort", stop, { once: true });
     try {
@@ -59,7 +64,8 @@ export class LineFeed implements ByteReader {
     while (this.#head === this.#chunks.length) {
       if (this.#lines.length > 0) {
         for (const line of this.#lines) {
-          this.#chunks.push(encoder.encode(`${line}\n`));
+          const text = typeof line === "string" ? line : requestLine(line);
+          this.#chunks.push(encoder.encode(`${text}\n`));
         }
         this.#lines = [];
         break;
@@ -97,33 +103,18 @@ export class LineFeed implements ByteReader {
 }
 
 /**
- * What the server writes, cut into lines: each complete line goes to `onLine` during the write
- * that completes it, so the server's writer never waits on an HTTP client (each response has
- * its own bounded queue).
+ * What the server writes, line by line: each line goes to `onLine` as the server's writer gives
+ * it, as text, so that writer never waits on an HTTP client (each response has its own bounded
+ * queue).
  */
-export class LineSink implements ByteWriter {
-  readonly #decoder = new TextDecoder();
+export class LineSink implements TextSink {
   readonly #onLine: (line: string) => void;
-  #partial: string[] = [];
 
   constructor(onLine: (line: string) => void) {
     this.#onLine = onLine;
   }
 
-  write(bytes: Uint8Array): Promise<number> {
-    // Decoded now: the writer reuses its buffer once this resolves.
-    const text = this.#decoder.decode(bytes, { stream: true });
-    let start = 0;
-    for (let end; (end = text.indexOf("\n", start)) !== -1; start = end + 1) {
-      let line = text.slice(start, end);
-      if (this.#partial.length > 0) {
-        this.#partial.push(line);
-        line = this.#partial.join("");
-        this.#partial = [];
-      }
-      this.#onLine(line);
-    }
-    if (start < text.length) this.#partial.push(text.slice(start));
-    return Promise.resolve(bytes.length);
+  writeLine(line: string): void {
+    this.#onLine(line);
   }
 }

@@ -652,7 +652,7 @@ class HttpEndpoint {
         "Invalid request: this id is already used by a request in progress",
       );
     }
-    exchange.watch(request.signal);
+    peer.watchLater(exchange, request);
     return exchange.response;
   }
 
