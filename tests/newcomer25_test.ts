@@ -297,3 +297,29 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  // Found in session 26 (a load-related failure of the test above): a prompts/ folder made and
+  // written at once could lose the file's event (saved before the new folder was watched), and
+  // the folder's own creation was not a change dev looked at, so nothing restarted.
+  name:
+    "dev: a prompts/ folder made after dev started restarts the server once, even before a file is saved in it",
+  async fn() {
+    await using project = await projectCopy();
+    const devArgs = denoJson.tasks.dev.split(" ").slice(1);
+    const server = new ServerProcess(
+      devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
+      { cwd: project.path },
+    );
+    await server.send(initialize(1, "2025-06-18"), initialized());
+    await server.reply(1);
+    await server.stderr.waitFor(/tooldrop \S+ serving/);
+    await Deno.mkdir(`${project.path}/prompts`);
+    await server.stderr.waitFor(/dev: prompts changed; restarting the server/);
+    await server.send(request(2, "prompts/list"));
+    assert.match(
+      JSON.stringify(await server.reply(2)),
+      /"result":\{"prompts":\[\]/,
+    );
+  },
+});

@@ -7,12 +7,8 @@
 import { fileURLToPath } from "node:url";
 import { existingFolders, type Io, servedFolders } from "../io.ts";
 import type { CliOptions } from "../options.ts";
-import {
-  errorLine,
-  INVALID_REQUEST,
-  JsonRpcError,
-} from "../../server/jsonrpc.ts";
-import { readLineBatches } from "../../server/lines.ts";
+import { errorLine } from "../../server/jsonrpc.ts";
+import { overlongError, readLineBatches } from "../../server/lines.ts";
 import { LineWriter } from "../../server/writer.ts";
 import { declaredPermissions } from "../../loading/load.ts";
 import { RESTART_EXIT_CODE } from "../../loading/reload.ts";
@@ -90,6 +86,7 @@ export class Supervisor {
       restart: (why) => this.#restart(why),
       saved: (paths) => this.#types.saved(paths),
       kindDirs: () => this.#kindDirs,
+      kindFolders: Object.values(servedFolders(this.#io)),
     });
     // The watcher runs from the start, so a restart it asks for now must wait for this start.
     this.#restarting = this.#start();
@@ -105,13 +102,7 @@ export class Supervisor {
           if (typeof item === "string") {
             this.#route(this.#session.fromClient(item, this.#down));
           } else {
-            this.#out.send(errorLine(
-              null,
-              new JsonRpcError(
-                INVALID_REQUEST,
-                `Invalid request: line longer than ${item.maxLineBytes} bytes (--max-line-bytes); skipped`,
-              ),
-            ));
+            this.#out.send(errorLine(null, overlongError(item)));
           }
         }
       }

@@ -53,6 +53,12 @@ export interface ProjectWatch {
    * the child once, and the next child serves it in place too.
    */
   kindDirs?: (() => readonly URL[]) | undefined;
+  /**
+   * Where prompts and resources are served from, made yet or not: such a folder appearing
+   * restarts the child, since a file saved in it at once may come before the watch of the new
+   * folder does (and be missed).
+   */
+  kindFolders?: readonly URL[] | undefined;
 }
 
 /** True for a path (relative to the project) whose change restarts the server child. */
@@ -84,10 +90,15 @@ export async function watchProject(options: ProjectWatch): Promise<void> {
     kinds().some((dir) => path.startsWith(dir));
   // A prompt's or resource's file: the server child reloads it, and the manifest lists it.
   const isKind = (path: string) => reloadsInPlace(path) && restartsServer(path);
+  const kindFolders = (options.kindFolders ?? []).map(folderPath)
+    .filter((dir) => dir.startsWith(root)).map((dir) => dir.slice(root.length));
+  const newKindFolder = (path: string) =>
+    kindFolders.includes(`${path}/`) && !reloadsInPlace(`${path}/`);
   const batches = watchPaths(root, {
     signal,
     settleMs: SETTLE_MS,
-    filter: (path) => isTool(path) || restartsServer(path),
+    filter: (path) =>
+      isTool(path) || restartsServer(path) || newKindFolder(path),
   });
   const listing = listingRenewal(options);
   try {
