@@ -210,7 +210,7 @@ export class Peer {
       method: message.method,
       params: sent,
     });
-    this.lastUsed = performance.now();
+    if (this.legacy) this.lastUsed = performance.now(); // idle expiry of sessions
     return exchange;
   }
 
