@@ -97,12 +97,14 @@ export class BodyReader {
   }
 
   /**
-   * The body as text, "too large" or "too slow", as `readBody` says, or "busy" when the bodies
-   * being received already hold the budget (their count or their bytes): answered at once.
+   * The body as text, "too large" or "too slow", as `readBody` says, "busy" when the bodies
+   * being received already hold the budget (their count or their bytes): answered at once, or
+   * "unreadable" when it cannot be read to its end (the connection broke, or the server began
+   * stopping while it came: Deno then closes what it has not read).
    */
   async read(
     request: Request,
-  ): Promise<string | "too large" | "too slow" | "busy"> {
+  ): Promise<string | "too large" | "too slow" | "busy" | "unreadable"> {
     const length = request.headers.get("content-length");
     if (length !== null && Number(length) > this.#maxBytes) return "too large";
     // A declared length is held whole from the start; a chunked body as its bytes come.
@@ -112,6 +114,8 @@ export class BodyReader {
       return length === null
         ? await readBody(request, this.#maxBytes, this.#timeoutMs, hold)
         : await this.#whole(request);
+    } catch {
+      return "unreadable";
     } finally {
       hold.close();
     }

@@ -14,11 +14,16 @@ import type { ResumableStream } from "./resumable.ts";
 const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
 /**
  * How often a peer looks for requests whose clients may have hung up, in ms: a request still
- * unanswered at the second look is watched from then on. Reading `request.signal` makes
- * Deno.serve wait on the connection for that request, about a tenth of what a quick call costs
- * the server's thread, and most calls are answered sooner. A client that hangs up earlier is
- * noticed then (the signal is aborted already), so its call is cancelled at most twice this
- * late.
+ * unanswered at the second look is watched from then on. Watching costs: reading
+ * `request.signal` makes Deno.serve wait on the connection for that request, about a tenth of
+ * what a quick call costs the server's thread, and most calls are answered sooner. A client
+ * that hangs up earlier is noticed then, so its call is cancelled at most twice this late.
+ *
+ * A 2026-era request is watched by beginning its response as an SSE stream, whose end Deno
+ * reports when the client goes: Deno 2.9.6 aborts `request.signal` for a client gone before the
+ * response began only if the request's body was small (under ~450 bytes; a call with longer
+ * arguments, or resumed with a request state, was never cancelled). The signal remains for a
+ * client that accepts JSON only, and for legacy requests (their calls stream from the start).
  */
 export const WATCH_AFTER_MS = 10;
 /** The reconnection delay an SSE stream suggests (`retry:`), in ms. */
@@ -109,7 +114,13 @@ export class Exchange {
     if (request === undefined) return false;
     if (!this.#waited && !now) return this.#waited = true;
     this.#request = undefined;
-    this.watch(request.signal);
+    const accept = request.headers.get("accept");
+    if (
+      this.#options.modern &&
+      (accept === null || /text\/event-stream|\*\/\*/i.test(accept))
+    ) {
+      this.#openStream(); // see WATCH_AFTER_MS
+    } else this.watch(request.signal);
     return false;
   }
 

@@ -417,14 +417,7 @@ class HttpEndpoint {
   }
 
   #method(request: Request): Promise<Response> | Response {
-    if (this.#stopping) {
-      return rpcError(
-        503,
-        null,
-        INTERNAL_ERROR,
-        "Service Unavailable: the server is stopping",
-      );
-    }
+    if (this.#stopping) return stopping();
     switch (request.method) {
       case "POST":
         return this.#post(request);
@@ -483,6 +476,16 @@ class HttpEndpoint {
         INTERNAL_ERROR,
         "Service Unavailable: too many request bodies are being received at once; try again shortly",
         { "retry-after": "1" },
+      );
+    }
+    // Stopping began while the body came (Deno closes what it has not read then).
+    if (this.#stopping) return stopping();
+    if (body === "unreadable") {
+      return rpcError(
+        400,
+        null,
+        INVALID_REQUEST,
+        "Bad Request: the body could not be read to its end",
       );
     }
     const message = parseMessage(body);
@@ -765,5 +768,15 @@ function sessionNotFound(id: RequestId | null = null): Response {
     id,
     -32001,
     "Session not found: it ended or never existed; send initialize again",
+  );
+}
+
+/** The answer to a request that comes while the server stops. */
+function stopping(): Response {
+  return rpcError(
+    503,
+    null,
+    INTERNAL_ERROR,
+    "Service Unavailable: the server is stopping",
   );
 }
