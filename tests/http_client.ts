@@ -90,6 +90,16 @@ export async function events(response: Response): Promise<string[]> {
   return [...text.matchAll(/^data: (.*)$/gm)].map((match) => match[1]!);
 }
 
+/**
+ * A 2026 reply's JSON text however it came: the body (application/json), or the last event of
+ * an SSE stream (a call the server had not answered by its second hang-up tick: WATCH_AFTER_MS).
+ */
+export async function replyText(response: Response): Promise<string> {
+  return response.headers.get("content-type") === "text/event-stream"
+    ? (await events(response)).at(-1) ?? ""
+    : await response.text();
+}
+
 /** A legacy session: initialize (and initialized); its id. */
 export async function openSession(server: HttpServer): Promise<string> {
   const response = await post(server, initialize(1));

@@ -12,7 +12,13 @@ import { defineTool } from "tooldrop";
 import { call, modern, ping } from "../requests.ts";
 import { deferred, toolSet } from "../wire.ts";
 import { within } from "./tool_files.ts";
-import { events, modernHeaders, post, start } from "../http_client.ts";
+import {
+  events,
+  modernHeaders,
+  post,
+  replyText,
+  start,
+} from "../http_client.ts";
 import { createTool } from "../../src/tool/toolset.ts";
 import { type RemoteRunner, ToolSet } from "../../src/tool/served.ts";
 import { EncodedString } from "../../src/server/json_line.ts";
@@ -414,16 +420,6 @@ Deno.test({
   },
 });
 
-/** A 2026 reply as JSON, or as the last event of its SSE stream (a call slower than the ticks). */
-async function replyOf(response: Response) {
-  const text = await response.text();
-  if (!response.headers.get("content-type")?.startsWith("text/event-stream")) {
-    return JSON.parse(text);
-  }
-  const data = text.split("\n").filter((line) => line.startsWith("data: "));
-  return JSON.parse(data.at(-1)!.slice("data: ".length));
-}
-
 Deno.test("1,000 concurrent calls answered after the ticks all get their replies (as SSE once unanswered at the second tick), none cancelled", async () => {
   let cancelled = 0;
   const tools = toolSet({
@@ -445,7 +441,7 @@ Deno.test("1,000 concurrent calls answered after the ticks all get their replies
         server,
         modern(call(i, "slow", { n: i })),
         modernHeaders("tools/call", "slow"),
-      ).then(replyOf)),
+      ).then(async (r) => JSON.parse(await replyText(r)))),
   );
   for (let i = 0; i < N; i++) {
     assert.equal(replies[i].id, i);

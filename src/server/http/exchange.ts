@@ -17,7 +17,9 @@ const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
  * unanswered at the second look is watched from then on. Watching costs: reading
  * `request.signal` makes Deno.serve wait on the connection for that request, about a tenth of
  * what a quick call costs the server's thread, and most calls are answered sooner. A client
- * that hangs up earlier is noticed then, so its call is cancelled at most twice this late.
+ * that hangs up earlier is noticed then, so its call is cancelled at most twice this late (a
+ * quarter of a second apart: soon enough for a person, and a call answered within it, as most
+ * are, keeps its JSON reply: see below).
  *
  * A 2026-era request is watched by beginning its response as an SSE stream, whose end Deno
  * reports when the client goes: Deno 2.9.6 aborts `request.signal` for a client gone before the
@@ -25,7 +27,7 @@ const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
  * arguments, or resumed with a request state, was never cancelled). The signal remains for a
  * client that accepts JSON only, and for legacy requests (their calls stream from the start).
  */
-export const WATCH_AFTER_MS = 10;
+export const WATCH_AFTER_MS = 250;
 /** The reconnection delay an SSE stream suggests (`retry:`), in ms. */
 export const RETRY_MS = 1000;
 
