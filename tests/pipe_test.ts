@@ -75,3 +75,28 @@ Deno.test("LineFeed: a request pushed parsed is served as it is, and read as byt
     `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"é"}}}\n`,
   );
 });
+
+Deno.test("LineFeed: lines pushed after close() come from lateBatches until it ends; requests never", async () => {
+  const feed = new LineFeed();
+  feed.push(`{"a":1}`);
+  feed.close();
+  feed.push(`{"late":1}`); // before the server reads late lines: kept for it
+  feed.push({ kind: "request", id: 1, method: "ping", params: undefined });
+  const read: unknown[] = [];
+  for await (const batch of feed.lineBatches()) read.push(...batch);
+  assert.deepEqual(read, [`{"a":1}`]);
+  const end = new AbortController();
+  const late = feed.lateBatches(end.signal);
+  assert.deepEqual((await late.next()).value, [`{"late":1}`]);
+  const next = late.next();
+  feed.push(`{"late":2}`);
+  assert.deepEqual((await next).value, [`{"late":2}`]);
+  const last = late.next();
+  end.abort();
+  assert.equal((await last).done, true);
+  feed.push(`{"late":3}`); // after the end: dropped, nothing holds it
+  const again = new AbortController();
+  const none = feed.lateBatches(again.signal).next();
+  setTimeout(() => again.abort(), 20);
+  assert.equal((await none).done, true);
+});

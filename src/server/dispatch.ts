@@ -31,6 +31,25 @@ export function handleBatch(c: Connection, batch: ServedItem[]): void {
   }
 }
 
+/**
+ * Handles lines that come while the server stops (see `LineReader.lateBatches`): their
+ * notifications (cancellations) and responses; a request is too late to serve, and dropped.
+ */
+export function handleLateBatch(c: Connection, batch: ServedItem[]): void {
+  for (const item of batch) {
+    if (typeof item !== "string") continue;
+    const message = parseMessage(item);
+    try {
+      if (message.kind === "notification") handleNotification(c, message);
+      else if (message.kind === "response") {
+        c.session.handleResponse(message.id, message.result, message.error);
+      }
+    } catch (error) {
+      c.log.error("Internal error while handling a line (skipped)", error);
+    }
+  }
+}
+
 /** Answers a request by its method's handler (-32601 for an unknown method). */
 export function handleRequest(c: Connection, request: Request): void {
   const { id, method, params } = request;

@@ -41,6 +41,11 @@ export interface ByteReader {
  */
 export interface LineReader extends ByteReader {
   lineBatches(signal?: AbortSignal): AsyncIterable<ServedItem[]>;
+  /**
+   * Lines that come after the end of `lineBatches` (a client's cancellation while the server
+   * stops), until `signal`: the server takes their notifications and responses meanwhile.
+   */
+  lateBatches?(signal: AbortSignal): AsyncIterable<ServedItem[]>;
 }
 
 /**

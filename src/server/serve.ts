@@ -9,12 +9,14 @@
 
 import type { FileWatcher } from "./resource_updates.ts";
 import { Connection, WRITE_HIGH_WATER } from "./connection.ts";
-import { handleBatch, handleRequest } from "./dispatch.ts";
+import { handleBatch, handleLateBatch, handleRequest } from "./dispatch.ts";
 import { Input } from "./_input.ts";
 import {
   type ByteSource,
   DEFAULT_MAX_LINE_BYTES,
+  type LineReader,
   readServedBatches,
+  type ServedItem,
 } from "./lines.ts";
 import {
   DEFAULT_SERVER_INFO,
@@ -201,7 +203,25 @@ class Server {
         await this.#pause(input, signal);
       }
     }
+    // An in-process transport's lines after its end (cancellations) are taken meanwhile.
+    const readable = this.#options.readable as Partial<LineReader>;
+    const lateEnd = new AbortController();
+    const late = typeof readable.lateBatches === "function"
+      ? this.#takeLate(readable.lateBatches(lateEnd.signal))
+      : undefined;
     await this.#shutdown();
+    lateEnd.abort();
+    await late;
+  }
+
+  async #takeLate(batches: AsyncIterable<ServedItem[]>): Promise<void> {
+    try {
+      for await (const batch of batches) {
+        handleLateBatch(this.#connection, batch);
+      }
+    } catch (error) {
+      this.#connection.log.error("Stopped reading input", error);
+    }
   }
 
   /** Calls `onFirstReplies`, once. */

@@ -450,14 +450,13 @@ Deno.test("1,000 concurrent calls answered after the ticks all get their replies
   assert.equal(cancelled, 0);
 });
 
-// KNOWN, not fixed (session 26): once the server stops, the shared peer's input is closed, so a
-// hang-up in the grace cannot reach the server core as a cancellation: the calls run on until
-// they end or the grace does (then they are stopped). Fixing it needs the core to read
-// cancellations during its shutdown grace.
+// Found in session 26: once the server stopped, the shared peer's input was closed, so a hang-up
+// in the grace could not reach the server core as a cancellation, and the calls ran on to the
+// grace's end; the core now takes late lines (cancellations) while it waits for its calls.
 Deno.test({
   name:
     "a client that hangs up during the shutdown grace cancels its call then, not at the grace's end",
-  ignore: true,
+
   fn: async () => {
     const w = waiter();
     const server = start({ tools: w.tools, shutdownGraceMs: 60_000 });

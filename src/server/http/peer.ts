@@ -357,9 +357,12 @@ export class Peer {
     stream.discard();
   }
 
-  /** The client went away before its reply: the request is cancelled in the server. */
+  /**
+   * The client went away before its reply: the request is cancelled in the server (while it
+   * stops too: the feed passes cancellations on in the grace).
+   */
   #cancel(exchange: Exchange): void {
-    if (!this.#forget(exchange) || this.#closed) return;
+    if (!this.#forget(exchange)) return;
     this.#feed.push(
       notificationLine("notifications/cancelled", {
         requestId: exchange.id,

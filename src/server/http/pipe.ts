@@ -17,6 +17,8 @@ const encoder = new TextEncoder();
  */
 export class LineFeed implements LineReader {
   #lines: Array<string | ParsedRequest> = [];
+  #late: string[] = [];
+  #lateDone = false;
   #chunks: Uint8Array[] = [];
   #head = 0;
   #offset = 0;
@@ -29,8 +31,12 @@ export class LineFeed implements LineReader {
    * writing it out and parsing it again.
    */
   push(line: string | ParsedRequest): void {
-    if (this.#closed) return;
-    this.#lines.push(line);
+    if (this.#closed) {
+      // After the end: only lines (cancellations, answers), for `lateBatches`, until it ends
+      // (they are as many as the requests the peer had in progress, at most).
+      if (typeof line !== "string" || this.#lateDone) return;
+      this.#late.push(line);
+    } else this.#lines.push(line);
     this.#wake();
   }
 
@@ -54,7 +60,31 @@ export class LineFeed implements LineReader {
     }
   }
 
-  /** Ends the input: the server reads what is queued, then EOF. */
+  /**
+   * The lines pushed after `close()` (a client's cancellation in the shutdown grace), in
+   * batches, until `signal`: the server reads them while it waits for its calls to end.
+   */
+  async *lateBatches(signal: AbortSignal): AsyncGenerator<ServedItem[]> {
+    const stop = () => this.#wake();
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      while (!signal.aborted) {
+        if (this.#late.length > 0) {
+          const batch = this.#late;
+          this.#late = [];
+          yield batch;
+          continue;
+        }
+        await new Promise<void>((resolve) => this.#waiting = resolve);
+      }
+    } finally {
+      signal.removeEventListener("abort", stop);
+      this.#lateDone = true;
+      this.#late = [];
+    }
+  }
+
+  /** Ends the input: the server reads what is queued, then EOF (then `lateBatches`). */
   close(): void {
     this.#closed = true;
     this.#wake();
