@@ -98,6 +98,31 @@ function textOf(result: unknown): string {
   return content.map((part) => part.text).join("");
 }
 
+/**
+ * Calls slow 100 ms, slow 1500 ms and echo at once, through `client`; checks their results,
+ * and that their responses came as `expected` (content types, in that order).
+ */
+async function callThree(
+  client: {
+    callTool(
+      params: { name: string; arguments: Record<string, unknown> },
+    ): Promise<unknown>;
+  },
+  types: (...ms: number[]) => Promise<Array<string | null>>,
+  expected: string[],
+): Promise<void> {
+  const [quick, slow, echo] = await Promise.all([
+    client.callTool({ name: "slow", arguments: { ms: 100 } }),
+    client.callTool({ name: "slow", arguments: { ms: 1500 } }),
+    client.callTool({ name: "echo", arguments: { text: "héllo" } }),
+  ]);
+  assert.deepEqual(
+    [textOf(quick), textOf(slow), textOf(echo)],
+    ["slept 100", "slept 1500", "héllo"],
+  );
+  assert.deepEqual(await types(100, 1500, -1), expected);
+}
+
 const SSE = "text/event-stream";
 const JSON_TYPE = "application/json";
 /** Longer than Deno 2.9.6 reports a hang-up for before a response begins (~450 bytes). */
@@ -111,16 +136,7 @@ Deno.test("SDK v1 (2025-11-25) over HTTP: calls of 100 and 1500 ms answer on SSE
   await client.connect(transport);
   try {
     assert.equal(transport.protocolVersion, "2025-11-25");
-    const [quick, slow, echo] = await Promise.all([
-      client.callTool({ name: "slow", arguments: { ms: 100 } }),
-      client.callTool({ name: "slow", arguments: { ms: 1500 } }),
-      client.callTool({ name: "echo", arguments: { text: "héllo" } }),
-    ]);
-    assert.deepEqual(
-      [textOf(quick), textOf(slow), textOf(echo)],
-      ["slept 100", "slept 1500", "héllo"],
-    );
-    assert.deepEqual(await types(100, 1500, -1), [SSE, SSE, SSE]);
+    await callThree(client, types, [SSE, SSE, SSE]);
 
     const stop = new AbortController();
     const call = client.callTool(
@@ -146,16 +162,7 @@ Deno.test("SDK v2 (2026-07-28) over HTTP: a 100 ms call is JSON, a 1500 ms one S
   await client.connect(new TransportV2(new URL(server.url), { fetch }));
   try {
     assert.equal(client.getNegotiatedProtocolVersion(), "2026-07-28");
-    const [quick, slow, echo] = await Promise.all([
-      client.callTool({ name: "slow", arguments: { ms: 100 } }),
-      client.callTool({ name: "slow", arguments: { ms: 1500 } }),
-      client.callTool({ name: "echo", arguments: { text: "héllo" } }),
-    ]);
-    assert.deepEqual(
-      [textOf(quick), textOf(slow), textOf(echo)],
-      ["slept 100", "slept 1500", "héllo"],
-    );
-    assert.deepEqual(await types(100, 1500, -1), [JSON_TYPE, SSE, JSON_TYPE]);
+    await callThree(client, types, [JSON_TYPE, SSE, JSON_TYPE]);
 
     // Aborted once its response began as a stream: the client closes the connection.
     const late = new AbortController();
@@ -200,16 +207,7 @@ Deno.test("SDK v2 (2025-11-25) over HTTP: calls of 100 and 1500 ms answer on SSE
   await client.connect(new TransportV2(new URL(server.url), { fetch }));
   try {
     assert.equal(client.getNegotiatedProtocolVersion(), "2025-11-25");
-    const [quick, slow, echo] = await Promise.all([
-      client.callTool({ name: "slow", arguments: { ms: 100 } }),
-      client.callTool({ name: "slow", arguments: { ms: 1500 } }),
-      client.callTool({ name: "echo", arguments: { text: "héllo" } }),
-    ]);
-    assert.deepEqual(
-      [textOf(quick), textOf(slow), textOf(echo)],
-      ["slept 100", "slept 1500", "héllo"],
-    );
-    assert.deepEqual(await types(100, 1500, -1), [SSE, SSE, SSE]);
+    await callThree(client, types, [SSE, SSE, SSE]);
 
     const stop = new AbortController();
     const call = client.callTool(

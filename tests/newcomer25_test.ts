@@ -208,6 +208,19 @@ export default definePrompt({ description: ${
   }, get: () => "hello" });
 `;
 
+/** `deno task dev` in the project at `path`, initialized, once its server child serves. */
+async function devServing(path: string): Promise<ServerProcess> {
+  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
+  const server = new ServerProcess(
+    devArgs.map((a) => (a === "main.ts" ? `${path}/main.ts` : a)),
+    { cwd: path },
+  );
+  await server.send(initialize(1, "2025-06-18"), initialized());
+  await server.reply(1);
+  await server.stderr.waitFor(/tooldrop \S+ serving/);
+  return server;
+}
+
 Deno.test({
   // Found by a newcomer's pass (session 25), fixed the same day.
   // under `deno task dev`, a prompts/ (or resources/) folder made after dev started
@@ -220,14 +233,7 @@ Deno.test({
     "dev: a prompt saved in a prompts/ folder made after dev started reloads in place, with no second restart",
   async fn() {
     await using project = await projectCopy();
-    const devArgs = denoJson.tasks.dev.split(" ").slice(1);
-    const server = new ServerProcess(
-      devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
-      { cwd: project.path },
-    );
-    await server.send(initialize(1, "2025-06-18"), initialized());
-    await server.reply(1);
-    await server.stderr.waitFor(/tooldrop \S+ serving/);
+    const server = await devServing(project.path);
     await Deno.mkdir(`${project.path}/prompts`);
     await Deno.writeTextFile(
       `${project.path}/prompts/hello.ts`,
@@ -306,14 +312,7 @@ Deno.test({
     "dev: a prompts/ folder made after dev started restarts the server once, even before a file is saved in it",
   async fn() {
     await using project = await projectCopy();
-    const devArgs = denoJson.tasks.dev.split(" ").slice(1);
-    const server = new ServerProcess(
-      devArgs.map((a) => (a === "main.ts" ? `${project.path}/main.ts` : a)),
-      { cwd: project.path },
-    );
-    await server.send(initialize(1, "2025-06-18"), initialized());
-    await server.reply(1);
-    await server.stderr.waitFor(/tooldrop \S+ serving/);
+    const server = await devServing(project.path);
     await Deno.mkdir(`${project.path}/prompts`);
     await server.stderr.waitFor(/dev: prompts changed; restarting the server/);
     await server.send(request(2, "prompts/list"));
