@@ -10,7 +10,13 @@
 
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { FIXTURE_TOOLS, projectCopy, ServerProcess, tempDir } from "./spawn.ts";
+import {
+  devSession,
+  FIXTURE_TOOLS,
+  projectCopy,
+  ServerProcess,
+  tempDir,
+} from "./spawn.ts";
 import { Collector, deferred, fakeIo } from "./wire.ts";
 import {
   call,
@@ -213,18 +219,6 @@ Deno.test("dev: a helper change reloads the tools that import it in the same ser
   // deno-lint-ignore no-console
   console.log(`  helper saved → list_changed (dev): ${ms.toFixed(0)} ms`);
 });
-
-/** `deno task dev` in the copy of the project at `path`, past its handshake (id 1). */
-async function devSession(path: string): Promise<ServerProcess> {
-  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
-  const server = new ServerProcess(
-    devArgs.map((a) => (a === "main.ts" ? `${path}/main.ts` : a)),
-    { cwd: path },
-  );
-  await server.send(initialize(1, "2025-06-18"), initialized());
-  await server.reply(1);
-  return server;
-}
 
 /** A tool that spins in a loop, so its worker is terminated with its thread still busy. */
 const SPIN = `

@@ -7,8 +7,9 @@
 
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { initialize, initialized, request } from "./requests.ts";
+import { request } from "./requests.ts";
 import {
+  devSession,
   FIXTURE_TOOLS,
   projectCopy,
   ROOT,
@@ -210,13 +211,7 @@ export default definePrompt({ description: ${
 
 /** `deno task dev` in the project at `path`, initialized, once its server child serves. */
 async function devServing(path: string): Promise<ServerProcess> {
-  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
-  const server = new ServerProcess(
-    devArgs.map((a) => (a === "main.ts" ? `${path}/main.ts` : a)),
-    { cwd: path },
-  );
-  await server.send(initialize(1, "2025-06-18"), initialized());
-  await server.reply(1);
+  const server = await devSession(path);
   await server.stderr.waitFor(/tooldrop \S+ serving/);
   return server;
 }

@@ -6,7 +6,7 @@
 
 import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
-import { jsonLines } from "./requests.ts";
+import { initialize, initialized, jsonLines } from "./requests.ts";
 
 /**
  * How the CLI's hints name this Deno: `deno`, or `npx -y deno@<version>` when it runs from npx's
@@ -250,4 +250,16 @@ export class ServerProcess {
     }
     return { code, ms: performance.now() - start };
   }
+}
+
+/** `deno task dev` in the copy of the project at `path`, past its handshake (id 1). */
+export async function devSession(path: string): Promise<ServerProcess> {
+  const devArgs = denoJson.tasks.dev.split(" ").slice(1);
+  const server = new ServerProcess(
+    devArgs.map((a) => (a === "main.ts" ? `${path}/main.ts` : a)),
+    { cwd: path },
+  );
+  await server.send(initialize(1, "2025-06-18"), initialized());
+  await server.reply(1);
+  return server;
 }

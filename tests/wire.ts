@@ -74,6 +74,32 @@ export function untilCancelled(): AnyToolDefinition {
   });
 }
 
+/**
+ * A tool that reports progress once, then runs until its call is cancelled: `started` resolves
+ * once it has reported, `cancelled` with the abort's reason.
+ */
+export function progressUntilCancelled(): {
+  tool: AnyToolDefinition;
+  started: ReturnType<typeof deferred<void>>;
+  cancelled: ReturnType<typeof deferred<string>>;
+} {
+  const started = deferred();
+  const cancelled = deferred<string>();
+  const tool = defineTool({
+    description: "Reports progress, then waits until cancelled.",
+    run: (_args, ctx) =>
+      new Promise((_, reject) => {
+        ctx.signal.addEventListener("abort", () => {
+          cancelled.resolve(String(ctx.signal.reason));
+          reject(ctx.signal.reason);
+        });
+        ctx.progress(1);
+        started.resolve();
+      }),
+  });
+  return { tool, started, cancelled };
+}
+
 /** A logger that keeps its lines for assertions. */
 export function memoryLog(
   level: Logger["level"] = "debug",

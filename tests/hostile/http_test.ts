@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { defineTool } from "tooldrop";
 import { call, initialize, modern, ping } from "../requests.ts";
-import { deferred, toolSet } from "../wire.ts";
+import { deferred, progressUntilCancelled, toolSet } from "../wire.ts";
 import {
   legacyHeaders,
   modernHeaders,
@@ -221,22 +221,8 @@ for (const how of ["before", "at once", "during"] as const) {
     ? "as soon as its request is sent"
     : `${how} its response`;
   Deno.test(`a client that hangs up ${when} cancels the call`, async () => {
-    const started = deferred();
-    const cancelled = deferred<string>();
-    const waiting = toolSet({
-      wait: defineTool({
-        description: "Reports progress, then waits until cancelled.",
-        run: (_args, ctx) =>
-          new Promise((_, reject) => {
-            ctx.signal.addEventListener("abort", () => {
-              cancelled.resolve(String(ctx.signal.reason));
-              reject(ctx.signal.reason);
-            });
-            ctx.progress(1);
-            started.resolve();
-          }),
-      }),
-    });
+    const { tool, started, cancelled } = progressUntilCancelled();
+    const waiting = toolSet({ wait: tool });
     await using server = start({ tools: waiting });
     const body = JSON.stringify(
       modern(call(1, "wait"), how === "during" ? { progressToken: 1 } : {}),

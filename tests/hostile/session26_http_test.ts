@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineTool } from "tooldrop";
 import { call, modern, ping } from "../requests.ts";
-import { deferred, toolSet } from "../wire.ts";
+import { deferred, progressUntilCancelled, toolSet } from "../wire.ts";
 import { within } from "./tool_files.ts";
 import {
   events,
@@ -348,22 +348,8 @@ Deno.test("a client that hangs up before its body is read starts no call; the se
 });
 
 Deno.test("a client that hangs up after the stream began (progress first) cancels the call", async () => {
-  const begun = deferred();
-  const cancelled = deferred<string>();
-  const tools = toolSet({
-    wait: defineTool({
-      description: "Reports progress at once, then waits until cancelled.",
-      run: (_args, ctx) =>
-        new Promise((_, reject) => {
-          ctx.signal.addEventListener("abort", () => {
-            cancelled.resolve(String(ctx.signal.reason));
-            reject(ctx.signal.reason);
-          });
-          ctx.progress(1);
-          begun.resolve();
-        }),
-    }),
-  });
+  const { tool, started: begun, cancelled } = progressUntilCancelled();
+  const tools = toolSet({ wait: tool });
   await using server = start({ tools });
   // Hung up at once: the response settles as a stream (the progress) before any tick watches
   // the connection, so only the stream's own cancellation can see the client gone.
