@@ -285,9 +285,10 @@ export class Peer {
    * cancellation, if it is not answered within `WATCH_AFTER_MS` (at once once closing).
    */
   watchLater(exchange: Exchange, request: Request): void {
-    if (this.#closed) return exchange.watch(request.signal);
     exchange.watchLater(request);
-    this.#lateTimer ??= setTimeout(() => this.#lateWatch(), WATCH_AFTER_MS);
+    if (this.#closed) exchange.lateWatch(true);
+    else {this.#lateTimer ??= setTimeout(() =>
+        this.#lateWatch(), WATCH_AFTER_MS);}
   }
 
   /**
