@@ -275,19 +275,6 @@ export function errorLine(id: RequestId | null, error: JsonRpcError): string {
   return `{"jsonrpc":"2.0","id":${idJson(id)},"error":${JSON.stringify(body)}}`;
 }
 
-/** A request's line, as a client sends it. */
-export function requestLine(
-  request: { id: RequestId; method: string; params: Params | undefined },
-): string {
-  const { id, method, params } = request;
-  return JSON.stringify({
-    jsonrpc: "2.0",
-    id,
-    method,
-    ...(params === undefined ? {} : { params }),
-  });
-}
-
 /** A notification line. */
 export function notificationLine(method: string, params: unknown): string {
   return `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${

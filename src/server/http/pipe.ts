@@ -5,7 +5,6 @@
  * server writes back, as text.
  */
 
-import { requestLine } from "../jsonrpc.ts";
 import type { LineReader, ParsedRequest, ServedItem } from "../lines.ts";
 import type { TextSink } from "../writer.ts";
 
@@ -147,4 +146,14 @@ export class LineSink implements TextSink {
   writeLine(line: string): void {
     this.#onLine(line);
   }
+}
+
+/** A parsed request's line, as a client sends it (for a reader of bytes). */
+function requestLine({ id, method, params }: ParsedRequest): string {
+  return JSON.stringify({
+    jsonrpc: "2.0",
+    id,
+    method,
+    ...(params === undefined ? {} : { params }),
+  });
 }
