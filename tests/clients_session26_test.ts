@@ -123,6 +123,23 @@ async function callThree(
   assert.deepEqual(await types(100, 1500, -1), expected);
 }
 
+/**
+ * Starts a call with `call`, aborts it once `when` resolves (by default, once the tool has
+ * started), and checks that the client's call rejects with the abort and the tool was cancelled.
+ */
+async function abortedCancels(
+  run: Run,
+  call: (signal: AbortSignal) => Promise<unknown>,
+  when: () => Promise<unknown> = () => run.started.promise,
+): Promise<void> {
+  const stop = new AbortController();
+  const pending = call(stop.signal);
+  await when();
+  stop.abort(new Error("client stop"));
+  await assert.rejects(pending, /client stop/);
+  assert.match(await run.ended.promise, /^aborted: .*cancelled/);
+}
+
 const SSE = "text/event-stream";
 const JSON_TYPE = "application/json";
 /** Longer than Deno 2.9.6 reports a hang-up for before a response begins (~450 bytes). */
@@ -138,16 +155,12 @@ Deno.test("SDK v1 (2025-11-25) over HTTP: calls of 100 and 1500 ms answer on SSE
     assert.equal(transport.protocolVersion, "2025-11-25");
     await callThree(client, types, [SSE, SSE, SSE]);
 
-    const stop = new AbortController();
-    const call = client.callTool(
-      { name: "slow", arguments: { ms: 9000 } },
-      undefined,
-      { signal: stop.signal },
-    );
-    await run(9000).started.promise;
-    stop.abort(new Error("client stop"));
-    await assert.rejects(call, /client stop/);
-    assert.match(await run(9000).ended.promise, /^aborted: .*cancelled/);
+    await abortedCancels(run(9000), (signal) =>
+      client.callTool(
+        { name: "slow", arguments: { ms: 9000 } },
+        undefined,
+        { signal },
+      ));
   } finally {
     await client.close();
   }
@@ -165,27 +178,20 @@ Deno.test("SDK v2 (2026-07-28) over HTTP: a 100 ms call is JSON, a 1500 ms one S
     await callThree(client, types, [JSON_TYPE, SSE, JSON_TYPE]);
 
     // Aborted once its response began as a stream: the client closes the connection.
-    const late = new AbortController();
-    const lateCall = client.callTool(
-      { name: "slow", arguments: { ms: 9000 } },
-      { signal: late.signal },
+    await abortedCancels(
+      run(9000),
+      (signal) =>
+        client.callTool({ name: "slow", arguments: { ms: 9000 } }, { signal }),
+      async () => assert.equal(await run(9000).responded.promise, SSE),
     );
-    assert.equal(await run(9000).responded.promise, SSE);
-    late.abort(new Error("client stop"));
-    await assert.rejects(lateCall, /client stop/);
-    assert.match(await run(9000).ended.promise, /^aborted: .*cancelled/);
 
     // Aborted before any response, with a request longer than Deno reports a hang-up for:
     // noticed when the peer begins its stream at the second tick.
-    const early = new AbortController();
-    const earlyCall = client.callTool(
-      { name: "slow", arguments: { ms: 9001 }, _meta: PAD },
-      { signal: early.signal },
-    );
-    await run(9001).started.promise;
-    early.abort(new Error("early stop"));
-    await assert.rejects(earlyCall, /early stop/);
-    assert.match(await run(9001).ended.promise, /^aborted: .*cancelled/);
+    await abortedCancels(run(9001), (signal) =>
+      client.callTool(
+        { name: "slow", arguments: { ms: 9001 }, _meta: PAD },
+        { signal },
+      ));
 
     // Closing the transport mid-call closes the call's connection too.
     const closed = client.callTool({ name: "slow", arguments: { ms: 9002 } });
@@ -209,15 +215,11 @@ Deno.test("SDK v2 (2025-11-25) over HTTP: calls of 100 and 1500 ms answer on SSE
     assert.equal(client.getNegotiatedProtocolVersion(), "2025-11-25");
     await callThree(client, types, [SSE, SSE, SSE]);
 
-    const stop = new AbortController();
-    const call = client.callTool(
-      { name: "slow", arguments: { ms: 9000 }, _meta: PAD },
-      { signal: stop.signal },
-    );
-    await run(9000).started.promise;
-    stop.abort(new Error("client stop"));
-    await assert.rejects(call, /client stop/);
-    assert.match(await run(9000).ended.promise, /^aborted: .*cancelled/);
+    await abortedCancels(run(9000), (signal) =>
+      client.callTool(
+        { name: "slow", arguments: { ms: 9000 }, _meta: PAD },
+        { signal },
+      ));
   } finally {
     await client.close();
   }
