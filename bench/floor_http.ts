@@ -5,6 +5,11 @@
  * reply of the right shape (`tools/call` of echo sends its `text` back as JSON; of progress, with
  * a `progressToken`, sends `count` progress events then the result as SSE, one event per chunk).
  * No validation, no headers checked, no tool dispatch. Run by bench/bench.ts.
+ *
+ * With `worker` as its second argument it is the floor of a server that isolates its tools: the
+ * same, but each echo call's text crosses to a Worker (bench/floor_worker.ts) and its result comes
+ * back from it, the calls that arrive in one turn of the event loop in one message each way, as
+ * tooldrop sends them. The crossing, on its own, is what this floor adds to the first.
  */
 
 const encoder = new TextEncoder();
@@ -50,11 +55,55 @@ async function handle(request: Request): Promise<Response> {
       Number(params.arguments?.count ?? 1),
     );
   }
-  return new Response(
-    result(message.id, params.arguments?.text ?? Deno.cwd()),
-    { headers: JSON_HEADERS },
-  );
+  const text = params.arguments?.text ?? Deno.cwd();
+  if (crossing) {
+    return new Response(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: message.id,
+        result: await crossing.call(text),
+      }),
+      { headers: JSON_HEADERS },
+    );
+  }
+  return new Response(result(message.id, text), { headers: JSON_HEADERS });
+}
+
+/** Echo calls sent to a worker: those of one turn leave in one message at its end. */
+class Crossing {
+  #worker = new Worker(new URL("./floor_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  #waiting = new Map<number, (result: unknown) => void>();
+  #queue: unknown[] = [];
+  #nextId = 1;
+
+  constructor() {
+    this.#worker.onmessage = (event: MessageEvent<unknown[]>) => {
+      const results = event.data;
+      for (let i = 0; i + 1 < results.length; i += 2) {
+        const id = results[i] as number;
+        this.#waiting.get(id)?.(results[i + 1]);
+        this.#waiting.delete(id);
+      }
+    };
+  }
+
+  call(text: unknown): Promise<unknown> {
+    const id = this.#nextId++;
+    const { promise, resolve } = Promise.withResolvers<unknown>();
+    this.#waiting.set(id, resolve);
+    if (this.#queue.push(id, text) === 2) {
+      setImmediate(() => {
+        const calls = this.#queue;
+        this.#queue = [];
+        this.#worker.postMessage(calls);
+      });
+    }
+    return promise;
+  }
 }
 
 const port = Number(Deno.args[0] ?? 8000);
+const crossing = Deno.args[1] === "worker" ? new Crossing() : undefined;
 Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handle);

@@ -1,7 +1,8 @@
 /**
  * @module
  * The HTTP part of `deno task bench`: tooldrop's `serve --http`, the official SDK's Streamable
- * HTTP server (Node, stateless) and a `Deno.serve` floor, each started on a free loopback port and
+ * HTTP server (Node, stateless), a `Deno.serve` floor and that floor with a worker crossing per call
+ * ("floor+worker": the least a server that isolates its tools does), each started on a free loopback port and
  * loaded by bench/http_load.ts in a process of its own: echo calls from 1, 16 and 64 keep-alive
  * connections for a fixed time each, one progress call over SSE, then the server tree's peak RSS.
  */
@@ -38,7 +39,10 @@ export interface HttpResult {
   peakRssMiB: number;
 }
 
-/** The servers: tooldrop as `deno task start` runs it plus `--allow-net`, the SDK, the floor. */
+/**
+ * The servers: tooldrop as `deno task start` runs it plus `--allow-net`, the SDK, the floor, and
+ * the floor with a worker crossing per call.
+ */
 export function httpServers(root: string, toolsDir: string): HttpSpec[] {
   const start = denoJson.tasks.start.split(" ");
   const main = start.indexOf("main.ts");
@@ -72,8 +76,8 @@ export function httpServers(root: string, toolsDir: string): HttpSpec[] {
       cwd: root,
       era: "2025",
     },
-    {
-      name: "floor",
+    ...["floor", "floor+worker"].map((name): HttpSpec => ({
+      name,
       command: (port) => [
         Deno.execPath(),
         "run",
@@ -82,10 +86,11 @@ export function httpServers(root: string, toolsDir: string): HttpSpec[] {
         "--allow-read=.",
         `${root}/bench/floor_http.ts`,
         `${port}`,
+        ...(name === "floor" ? [] : ["worker"]),
       ],
       cwd: root,
       era: "2025",
-    },
+    })),
   ];
 }
 

@@ -2,8 +2,13 @@
 // rejects a wrong one; its summary takes medians of per-round ratios.
 import assert from "node:assert/strict";
 import { load, progress } from "./http_load.ts";
-import { httpMetrics, httpTargets, summarizeHttp } from "./http_report.ts";
-import type { HttpResult } from "./http.ts";
+import {
+  httpMetrics,
+  httpTable,
+  httpTargets,
+  summarizeHttp,
+} from "./http_report.ts";
+import { type HttpResult, httpServers, measureHttp } from "./http.ts";
 
 function serve(handler: (body: string) => Response) {
   return Deno.serve(
@@ -89,5 +94,32 @@ Deno.test("the HTTP summary takes the median of per-round ratios, and judges eac
       ["p99_1", "≤ SDK", false], // medians of 2 and 0.5: 1.25
       ["peakRss", "≤ 0.6× SDK", true],
     ],
+  );
+});
+
+Deno.test("the floor+worker server answers echo through its worker, and the table divides by it", async () => {
+  const spec = httpServers(Deno.cwd(), "bench/http_tools").find((s) =>
+    s.name === "floor+worker"
+  )!;
+  const measured = await measureHttp(spec, {
+    concurrencies: [4],
+    warmupSeconds: 0,
+    seconds: 0.2,
+    progressCount: 2,
+    progressRepeats: 1,
+  });
+  const load = measured.loads["4"];
+  assert.ok(load && !("error" in load) && load.requests > 4);
+  const summary = summarizeHttp(
+    [{ tooldrop: measured, floor: measured, "floor+worker": measured }],
+    ["tooldrop", "floor", "floor+worker"],
+    httpMetrics([4], 2),
+    httpTargets([4]),
+  );
+  assert.deepEqual(summary.ratios.rps4, { floor: 1, "floor+worker": 1 });
+  const header = httpTable(summary, httpMetrics([4], 2)).split("\n")[0]!;
+  assert.match(
+    header,
+    /\| tooldrop ÷ floor \| tooldrop ÷ floor\+worker \| target \|$/,
   );
 });

@@ -1,7 +1,7 @@
 /**
  * @module
- * The HTTP part's rounds turned into medians, per-round ratios (tooldrop ÷ SDK, tooldrop ÷
- * floor), verdicts on issue 17's targets, and a Markdown table like the stdio one.
+ * The HTTP part's rounds turned into medians, per-round ratios (tooldrop ÷ SDK, ÷ floor, ÷
+ * floor+worker), verdicts on issue 17's targets, and a Markdown table like the stdio one.
  */
 
 import type { HttpResult } from "./http.ts";
@@ -31,11 +31,15 @@ interface Target {
 export interface HttpSummary {
   servers: string[];
   values: Record<string, Record<string, number | string>>;
-  ratios: Record<string, { SDK: number | null; floor: number | null }>;
+  /** By metric, then by the server divided by (SDK, floor, floor+worker). */
+  ratios: Record<string, Record<string, number | null>>;
   targets: Array<
     { metric: string; target: string; ratio: number | null; met: boolean }
   >;
 }
+
+/** The servers tooldrop is divided by, in the table's order. */
+const RATIOS_AGAINST = ["SDK", "floor", "floor+worker"];
 
 const failed = (value: unknown): value is { error: string } =>
   typeof value === "object" && value !== null && "error" in value;
@@ -186,7 +190,11 @@ export function summarizeHttp(
       }).filter((r): r is number => r !== null);
       return list.length > 0 ? median(list) : null;
     };
-    ratios[metric.key] = { SDK: per("SDK"), floor: per("floor") };
+    ratios[metric.key] = Object.fromEntries(
+      RATIOS_AGAINST.filter((other) => servers.includes(other)).map((
+        other,
+      ) => [other, per(other)]),
+    );
   }
   return {
     servers,
@@ -221,5 +229,10 @@ export function httpTable(summary: HttpSummary, metrics: Metric[]): string {
         .map((t) => `${t.met ? "✅" : "❌"} ${t.target}`).join("; "),
     };
   });
-  return resultsTable(summary.servers, rows, summary.values);
+  return resultsTable(
+    summary.servers,
+    rows,
+    summary.values,
+    RATIOS_AGAINST.filter((other) => summary.servers.includes(other)),
+  );
 }

@@ -345,10 +345,8 @@ export interface TableRow {
   label: string;
   unit: string;
   cells: string[];
-  ratios: {
-    SDK?: number | null | undefined;
-    floor?: number | null | undefined;
-  };
+  /** By the server divided by: SDK, floor, and any other the table names. */
+  ratios: Record<string, number | null | undefined>;
   verdicts: string;
 }
 
@@ -361,19 +359,20 @@ export function resultsTable(
   servers: string[],
   rows: TableRow[],
   values: Summary["values"],
+  against: string[] = ["SDK", "floor"],
 ): string {
   const main = servers[0]!;
   const lines = [
-    `| metric | ${
-      servers.join(" | ")
-    } | ${main} ÷ SDK | ${main} ÷ floor | target |`,
-    `| --- | ${servers.map(() => "---:").join(" | ")} | ---: | ---: | --- |`,
+    `| metric | ${servers.join(" | ")} | ${
+      against.map((other) => `${main} ÷ ${other}`).join(" | ")
+    } | target |`,
+    `| --- | ${[...servers, ...against].map(() => "---:").join(" | ")} | --- |`,
   ];
   for (const row of rows) {
     lines.push(
       `| ${row.label} (${row.unit}) | ${row.cells.join(" | ")} | ${
-        ratioText(row.ratios.SDK)
-      } | ${ratioText(row.ratios.floor)} | ${row.verdicts} |`,
+        against.map((other) => ratioText(row.ratios[other])).join(" | ")
+      } | ${row.verdicts} |`,
     );
   }
   const failures = Object.entries(values).flatMap(([key, row]) =>
