@@ -25,7 +25,7 @@ Deno.test("an unparseable line gets -32700 with id null and a short excerpt", as
 
 Deno.test("a JSON array (batch) gets -32600 with id null", async () => {
   const expected =
-    `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid request: batches (JSON arrays) are not supported; send one message per line"}}`;
+    `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid request: batches (JSON arrays) are not supported; send each message on its own (a line on stdio, a POST over HTTP)"}}`;
   assert.deepEqual(
     await replies(`[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, `[]`),
     [

@@ -78,6 +78,16 @@ export function legacyScope(version: string): RequestScope {
   };
 }
 
+/** The -32022 error for a request whose `_meta` names a version we do not speak. */
+export function unsupportedVersion(requested: string): JsonRpcError {
+  return new JsonRpcError(
+    UNSUPPORTED_PROTOCOL_VERSION,
+    "Unsupported protocol version",
+    // Only what a request's _meta may name: older versions need `initialize` first.
+    { supported: MODERN_VERSIONS, requested },
+  );
+}
+
 /**
  * Reads a request's `_meta`. `plain` is returned as it is for a legacy request without one, so
  * the common case allocates nothing. Throws -32022 for a modern version we do not speak and
@@ -108,12 +118,7 @@ export function readScope(
     );
   }
   if (!(MODERN_VERSIONS as readonly string[]).includes(requested)) {
-    throw new JsonRpcError(
-      UNSUPPORTED_PROTOCOL_VERSION,
-      "Unsupported protocol version",
-      // Only what a request's _meta may name: older versions need `initialize` first.
-      { supported: MODERN_VERSIONS, requested },
-    );
+    throw unsupportedVersion(requested);
   }
   const level = m[LOG_LEVEL_KEY];
   if (level !== undefined && !isLogLevel(level)) {

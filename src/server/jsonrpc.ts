@@ -77,7 +77,7 @@ export function parseMessage(line: string): Message {
   }
   if (!isPlainObject(value)) {
     const what = Array.isArray(value)
-      ? "batches (JSON arrays) are not supported; send one message per line"
+      ? "batches (JSON arrays) are not supported; send each message on its own (a line on stdio, a POST over HTTP)"
       : `expected a JSON object, got ${value === null ? "null" : typeof value}`;
     return invalid(
       null,

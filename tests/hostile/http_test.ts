@@ -94,7 +94,7 @@ Deno.test("malformed JSON, a batch, a non-object: 400 with the JSON-RPC error", 
     ],
     [
       "[]",
-      `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid request: batches (JSON arrays) are not supported; send one message per line"}}`,
+      `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid request: batches (JSON arrays) are not supported; send each message on its own (a line on stdio, a POST over HTTP)"}}`,
     ],
     [
       "42",

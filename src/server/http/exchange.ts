@@ -21,11 +21,14 @@ const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
  * quarter of a second apart: soon enough for a person, and a call answered within it, as most
  * are, keeps its JSON reply: see below).
  *
- * A 2026-era request is watched by beginning its response as an SSE stream, whose end Deno
- * reports when the client goes: Deno 2.9.6 aborts `request.signal` for a client gone before the
- * response began only if the request's body was small (under ~450 bytes; a call with longer
- * arguments, or resumed with a request state, was never cancelled). The signal remains for a
- * client that accepts JSON only, and for legacy requests (their calls stream from the start).
+ * A 2026-era call (`tools/call`, `prompts/get`, `resources/read`: what runs a tool's code) is
+ * watched by beginning its response as an SSE stream, whose end Deno reports when the client
+ * goes: Deno 2.9.6 aborts `request.signal` for a client gone before the response began only if
+ * the request's body was small (under ~450 bytes; a call with longer arguments, or resumed with
+ * a request state, was never cancelled). Other requests keep the signal: they are slow only
+ * while they wait to be read, and a stream would take the HTTP status of their error (404 for an
+ * unknown method). So does a client that accepts JSON only. Legacy requests are not watched:
+ * in that era a hang-up is not a cancellation (their calls stream, resumably, from the start).
  */
 export const WATCH_AFTER_MS = 250;
 /** The reconnection delay an SSE stream suggests (`retry:`), in ms. */
@@ -43,6 +46,8 @@ export interface ExchangeOptions {
   logs: boolean;
   /** True for a 2026-07-28 request: some errors have their own HTTP status. */
   modern: boolean;
+  /** True when a late watch begins its stream (a 2026-era call: see `WATCH_AFTER_MS`). */
+  streamsToWatch?: boolean | undefined;
   /**
    * "lazy": JSON unless something comes before the reply; "now": an SSE stream from the start
    * (legacy calls: the client learns at once how to reconnect); "listen": a long-lived stream.
@@ -118,7 +123,7 @@ export class Exchange {
     this.#request = undefined;
     const accept = request.headers.get("accept");
     if (
-      this.#options.modern &&
+      this.#options.streamsToWatch &&
       (accept === null || /text\/event-stream|\*\/\*/i.test(accept))
     ) {
       this.#openStream(); // see WATCH_AFTER_MS

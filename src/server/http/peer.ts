@@ -169,6 +169,7 @@ export class Peer {
       | "progressToken"
       | "droppedNote"
       | "resumable"
+      | "streamsToWatch"
     >,
     principal?: string,
   ): Exchange | "busy" | "duplicate" {
@@ -187,6 +188,7 @@ export class Peer {
       logs: CALL_METHODS.has(message.method) &&
         (this.legacy ||
           meta?.["io.modelcontextprotocol/logLevel"] !== undefined),
+      streamsToWatch: options.modern && CALL_METHODS.has(message.method),
       onAbandon: () => this.#cancel(exchange),
       droppedNote: this.#droppedNote,
       resumable: this.legacy ? () => this.#newStream(false) : undefined,
@@ -286,9 +288,11 @@ export class Peer {
    */
   watchLater(exchange: Exchange, request: Request): void {
     exchange.watchLater(request);
-    if (this.#closed) exchange.lateWatch(true);
-    else {this.#lateTimer ??= setTimeout(() =>
-        this.#lateWatch(), WATCH_AFTER_MS);}
+    if (this.#closed) {
+      exchange.lateWatch(true);
+      return;
+    }
+    this.#lateTimer ??= setTimeout(() => this.#lateWatch(), WATCH_AFTER_MS);
   }
 
   /**

@@ -20,7 +20,11 @@ import {
   parseMessage,
   type RequestId,
 } from "../jsonrpc.ts";
-import { MODERN_VERSIONS, SUPPORTED_VERSIONS } from "../era.ts";
+import {
+  MODERN_VERSIONS,
+  SUPPORTED_VERSIONS,
+  unsupportedVersion,
+} from "../era.ts";
 import {
   DEFAULT_SERVER_INFO,
   negotiateVersion,
@@ -541,6 +545,13 @@ class HttpEndpoint {
           `Header mismatch: ${mismatch}`,
         );
       }
+      if (
+        typeof metaVersion === "string" &&
+        !(MODERN_VERSIONS as readonly string[]).includes(metaVersion)
+      ) {
+        // Answered here, with its 400, even while the server is too busy to read it soon.
+        return reply(400, errorLine(id, unsupportedVersion(metaVersion)));
+      }
       return this.#exchange(request, this.#shared, message, {
         modern: true,
         stream: method === "subscriptions/listen" ? "listen" : "lazy",
@@ -660,7 +671,9 @@ class HttpEndpoint {
         "Invalid request: this id is already used by a request in progress",
       );
     }
-    peer.watchLater(exchange, request);
+    // A legacy client's hang-up is not a cancellation (2025 transports: it sends
+    // notifications/cancelled); a 2026 client's is.
+    if (how.modern) peer.watchLater(exchange, request);
     return exchange.response;
   }
 
