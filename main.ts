@@ -8,7 +8,7 @@
 import { guardNodeStdout, protectProcess } from "./src/util/guards.ts";
 import { dropFfi, giveUpLibc, moveStdio } from "./src/util/stdio_fds.ts";
 import { runCli } from "./src/cli/mod.ts";
-import { TextSink } from "./src/cli/text_sink.ts";
+import { StderrSink } from "./src/cli/stderr_sink.ts";
 
 /** At exit, how long the last log lines may take to reach a stderr that is slow to read. */
 const STDERR_FLUSH_MS = 200;
@@ -23,7 +23,7 @@ if (import.meta.main) {
     }
   }
   // Logging never waits for the reader of stderr, and holds at most 1 MiB for it.
-  const stderr = new TextSink(Deno.stderr);
+  const stderr = new StderrSink(Deno.stderr);
   // Read and written directly: the web streams would add milliseconds of start-up.
   const stdout = Deno.stdout;
   // From here on a tool that writes to Deno.stdout lands on stderr; only `stdout` reaches fd 1.

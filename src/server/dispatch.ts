@@ -21,14 +21,7 @@ import type { Request } from "./tool_gate.ts";
 
 /** Handles one batch of lines, synchronously: kept out of the async read loop. */
 export function handleBatch(c: Connection, batch: ServedItem[]): void {
-  for (let i = 0; i < batch.length; i++) {
-    try {
-      handleLine(c, batch[i]!);
-    } catch (error) {
-      // Each step is meant to be total; should one still throw, the line is lost, not the server.
-      c.log.error("Internal error while handling a line (skipped)", error);
-    }
-  }
+  eachLine(c, batch, false);
 }
 
 /**
@@ -36,15 +29,15 @@ export function handleBatch(c: Connection, batch: ServedItem[]): void {
  * notifications (cancellations) and responses; a request is too late to serve, and dropped.
  */
 export function handleLateBatch(c: Connection, batch: ServedItem[]): void {
-  for (const item of batch) {
-    if (typeof item !== "string") continue;
-    const message = parseMessage(item);
+  eachLine(c, batch, true);
+}
+
+function eachLine(c: Connection, batch: ServedItem[], late: boolean): void {
+  for (let i = 0; i < batch.length; i++) {
     try {
-      if (message.kind === "notification") handleNotification(c, message);
-      else if (message.kind === "response") {
-        c.session.handleResponse(message.id, message.result, message.error);
-      }
+      handleLine(c, batch[i]!, late);
     } catch (error) {
+      // Each step is meant to be total; should one still throw, the line is lost, not the server.
       c.log.error("Internal error while handling a line (skipped)", error);
     }
   }
@@ -68,8 +61,10 @@ export function handleRequest(c: Connection, request: Request): void {
   }
 }
 
-function handleLine(c: Connection, item: ServedItem): void {
+/** One line; `late`: the server is stopping, so only notifications and responses count. */
+function handleLine(c: Connection, item: ServedItem, late: boolean): void {
   if (typeof item !== "string") {
+    if (late) return;
     if ("kind" in item) {
       if (!c.tools.hold(item)) handleRequest(c, item);
       return;
@@ -79,7 +74,7 @@ function handleLine(c: Connection, item: ServedItem): void {
   const message = parseMessage(item);
   switch (message.kind) {
     case "request":
-      if (!c.tools.hold(message)) handleRequest(c, message);
+      if (!late && !c.tools.hold(message)) handleRequest(c, message);
       return;
     case "notification":
       return handleNotification(c, message);
@@ -96,7 +91,8 @@ function handleLine(c: Connection, item: ServedItem): void {
       return;
     case "invalid":
       c.log.debug(`${message.error.message}: ${excerpt(item)}`);
-      return c.fail(message.id, message.error);
+      if (!late) c.fail(message.id, message.error);
+      return;
   }
 }
 

@@ -56,9 +56,14 @@ export function readServedBatches(
   input: ByteSource,
   options: { maxLineBytes?: number; signal?: AbortSignal } = {},
 ): AsyncIterable<ServedItem[]> {
-  return !isStream(input) && "lineBatches" in input
-    ? (input as LineReader).lineBatches(options.signal)
+  return isLineReader(input)
+    ? input.lineBatches(options.signal)
     : readLineBatches(input, options);
+}
+
+/** Whether `input` gives lines as they are (`LineReader`) rather than bytes. */
+export function isLineReader(input: ByteSource): input is LineReader {
+  return !isStream(input) && "lineBatches" in input;
 }
 
 /**

@@ -14,7 +14,7 @@ import { Input } from "./_input.ts";
 import {
   type ByteSource,
   DEFAULT_MAX_LINE_BYTES,
-  type LineReader,
+  isLineReader,
   readServedBatches,
   type ServedItem,
 } from "./lines.ts";
@@ -204,9 +204,9 @@ class Server {
       }
     }
     // An in-process transport's lines after its end (cancellations) are taken meanwhile.
-    const readable = this.#options.readable as Partial<LineReader>;
+    const readable = this.#options.readable;
     const lateEnd = new AbortController();
-    const late = typeof readable.lateBatches === "function"
+    const late = isLineReader(readable) && readable.lateBatches
       ? this.#takeLate(readable.lateBatches(lateEnd.signal))
       : undefined;
     await this.#shutdown();

@@ -124,6 +124,27 @@ Deno.test("a body that is not application/json is 415; an Accept of neither kind
   await accept.body?.cancel();
 });
 
+Deno.test("Accept is read as media ranges: a range refused with q=0 does not count, text/* and application/* do", async () => {
+  await using server = start();
+  for (
+    const [accept, status] of [
+      ["*/*;q=0, text/html", 406],
+      ["application/json;q=0", 406],
+      ["text/event-stream; q=0.0", 406],
+      ["application/*", 200],
+      ["text/*;q=0.5", 200],
+      ["TEXT/EVENT-STREAM", 200],
+    ] as const
+  ) {
+    const response = await post(server, modern(ping(1)), {
+      ...modernHeaders("ping"),
+      accept,
+    });
+    assert.equal(response.status, status, accept);
+    await response.body?.cancel();
+  }
+});
+
 Deno.test("notifications and responses for an unknown session are 404", async () => {
   await using server = start();
   const note = await post(server, {

@@ -82,6 +82,7 @@ export class BodyReader {
   readonly #maxBytes: number;
   readonly #timeoutMs: number;
   readonly #budget: BodyBudget;
+  readonly #onUnreadable: (error: unknown) => void;
   /** Reads in progress, oldest first: all have the same bound, so deadlines are in order. */
   readonly #reads = new Set<{ deadline: number; late: () => void }>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -90,7 +91,9 @@ export class BodyReader {
     maxBytes: number,
     timeoutMs: number = DEFAULT_BODY_TIMEOUT_MS,
     budget: BodyBudget = new BodyBudget(maxBytes),
+    onUnreadable: (error: unknown) => void = () => {},
   ) {
+    this.#onUnreadable = onUnreadable;
     this.#maxBytes = maxBytes;
     this.#timeoutMs = timeoutMs;
     this.#budget = budget;
@@ -100,7 +103,7 @@ export class BodyReader {
    * The body as text, "too large" or "too slow", as `readBody` says, "busy" when the bodies
    * being received already hold the budget (their count or their bytes): answered at once, or
    * "unreadable" when it cannot be read to its end (the connection broke, or the server began
-   * stopping while it came: Deno then closes what it has not read).
+   * stopping while it came: Deno then closes what it has not read; `onUnreadable` is told why).
    */
   async read(
     request: Request,
@@ -114,7 +117,8 @@ export class BodyReader {
       return length === null
         ? await readBody(request, this.#maxBytes, this.#timeoutMs, hold)
         : await this.#whole(request);
-    } catch {
+    } catch (error) {
+      this.#onUnreadable(error); // told why (for a debug line): the reply says only that
       return "unreadable";
     } finally {
       hold.close();

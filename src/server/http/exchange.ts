@@ -9,6 +9,7 @@
 
 import { idJson, type RequestId } from "../jsonrpc.ts";
 import { EventStream, SSE_HEADERS } from "./event_stream.ts";
+import { accepts } from "./guard.ts";
 import type { ResumableStream } from "./resumable.ts";
 
 const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
@@ -124,7 +125,7 @@ export class Exchange {
     const accept = request.headers.get("accept");
     if (
       this.#options.streamsToWatch &&
-      (accept === null || /text\/event-stream|\*\/\*/i.test(accept))
+      (accept === null || accepts(accept, "text/event-stream"))
     ) {
       this.#openStream(); // see WATCH_AFTER_MS
     } else this.watch(request.signal);

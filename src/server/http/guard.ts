@@ -195,3 +195,24 @@ function decodeSentinel(value: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Whether an `Accept` header admits any of `types` (exact, `type/*` or `*\/*`, with a q-value
+ * above 0). Parameters other than q are ignored.
+ */
+export function accepts(accept: string, ...types: string[]): boolean {
+  for (const range of accept.split(",")) {
+    const [media = "", ...params] = range.split(";");
+    const q = params.find((p) => /^\s*q\s*=/i.test(p));
+    if (q !== undefined && !(Number(q.split("=")[1]) > 0)) continue;
+    const [type, subtype] = media.trim().toLowerCase().split("/");
+    if (type === "*" && subtype === "*") return true;
+    for (const wanted of types) {
+      const [wantedType, wantedSubtype] = wanted.split("/");
+      if (
+        type === wantedType && (subtype === "*" || subtype === wantedSubtype)
+      ) return true;
+    }
+  }
+  return false;
+}

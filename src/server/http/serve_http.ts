@@ -36,6 +36,7 @@ import type { ToolSet } from "../../tool/served.ts";
 import { Logger } from "../../util/log.ts";
 import { SSE_HEADERS } from "./event_stream.ts";
 import {
+  accepts,
   HEADER_MISMATCH,
   headerMismatch,
   HostGuard,
@@ -206,7 +207,12 @@ class HttpEndpoint {
       : undefined;
     this.#maxBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.#bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
-    this.#bodies = new BodyReader(this.#maxBytes, this.#bodyTimeoutMs);
+    this.#bodies = new BodyReader(
+      this.#maxBytes,
+      this.#bodyTimeoutMs,
+      undefined,
+      (error) => log.debug("A request body could not be read", error),
+    );
     this.#trouble = options.trouble;
     this.#peerOptions = {
       tools: options.tools,
@@ -447,7 +453,7 @@ class HttpEndpoint {
     const accept = request.headers.get("accept");
     if (
       accept !== null &&
-      !/application\/json|text\/event-stream|\*\/\*/i.test(accept)
+      !accepts(accept, "application/json", "text/event-stream")
     ) {
       return rpcError(
         406,
@@ -687,7 +693,7 @@ class HttpEndpoint {
       );
     }
     if (
-      !/text\/event-stream|\*\/\*/i.test(request.headers.get("accept") ?? "")
+      !accepts(request.headers.get("accept") ?? "", "text/event-stream")
     ) {
       return rpcError(
         406,

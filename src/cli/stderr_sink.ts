@@ -11,7 +11,7 @@ import type { ByteWriter } from "../server/writer.ts";
 const MAX_QUEUED_CHARS = 1024 * 1024;
 
 /** Queues text for a byte writer and writes it in the background; see the module documentation. */
-export class TextSink {
+export class StderrSink {
   readonly #writer: ByteWriter;
   readonly #max: number;
   readonly #encoder = new TextEncoder();
