@@ -68,7 +68,10 @@ function print(text = ""): void {
   Deno.stdout.writeSync(new TextEncoder().encode(`${text}\n`));
 }
 
-/** The servers: tooldrop as `deno task start` runs it, its binary if built, the SDK, the floor. */
+/**
+ * The servers: tooldrop as `deno task start` runs it, its binary if built, the SDK, the floor,
+ * and the floor with a worker crossing per batch of calls.
+ */
 async function servers(): Promise<ServerSpec[]> {
   const start = denoJson.tasks.start.split(" ");
   if (start[0] !== "deno") {
@@ -106,6 +109,19 @@ async function servers(): Promise<ServerSpec[]> {
         "run",
         "--no-prompt",
         `${ROOT}/bench/floor.ts`,
+      ],
+      cwd: ROOT,
+    },
+    {
+      // The floor of a server that isolates its tools: its echo calls cross to a worker.
+      name: "floor+worker",
+      command: [
+        Deno.execPath(),
+        "run",
+        "--no-prompt",
+        `--allow-read=${ROOT}/bench/floor_worker.ts`,
+        `${ROOT}/bench/floor.ts`,
+        "worker",
       ],
       cwd: ROOT,
     },

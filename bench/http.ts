@@ -9,6 +9,7 @@
 
 import denoJson from "../deno.json" with { type: "json" };
 import { deadline, treePeakRssKiB } from "./client.ts";
+import { WORKER_FLOOR } from "./report.ts";
 import type { Era, LoadResult, ProgressResult } from "./http_load.ts";
 
 /** How to start one HTTP server under test on `port`, and which era its client speaks. */
@@ -76,7 +77,7 @@ export function httpServers(root: string, toolsDir: string): HttpSpec[] {
       cwd: root,
       era: "2025",
     },
-    ...["floor", "floor+worker"].map((name): HttpSpec => ({
+    ...["floor", WORKER_FLOOR].map((name): HttpSpec => ({
       name,
       command: (port) => [
         Deno.execPath(),

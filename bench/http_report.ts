@@ -6,7 +6,13 @@
 
 import type { HttpResult } from "./http.ts";
 import type { LoadResult } from "./http_load.ts";
-import { format, median, resultsTable, type TableRow } from "./report.ts";
+import {
+  format,
+  median,
+  resultsTable,
+  type TableRow,
+  WORKER_FLOOR,
+} from "./report.ts";
 
 /** What one round measured, by server name. */
 export type HttpRound = Record<string, HttpResult | { error: string }>;
@@ -39,7 +45,7 @@ export interface HttpSummary {
 }
 
 /** The servers tooldrop is divided by, in the table's order. */
-const RATIOS_AGAINST = ["SDK", "floor", "floor+worker"];
+const RATIOS_AGAINST = ["SDK", "floor", WORKER_FLOOR];
 
 const failed = (value: unknown): value is { error: string } =>
   typeof value === "object" && value !== null && "error" in value;

@@ -1,6 +1,6 @@
 /**
  * @module
- * Turns benchmark rounds into medians, per-round ratios (tooldrop ÷ SDK, tooldrop ÷ floor),
+ * Turns benchmark rounds into medians, per-round ratios (tooldrop ÷ SDK, ÷ floor, ÷ floor+worker),
  * verdicts on the targets, and a Markdown table.
  */
 
@@ -182,6 +182,9 @@ interface Target {
   ok: (ratio: number) => boolean;
 }
 
+/** The floor of a server that isolates its tools (bench/floor.ts `worker`), when measured. */
+export const WORKER_FLOOR = "floor+worker";
+
 export const TARGETS: Target[] = [
   { metric: "pipelined", against: "SDK", text: "≥ 4× SDK", ok: (r) => r >= 4 },
   {
@@ -286,6 +289,9 @@ export function summarize(rounds: Round[], servers: string[]): Summary {
       ratios[variant]![metric.key] = {
         SDK: per("SDK"),
         floor: per("floor"),
+        ...(servers.includes(WORKER_FLOOR)
+          ? { [WORKER_FLOOR]: per(WORKER_FLOOR) }
+          : {}),
         ...(metric.key === "echo50" ? { self: per(null) } : {}),
       };
     }
@@ -405,9 +411,16 @@ export function table(summary: Summary): string {
       label: metric.label,
       unit: metric.unit,
       cells: summary.servers.map((s) => format(row[s], metric.unit)),
-      ratios: { SDK: ratio.SDK, floor: ratio.floor },
+      ratios: ratio,
       verdicts,
     };
   });
-  return resultsTable(summary.servers, rows, summary.values);
+  return resultsTable(
+    summary.servers,
+    rows,
+    summary.values,
+    ["SDK", "floor", WORKER_FLOOR].filter((other) =>
+      summary.servers.includes(other)
+    ),
+  );
 }
