@@ -121,6 +121,34 @@ export function legacyHeaders(session: string): Record<string, string> {
   };
 }
 
+/** Resolves after `ms` (for a client's own pacing, never to wait on the server). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * POSTs `body` to /mcp with `headers` on a raw connection left open (the test closes it to hang
+ * up); `sendBytes`: only the first that many bytes of the body are sent.
+ */
+export async function rawPost(
+  server: HttpServer,
+  body: string,
+  headers: Record<string, string>,
+  sendBytes?: number,
+): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const bytes = new TextEncoder().encode(body);
+  const head = Object.entries(headers).map(([name, value]) =>
+    `${name}: ${value}\r\n`
+  ).join("");
+  await conn.write(new TextEncoder().encode(
+    `POST /mcp HTTP/1.1\r\nHost: localhost\r\n${head}Content-Length: ${bytes.length}\r\n\r\n`,
+  ));
+  const sent = bytes.subarray(0, sendBytes ?? bytes.length);
+  if (sent.length > 0) await conn.write(sent);
+  return conn;
+}
+
 /** A raw HTTP/1.1 exchange over TCP (fetch sets Host itself): the status line and the rest. */
 export async function raw(
   server: HttpServer,

@@ -17,35 +17,29 @@ import {
   modernHeaders,
   openSession,
   post,
+  rawPost,
   replyText,
+  sleep,
   start,
 } from "../http_client.ts";
 import { WATCH_AFTER_MS } from "../../src/server/http/exchange.ts";
 import type { HttpServer } from "../../src/server/http/serve_http.ts";
 
-const encoder = new TextEncoder();
-
-/** Resolves after `ms` (for a client's own pacing, never to wait on the server). */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** POSTs `body` on a raw connection with `headers`, which the test closes to hang up. */
-async function rawPost(
-  server: HttpServer,
-  body: string,
-  headers: Record<string, string>,
-): Promise<Deno.TcpConn> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-  const bytes = encoder.encode(body);
-  const head = Object.entries(headers).map(([name, value]) =>
-    `${name}: ${value}\r\n`
-  ).join("");
-  await conn.write(encoder.encode(
-    `POST /mcp HTTP/1.1\r\nHost: localhost\r\n${head}Content-Length: ${bytes.length}\r\n\r\n`,
-  ));
-  await conn.write(bytes);
-  return conn;
+/**
+ * Holds 1,024 calls of `hold`, at which the shared peer's core pauses reading (64 × 16), until
+ * each response has begun (as a stream, past the ticks): every call reached the core.
+ */
+function pauseReading(server: HttpServer): Promise<Response[]> {
+  const held = Array.from(
+    { length: 1024 },
+    (_, i) =>
+      post(
+        server,
+        modern(call(i, "hold")),
+        modernHeaders("tools/call", "hold"),
+      ),
+  );
+  return within(Promise.all(held), "the held calls' heads");
 }
 
 /** A tool that waits until cancelled or released, counting both. */
@@ -89,18 +83,7 @@ Deno.test({
   fn: async () => {
     const h = holder();
     await using server = start({ tools: h.tools });
-    // The shared peer's core pauses reading at 1,024 calls running or queued (64 × 16).
-    const held = Array.from(
-      { length: 1024 },
-      (_, i) =>
-        post(
-          server,
-          modern(call(i, "hold")),
-          modernHeaders("tools/call", "hold"),
-        ),
-    );
-    // Each response has begun (as a stream, past the ticks): every call reached the core.
-    const begun = await within(Promise.all(held), "the held calls' heads");
+    const begun = await pauseReading(server);
     const lost = post(
       server,
       modern(request(5000, "no/such")),
@@ -120,16 +103,7 @@ Deno.test({
 Deno.test("a 2026 request naming a version the server does not speak gets its 400 at once, even while reading is paused", async () => {
   const h = holder();
   await using server = start({ tools: h.tools });
-  const held = Array.from(
-    { length: 1024 },
-    (_, i) =>
-      post(
-        server,
-        modern(call(i, "hold")),
-        modernHeaders("tools/call", "hold"),
-      ),
-  );
-  const begun = await within(Promise.all(held), "the held calls' heads");
+  const begun = await pauseReading(server);
   const future = await within(
     post(
       server,

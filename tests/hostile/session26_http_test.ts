@@ -16,7 +16,9 @@ import {
   events,
   modernHeaders,
   post,
+  rawPost,
   replyText,
+  sleep,
   start,
 } from "../http_client.ts";
 import { createTool } from "../../src/tool/toolset.ts";
@@ -27,25 +29,14 @@ import type { HttpServer } from "../../src/server/http/serve_http.ts";
 
 const encoder = new TextEncoder();
 
-/** Resolves after `ms` (for a client's own pacing, never to wait on the server). */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** A 2026-era tools/call written on a raw connection, which the test closes to hang up. */
-async function rawCall(
+function rawCall(
   server: HttpServer,
   body: string,
   tool: string,
-  sendBytes = encoder.encode(body).length,
+  sendBytes?: number,
 ): Promise<Deno.TcpConn> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-  const bytes = encoder.encode(body);
-  await conn.write(encoder.encode(
-    `POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: ${tool}\r\nContent-Length: ${bytes.length}\r\n\r\n`,
-  ));
-  if (sendBytes > 0) await conn.write(bytes.subarray(0, sendBytes));
-  return conn;
+  return rawPost(server, body, modernHeaders("tools/call", tool), sendBytes);
 }
 
 /** Reads a raw connection to its end (the server closes it or the test does). */
