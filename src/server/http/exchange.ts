@@ -9,7 +9,6 @@
 
 import { idJson, type RequestId } from "../jsonrpc.ts";
 import { EventStream, SSE_HEADERS } from "./event_stream.ts";
-import { accepts } from "./guard.ts";
 import type { ResumableStream } from "./resumable.ts";
 
 const REPLY_PREFIX = `{"jsonrpc":"2.0","id":`;
@@ -49,6 +48,12 @@ export interface ExchangeOptions {
   modern: boolean;
   /** True when a late watch begins its stream (a 2026-era call: see `WATCH_AFTER_MS`). */
   streamsToWatch?: boolean | undefined;
+  /**
+   * False when the client's `Accept` leaves out `text/event-stream`: its reply is JSON, what would
+   * come before it is dropped (a server request goes to the GET stream, or is refused), and a
+   * late watch reads `request.signal`.
+   */
+  sse?: boolean | undefined;
   /**
    * "lazy": JSON unless something comes before the reply; "now": an SSE stream from the start
    * (legacy calls: the client learns at once how to reconnect); "listen": a long-lived stream.
@@ -92,7 +97,10 @@ export class Exchange {
     const { promise, resolve } = Promise.withResolvers<Response>();
     this.response = promise;
     this.#resolve = resolve;
-    if (options.stream !== "lazy") this.#openStream();
+    if (
+      options.stream === "listen" ||
+      (options.stream === "now" && options.sse !== false)
+    ) this.#openStream();
   }
 
   /**
@@ -122,19 +130,20 @@ export class Exchange {
     if (request === undefined) return false;
     if (!this.#waited && !now) return this.#waited = true;
     this.#request = undefined;
-    const accept = request.headers.get("accept");
-    if (
-      this.#options.streamsToWatch &&
-      (accept === null || accepts(accept, "text/event-stream"))
-    ) {
+    if (this.#options.streamsToWatch && this.#options.sse !== false) {
       this.#openStream(); // see WATCH_AFTER_MS
     } else this.watch(request.signal);
     return false;
   }
 
-  /** Sends a line before the reply (switching to SSE); false once the exchange is over. */
+  /**
+   * Sends a line before the reply (switching to SSE); false once the exchange is over, or when
+   * its client takes no SSE.
+   */
   notify(line: string, droppable = true): boolean {
-    if (this.#done) return false;
+    if (this.#done || (this.#options.sse === false && !this.#stream)) {
+      return false;
+    }
     this.#openStream().notify(line, droppable);
     return true;
   }

@@ -107,6 +107,8 @@ export function headerMismatch(
 ): string | undefined {
   const header = headers.get("mcp-protocol-version");
   if (header === null) return "the MCP-Protocol-Version header is missing";
+  // Not a version at all: the request's own error (-32602, "must be a string"), not a mismatch.
+  if (version !== undefined && typeof version !== "string") return undefined;
   if (header !== version) {
     return `MCP-Protocol-Version header ${
       JSON.stringify(header.slice(0, 40))

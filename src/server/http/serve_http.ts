@@ -659,7 +659,13 @@ class HttpEndpoint {
     message: Extract<Message, { kind: "request" }>,
     how: Parameters<Peer["request"]>[1],
   ): Response | Promise<Response> {
-    const exchange = peer.request(message, how, this.#principals.get(request));
+    const accept = request.headers.get("accept");
+    const sse = accept === null || accepts(accept, "text/event-stream");
+    const exchange = peer.request(
+      message,
+      sse ? how : { ...how, sse },
+      this.#principals.get(request),
+    );
     if (exchange === "busy") {
       return rpcError(
         503,
