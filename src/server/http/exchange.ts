@@ -54,6 +54,8 @@ export interface ExchangeOptions {
    * late watch reads `request.signal`.
    */
   sse?: boolean | undefined;
+  /** False when the client's `Accept` leaves out `application/json`: a stream from the start. */
+  json?: boolean | undefined;
   /**
    * "lazy": JSON unless something comes before the reply; "now": an SSE stream from the start
    * (legacy calls: the client learns at once how to reconnect); "listen": a long-lived stream.
@@ -98,7 +100,7 @@ export class Exchange {
     this.response = promise;
     this.#resolve = resolve;
     if (
-      options.stream === "listen" ||
+      options.stream === "listen" || options.json === false ||
       (options.stream === "now" && options.sse !== false)
     ) this.#openStream();
   }
@@ -169,10 +171,16 @@ export class Exchange {
     );
   }
 
-  /** No reply will come (the client cancelled it): the stream ends, or an empty one is sent. */
+  /**
+   * No reply will come (the client cancelled it): the stream ends, or an empty one is sent (204
+   * No Content to a client that takes no SSE).
+   */
   end(): void {
     if (this.#done) return;
     this.#done = true;
+    if (!this.#stream && this.#options.sse === false) {
+      return this.#settle(new Response(null, { status: 204 }));
+    }
     this.#openStream().end();
   }
 

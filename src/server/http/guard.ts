@@ -199,22 +199,30 @@ function decodeSentinel(value: string): string | undefined {
 }
 
 /**
- * Whether an `Accept` header admits any of `types` (exact, `type/*` or `*\/*`, with a q-value
- * above 0). Parameters other than q are ignored.
+ * Whether an `Accept` header admits any of `types`: each takes the q-value of the most specific
+ * range that names it (exact, then `type/*`, then `*\/*`; RFC 9110 12.5.1), and counts when that
+ * is above 0. Parameters other than q are ignored.
  */
 export function accepts(accept: string, ...types: string[]): boolean {
+  const best = types.map(() => ({ rank: -1, q: 0 }));
   for (const range of accept.split(",")) {
     const [media = "", ...params] = range.split(";");
+    const [type = "", subtype] = media.trim().toLowerCase().split("/");
     const q = params.find((p) => /^\s*q\s*=/i.test(p));
-    if (q !== undefined && !(Number(q.split("=")[1]) > 0)) continue;
-    const [type, subtype] = media.trim().toLowerCase().split("/");
-    if (type === "*" && subtype === "*") return true;
-    for (const wanted of types) {
+    const weight = q === undefined ? 1 : Number(q.split("=")[1]);
+    types.forEach((wanted, i) => {
       const [wantedType, wantedSubtype] = wanted.split("/");
-      if (
-        type === wantedType && (subtype === "*" || subtype === wantedSubtype)
-      ) return true;
-    }
+      const rank = type === "*" && subtype === "*"
+        ? 0
+        : type !== wantedType
+        ? -1
+        : subtype === "*"
+        ? 1
+        : subtype === wantedSubtype
+        ? 2
+        : -1;
+      if (rank > best[i]!.rank) best[i] = { rank, q: weight };
+    });
   }
-  return false;
+  return best.some(({ rank, q }) => rank >= 0 && q > 0);
 }

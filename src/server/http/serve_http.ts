@@ -661,9 +661,18 @@ class HttpEndpoint {
   ): Response | Promise<Response> {
     const accept = request.headers.get("accept");
     const sse = accept === null || accepts(accept, "text/event-stream");
+    const json = accept === null || accepts(accept, "application/json");
+    if (!sse && how.stream === "listen") {
+      return rpcError(
+        406,
+        message.id,
+        INVALID_REQUEST,
+        "Not Acceptable: subscriptions/listen answers as an SSE stream; accept text/event-stream",
+      );
+    }
     const exchange = peer.request(
       message,
-      sse ? how : { ...how, sse },
+      sse && json ? how : { ...how, sse, json },
       this.#principals.get(request),
     );
     if (exchange === "busy") {
