@@ -8,6 +8,7 @@ import type { Io } from "../src/cli/io.ts";
 import { Logger } from "../src/util/log.ts";
 import { serve, type ServeOptions } from "../src/server/serve.ts";
 import { defineTool } from "tooldrop";
+import { z } from "zod";
 import type { AnyToolDefinition, ToolContext } from "../src/tool/tool.ts";
 import { createTool } from "../src/tool/toolset.ts";
 import { createPrompt } from "../src/tool/prompt_check.ts";
@@ -217,6 +218,39 @@ export class Session {
     this.#controller.close();
     await this.done;
   }
+}
+
+/**
+ * A tool set of one tool, `hold`, that waits until `release` or its cancellation (its signal's
+ * reason goes to `cancelled`), counting both; its arguments (`pad`, `tag`: strings) only pad the
+ * request.
+ */
+export function holder() {
+  const started = deferred();
+  const cancelled = deferred<string>();
+  const release = deferred();
+  const counts = { started: 0, cancelled: 0 };
+  const tools = toolSet({
+    hold: defineTool({
+      description: "Waits until released or cancelled.",
+      input: z.object({
+        pad: z.string().optional(),
+        tag: z.string().optional(),
+      }),
+      run: (_args, ctx) =>
+        new Promise((resolve, reject) => {
+          counts.started++;
+          started.resolve();
+          ctx.signal.addEventListener("abort", () => {
+            counts.cancelled++;
+            cancelled.resolve(String(ctx.signal.reason));
+            reject(ctx.signal.reason);
+          });
+          void release.promise.then(() => resolve("released"));
+        }),
+    }),
+  });
+  return { tools, counts, started, cancelled, release };
 }
 
 /** A promise with its resolve function outside, for tools that wait on the test. */

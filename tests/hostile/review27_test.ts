@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { definePrompt, defineTool } from "tooldrop";
 import { call, initialize, modern, ping, request } from "../requests.ts";
-import { deferred, toolSet } from "../wire.ts";
+import { deferred, holder, toolSet } from "../wire.ts";
 import { tapLog, within } from "./tool_files.ts";
 import {
   events,
@@ -40,32 +40,6 @@ function pauseReading(server: HttpServer): Promise<Response[]> {
       ),
   );
   return within(Promise.all(held), "the held calls' heads");
-}
-
-/** A tool that waits until cancelled or released, counting both. */
-function holder() {
-  const started = deferred();
-  const cancelled = deferred<string>();
-  const release = deferred();
-  const counts = { started: 0, cancelled: 0 };
-  const tools = toolSet({
-    hold: defineTool({
-      description: "Waits until released or cancelled.",
-      input: z.object({ pad: z.string().optional() }),
-      run: (_args, ctx) =>
-        new Promise((resolve, reject) => {
-          counts.started++;
-          started.resolve();
-          ctx.signal.addEventListener("abort", () => {
-            counts.cancelled++;
-            cancelled.resolve(String(ctx.signal.reason));
-            reject(ctx.signal.reason);
-          });
-          void release.promise.then(() => resolve("released"));
-        }),
-    }),
-  });
-  return { tools, counts, started, cancelled, release };
 }
 
 // --- Defects found in the review: 1 and 3 fixed; 2 and 4 ignored (see each) --------------------

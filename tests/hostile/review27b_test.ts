@@ -19,7 +19,7 @@ import {
   ping,
   request,
 } from "../requests.ts";
-import { deferred, toolSet } from "../wire.ts";
+import { holder, toolSet } from "../wire.ts";
 import { within } from "./tool_files.ts";
 import {
   events,
@@ -38,32 +38,6 @@ import { accepts } from "../../src/server/http/guard.ts";
 import { serve } from "../../src/server/serve.ts";
 import { LineFeed, LineSink } from "../../src/server/http/pipe.ts";
 import type { HttpServer } from "../../src/server/http/serve_http.ts";
-
-/** A tool that waits until cancelled or released, counting both. */
-function holder() {
-  const started = deferred();
-  const cancelled = deferred<string>();
-  const release = deferred();
-  const counts = { started: 0, cancelled: 0 };
-  const tools = toolSet({
-    hold: defineTool({
-      description: "Waits until released or cancelled.",
-      input: z.object({ pad: z.string().optional() }),
-      run: (_args, ctx) =>
-        new Promise((resolve, reject) => {
-          counts.started++;
-          started.resolve();
-          ctx.signal.addEventListener("abort", () => {
-            counts.cancelled++;
-            cancelled.resolve(String(ctx.signal.reason));
-            reject(ctx.signal.reason);
-          });
-          void release.promise.then(() => resolve("released"));
-        }),
-    }),
-  });
-  return { tools, counts, started, cancelled, release };
-}
 
 /** A 2026 call of `steps` (progress twice) with a progress token, sent with `accept`. */
 function stepsWith(server: HttpServer, accept: string): Promise<Response> {

@@ -204,6 +204,25 @@ function decodeSentinel(value: string): string | undefined {
  * is above 0. Parameters other than q are ignored.
  */
 export function accepts(accept: string, ...types: string[]): boolean {
+  return admitted(accept, types).some(Boolean);
+}
+
+/** What a POST's `Accept` admits of the two types a reply may have (no header: both). */
+export function replyTypes(
+  accept: string | null,
+): { json: boolean; sse: boolean } {
+  if (accept === null) return BOTH;
+  const [json, sse] = admitted(accept, [
+    "application/json",
+    "text/event-stream",
+  ]);
+  return { json: json!, sse: sse! };
+}
+
+const BOTH = Object.freeze({ json: true, sse: true });
+
+/** For each of `types`, whether `accept` admits it (see `accepts`). */
+function admitted(accept: string, types: string[]): boolean[] {
   const best = types.map(() => ({ rank: -1, q: 0 }));
   for (const range of accept.split(",")) {
     const [media = "", ...params] = range.split(";");
@@ -224,5 +243,5 @@ export function accepts(accept: string, ...types: string[]): boolean {
       if (rank > best[i]!.rank) best[i] = { rank, q: weight };
     });
   }
-  return best.some(({ rank, q }) => rank >= 0 && q > 0);
+  return best.map(({ rank, q }) => rank >= 0 && q > 0);
 }

@@ -41,6 +41,7 @@ import {
   headerMismatch,
   HostGuard,
   paramHeaderMismatch,
+  replyTypes,
 } from "./guard.ts";
 import { paramHeaders } from "../../tool/param_headers.ts";
 import { BodyReader, DEFAULT_BODY_TIMEOUT_MS } from "./body.ts";
@@ -450,11 +451,8 @@ class HttpEndpoint {
         "Unsupported Media Type: the body must be application/json",
       );
     }
-    const accept = request.headers.get("accept");
-    if (
-      accept !== null &&
-      !accepts(accept, "application/json", "text/event-stream")
-    ) {
+    const takes = replyTypes(request.headers.get("accept"));
+    if (!takes.json && !takes.sse) {
       return rpcError(
         406,
         null,
@@ -504,7 +502,7 @@ class HttpEndpoint {
     }
     const sessionId = request.headers.get("mcp-session-id");
     if (message.kind === "request") {
-      return this.#request(request, message, sessionId);
+      return this.#request(request, message, sessionId, takes);
     }
     if (sessionId === null) {
       // 2026-07-28: no client notification is defined over HTTP (closing a response cancels).
@@ -527,6 +525,7 @@ class HttpEndpoint {
     request: Request,
     message: Extract<Message, { kind: "request" }>,
     sessionId: string | null,
+    takes: { json: boolean; sse: boolean },
   ): Response | Promise<Response> {
     const { id, method, params } = message;
     const meta = params?._meta;
@@ -558,7 +557,7 @@ class HttpEndpoint {
         // Answered here, with its 400, even while the server is too busy to read it soon.
         return reply(400, errorLine(id, unsupportedVersion(metaVersion)));
       }
-      return this.#exchange(request, this.#shared, message, {
+      return this.#exchange(request, this.#shared, message, takes, {
         modern: true,
         stream: method === "subscriptions/listen" ? "listen" : "lazy",
       });
@@ -578,7 +577,7 @@ class HttpEndpoint {
     }
     if (sessionId === null) {
       if (method === "server/discover") {
-        return this.#exchange(request, this.#shared, message, {
+        return this.#exchange(request, this.#shared, message, takes, {
           modern: false,
           stream: "lazy",
         });
@@ -615,7 +614,7 @@ class HttpEndpoint {
           opened.id.slice(0, 8)
         }… opened (${this.#sessions.size} open)`,
       );
-      return this.#exchange(request, opened.peer, message, {
+      return this.#exchange(request, opened.peer, message, takes, {
         modern: false,
         stream: "lazy",
         headers: { "mcp-session-id": opened.id },
@@ -626,7 +625,7 @@ class HttpEndpoint {
     }
     const peer = this.#sessions.get(sessionId);
     if (!peer) return sessionNotFound(id);
-    return this.#exchange(request, peer, message, {
+    return this.#exchange(request, peer, message, takes, {
       modern: false,
       stream: method === "tools/call" ? "now" : "lazy",
     });
@@ -657,11 +656,9 @@ class HttpEndpoint {
     request: Request,
     peer: Peer,
     message: Extract<Message, { kind: "request" }>,
+    { json, sse }: { json: boolean; sse: boolean },
     how: Parameters<Peer["request"]>[1],
   ): Response | Promise<Response> {
-    const accept = request.headers.get("accept");
-    const sse = accept === null || accepts(accept, "text/event-stream");
-    const json = accept === null || accepts(accept, "application/json");
     if (!sse && how.stream === "listen") {
       return rpcError(
         406,
